@@ -1,0 +1,45 @@
+"""Karte: a CRM platform driven by JSON definitions.
+
+`create_app()` is the application factory (any WSGI server can serve `karte:create_app()`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from karte.config import Settings
+from karte.meta.problems import Problem, ProblemsError
+
+
+def create_app(pack: str | Path | None = None, database_url: str | None = None,
+               config: dict | None = None) -> Flask:
+    """Check the pack, migrate the database (safe steps), and build the web app.
+
+    Raises ProblemsError — with the same report `karte check` prints — when the pack has
+    problems or the database waits for risky steps (`karte migrate --apply`).
+    """
+    from karte.meta.load import load_pack
+    from karte.store.db import make_engine
+    from karte.store.migrate import migrate
+
+    settings = Settings.from_env(pack)
+    registry = load_pack(settings.pack)
+    engine = make_engine(database_url or settings.database_url)
+    plan = migrate(engine, registry)
+    if plan.blocking:
+        raise ProblemsError([Problem("database", f"{step.description} — review with "
+                                     "`karte migrate`, then run `karte migrate --apply`")
+                             for step in plan.risky])
+    app = Flask(__name__, instance_path=str(settings.instance))
+    app.config.update(SECRET_KEY=settings.secret_key(), KARTE_LOCALE=settings.locale,
+                      **(config or {}))
+    app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in registry.template_dirs]),
+                                     app.jinja_loader])
+    app.extensions["karte"] = {"pack": registry, "engine": engine, "settings": settings}
+    from karte.web import init_app
+
+    init_app(app)
+    return app

@@ -1,0 +1,176 @@
+"""The `karte` command (SPEC §10). Every command takes --pack and honours KARTE_PACK and
+KARTE_DATABASE_URL; problems are printed as `file: /pointer: message`, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from karte.config import Settings
+from karte.meta.problems import ProblemsError
+
+pack_option = click.option(
+    "--pack", "pack_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Pack folder (default: $KARTE_PACK, else the standard pack).")
+
+
+def reports_problems(command: Callable) -> Callable:
+    """Print every problem (never a traceback) and exit 1."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ProblemsError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            count = len(error.problems)
+            click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+def _load(pack_dir: Path | None):
+    from karte.meta.load import load_pack
+
+    settings = Settings.from_env(pack_dir)
+    return settings, load_pack(settings.pack)
+
+
+def _engine(settings: Settings):
+    from karte.store.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Karte: a CRM platform driven by JSON definitions."""
+
+
+@main.command()
+@pack_option
+@reports_problems
+def check(pack_dir: Path | None) -> None:
+    """Validate the pack; print every problem; exit 1 when there are any."""
+    settings, pack = _load(pack_dir)
+    click.echo(f"{settings.pack}: OK — {len(pack.entities)} entities, "
+               f"{len(pack.workflows)} workflows.")
+
+
+@main.command()
+@pack_option
+@click.option("--apply", "apply_risky", is_flag=True,
+              help="Also apply risky steps (type changes) after the printed plan.")
+@click.option("--purge", "purge_columns", multiple=True, metavar="ENTITY.FIELD",
+              help="Drop a retired column, after writing its data to a CSV backup.")
+@reports_problems
+def migrate(pack_dir: Path | None, apply_risky: bool, purge_columns: tuple[str, ...]) -> None:
+    """Print the migration plan; apply the safe part (and the rest with --apply)."""
+    from karte.store import migrate as migrations
+
+    settings, pack = _load(pack_dir)
+    engine = _engine(settings)
+    if purge_columns:
+        try:
+            paths = migrations.purge(engine, pack, list(purge_columns), settings.instance)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        for path in paths:
+            click.echo(f"Backed up to {path}")
+        return
+    plan = migrations.migrate(engine, pack, apply_risky=apply_risky)
+    click.echo(plan.render())
+    if plan.blocking and not apply_risky:
+        click.echo("Risky steps wait: review the plan, then run `karte migrate --apply`.")
+
+
+@main.command()
+@pack_option
+def history(pack_dir: Path | None) -> None:
+    """Applied migrations and what each changed."""
+    from karte.store import migrate as migrations
+
+    settings = Settings.from_env(pack_dir)
+    entries = migrations.history(_engine(settings))
+    if not entries:
+        click.echo("No migrations applied yet.")
+    for entry in entries:
+        click.echo(f"#{entry.id}  {entry.applied_at:%Y-%m-%d %H:%M:%S} UTC  {entry.summary}")
+        for operation in entry.operations:
+            click.echo(f"    {operation.get('description', operation)}")
+
+
+@main.command()
+@pack_option
+def erd(pack_dir: Path | None) -> None:
+    """Print the pack's ER diagram as Mermaid text."""
+    from karte.meta.erd import mermaid
+
+    _, pack = reports_problems(_load)(pack_dir)
+    click.echo(mermaid(pack), nl=False)
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", required=True, help="admin or a role of the pack.")
+@click.option("--name", default=None, help="Display name (default: from the email).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@pack_option
+@reports_problems
+def user_add(email: str, role: str, name: str | None, password_stdin: bool,
+             pack_dir: Path | None) -> None:
+    """Create a user, or update the role (and password) of an existing one."""
+    from karte.auth.users import add_user
+    from karte.store.migrate import migrate as run_migrations
+
+    settings, pack = _load(pack_dir)
+    engine = _engine(settings)
+    run_migrations(engine, pack)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    if password_stdin and not password:
+        raise click.ClickException("no password on standard input")
+    try:
+        user_id = add_user(engine, pack, email, role, password=password, name=name)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"User #{user_id} {email.strip().lower()} has role {role}.")
+
+
+@main.command()
+@pack_option
+@click.option("--size", default=1000, show_default=True, help="Number of records in all.")
+@click.option("--seed", default=None, type=int, help="Seed for repeatable data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has records.")
+@reports_problems
+def demo(pack_dir: Path | None, size: int, seed: int | None, if_empty: bool) -> None:
+    """Fill the database with realistic demo records (English and Japanese)."""
+    from karte.demo import fill
+    from karte.store.migrate import migrate as run_migrations
+
+    settings, pack = _load(pack_dir)
+    engine = _engine(settings)
+    run_migrations(engine, pack)
+    fill(engine, pack, size=size, seed=seed, if_empty=if_empty, instance=settings.instance,
+         echo=click.echo)
+
+
+@main.command()
+@pack_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@reports_problems
+def run(pack_dir: Path | None, host: str, port: int) -> None:
+    """Check, migrate and serve (development server)."""
+    from karte import create_app
+
+    app = create_app(pack=pack_dir)
+    app.run(host=host, port=port, debug=False, use_reloader=False)

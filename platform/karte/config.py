@@ -1,0 +1,50 @@
+"""Settings from the environment (SPEC §9), resolved once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_pack() -> Path:
+    """The repository root is the standard pack."""
+    return REPO_ROOT
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("KARTE_INSTANCE", REPO_ROOT / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class Settings:
+    pack: Path
+    database_url: str
+    instance: Path
+    locale: str | None
+
+    @classmethod
+    def from_env(cls, pack: str | Path | None = None) -> Settings:
+        instance = instance_dir()
+        url = os.environ.get("KARTE_DATABASE_URL") or f"sqlite:///{instance / 'karte.db'}"
+        return cls(
+            pack=Path(pack or os.environ.get("KARTE_PACK") or default_pack()).resolve(),
+            database_url=url,
+            instance=instance,
+            locale=os.environ.get("KARTE_LOCALE") or None,
+        )
+
+    def secret_key(self) -> str:
+        """KARTE_SECRET_KEY, or a key generated into the instance folder on first run."""
+        if os.environ.get("KARTE_SECRET_KEY"):
+            return os.environ["KARTE_SECRET_KEY"]
+        path = self.instance / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()

@@ -1,0 +1,307 @@
+"""The field-type table: one entry per type in SPEC §3.2.
+
+Each entry says how the type is stored (SQLAlchemy column type), how a value typed by a
+person or sent by the API becomes the stored value (its normaliser, which raises
+`ValueError` with a message a person can act on), which condition operators fit it and
+how it behaves in lists. A new type is one entry here; tests iterate over `TYPES`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+import email_validator
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator
+
+from karte.meta.model import Field
+
+TEXT_OPS = frozenset({"=", "!=", "in", "not_in", "contains", "starts_with", "empty",
+                      "not_empty"})
+ORDER_OPS = frozenset({"=", "!=", ">", ">=", "<", "<=", "empty", "not_empty"})
+NUMBER_OPS = ORDER_OPS | {"in", "not_in"}
+CHOICE_OPS = frozenset({"=", "!=", "in", "not_in", "empty", "not_empty"})
+SET_OPS = frozenset({"contains", "empty", "not_empty"})
+EMPTY_OPS = frozenset({"empty", "not_empty"})
+ALL_OPS = TEXT_OPS | NUMBER_OPS | SET_OPS
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored as naive UTC on every database, returned timezone-aware (UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+BIGINT = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+@dataclass(frozen=True)
+class FieldType:
+    name: str
+    column: Callable[[Field], sa.types.TypeEngine] | None   # None: not a column (links)
+    normalise: Callable[[Any, Field, str | None], Any]
+    ops: frozenset[str]
+    numeric: bool = False
+    scalar: bool = True          # may be unique / indexed / defaulted
+    textual: bool = False        # searched by the list's search box by default
+    orderable: bool = True
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _string(value: Any, field: Field, country: str | None) -> str:
+    if not isinstance(value, str | int | Decimal) or isinstance(value, bool):
+        raise ValueError("Enter text.")
+    text = str(value).strip()
+    limit = field.max_length or 255
+    if len(text) > limit:
+        raise ValueError(f"Use at most {limit} characters (this has {len(text)}).")
+    if field.min_length and len(text) < field.min_length:
+        raise ValueError(f"Use at least {field.min_length} characters.")
+    if field.pattern and not re.fullmatch(field.pattern, text):
+        raise ValueError(f"Does not match the expected format ({field.pattern}).")
+    return text
+
+
+def _text(value: Any, field: Field, country: str | None) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Enter text.")
+    text = value.replace("\r\n", "\n").strip()
+    if field.max_length and len(text) > field.max_length:
+        raise ValueError(f"Use at most {field.max_length} characters (this has {len(text)}).")
+    return text
+
+
+def _bounded(value: Any, field: Field) -> Any:
+    if field.min is not None and value < _bound(field.min, value):
+        raise ValueError(f"Must be at least {field.min}.")
+    if field.max is not None and value > _bound(field.max, value):
+        raise ValueError(f"Must be at most {field.max}.")
+    return value
+
+
+def _bound(bound: Any, like: Any) -> Any:
+    if isinstance(like, dt.date):
+        return dt.date.fromisoformat(bound) if isinstance(bound, str) else bound
+    return Decimal(str(bound)) if isinstance(like, Decimal) else bound
+
+
+def _integer(value: Any, field: Field, country: str | None) -> int:
+    if isinstance(value, bool):
+        raise ValueError("Enter a whole number.")
+    if isinstance(value, str):
+        value = value.strip().replace(",", "")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError("Enter a whole number.") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError("Enter a whole number.")
+    if abs(number) >= 2**63:
+        raise ValueError("This number is too large.")
+    return _bounded(int(number), field)
+
+
+def _decimal_with(precision: int, scale: int) -> Callable[[Any, Field, str | None], Decimal]:
+    def normalise(value: Any, field: Field, country: str | None) -> Decimal:
+        if isinstance(value, bool):
+            raise ValueError("Enter a number.")
+        if isinstance(value, str):
+            value = value.strip().replace(",", "")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("Enter a number.") from None
+        if not number.is_finite():
+            raise ValueError("Enter a number.")
+        digits = field.scale if field.scale is not None else scale
+        number = number.quantize(Decimal(1).scaleb(-digits))
+        total = field.precision or precision
+        if len(number.as_tuple().digits) > total or number.adjusted() >= total - digits:
+            raise ValueError(f"This number is too large ({total - digits} digits at most "
+                             "before the decimal point).")
+        return _bounded(number, field)
+    return normalise
+
+
+def _boolean(value: Any, field: Field, country: str | None) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "1": True, "yes": True, "on": True,
+             "false": False, "0": False, "no": False, "off": False}
+    key = str(value).strip().lower()
+    if key not in words:
+        raise ValueError("Choose yes or no.")
+    return words[key]
+
+
+def _date(value: Any, field: Field, country: str | None) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise ValueError("Enter a date without a time (YYYY-MM-DD).")
+    if not isinstance(value, dt.date):
+        try:
+            value = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError("Enter a date as YYYY-MM-DD.") from None
+    return _bounded(value, field)
+
+
+def _datetime(value: Any, field: Field, country: str | None) -> dt.datetime:
+    if not isinstance(value, dt.datetime):
+        try:
+            value = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError("Enter a date and time as YYYY-MM-DDTHH:MM.") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return _bounded(value.astimezone(dt.UTC), field)
+
+
+def _email(value: Any, field: Field, country: str | None) -> str:
+    try:
+        result = email_validator.validate_email(str(value).strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise ValueError(f"Not a valid email address: {error}") from None
+    return result.normalized.lower()
+
+
+def _phone(value: Any, field: Field, country: str | None) -> str:
+    text = str(value).strip()
+    try:
+        number = phonenumbers.parse(text, country)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Not a phone number; write it with its country code, "
+                         "e.g. +81 3 1234 5678.") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError("This phone number has the wrong number of digits.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _url(value: Any, field: Field, country: str | None) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("Enter a web address starting with http:// or https://.")
+    if len(text) > 2048:
+        raise ValueError("Use at most 2048 characters.")
+    return text
+
+
+def _enum(value: Any, field: Field, country: str | None) -> str:
+    key = str(value).strip()
+    if key not in field.option_keys:
+        raise ValueError(f'"{key}" is not one of the options: {", ".join(field.option_keys)}.')
+    return key
+
+
+def _multi_enum(value: Any, field: Field, country: str | None) -> list[str]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        raise ValueError("Choose a list of options.")
+    chosen = {_enum(item, field, country) for item in value}
+    return [key for key in field.option_keys if key in chosen]
+
+
+def _record_id(value: Any, field: Field, country: str | None) -> int:
+    if isinstance(value, dict):
+        value = value.get("id")
+    if isinstance(value, bool):
+        raise ValueError("Choose a record.")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError("Choose a record (an id number).") from None
+    if number <= 0:
+        raise ValueError("Choose a record (an id number).")
+    return number
+
+
+def _record_ids(value: Any, field: Field, country: str | None) -> list[int]:
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        raise ValueError("Choose a list of records.")
+    return sorted({_record_id(item, field, country) for item in value})
+
+
+def _read_only(value: Any, field: Field, country: str | None) -> Any:
+    raise ValueError("This value is computed and cannot be set.")
+
+
+def _files(value: Any, field: Field, country: str | None) -> list[dict]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) and "name" in item
+                                              for item in value):
+        raise ValueError("Attach files through the upload form.")
+    return value
+
+
+def _varchar(length: int) -> Callable[[Field], sa.types.TypeEngine]:
+    return lambda field: sa.String(length)
+
+
+TYPES: dict[str, FieldType] = {t.name: t for t in (
+    FieldType("string", lambda f: sa.String(f.max_length or 255), _string, TEXT_OPS,
+              textual=True),
+    FieldType("text", lambda f: sa.Text(), _text, TEXT_OPS, orderable=False),
+    FieldType("integer", lambda f: sa.BigInteger(), _integer, NUMBER_OPS, numeric=True),
+    FieldType("decimal", lambda f: sa.Numeric(f.precision or 18, 2 if f.scale is None
+                                              else f.scale),
+              _decimal_with(18, 2), NUMBER_OPS, numeric=True),
+    FieldType("money", lambda f: sa.Numeric(18, 2), _decimal_with(18, 2), NUMBER_OPS,
+              numeric=True),
+    FieldType("percent", lambda f: sa.Numeric(7, 2), _decimal_with(7, 2), NUMBER_OPS,
+              numeric=True),
+    FieldType("boolean", lambda f: sa.Boolean(), _boolean, CHOICE_OPS - {"in", "not_in"}),
+    FieldType("date", lambda f: sa.Date(), _date, ORDER_OPS),
+    FieldType("datetime", lambda f: UTCDateTime(), _datetime, ORDER_OPS),
+    FieldType("email", _varchar(254), _email, TEXT_OPS, textual=True),
+    FieldType("phone", _varchar(32), _phone, TEXT_OPS, textual=True),
+    FieldType("url", _varchar(2048), _url, TEXT_OPS),
+    FieldType("enum", _varchar(64), _enum, CHOICE_OPS),
+    FieldType("multi_enum", lambda f: JSON, _multi_enum, SET_OPS, scalar=False,
+              orderable=False),
+    FieldType("link", lambda f: BIGINT, _record_id, CHOICE_OPS),
+    FieldType("links", None, _record_ids, SET_OPS, scalar=False, orderable=False),
+    FieldType("user", lambda f: BIGINT, _record_id, CHOICE_OPS),
+    FieldType("formula", lambda f: sa.Numeric(18, 4), _read_only, NUMBER_OPS, numeric=True),
+    FieldType("file", lambda f: JSON, _files, EMPTY_OPS, scalar=False, orderable=False),
+)}
+
+
+def field_type(field: Field) -> FieldType:
+    return TYPES[field.type]
+
+
+def is_empty(value: Any) -> bool:
+    """Empty as `required`, `requires` and the `empty` operator understand it."""
+    return _empty(value)
+
+
+def normalise(field: Field, value: Any, country: str | None = None) -> Any:
+    """The stored form of `value`, or None when empty; raises ValueError with a message."""
+    if _empty(value):
+        return None
+    return TYPES[field.type].normalise(value, field, country)

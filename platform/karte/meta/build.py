@@ -1,0 +1,257 @@
+"""Schema-valid raw documents → the frozen Registry (`Pack`).
+
+Building fills in every default SPEC §3.3 names (labels, list columns, search fields,
+card sections, related lists), declares each workflow's stage field on its entity, and
+parses conditions and formulas against the finished field set. It is tolerant of broken
+references: `validate.check_meaning` reports those with their file and pointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from karte.fields import TYPES
+from karte.meta import conditions, formulas
+from karte.meta.load import Doc, RawPack
+from karte.meta.model import (
+    Action,
+    CardConfig,
+    Entity,
+    Field,
+    ListConfig,
+    Option,
+    Pack,
+    Permission,
+    Rule,
+    Section,
+    Stage,
+    Text,
+    TimelineItem,
+    Transition,
+    Workflow,
+    frozen_map,
+    humanise,
+)
+from karte.meta.problems import Problem, pointer
+
+CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
+MORE = {"en": "More", "ja": "その他"}
+FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
+              "pattern", "min", "max", "precision", "scale", "currency", "to",
+              "renamed_from", "default")
+
+
+def _text(raw: Any, name: str) -> Text:
+    return Text.of(raw if raw is not None else humanise(name), key=name)
+
+
+def _options(raw: list | None) -> tuple[Option, ...]:
+    options = []
+    for item in raw or ():
+        if isinstance(item, str):
+            options.append(Option(item, Text.of(humanise(item), key=item)))
+        else:
+            options.append(Option(item["key"], _text(item.get("label"), item["key"]),
+                                  item.get("color")))
+    return tuple(options)
+
+
+def _field(name: str, raw: Mapping, currency: str) -> Field:
+    kwargs = {key: raw[key] for key in FIELD_KEYS if key in raw}
+    field = Field(name=name, type=raw["type"], label=_text(raw.get("label"), name),
+                  help=Text.of(raw["help"]) if "help" in raw else None,
+                  options=_options(raw.get("options")),
+                  on_delete=raw.get("on_delete", "restrict"), **kwargs)
+    if field.type == "money" and not field.currency:
+        field = replace(field, currency=currency)
+    if field.type == "formula":
+        field = replace(field, formula=raw.get("formula"), read_only=True)
+    return field
+
+
+def _stage_field(workflow: Mapping, declared: Field | None) -> Field:
+    options = tuple(Option(s["key"], _text(s.get("label"), s["key"]), s.get("color"))
+                    for s in workflow.get("stages", ()))
+    if declared is not None:
+        return replace(declared, workflow=workflow["name"], index=True,
+                       options=declared.options or options)
+    name = workflow["field"]
+    return Field(name=name, type="enum", label=_text(None, name),
+                 options=options, index=True, workflow=workflow["name"], declared=False)
+
+
+def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
+    fields = {name: {fname: _field(fname, fraw, currency)
+                     for fname, fraw in doc.data.get("fields", {}).items()}
+              for name, doc in raw.entities.items()}
+    for doc in raw.workflows.values():
+        entity_fields = fields.get(doc.data.get("entity"))
+        if entity_fields is not None and doc.data.get("field"):
+            name = doc.data["field"]
+            entity_fields[name] = _stage_field(doc.data, entity_fields.get(name))
+    return fields
+
+
+def _default_title(fields: Mapping[str, Field]) -> str:
+    if "name" in fields:
+        return "name"
+    textual = [f.name for f in fields.values() if f.type == "string"]
+    return textual[0] if textual else next(iter(fields), "id")
+
+
+def _list_config(raw: Mapping, fields: Mapping[str, Field], title: str) -> ListConfig:
+    others = [name for name in fields if name != title and TYPES[fields[name].type].orderable]
+    searchable = [name for name, f in fields.items()
+                  if name == title or TYPES[f.type].textual]
+    filters = [name for name, f in fields.items()
+               if f.type in ("enum", "boolean", "user") or f.workflow]
+    return ListConfig(
+        columns=tuple(raw.get("columns") or [title, *others[:4]]),
+        sort=raw.get("sort", "-updated_at"),
+        filters=tuple(raw.get("filters", filters)),
+        search=tuple(raw.get("search") or searchable),
+        page_size=raw.get("page_size", 50),
+    )
+
+
+def _card_config(raw: Mapping, entity: str, fields: Mapping[str, Field],
+                 related: list[str]) -> CardConfig:
+    sections = [Section(_text(s.get("label"), "section"), tuple(s.get("fields", ())))
+                for s in raw.get("sections", ())]
+    placed = {name for section in sections for name in section.fields}
+    rest = tuple(name for name, f in fields.items() if name not in placed and f.declared)
+    if rest:
+        label = Text.of(MORE if sections else _text(None, entity).values, key="more")
+        sections.append(Section(label, rest))
+    return CardConfig(tuple(sections), tuple(raw.get("related", related)))
+
+
+def _permissions(raw: Mapping | None) -> Mapping[str, Permission]:
+    return frozen_map({key: Permission(**value) for key, value in (raw or {}).items()})
+
+
+def _reverse_links(fields: Mapping[str, Mapping[str, Field]]) -> dict[str, list[str]]:
+    reverse: dict[str, list[str]] = {}
+    for source, entity_fields in fields.items():
+        for f in entity_fields.values():
+            if f.type == "link" and f.to:
+                reverse.setdefault(f.to, []).append(f"{source}.{f.name}")
+    return reverse
+
+
+def _entity(name: str, doc: Doc, fields: dict[str, Field], related: list[str]) -> Entity:
+    data = doc.data
+    title = data.get("title_field") or _default_title(fields)
+    timeline = data.get("timeline_item")
+    return Entity(
+        name=name,
+        label=_text(data.get("label"), name),
+        plural=Text.of(data.get("plural") or _text(data.get("label"), name).values, key=name),
+        title_field=title,
+        fields=frozen_map(fields),
+        list=_list_config(data.get("list", {}), fields, title),
+        card=_card_config(data.get("card", {}), name, fields, related),
+        duplicates=tuple(tuple(rule["fields"]) for rule in data.get("duplicates", ())),
+        permissions=_permissions(data.get("permissions")),
+        timeline_item=TimelineItem(timeline["at"], timeline["summary"]) if timeline else None,
+        removed=tuple(data.get("remove", ())),
+        source=doc.file,
+    )
+
+
+def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
+                      problems: list[Problem]) -> Entity:
+    """Parse each field's conditions and formula against the finished Registry."""
+    fields = {}
+    for name, f in entity.fields.items():
+        where = pointer("fields", name)
+        parsed = {}
+        for key in CONDITION_KEYS:
+            raw = getattr(f, key)
+            if raw is not None:
+                parsed[key], found = conditions.parse(raw, entity, entities, entity.source,
+                                                      f"{where}/{key}")
+                problems += found
+        if f.type == "formula" and isinstance(f.formula, str):
+            parsed["formula"], found = formulas.parse(f.formula, entity, entity.source,
+                                                      f"{where}/formula")
+            problems += found
+        fields[name] = replace(f, **parsed)
+    return replace(entity, fields=frozen_map(fields))
+
+
+def _conditions_of(raw: Mapping, key: str, entity: Entity | None,
+                   entities: Mapping[str, Entity], file: str, where: str,
+                   problems: list[Problem]) -> Any:
+    if raw.get(key) is None or entity is None:
+        return None
+    parsed, found = conditions.parse(raw[key], entity, entities, file, f"{where}/{key}")
+    problems += found
+    return parsed
+
+
+def _stages(doc: Doc, entity: Entity | None, entities: Mapping[str, Entity],
+            problems: list[Problem]) -> tuple[Stage, ...]:
+    stages = []
+    for index, raw in enumerate(doc.data["stages"]):
+        rules = []
+        for rule_index, rule in enumerate(raw.get("rules", ())):
+            where = pointer("stages", index, "rules", rule_index)
+            when = _conditions_of(rule, "when", entity, entities, doc.file, where, problems)
+            rules.append(Rule(when, Text.of(rule.get("message", ""), key="rule")))
+        stages.append(Stage(raw["key"], _text(raw.get("label"), raw["key"]),
+                            raw.get("max_days"), raw.get("final"),
+                            tuple(raw.get("requires", ())), tuple(rules), raw.get("color")))
+    return tuple(stages)
+
+
+def _workflow(name: str, doc: Doc, entities: Mapping[str, Entity],
+              problems: list[Problem]) -> Workflow:
+    data = doc.data
+    entity = entities.get(data["entity"])
+    stages = _stages(doc, entity, entities, problems)
+    transitions = tuple(
+        Transition(t["from"], t["to"], tuple(t.get("roles", ())),
+                   _conditions_of(t, "when", entity, entities, doc.file,
+                                  pointer("transitions", i), problems))
+        for i, t in enumerate(data.get("transitions", ())))
+    on_enter = {stage: tuple(Action("set", frozen_map(a["set"])) if "set" in a else
+                             Action("create", frozen_map(a.get("values", {})), a["create"])
+                             for a in actions)
+                for stage, actions in data.get("on_enter", {}).items()}
+    moves = data.get("moves", {})
+    return Workflow(
+        name=name, entity=data["entity"], field=data["field"],
+        label=_text(data.get("label"), name), stages=stages,
+        initial=data.get("initial") or (stages[0].key if stages else ""),
+        skip=moves.get("skip", True), back=moves.get("back", True),
+        reopen=moves.get("reopen", False), transitions=transitions,
+        on_enter=frozen_map(on_enter), source=doc.file)
+
+
+def _roles(raw: Mapping | None) -> Mapping[str, Mapping[str, Permission]]:
+    return frozen_map({role: _permissions(scopes) for role, scopes in (raw or {}).items()})
+
+
+def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
+    """The Registry for schema-valid documents, and the problems found while parsing
+    conditions and formulas."""
+    problems: list[Problem] = []
+    meta = raw.pack.data or {}
+    currency = meta.get("currency", "USD")
+    fields = _plain_fields(raw, currency)
+    reverse = _reverse_links(fields)
+    plain = {name: _entity(name, doc, fields[name], reverse.get(name, []))
+             for name, doc in raw.entities.items()}
+    entities = {name: _with_expressions(e, plain, problems) for name, e in plain.items()}
+    workflows = {name: _workflow(name, doc, plain, problems)
+                 for name, doc in raw.workflows.items()}
+    pack = Pack(
+        name=meta.get("name", raw.root.name), label=_text(meta.get("label"), raw.root.name),
+        root=raw.root, entities=frozen_map(entities), workflows=frozen_map(workflows),
+        roles=_roles(meta.get("roles")), locale=meta.get("locale", "en"),
+        country=meta.get("country"), currency=currency,
+        timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs))
+    return pack, problems

@@ -1,0 +1,278 @@
+"""The Registry: frozen metadata objects built once from a validated pack.
+
+Everything downstream (tables, validation, conditions, workflows, pages) reads these
+objects; nothing re-reads JSON. Mappings are read-only views so a Registry can be shared
+freely between threads and requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by",
+                 "deleted_at")
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+NAME_MAX = 40
+
+
+def frozen_map(data: Mapping | None = None) -> Mapping:
+    """A read-only mapping (insertion order kept)."""
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text people read: one string, or one string per locale."""
+
+    values: Mapping[str, str]
+    key: str = ""
+
+    @classmethod
+    def of(cls, raw: Any, key: str = "") -> Text:
+        if isinstance(raw, Text):
+            return raw
+        if raw is None:
+            return cls(frozen_map(), key)
+        if isinstance(raw, str):
+            return cls(frozen_map({"": raw}), key)
+        return cls(frozen_map(raw), key)
+
+    def get(self, locale: str | None = None, pack_locale: str | None = None) -> str:
+        """The user's locale, then the pack's, then English, then any, then the key."""
+        for candidate in (locale, pack_locale, "en", ""):
+            if candidate is not None and candidate in self.values:
+                return self.values[candidate]
+        if self.values:
+            return next(iter(self.values.values()))
+        return self.key
+
+    def __str__(self) -> str:
+        return self.get()
+
+
+def humanise(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: Text
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str
+    label: Text
+    help: Text | None = None
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    index: bool = False
+    read_only: bool = False
+    max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    min: Any = None
+    max: Any = None
+    precision: int | None = None
+    scale: int | None = None
+    currency: str | None = None
+    options: tuple[Option, ...] = ()
+    to: str | None = None
+    on_delete: str = "restrict"
+    formula: Any = None          # karte.meta.formulas.Formula once built
+    visible_if: Any = None       # karte.meta.conditions.Condition once built
+    required_if: Any = None
+    read_only_if: Any = None
+    renamed_from: str | None = None
+    workflow: str | None = None  # name of the workflow owning this (stage) field
+    declared: bool = True        # False when the engine added the field (workflow stage)
+
+    @property
+    def option_keys(self) -> tuple[str, ...]:
+        return tuple(option.key for option in self.options)
+
+    def option(self, key: str) -> Option | None:
+        return next((o for o in self.options if o.key == key), None)
+
+
+SYSTEM_FIELD_DEFS: Mapping[str, Field] = frozen_map({
+    name: Field(name, kind, Text.of(label), read_only=True)
+    for name, kind, label in (
+        ("id", "integer", {"en": "ID", "ja": "ID"}),
+        ("version", "integer", {"en": "Version", "ja": "バージョン"}),
+        ("created_at", "datetime", {"en": "Created", "ja": "作成日時"}),
+        ("updated_at", "datetime", {"en": "Updated", "ja": "更新日時"}),
+        ("created_by", "user", {"en": "Created by", "ja": "作成者"}),
+        ("updated_by", "user", {"en": "Updated by", "ja": "更新者"}),
+        ("deleted_at", "datetime", {"en": "Deleted", "ja": "削除日時"}),
+    )
+})
+
+
+@dataclass(frozen=True)
+class ListConfig:
+    columns: tuple[str, ...]
+    sort: str
+    filters: tuple[str, ...]
+    search: tuple[str, ...]
+    page_size: int = 50
+
+    @property
+    def sort_field(self) -> str:
+        return self.sort.lstrip("-")
+
+    @property
+    def sort_descending(self) -> bool:
+        return self.sort.startswith("-")
+
+
+@dataclass(frozen=True)
+class Section:
+    label: Text
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CardConfig:
+    sections: tuple[Section, ...]
+    related: tuple[str, ...]  # "<entity>.<link field>"
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Permission:
+    read: str | bool = False     # "all" | "own" | False
+    create: bool = False
+    update: str | bool = False
+    delete: str | bool = False
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    label: Text
+    plural: Text
+    title_field: str
+    fields: Mapping[str, Field]
+    list: ListConfig
+    card: CardConfig
+    duplicates: tuple[tuple[str, ...], ...] = ()
+    permissions: Mapping[str, Permission] = field(default_factory=frozen_map)
+    timeline_item: TimelineItem | None = None
+    removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)
+    source: str = ""                 # pack-relative file the definition came from
+
+    @property
+    def table_name(self) -> str:
+        return self.name
+
+    def field(self, name: str) -> Field:
+        return self.fields[name]
+
+    def lookup(self, name: str) -> Field | None:
+        """A declared field or a system column (`id`, `created_at`, ...), else None."""
+        return self.fields.get(name) or SYSTEM_FIELD_DEFS.get(name)
+
+    def links(self) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields.values() if f.type == "link")
+
+    @property
+    def owner_field(self) -> str | None:
+        """`owner` when it is a user field: the "own" permission scope reads it."""
+        owner = self.fields.get("owner")
+        return "owner" if owner is not None and owner.type == "user" else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    when: Any              # Condition
+    message: Text
+
+
+@dataclass(frozen=True)
+class Stage:
+    key: str
+    label: Text
+    max_days: int | None = None
+    final: str | None = None         # "won" | "lost" | other outcome name
+    requires: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str                      # stage key or "*"
+    target: str
+    roles: tuple[str, ...] = ()
+    when: Any = None                 # Condition
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str                        # "set" | "create"
+    values: Mapping[str, Any]
+    entity: str | None = None        # for "create"
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    entity: str
+    field: str
+    label: Text
+    stages: tuple[Stage, ...]
+    initial: str
+    skip: bool = True
+    back: bool = True
+    reopen: bool = False
+    transitions: tuple[Transition, ...] = ()
+    on_enter: Mapping[str, tuple[Action, ...]] = field(default_factory=frozen_map)
+    source: str = ""
+
+    def stage(self, key: str) -> Stage:
+        return next(s for s in self.stages if s.key == key)
+
+    @property
+    def stage_keys(self) -> tuple[str, ...]:
+        return tuple(s.key for s in self.stages)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """The Registry: a validated pack, with the packs it extends merged in."""
+
+    name: str
+    label: Text
+    root: Path
+    entities: Mapping[str, Entity]
+    workflows: Mapping[str, Workflow]
+    roles: Mapping[str, Mapping[str, Permission]] = field(default_factory=frozen_map)
+    locale: str = "en"
+    country: str | None = None
+    currency: str = "USD"
+    timezone: str = "UTC"
+    template_dirs: tuple[Path, ...] = ()
+
+    def entity(self, name: str) -> Entity:
+        return self.entities[name]
+
+    def workflows_of(self, entity: str) -> tuple[Workflow, ...]:
+        return tuple(w for w in self.workflows.values() if w.entity == entity)
+
+    @property
+    def role_names(self) -> tuple[str, ...]:
+        return ("admin", *(r for r in self.roles if r != "admin"))

@@ -1,0 +1,50 @@
+"""One error shape for the whole engine: `{where, message}` (DESIGN rule 3).
+
+Definition problems say `where` as `file: /json/pointer`; record validation problems say
+the field name; refused moves say the field or the stage. The CLI prints them, forms show
+them next to their field, the API returns them as application/problem+json.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    message: str
+    code: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"where": self.where, "message": self.message, "code": self.code}
+
+
+def at(file: str, pointer: str, message: str, code: str = "") -> Problem:
+    """A definition problem located by pack-relative file and JSON pointer."""
+    return Problem(f"{file}: {pointer or '/'}", message, code)
+
+
+def pointer(*parts: object) -> str:
+    """A JSON pointer (RFC 6901) from path parts."""
+    escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    return "".join("/" + part for part in escaped)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """` (did you mean "x"?)` when a candidate is close to `name`, else ``."""
+    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+class ProblemsError(Exception):
+    """Raised where a caller cannot go on; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

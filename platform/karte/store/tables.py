@@ -1,0 +1,165 @@
+"""Registry → SQLAlchemy Core `MetaData`: entity tables, junctions and engine tables.
+
+Every entity table carries the system columns of SPEC §2. Indexes follow the metadata
+(DESIGN rule 10): link, user, enum and stage fields, the list's sort and filter fields,
+fields asking for `index`, and a unique index per `unique` field that ignores soft-deleted
+rows (a partial index on both SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from karte.fields import BIGINT, JSON, TYPES, UTCDateTime
+from karte.meta.model import Entity, Field, Pack
+
+ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
+AUTO_INDEXED = frozenset({"link", "user", "enum"})
+MAX_IDENTIFIER = 63  # PostgreSQL's limit
+
+
+def index_name(prefix: str, table: str, column: str) -> str:
+    """A deterministic index name that fits PostgreSQL's identifier limit."""
+    name = f"{prefix}_{table}_{column}"
+    if len(name) <= MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[:MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def junction_name(entity: str, field: str) -> str:
+    return f"{entity}__{field}"
+
+
+def _engine_tables(metadata: sa.MetaData) -> None:
+    sa.Table(
+        "karte_user", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("email", sa.String(254), nullable=False, unique=True),
+        sa.Column("name", sa.String(200), nullable=False, server_default=""),
+        sa.Column("role", sa.String(40), nullable=False),
+        sa.Column("password_hash", sa.String(255), nullable=True),
+        sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("locale", sa.String(8), nullable=True),
+        sa.Column("timezone", sa.String(64), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("last_login_at", UTCDateTime(), nullable=True),
+    )
+    sa.Table(
+        "karte_audit", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("changes", JSON, nullable=False),
+        sa.Index("ix_karte_audit_record", "entity", "record_id", "at"),
+    )
+    sa.Table(
+        "karte_stage_move", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(40), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("workflow", sa.String(40), nullable=False),
+        sa.Column("from_stage", sa.String(64), nullable=True),
+        sa.Column("to_stage", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Column("seconds_in_previous", sa.BigInteger(), nullable=True),
+        sa.Index("ix_karte_stage_move_record", "entity", "record_id", "at"),
+        sa.Index("ix_karte_stage_move_stage", "workflow", "to_stage"),
+    )
+    sa.Table(
+        "karte_schema_history", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("applied_at", UTCDateTime(), nullable=False),
+        sa.Column("pack", sa.String(200), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("operations", JSON, nullable=False),
+        sa.Column("definitions", JSON, nullable=False),
+    )
+
+
+def _system_columns() -> list[sa.Column]:
+    return [
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("created_by", sa.BigInteger(),
+                  sa.ForeignKey("karte_user.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("updated_by", sa.BigInteger(),
+                  sa.ForeignKey("karte_user.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("deleted_at", UTCDateTime(), nullable=True),
+    ]
+
+
+def field_column(entity: Entity, field: Field) -> sa.Column | None:
+    """The column storing `field`, or None for a junction-table type."""
+    kind = TYPES[field.type]
+    if kind.column is None:
+        return None
+    args: list = []
+    if field.type == "link":
+        args.append(sa.ForeignKey(f"{field.to}.id", ondelete=ON_DELETE[field.on_delete]))
+    elif field.type == "user":
+        args.append(sa.ForeignKey("karte_user.id", ondelete="SET NULL"))
+    return sa.Column(field.name, kind.column(field), *args, nullable=True)
+
+
+def _wants_index(entity: Entity, field: Field) -> bool:
+    listed = field.name == entity.list.sort_field or field.name in entity.list.filters
+    return (field.index or field.type in AUTO_INDEXED or field.workflow is not None
+            or (listed and TYPES[field.type].scalar)) and not field.unique
+
+
+def _indexes(entity: Entity, table: sa.Table) -> None:
+    live = table.c.deleted_at.is_(None)
+    for field in entity.fields.values():
+        if field.name not in table.c:
+            continue
+        if field.unique:
+            sa.Index(index_name("uq", entity.name, field.name), table.c[field.name],
+                     unique=True, sqlite_where=live, postgresql_where=live)
+        elif _wants_index(entity, field):
+            sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
+    sort = entity.list.sort_field
+    if sort in ("created_at", "updated_at"):
+        sa.Index(index_name("ix", entity.name, sort), table.c[sort])
+    sa.Index(index_name("ix", entity.name, "deleted_at"), table.c.deleted_at)
+
+
+def _junction(metadata: sa.MetaData, entity: Entity, field: Field) -> sa.Table:
+    name = junction_name(entity.name, field.name)
+    return sa.Table(
+        name, metadata,
+        sa.Column("source_id", sa.BigInteger(),
+                  sa.ForeignKey(f"{entity.name}.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("target_id", sa.BigInteger(),
+                  sa.ForeignKey(f"{field.to}.id", ondelete="CASCADE"), primary_key=True),
+        sa.Index(index_name("ix", name, "target_id"), "target_id"),
+    )
+
+
+def entity_table(metadata: sa.MetaData, entity: Entity) -> sa.Table:
+    columns = [c for f in entity.fields.values() if (c := field_column(entity, f)) is not None]
+    table = sa.Table(entity.table_name, metadata, *_system_columns(), *columns)
+    _indexes(entity, table)
+    return table
+
+
+def build_metadata(pack: Pack) -> sa.MetaData:
+    """Every table the pack needs, plus the engine's own `karte_*` tables."""
+    metadata = sa.MetaData()
+    _engine_tables(metadata)
+    for entity in pack.entities.values():
+        entity_table(metadata, entity)
+    for entity in pack.entities.values():
+        for field in entity.fields.values():
+            if field.type == "links":
+                _junction(metadata, entity, field)
+    return metadata

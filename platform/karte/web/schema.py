@@ -1,0 +1,28 @@
+"""The schema browser: entities, fields, relations and workflows of the running pack."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+
+from karte.meta.erd import mermaid
+from karte.web import registry
+
+blueprint = Blueprint("schema", __name__)
+
+
+@blueprint.get("/")
+def home():
+    return redirect(url_for("schema.browse"))
+
+
+@blueprint.get("/schema")
+def browse():
+    pack = registry()
+    return render_template("schema.html", erd=mermaid(pack),
+                           entities=list(pack.entities.values()),
+                           workflows=list(pack.workflows.values()))
+
+
+@blueprint.get("/healthz")
+def health():
+    return {"status": "ok", "pack": registry().name}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Front-end assets come from the npm registry (package.json + package-lock.json) and are
+# copied into the static folder. Without npm the app still runs: every page works without
+# JavaScript, only slower.
+set -e
+cd "$(dirname "$0")/.."
+[ -f package.json ] || exit 0
+if ! command -v npm >/dev/null 2>&1; then
+    echo "note: npm not found; front-end assets (htmx, Sortable) skipped. Pages work without JavaScript." >&2
+    exit 0
+fi
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+    npm ci --silent --no-audit --no-fund
+fi
+mkdir -p platform/karte/static/vendor
+cp node_modules/htmx.org/dist/htmx.min.js platform/karte/static/vendor/
+cp node_modules/sortablejs/Sortable.min.js platform/karte/static/vendor/

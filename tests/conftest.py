@@ -1,0 +1,72 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when configured) and tiny packs.
+
+Set KARTE_TEST_DATABASE_URL (e.g. postgresql+psycopg://karte:karte@localhost/karte_test)
+to run every database test on PostgreSQL too; each test gets a schema of its own there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get("KARTE_TEST_DATABASE_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request, tmp_path) -> str:
+    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'karte.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    from karte.store.db import make_engine
+
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+def write_pack(root: Path, entities: dict, workflows: dict | None = None,
+               pack: dict | None = None) -> Path:
+    """Write a pack folder: {name: entity dict}, {name: workflow dict}, pack.json dict."""
+    (root / "entity_defs").mkdir(parents=True, exist_ok=True)
+    (root / "workflows").mkdir(exist_ok=True)
+    if pack is not None:
+        (root / "pack.json").write_text(json.dumps(pack), encoding="utf-8")
+    for name, body in entities.items():
+        (root / "entity_defs" / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
+    for name, body in (workflows or {}).items():
+        (root / "workflows" / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_pack(tmp_path):
+    """make_pack(entities, workflows=None, pack=None) -> a loaded, validated Pack."""
+    from karte.meta.load import load_pack
+
+    counter = iter(range(1000))
+
+    def make(entities: dict, workflows: dict | None = None, pack: dict | None = None):
+        root = write_pack(tmp_path / f"pack{next(counter)}", entities, workflows, pack)
+        return load_pack(root)
+
+    return make
