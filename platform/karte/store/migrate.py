@@ -1,0 +1,198 @@
+"""Compare the definitions with the database and migrate (SPEC §6.3).
+
+`plan` only reads; `migrate` applies the safe steps always and the risky ones when asked,
+in one transaction, and records what it applied in `karte_schema_history`; `purge` is the
+only way a column is ever dropped, after a CSV backup. Nothing else drops data: removed
+fields and entities are kept and reported as retired.
+
+The comparison lives in `migrate_diff`, the dry-run counts in `migrate_checks`, type
+conversions in `migrate_types`, and the DDL in `migrate_ops`.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.fields import BIGINT, JSON, UTCDateTime
+from karte.meta.model import SYSTEM_FIELDS, Field, Pack
+from karte.store.migrate_diff import compare, rename_steps
+from karte.store.migrate_ops import Target, apply, operations, session
+from karte.store.migrate_plan import Plan, Step, step_rank
+from karte.store.migrate_types import batches, drop_indexes_on
+from karte.store.tables import build_metadata
+
+__all__ = ["HistoryEntry", "Plan", "Step", "describe", "history", "migrate", "plan", "purge"]
+
+HISTORY = "karte_schema_history"
+FIELD_KEYS = ("required", "unique", "index", "max_length", "precision", "scale", "currency",
+              "to", "renamed_from", "workflow")
+HISTORY_ROWS = sa.table(
+    HISTORY, sa.column("id", BIGINT), sa.column("applied_at", UTCDateTime()),
+    sa.column("pack", sa.String()), sa.column("summary", sa.Text()),
+    sa.column("operations", JSON), sa.column("definitions", JSON))
+COLUMN_REF = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One applied migration, as `karte history` shows it."""
+
+    id: int
+    applied_at: dt.datetime
+    pack: str
+    summary: str
+    operations: list[dict[str, Any]]
+    definitions: dict[str, Any]
+
+
+def plan(engine: sa.Engine, pack: Pack) -> Plan:
+    """What `migrate` would do, without changing anything."""
+    metadata = build_metadata(pack)
+    with engine.connect() as conn:
+        renames = rename_steps(conn, pack)
+        steps = renames + compare(conn, pack, metadata, renames)
+    return Plan(tuple(sorted(steps, key=step_rank)), pack=pack.name)
+
+
+def _runs(step: Step, apply_risky: bool) -> bool:
+    return not step.is_note and not step.refused and (step.safe or apply_risky)
+
+
+def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan:
+    """Apply the safe steps (and the risky ones with `apply_risky`, except those whose dry
+    run found rows that would not convert); return the plan with what was applied."""
+    metadata = build_metadata(pack)
+    with session(engine) as conn:
+        target = Target(operations(conn), metadata, pack)
+        renames = rename_steps(conn, pack)
+        apply(target, renames)  # first, so the comparison sees the renamed columns
+        steps = sorted(renames + compare(conn, pack, metadata), key=step_rank)
+        chosen = [s for s in steps if _runs(s, apply_risky)]
+        apply(target, [s for s in chosen if s not in renames])
+        result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
+        if chosen:
+            _record(conn, pack, _summary(result), list(chosen))
+    return result
+
+
+def _summary(result: Plan) -> str:
+    lines = [f"{s.kind} {s.target}" for s in result.applied]
+    pending = [s for s in result.risky if s not in result.applied]
+    if pending:
+        lines.append(f"{len(pending)} risky steps not applied")
+    return "\n".join(lines)
+
+
+def _field_definition(field: Field) -> dict[str, Any]:
+    found = {"type": field.type}
+    found.update({k: getattr(field, k) for k in FIELD_KEYS if getattr(field, k) not in
+                  (None, False)})
+    if field.type == "link":
+        found["on_delete"] = field.on_delete
+    if field.options:
+        found["options"] = list(field.option_keys)
+    return found
+
+
+def describe(pack: Pack) -> dict[str, Any]:
+    """The definitions a migration applied: per entity its table and fields (type and the
+    options that shape storage and rules), so the history can show what changed."""
+    return {"pack": pack.name, "entities": {
+        e.name: {"table": e.table_name,
+                 "fields": {f.name: _field_definition(f) for f in e.fields.values()}}
+        for e in pack.entities.values()}}
+
+
+def _record(conn: sa.Connection, pack: Pack, summary: str, steps: list[Step]) -> None:
+    conn.execute(HISTORY_ROWS.insert().values(
+        applied_at=dt.datetime.now(dt.UTC), pack=pack.name, summary=summary,
+        operations=[s.as_dict() for s in steps], definitions=describe(pack)))
+
+
+def history(engine: sa.Engine) -> list[HistoryEntry]:
+    """Applied migrations, oldest first (none before the first migration)."""
+    if not sa.inspect(engine).has_table(HISTORY):
+        return []
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(HISTORY_ROWS).order_by(HISTORY_ROWS.c.id)).mappings()
+        return [HistoryEntry(**row) for row in rows]
+
+
+def _purge_problem(pack: Pack, existing: dict[str, set[str]], ref: str) -> str | None:
+    match = COLUMN_REF.match(ref)
+    if match is None:
+        return f"{ref}: name a column as entity.field"
+    entity, column = match.groups()
+    if entity not in pack.entities:
+        return f"{ref}: no entity {entity!r} in the definitions"
+    if column in SYSTEM_FIELDS:
+        return f"{ref}: a system column cannot be purged"
+    if column in pack.entities[entity].fields:
+        return f"{ref}: the field is still defined; remove it from the definitions first"
+    if column not in existing.get(pack.entities[entity].table_name, ()):
+        return f"{ref}: no such column in the database"
+    return None
+
+
+def _purgeable(conn: sa.Connection, pack: Pack, refs: list[str]) -> list[tuple[str, str]]:
+    """(table, column) for each retired column named; every problem at once otherwise."""
+    inspector = sa.inspect(conn)
+    existing = {t: {c["name"] for c in inspector.get_columns(t)}
+                for t in inspector.get_table_names()}
+    problems = [p for ref in refs if (p := _purge_problem(pack, existing, ref))]
+    if problems:
+        raise ValueError("Cannot purge:\n" + "\n".join(f"  {p}" for p in problems))
+    return [(pack.entities[e].table_name, c) for e, c in (r.split(".") for r in refs)]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _backup(conn: sa.Connection, table: str, column: str, folder: Path) -> Path:
+    """Every stored value of the column (with its row id) to CSV, on disk before the drop."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    path = folder / f"{table}.{column}-{stamp}.csv"
+    column_type = sa.Table(table, sa.MetaData(), autoload_with=conn).c[column].type
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", column])
+        for rows in batches(conn, table, column, column_type):
+            writer.writerows([row.id, _cell(row.value)] for row in rows)
+        out.flush()
+        os.fsync(out.fileno())
+    return path
+
+
+def purge(engine: sa.Engine, pack: Pack, columns: list[str], instance_dir: Path) -> list[Path]:
+    """Drop retired columns ("entity.field"), each after a CSV backup under
+    `instance_dir/backups/`; refuse (ValueError) if any named column is not retired."""
+    folder = Path(instance_dir) / "backups"
+    with session(engine) as conn:
+        targets = _purgeable(conn, pack, columns)
+        folder.mkdir(parents=True, exist_ok=True)
+        op, paths, steps = operations(conn), [], []
+        for table, column in targets:
+            paths.append(_backup(conn, table, column, folder))
+            drop_indexes_on(op, table, column)
+            with op.batch_alter_table(table) as batch:
+                batch.drop_column(column)
+            steps.append(Step("purge_column", table, column,
+                              f"drop retired column {table}.{column} (backup: {paths[-1]})",
+                              False, {"backup": str(paths[-1])}))
+        if sa.inspect(conn).has_table(HISTORY):
+            _record(conn, pack, "\n".join(s.description for s in steps), steps)
+    return paths

@@ -1,0 +1,151 @@
+"""Column type changes without losing data: classify, dry-run, convert.
+
+A database cast would decide on its own what `"12,5"` or `"2024-13-01"` becomes (SQLite's
+CAST turns `"2024-01-01"` into 2024). Karte instead converts every stored value the way a
+person's input would be converted — through the field type's normaliser in `karte.fields` —
+so the dry run and the conversion agree exactly: a value that would not normalise is
+counted (with example ids) and the change is refused, and a change that runs writes only
+values that round-trip. The conversion is portable: add a temporary column of the new type,
+copy converted values in batches, then drop the old column and rename the temporary one
+(Alembic's batch mode recreates the table on SQLite, plain ALTERs elsewhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.operations import Operations, ops
+
+from karte.fields import normalise
+from karte.meta.model import Field
+from karte.store.migrate_plan import plural
+
+BATCH = 500
+EXAMPLES = 5
+TEMP_SUFFIX = "__karte_new"
+VALIDATION_ONLY = {"pattern": None, "min_length": None, "min": None, "max": None,
+                   "required": False}
+
+
+def conversion_field(field: Field) -> Field:
+    """The field with only its storage rules: a stored value must fit the new type and
+    size, while validation rules (pattern, bounds, required) apply to later writes. A
+    formula takes no input but stores a number: its values convert as NUMERIC(18, 4)."""
+    if field.type == "formula":
+        field = replace(field, type="decimal", precision=18, scale=4)
+    return replace(field, **VALIDATION_ONLY)
+
+
+def _length(type_: sa.types.TypeEngine) -> int | None:
+    return None if isinstance(type_, sa.Text) else type_.length
+
+
+def is_widening(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> bool:
+    """A string made wider (or into text): every stored value still fits, no data moves."""
+    if not isinstance(old, sa.String) or not isinstance(new, sa.String):
+        return False
+    old_length, new_length = _length(old), _length(new)
+    return new_length is None or (old_length is not None and new_length >= old_length)
+
+
+def batches(conn: sa.Connection, table: str, column: str,
+            type_: sa.types.TypeEngine) -> Iterator[list[sa.Row]]:
+    """(id, value) rows with a value, in id order, a batch at a time (keyset paging keeps
+    memory flat on large tables)."""
+    source = sa.table(table, sa.column("id", sa.BigInteger()), sa.column(column, type_))
+    value = source.c[column]
+    last = None
+    while True:
+        query = sa.select(source.c.id, value.label("value")).where(value.is_not(None))
+        if last is not None:
+            query = query.where(source.c.id > last)
+        rows = conn.execute(query.order_by(source.c.id).limit(BATCH)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def _convert(field: Field, value: Any, country: str | None) -> tuple[bool, Any]:
+    try:
+        return True, normalise(field, value, country)
+    except (ValueError, TypeError) as error:
+        return False, str(error)
+
+
+def dry_run(conn: sa.Connection, table: str, column: str, old_type: sa.types.TypeEngine,
+            field: Field, country: str | None) -> dict[str, Any]:
+    """How many stored values exist and which would not convert to `field`'s type."""
+    checked, failed = 0, []
+    target = conversion_field(field)
+    for rows in batches(conn, table, column, old_type):
+        checked += len(rows)
+        failed += [row.id for row in rows if not _convert(target, row.value, country)[0]]
+    return {"rows": checked, "would_not_convert": len(failed), "examples": failed[:EXAMPLES]}
+
+
+def refusal(found: dict[str, Any]) -> str | None:
+    """The sentence a person reads when a change would lose data, else None."""
+    count = found["would_not_convert"]
+    if not count:
+        return None
+    ids = ", ".join(str(i) for i in found["examples"])
+    more = ", …" if count > len(found["examples"]) else ""
+    return (f"{count} of {plural(found['rows'], 'row')} would not convert (ids {ids}{more}); "
+            "correct or empty those values, then run the migration again")
+
+
+def _copy_converted(conn: sa.Connection, table: str, column: str, temp: sa.Column,
+                    field: Field, country: str | None) -> None:
+    old_type = sa.Table(table, sa.MetaData(), autoload_with=conn).c[column].type
+    sink = sa.table(table, sa.column("id", sa.BigInteger()), sa.column(temp.name, temp.type))
+    update = (sa.update(sink).where(sink.c.id == sa.bindparam("row_id"))
+              .values({temp.name: sa.bindparam("converted")}))
+    target = conversion_field(field)
+    for rows in batches(conn, table, column, old_type):
+        converted = []
+        for row in rows:
+            ok, value = _convert(target, row.value, country)
+            if not ok:
+                raise ValueError(f"{table}.{column}: row {row.id} does not convert ({value}); "
+                                 "nothing was changed")
+            converted.append({"row_id": row.id, "converted": value})
+        conn.execute(update, converted)
+
+
+def drop_indexes_on(op: Operations, table: str, column: str) -> list[str]:
+    """Indexes naming the column go before it is swapped (they are re-created after)."""
+    found = sa.inspect(op.get_bind()).get_indexes(table)
+    names = [ix["name"] for ix in found if column in ix["column_names"]]
+    for name in names:
+        op.drop_index(name, table_name=table)
+    return names
+
+
+def create_indexes_on(op: Operations, table: sa.Table, column: str, names: list[str]) -> None:
+    for index in table.indexes:
+        if index.name in names and column in index.columns:
+            op.invoke(ops.CreateIndexOp.from_index(index))
+
+
+def change_type(op: Operations, table: sa.Table, column: str, field: Field,
+                country: str | None) -> None:
+    """Convert a column to its new type: temp column, converted copy, swap."""
+    new = table.c[column]
+    temp = sa.Column(f"{column}{TEMP_SUFFIX}", new.type, nullable=True)
+    dropped = drop_indexes_on(op, table.name, column)
+    op.add_column(table.name, temp)
+    _copy_converted(op.get_bind(), table.name, column, temp, field, country)
+    with op.batch_alter_table(table.name) as batch:
+        batch.drop_column(column)
+        batch.alter_column(temp.name, new_column_name=column)
+    create_indexes_on(op, table, column, dropped)
+
+
+def widen(op: Operations, table: sa.Table, column: str) -> None:
+    """A wider string: ALTER … TYPE where supported, a table copy on SQLite."""
+    with op.batch_alter_table(table.name) as batch:
+        batch.alter_column(column, type_=table.c[column].type)
