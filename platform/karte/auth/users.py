@@ -1,0 +1,140 @@
+"""People who sign in: create or update, verify a password, look up, deactivate.
+
+Passwords are hashed with argon2id (argon2-cffi's defaults). Verifying an unknown email
+still runs one argon2 verification against a dummy hash, so a response's timing does not
+tell whether an address has an account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import email_validator
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from karte.meta.model import Pack
+from karte.meta.problems import did_you_mean
+from karte.store.actor import Actor
+from karte.store.tables import engine_table
+
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class User(Actor):
+    """A signed-in person; the records service takes one as its `actor`."""
+
+    timezone: str | None = None
+    active: bool = True
+
+
+def _users() -> sa.Table:
+    return engine_table("karte_user")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("karte: no such user")
+
+
+def normalise_email(email: str) -> str:
+    """The address as stored (lower-case); ValueError with the reason when invalid."""
+    try:
+        found = email_validator.validate_email(str(email).strip(), check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        raise ValueError(f"not a valid email address: {error}") from None
+    return found.normalized.lower()
+
+
+def _checked_role(pack: Pack, role: str) -> str:
+    if role not in pack.role_names:
+        raise ValueError(f'unknown role "{role}"{did_you_mean(role, pack.role_names)}; '
+                         f"roles of this pack: {', '.join(pack.role_names)}")
+    return role
+
+
+def _hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def add_user(engine: sa.Engine, pack: Pack, email: str, role: str,
+             password: str | None = None, name: str | None = None) -> int:
+    """Create the user, or update the one with this email (role; name and password when
+    given). Adding an existing user also re-activates them. Returns the user's id."""
+    address = normalise_email(email)
+    values: dict[str, Any] = {"role": _checked_role(pack, role), "active": True,
+                              "updated_at": dt.datetime.now(dt.UTC)}
+    if name is not None:
+        values["name"] = name.strip()
+    if password is not None:
+        values["password_hash"] = _hash(password)
+    users = _users()
+    with engine.begin() as conn:
+        existing = conn.scalar(sa.select(users.c.id).where(users.c.email == address))
+        if existing is not None:
+            conn.execute(users.update().where(users.c.id == existing).values(values))
+            return existing
+        return conn.scalar(users.insert().returning(users.c.id).values(
+            email=address, created_at=values["updated_at"], **values))
+
+
+def _user(row: Any) -> User:
+    return User(id=row.id, email=row.email, name=row.name, role=row.role, locale=row.locale,
+                timezone=row.timezone, active=row.active)
+
+
+def _matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def verify_password(engine: sa.Engine, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (one argon2 check either
+    way). A hash made with older parameters is upgraded on success."""
+    try:
+        address = normalise_email(email)
+    except ValueError:
+        address = None
+    users = _users()
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.email == address)).first()
+    stored = row.password_hash if row is not None and row.password_hash else None
+    matched = _matches(stored or _dummy_hash(), str(password))
+    if row is None or stored is None or not matched or not row.active:
+        return None
+    if _hasher.check_needs_rehash(stored):
+        with engine.begin() as conn:
+            conn.execute(users.update().where(users.c.id == row.id)
+                         .values(password_hash=_hasher.hash(str(password))))
+    return _user(row)
+
+
+def get_user(engine: sa.Engine, id: int) -> User | None:
+    """The user with this id (inactive ones too: check `.active`), or None."""
+    users = _users()
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.id == id)).first()
+    return _user(row) if row is not None else None
+
+
+def deactivate_user(engine: sa.Engine, user: int | str) -> None:
+    """Stop a user (by id or email) from signing in; their records keep their name.
+    LookupError when there is no such user."""
+    users = _users()
+    match = users.c.id == user if isinstance(user, int) else \
+        users.c.email == normalise_email(user)
+    with engine.begin() as conn:
+        result = conn.execute(users.update().where(match).values(
+            active=False, updated_at=dt.datetime.now(dt.UTC)))
+    if result.rowcount == 0:
+        raise LookupError(f"no user {user}")

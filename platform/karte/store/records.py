@@ -1,0 +1,366 @@
+"""The records service: the one path for reading and writing records (DESIGN rule 4).
+
+Every write validates (marshmallow schemas from the Registry), checks the optimistic
+`version`, writes an audit row and runs in one transaction. Pass `conn=` to join a
+transaction the caller holds (`with records.transaction() as conn:`): the workflow engine
+does so to save a move, its field values and its `on_enter` actions all or nothing.
+
+Stage fields are never written by ordinary input. A move writes them through
+`update(entity, id, {stage: "won", ...}, version, actor, moving=True, conn=conn)` (and an
+import with --allow-moves through `create(..., moving=True)`); `moving=True` also lets
+`read_only` fields be set, as workflows and imports may.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.fields import normalise
+from karte.meta.model import Entity, Pack
+from karte.meta.problems import Problem
+from karte.store import audit
+from karte.store.actor import Actor, actor_id
+from karte.store.errors import Conflict, Refused, ValidationFailed
+from karte.store.records_delete import apply_delete, dead_links, plan_delete, refusal
+from karte.store.records_query import (
+    check_paging,
+    duplicate_queries,
+    filtered,
+    order_by,
+)
+from karte.store.records_store import Store
+from karte.store.records_write import (
+    Tagged,
+    created_changes,
+    insert,
+    integrity_problems,
+    judge_with,
+    prepare_create,
+    prepare_update,
+    reference_problems,
+    stamp,
+    unique_problems,
+    update_row,
+)
+from karte.store.validation import label
+
+Record = dict[str, Any]
+
+
+def _version(version: Any) -> int:
+    if isinstance(version, bool):
+        version = None
+    try:
+        return int(version)
+    except (TypeError, ValueError):
+        raise ValidationFailed([Problem("version", "The record's version is missing or not "
+                                                   "a number; reload and try again.",
+                                        "version")]) from None
+
+
+def _row_where(index: int, where: str) -> str:
+    """Problems of create_many name the row, counted from 1: "row 12: email"."""
+    return f"row {index + 1}: {where}" if where else f"row {index + 1}"
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == []:
+        return "empty"
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+class Records:
+    """Create, read, update, delete, restore and query the records of one pack."""
+
+    def __init__(self, engine: sa.Engine, pack: Pack):
+        self.engine, self.pack = engine, pack
+        self.store = Store(engine, pack)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One transaction for several writes: pass the connection as `conn=`."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self, conn: sa.Connection | None, entity: Entity) -> Iterator[sa.Connection]:
+        """The caller's transaction or a new one; a constraint the database refused (a race
+        the pre-checks could not see) becomes a ValidationFailed naming the field."""
+        try:
+            if conn is not None:
+                yield conn
+            else:
+                with self.engine.begin() as own:
+                    yield own
+        except sa.exc.IntegrityError as error:
+            raise ValidationFailed(integrity_problems(entity, error)) from error
+
+    @contextmanager
+    def _reading(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.engine.connect() as own:
+                yield own
+
+    # ------------------------------------------------------------ create
+
+    def _db_problems(self, conn: sa.Connection, entity: Entity, records: Sequence[Record],
+                     names: Sequence[Sequence[str]], exclude: set[int],
+                     seen: dict[str, set]) -> Tagged:
+        return (reference_problems(self.store, conn, entity, records, names)
+                + unique_problems(self.store, conn, entity, records, names, exclude, seen))
+
+    def create(self, entity: str, values: Mapping[str, Any], actor: Actor | None = None, *,
+               moving: bool = False, conn: sa.Connection | None = None) -> Record:
+        """A new record from `values` (defaults, initial stages and formulas filled in)."""
+        ent = self.store.entity(entity)
+        with self._writing(conn, ent) as c:
+            ctx = self.store.context(actor)
+            judge = judge_with(ctx, self.store.fetcher(c))
+            record, problems = prepare_create(self.store, ent, values, ctx, judge, moving)
+            clean = [n for n in ent.fields if n not in {p.where for p in problems}]
+            problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {})]
+            if problems:
+                raise ValidationFailed(problems)
+            user = actor_id(actor)
+            [id] = insert(self.store, c, ent, [record], stamp(ctx.now, user, True))
+            audit.write(c, self.store.audit, [audit.row(ent.name, id, "create", user, ctx.now,
+                                                        created_changes(ent, record))])
+            return self.store.read_one(c, ent, id)
+
+    def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]],
+                    actor: Actor | None = None, batch_size: int = 1000, *,
+                    moving: bool = False, conn: sa.Connection | None = None) -> list[int]:
+        """Many records at once (demo data, imports), validated like `create`, inserted in
+        batches with executemany, all or nothing. Problems name the row: "row 12: email"
+        (rows counted from 1); every row is checked so one report lists them all."""
+        ent = self.store.entity(entity)
+        ids: list[int] = []
+        problems: Tagged = []
+        seen: dict[str, set] = {}
+        rows = iter(rows)
+        with self._writing(conn, ent) as c:
+            ctx = self.store.context(actor)
+            judge = judge_with(ctx, self.store.fetcher(c))
+            stamped = stamp(ctx.now, actor_id(actor), True)
+            start = 0
+            while batch := list(islice(rows, max(1, batch_size))):
+                records, found = self._prepare_batch(c, ent, batch, ctx, judge, moving, seen)
+                problems += [(start + i, p) for i, p in found]
+                if not problems:
+                    ids += self._insert_batch(c, ent, records, stamped)
+                start += len(batch)
+            if problems:
+                raise ValidationFailed([Problem(_row_where(i, p.where), p.message, p.code)
+                                        for i, p in problems])
+        return ids
+
+    def _prepare_batch(self, conn: sa.Connection, entity: Entity,
+                       batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
+                       moving: bool, seen: dict[str, set]) -> tuple[list[Record], Tagged]:
+        records, problems, clean = [], [], []
+        for i, values in enumerate(batch):
+            record, found = prepare_create(self.store, entity, values, ctx, judge, moving)
+            records.append(record)
+            problems += [(i, p) for p in found]
+            clean.append([n for n in entity.fields if n not in {p.where for p in found}])
+        problems += self._db_problems(conn, entity, records, clean, set(), seen)
+        return records, sorted(problems, key=lambda tagged: tagged[0])
+
+    def _insert_batch(self, conn: sa.Connection, entity: Entity, records: list[Record],
+                      stamped: Mapping[str, Any]) -> list[int]:
+        ids = insert(self.store, conn, entity, records, stamped)
+        at, user = stamped["created_at"], stamped["created_by"]
+        audit.write(conn, self.store.audit, [
+            audit.row(entity.name, id, "create", user, at, created_changes(entity, record))
+            for id, record in zip(ids, records, strict=True)])
+        return ids
+
+    # ------------------------------------------------------------ read
+
+    def get(self, entity: str, id: Any, include_deleted: bool = False, *,
+            conn: sa.Connection | None = None) -> Record:
+        """One record (NotFound when missing, or deleted unless `include_deleted`)."""
+        ent = self.store.entity(entity)
+        with self._reading(conn) as c:
+            return self.store.read_one(c, ent, id, include_deleted)
+
+    def get_many(self, entity: str, ids: Iterable[Any], *,
+                 conn: sa.Connection | None = None) -> list[Record]:
+        """Live records in the order of `ids`; missing or deleted ones are left out."""
+        ent = self.store.entity(entity)
+        wanted = [int(id) for id in ids]
+        with self._reading(conn) as c:
+            found = self.store.read(c, ent, wanted)
+        return [found[id] for id in dict.fromkeys(wanted) if id in found]
+
+    def history(self, entity: str, id: Any) -> list[dict[str, Any]]:
+        """Audit entries newest first: who, when, action, changes {field: [old, new]}."""
+        ent = self.store.entity(entity)
+        with self.engine.connect() as c:
+            record = self.store.read_one(c, ent, id, include_deleted=True)
+            return audit.history(c, self.store.tables, ent.name, record["id"])
+
+    # ------------------------------------------------------------ update
+
+    def update(self, entity: str, id: Any, values: Mapping[str, Any], version: Any,
+               actor: Actor | None = None, *, moving: bool = False,
+               conn: sa.Connection | None = None) -> Record:
+        """Change some fields of a record read at `version`. A stale version raises
+        Conflict and writes nothing; a change to nothing writes nothing."""
+        ent = self.store.entity(entity)
+        expected = _version(version)
+        with self._writing(conn, ent) as c:
+            old = self.store.read_one(c, ent, id, lock=True)
+            if old["version"] != expected:
+                raise self._conflict(c, ent, old, values, expected)
+            ctx = self.store.context(actor)
+            judge = judge_with(ctx, self.store.fetcher(c))
+            record, changed, problems = prepare_update(self.store, ent, old, values, judge,
+                                                       moving)
+            clean = [n for n in changed if n not in {p.where for p in problems}]
+            problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
+                                                         {old["id"]}, {})]
+            if problems:
+                raise ValidationFailed(problems)
+            if not changed:
+                return old
+            user = actor_id(actor)
+            if not update_row(self.store, c, ent, old, record, changed,
+                              stamp(ctx.now, user, False)):
+                raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected)
+            after = {**record, "version": old["version"] + 1}
+            audit.write(c, self.store.audit, [audit.row(
+                ent.name, old["id"], "update", user, ctx.now, audit.changes(old, after,
+                                                                            changed))])
+            return self.store.read_one(c, ent, id)
+
+    def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:
+        """An audit value (JSON form) back in its stored type, as well as it converts."""
+        field = entity.fields[name]
+        if value is None or field.type == "formula":
+            return None if value is None else Decimal(str(value))
+        try:
+            return normalise(field, value, self.pack.country)
+        except (ValueError, ArithmeticError):
+            return value
+
+    def _conflict(self, conn: sa.Connection, entity: Entity, current: Record,
+                  values: Mapping[str, Any], version: int) -> Conflict:
+        """What changed after `version`: per field (theirs now, yours sent or seen)."""
+        seen = audit.changed_since(conn, self.store.audit, entity.name, current["id"], version)
+        changed = {name: (current.get(name), values[name] if name in values
+                          else self._from_audit(entity, name, old))
+                   for name, old in seen.items() if name in entity.fields}
+        noun = entity.label.get("en").lower()
+        problems = [Problem("", f"This {noun} was changed by someone else after you opened it "
+                                f"(you had version {version}, it is now at version "
+                                f"{current['version']}); nothing was saved. Review the "
+                                "changes and save again.", "stale")]
+        problems += [Problem(name, f"{label(entity.fields[name])} was changed meanwhile; it is "
+                                   f"now {_shown(theirs)}.", "stale")
+                     for name, (theirs, _yours) in changed.items()]
+        return Conflict(problems, changed, current)
+
+    # ------------------------------------------------------------ delete / restore
+
+    def delete(self, entity: str, id: Any, actor: Actor | None = None, version: Any = None,
+               *, conn: sa.Connection | None = None) -> dict[str, list[int]]:
+        """Soft-delete a record and apply `on_delete` of the links pointing at it; returns
+        the ids deleted per entity (cascades included). Refused while a live record's
+        restrict link points here; Conflict when `version` is given and stale."""
+        ent = self.store.entity(entity)
+        expected = None if version is None else _version(version)
+        with self._writing(conn, ent) as c:
+            old = self.store.read_one(c, ent, id, lock=True)
+            if expected is not None and old["version"] != expected:
+                raise self._conflict(c, ent, old, {}, expected)
+            plan = plan_delete(self.store, c, ent, old["id"], old["version"])
+            refused = refusal(self.store, ent, plan)
+            if refused is not None:
+                raise refused
+            apply_delete(self.store, c, plan, self.store.context(actor).now, actor_id(actor))
+        return {name: sorted(ids) for name, ids in plan.deletes.items() if ids}
+
+    def restore(self, entity: str, id: Any, actor: Actor | None = None, *,
+                conn: sa.Connection | None = None) -> Record:
+        """Undo a soft delete of this one record (records deleted along by a cascade are
+        restored one by one). Refused while one of its links points at a deleted record."""
+        ent = self.store.entity(entity)
+        with self._writing(conn, ent) as c:
+            old = self.store.read_one(c, ent, id, include_deleted=True, lock=True)
+            if old["deleted_at"] is None:
+                return old
+            dead = dead_links(self.store, c, ent, old)
+            if dead:
+                raise Refused(dead)
+            taken = unique_problems(self.store, c, ent, [old], [list(ent.fields)],
+                                    {old["id"]}, {})
+            if taken:
+                raise ValidationFailed([p for _, p in taken])
+            self._undelete(c, ent, old, actor)
+            return self.store.read_one(c, ent, id)
+
+    def _undelete(self, conn: sa.Connection, entity: Entity, old: Record,
+                  actor: Actor | None) -> None:
+        table, at, user = self.store.table(entity), self.store.context(actor).now, actor_id(actor)
+        conn.execute(table.update().where(table.c.id == old["id"]).values(
+            deleted_at=None, version=old["version"] + 1, updated_at=at, updated_by=user))
+        change = {"deleted_at": [audit.jsonable(old["deleted_at"]), None],
+                  audit.VERSION: [old["version"], old["version"] + 1]}
+        audit.write(conn, self.store.audit,
+                    [audit.row(entity.name, old["id"], "restore", user, at, change)])
+
+    # ------------------------------------------------------------ query
+
+    def query(self, entity: str, where: Any = None, search: str | None = None,
+              sort: str | None = None, limit: int = 50, offset: int = 0,
+              include_deleted: bool = False, *, actor: Actor | None = None) -> list[Record]:
+        """One page of records. `where` is a condition (parsed, or raw JSON-like data);
+        `search` is text looked for in the list's search fields; `sort` is "field" or
+        "-field" (default the list's sort), always tie-broken by id."""
+        ent = self.store.entity(entity)
+        limit, offset = check_paging(limit, offset)
+        query = (filtered(self.store, ent, where, search, include_deleted, actor)
+                 .order_by(*order_by(self.store, ent, sort)).limit(limit).offset(offset))
+        with self.engine.connect() as c:
+            records = [dict(row) for row in c.execute(query).mappings()]
+            self.store.attach_links(c, ent, records)
+        return records
+
+    def count(self, entity: str, where: Any = None, search: str | None = None,
+              include_deleted: bool = False, *, actor: Actor | None = None,
+              cap: int | None = None) -> int:
+        """How many records match; with `cap`, counting stops there (for huge tables)."""
+        ent = self.store.entity(entity)
+        table = self.store.table(ent)
+        matching = filtered(self.store, ent, where, search, include_deleted, actor)
+        matching = matching.with_only_columns(table.c.id)
+        if cap is not None:
+            matching = matching.limit(cap)
+        query = sa.select(sa.func.count()).select_from(matching.subquery())
+        with self.engine.connect() as c:
+            return c.scalar(query)
+
+    def duplicates(self, entity: str, values: Mapping[str, Any],
+                   exclude_id: Any = None) -> list[dict[str, Any]]:
+        """Live records that look like `values` by a duplicate rule: a warning to show
+        before saving, never a refusal. Each as {"rule": [fields], "record": {...}}."""
+        ent = self.store.entity(entity)
+        exclude = None if exclude_id is None else int(exclude_id)
+        matches: dict[int, tuple[str, ...]] = {}
+        with self.engine.connect() as c:
+            for rule, query in duplicate_queries(self.store, ent, values, exclude):
+                for id in c.scalars(query):
+                    matches.setdefault(id, rule)
+            records = self.store.read(c, ent, list(matches))
+        return [{"rule": list(rule), "record": records[id]} for id, rule in matches.items()]

@@ -1,0 +1,178 @@
+"""Reading many records: filter (conditions), search, sort, page, count, duplicates.
+
+Column names come only from the Registry: a sort or search field that the entity does not
+declare is refused, never interpolated. Text matching folds ASCII case only and treats `%`
+and `_` literally, the same rule the condition language keeps on both databases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.fields import TYPES, normalise
+from karte.meta import conditions
+from karte.meta.conditions import ascii_lower, fold
+from karte.meta.model import Entity, Field
+from karte.meta.problems import Problem, did_you_mean
+from karte.store.actor import Actor
+from karte.store.errors import InvalidQuery
+from karte.store.records_store import Store
+
+MAX_LIMIT = 1000
+SEARCHED_TYPES = frozenset({"string", "text", "email", "phone", "url"})
+DUPLICATES_PER_RULE = 10
+
+
+def _condition(store: Store, entity: Entity, where: Any) -> Any:
+    """A parsed condition as is; a raw one (dict) parsed against the Registry."""
+    if where is None or not isinstance(where, dict):
+        return where
+    parsed, problems = conditions.parse(where, entity, store.pack.entities, "where", "")
+    if problems:
+        raise InvalidQuery([Problem("where", p.message, p.code) for p in problems])
+    return parsed
+
+
+def _text_match(column: sa.ColumnElement, text: str) -> sa.ColumnElement[bool]:
+    return sa.and_(column.is_not(None),
+                   ascii_lower(column).contains(fold(text), autoescape=True))
+
+
+def _search(store: Store, entity: Entity, table: sa.Table,
+            text: str) -> sa.ColumnElement[bool]:
+    """Any of the list's search fields contains the text."""
+    parts = [_text_match(table.c[name], text) for name in entity.list.search
+             if name in table.c and entity.fields[name].type in SEARCHED_TYPES]
+    return sa.or_(sa.false(), *parts)
+
+
+def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
+             include_deleted: bool = False, actor: Actor | None = None) -> sa.Select:
+    """SELECT of the entity's table with every filter applied (no order, no paging)."""
+    table = store.table(entity)
+    query = sa.select(table)
+    if not include_deleted:
+        query = query.where(table.c.deleted_at.is_(None))
+    condition = _condition(store, entity, where)
+    if condition is not None:
+        query = query.where(conditions.to_sql(condition, store.tables,
+                                              store.context(actor)))
+    if search is not None and search.strip():
+        query = query.where(_search(store, entity, table, search.strip()))
+    return query
+
+
+def _option_order(store: Store, field: Field, column: sa.ColumnElement) -> sa.ColumnElement:
+    """Enum (and stage) fields sort in the order their options are declared (a key no
+    longer declared sorts as empty)."""
+    order = {key: index for index, key in enumerate(field.option_keys)}
+    return sa.case(order, value=column) if order else column
+
+
+def _title_order(store: Store, field: Field, column: sa.ColumnElement) -> sa.ColumnElement:
+    """A link sorts by its target's title, as the list shows it."""
+    target_entity = store.entity(field.to)
+    target = store.table(target_entity).alias()
+    title = target_entity.title_field
+    if title not in target.c:
+        return column
+    return sa.select(target.c[title]).where(target.c.id == column).scalar_subquery()
+
+
+SORT_KEYS: dict[str, Callable[[Store, Field, sa.ColumnElement], sa.ColumnElement]] = {
+    "enum": _option_order,
+    "link": _title_order,
+}
+
+
+def _sortable(entity: Entity, table: sa.Table) -> list[str]:
+    return [name for name in table.c.keys()
+            if (f := entity.lookup(name)) is not None and TYPES[f.type].orderable]
+
+
+def order_by(store: Store, entity: Entity, sort: str | None) -> list[sa.ColumnElement]:
+    """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak."""
+    table = store.table(entity)
+    sort = sort or entity.list.sort
+    name, descending = sort.lstrip("-"), sort.startswith("-")
+    if name not in _sortable(entity, table):
+        hint = did_you_mean(name, _sortable(entity, table))
+        raise InvalidQuery([Problem("sort", f'{entity.name} cannot be sorted by "{name}"'
+                                            f"{hint}", "sort")])
+    field = entity.lookup(name)
+    key = SORT_KEYS.get(field.type, lambda s, f, c: c)(store, field, table.c[name])
+    first = key.desc() if descending else key.asc()
+    return [first.nulls_last(), table.c.id.desc() if descending else table.c.id.asc()]
+
+
+def check_paging(limit: Any, offset: Any) -> tuple[int, int]:
+    try:
+        limit, offset = int(limit), int(offset)
+    except (TypeError, ValueError):
+        raise InvalidQuery([Problem("limit", "limit and offset are whole numbers.",
+                                    "paging")]) from None
+    if not 0 <= limit <= MAX_LIMIT or offset < 0:
+        raise InvalidQuery([Problem("limit", f"limit is 0 to {MAX_LIMIT} and offset at "
+                                             "least 0.", "paging")])
+    return limit, offset
+
+
+# ---------------------------------------------------------------- duplicates
+
+def _digits(column: sa.ColumnElement) -> sa.ColumnElement:
+    for char in "+- ()./":
+        column = sa.func.replace(column, char, "")
+    return column
+
+
+def _folded(column: sa.ColumnElement) -> sa.ColumnElement:
+    return ascii_lower(sa.func.trim(column))
+
+
+MATCHERS: dict[str, tuple[Callable[[sa.ColumnElement], sa.ColumnElement],
+                          Callable[[Any], Any]]] = {
+    "phone": (_digits, lambda value: re.sub(r"\D", "", value)),
+    **{kind: (_folded, lambda value: fold(value.strip()))
+       for kind in ("string", "text", "email", "url")},
+}
+PLAIN = (lambda column: column, lambda value: value)
+
+
+def _rule_clause(store: Store, entity: Entity, table: sa.Table, rule: tuple[str, ...],
+                 values: Mapping[str, Any]) -> sa.ColumnElement[bool] | None:
+    """Every field of the rule equal to the (valid, non-empty) value, compared normalised;
+    None when the values cannot fill the rule."""
+    parts = []
+    for name in rule:
+        field = entity.fields.get(name)
+        if field is None or name not in table.c or name not in values:
+            return None
+        try:
+            value = normalise(field, values[name], store.pack.country)
+        except (ValueError, ArithmeticError):
+            return None
+        if value is None:
+            return None
+        column_of, value_of = MATCHERS.get(field.type, PLAIN)
+        parts.append(column_of(table.c[name]) == value_of(value))
+    return sa.and_(*parts) if parts else None
+
+
+def duplicate_queries(store: Store, entity: Entity, values: Mapping[str, Any],
+                      exclude_id: int | None) -> list[tuple[tuple[str, ...], sa.Select]]:
+    """Per duplicate rule the values can fill: a query of the live records matching it."""
+    table = store.table(entity)
+    found = []
+    for rule in entity.duplicates:
+        clause = _rule_clause(store, entity, table, rule, values)
+        if clause is None:
+            continue
+        query = sa.select(table.c.id).where(clause, table.c.deleted_at.is_(None))
+        if exclude_id is not None:
+            query = query.where(table.c.id != exclude_id)
+        found.append((rule, query.order_by(table.c.id).limit(DUPLICATES_PER_RULE)))
+    return found

@@ -1,0 +1,130 @@
+"""What every part of the records service shares: the pack, its tables, and reading rows.
+
+A record is a plain dict: every column of the entity's table (system columns included) with
+the database's Python types (Decimal, date, aware datetime, list for multi_enum), and each
+`links` field as a sorted list of the ids of its live targets.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.meta.conditions import Context
+from karte.meta.model import Entity, Field, Pack
+from karte.meta.problems import did_you_mean
+from karte.store.actor import Actor, actor_id
+from karte.store.errors import NotFound
+from karte.store.tables import build_metadata, junction_name
+from karte.store.validation import Schemas
+
+CHUNK = 5000  # ids per IN (...) list: far below every database's parameter limit
+
+Fetch = Callable[[str, int], Mapping[str, Any] | None]
+
+
+def chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def links_fields(entity: Entity) -> tuple[Field, ...]:
+    return tuple(f for f in entity.fields.values() if f.type == "links")
+
+
+class Store:
+    """The pack's tables and schemas, built once per service, and row reading."""
+
+    def __init__(self, engine: sa.Engine, pack: Pack):
+        self.engine, self.pack = engine, pack
+        self.tables: Mapping[str, sa.Table] = build_metadata(pack).tables
+        self.schemas = Schemas(pack)
+
+    def entity(self, name: str) -> Entity:
+        try:
+            return self.pack.entities[name]
+        except KeyError:
+            raise NotFound(str(name), None, did_you_mean(name, self.pack.entities)) from None
+
+    def table(self, entity: Entity | str) -> sa.Table:
+        return self.tables[entity if isinstance(entity, str) else entity.table_name]
+
+    def junction(self, entity: Entity, field: Field) -> sa.Table:
+        return self.tables[junction_name(entity.name, field.name)]
+
+    @property
+    def audit(self) -> sa.Table:
+        return self.tables["karte_audit"]
+
+    @property
+    def users(self) -> sa.Table:
+        return self.tables["karte_user"]
+
+    def context(self, actor: Actor | None) -> Context:
+        return Context.current(actor_id(actor), self.pack.timezone)
+
+    def read(self, conn: sa.Connection, entity: Entity, ids: Sequence[int],
+             include_deleted: bool = False, lock: bool = False) -> dict[int, dict[str, Any]]:
+        """Records by id (missing ones left out), links attached."""
+        table = self.table(entity)
+        found: dict[int, dict[str, Any]] = {}
+        for batch in chunks(ids):
+            query = sa.select(table).where(table.c.id.in_(batch))
+            if not include_deleted:
+                query = query.where(table.c.deleted_at.is_(None))
+            if lock:
+                query = query.with_for_update()
+            found.update((row["id"], dict(row)) for row in conn.execute(query).mappings())
+        self.attach_links(conn, entity, list(found.values()))
+        return found
+
+    def read_one(self, conn: sa.Connection, entity: Entity, id: Any,
+                 include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
+        """One record, or NotFound (also for an id that is not a number)."""
+        try:
+            number = int(id)
+        except (TypeError, ValueError):
+            raise NotFound(entity.name, id) from None
+        record = self.read(conn, entity, [number], include_deleted, lock).get(number)
+        if record is None:
+            raise NotFound(entity.name, id)
+        return record
+
+    def attach_links(self, conn: sa.Connection, entity: Entity,
+                     records: list[dict[str, Any]]) -> None:
+        """Each `links` field as sorted ids of live targets: one query per field per page."""
+        ids = [record["id"] for record in records]
+        for field in links_fields(entity):
+            targets: dict[int, list[int]] = defaultdict(list)
+            junction, target = self.junction(entity, field), self.table(field.to)
+            for batch in chunks(ids):
+                query = (sa.select(junction.c.source_id, junction.c.target_id)
+                         .join(target, target.c.id == junction.c.target_id)
+                         .where(junction.c.source_id.in_(batch), target.c.deleted_at.is_(None))
+                         .order_by(junction.c.source_id, junction.c.target_id))
+                for source_id, target_id in conn.execute(query):
+                    targets[source_id].append(target_id)
+            for record in records:
+                record[field.name] = targets.get(record["id"], [])
+
+    def fetcher(self, conn: sa.Connection) -> Fetch:
+        """`fetch(entity, id)` for conditions that follow a link: any record, deleted or
+        not, read once per write."""
+        cache: dict[tuple[str, int], Mapping[str, Any] | None] = {}
+
+        def fetch(name: str, id: int) -> Mapping[str, Any] | None:
+            if (name, id) not in cache:
+                found = self.read(conn, self.pack.entities[name], [id], include_deleted=True)
+                cache[(name, id)] = found.get(id)
+            return cache[(name, id)]
+
+        return fetch

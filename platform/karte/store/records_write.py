@@ -1,0 +1,268 @@
+"""The steps of a write, shared by create, create_many and update.
+
+Preparing a record (defaults, initial stages, formulas, validation) needs no database;
+checking it (link targets alive, unique values free) takes one query per field for a whole
+batch; writing it is one executemany. Problems come back tagged with the row's position so
+a batch can report "row 12: email".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.fields import is_empty, normalise
+from karte.meta import conditions
+from karte.meta.model import Entity, Field
+from karte.meta.problems import Problem
+from karte.store import audit
+from karte.store.records_store import Fetch, Store, chunks, links_fields
+from karte.store.tables import index_name
+from karte.store.validation import (
+    Judge,
+    check_protected,
+    check_required,
+    differs,
+    label,
+)
+
+Tagged = list[tuple[int, Problem]]
+TOKENS: dict[str, Callable[[conditions.Context], Any]] = {
+    "$today": lambda ctx: ctx.today,
+    "$now": lambda ctx: ctx.now,
+    "$me": lambda ctx: ctx.user_id,
+}
+REFERENCES = frozenset({"link", "links", "user"})
+
+
+def judge_with(ctx: conditions.Context, fetch: Fetch) -> Judge:
+    return lambda cond, record: conditions.evaluate(cond, record, ctx, fetch)
+
+
+def blank(entity: Entity) -> dict[str, Any]:
+    """Every declared field, empty."""
+    return {name: [] if f.type == "links" else None for name, f in entity.fields.items()}
+
+
+def default_of(field: Field, ctx: conditions.Context, country: str | None) -> Any:
+    raw = field.default
+    if isinstance(raw, str) and raw in TOKENS:
+        raw = TOKENS[raw](ctx)
+    return normalise(field, raw, country)
+
+
+def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
+              country: str | None) -> tuple[dict[str, Any], list[Problem]]:
+    """Defaults for the fields the input does not mention (an explicit empty stays empty)."""
+    values, problems = {}, []
+    for name, field in entity.fields.items():
+        if field.default is None or name in given:
+            continue
+        try:
+            values[name] = default_of(field, ctx, country)
+        except ValueError as error:
+            problems.append(Problem(name, f"The default of {label(field)} is not valid: "
+                                          f"{error}", "invalid"))
+    return values, problems
+
+
+def compute_formulas(entity: Entity, record: dict[str, Any]) -> None:
+    for name, field in entity.fields.items():
+        if field.type == "formula":
+            formula = field.formula
+            record[name] = formula.evaluate(record) if hasattr(formula, "evaluate") else None
+
+
+def _without_repeats(problems: list[Problem], required: list[Problem]) -> list[Problem]:
+    """"X is required" adds nothing when X already has a problem (e.g. an invalid value)."""
+    named = {p.where for p in problems}
+    return problems + [p for p in required if p.where not in named]
+
+
+def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
+                   ctx: conditions.Context, judge: Judge,
+                   trusted: bool) -> tuple[dict[str, Any], list[Problem]]:
+    """The record to insert (declared fields only) and every problem with it."""
+    loaded, problems = store.schemas.load(entity, values)
+    defaults, found = _defaults(entity, values, ctx, store.pack.country)
+    record = {**blank(entity), **defaults, **loaded}
+    for workflow in store.pack.workflows_of(entity.name):
+        if not (trusted and not is_empty(loaded.get(workflow.field))):
+            record[workflow.field] = workflow.initial
+    compute_formulas(entity, record)
+    problems += found + check_protected(entity, loaded, {}, judge, trusted)
+    return record, _without_repeats(problems, check_required(entity, record, None, judge))
+
+
+def prepare_update(store: Store, entity: Entity, old: Mapping[str, Any],
+                   values: Mapping[str, Any], judge: Judge,
+                   trusted: bool) -> tuple[dict[str, Any], list[str], list[Problem]]:
+    """The record as it would be saved, the names that change, and every problem."""
+    loaded, problems = store.schemas.load(entity, values)
+    record = {**old, **loaded}
+    compute_formulas(entity, record)
+    names = [*loaded, *(n for n, f in entity.fields.items() if f.type == "formula")]
+    changed = [n for n in dict.fromkeys(names) if differs(old.get(n), record.get(n))]
+    problems += check_protected(entity, loaded, old, judge, trusted)
+    required = check_required(entity, record, set(changed), judge)
+    return record, changed, _without_repeats(problems, required)
+
+
+# ---------------------------------------------------------------- database checks
+
+def _ids(value: Any) -> list[int]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _live_ids(store: Store, conn: sa.Connection, field: Field, ids: set[int]) -> set[int]:
+    """Of `ids`, those a field may point at: live records of its target, active users."""
+    table = store.users if field.type == "user" else store.table(field.to)
+    alive = table.c.active.is_(True) if field.type == "user" else table.c.deleted_at.is_(None)
+    found: set[int] = set()
+    for batch in chunks(sorted(ids)):
+        found.update(conn.scalars(sa.select(table.c.id).where(table.c.id.in_(batch), alive)))
+    return found
+
+
+def _missing_message(store: Store, field: Field, ids: list[int]) -> str:
+    shown = ", ".join(str(i) for i in ids[:5])
+    if field.type == "user":
+        return f"There is no active user with id {shown}."
+    target = store.entity(field.to).label.get("en").lower()
+    return f"There is no {target} with id {shown} (it may have been deleted)."
+
+
+def reference_problems(store: Store, conn: sa.Connection, entity: Entity,
+                       records: Sequence[Mapping[str, Any]],
+                       names: Sequence[Sequence[str]]) -> Tagged:
+    """Links, links lists and users that point at nothing alive, per record position."""
+    problems: Tagged = []
+    for field in entity.fields.values():
+        if field.type not in REFERENCES:
+            continue
+        wanted = {i: _ids(r.get(field.name)) for i, r in enumerate(records)
+                  if field.name in names[i]}
+        alive = _live_ids(store, conn, field, {n for ids in wanted.values() for n in ids})
+        for i, ids in wanted.items():
+            missing = [n for n in ids if n not in alive]
+            if missing:
+                problems.append((i, Problem(field.name, _missing_message(store, field, missing),
+                                            "link")))
+    return problems
+
+
+def unique_message(entity: Entity, field: Field) -> str:
+    return (f"Another {entity.label.get('en').lower()} already has this "
+            f"{label(field).lower()}.")
+
+
+def _taken(conn: sa.Connection, table: sa.Table, column: str, values: set[Any],
+           exclude: set[int]) -> set[Any]:
+    found: set[Any] = set()
+    for batch in chunks(values):
+        query = sa.select(table.c[column]).where(table.c[column].in_(batch),
+                                                 table.c.deleted_at.is_(None))
+        if exclude:
+            query = query.where(table.c.id.not_in(exclude))
+        found.update(conn.scalars(query))
+    return found
+
+
+def unique_problems(store: Store, conn: sa.Connection, entity: Entity,
+                    records: Sequence[Mapping[str, Any]], names: Sequence[Sequence[str]],
+                    exclude: set[int], seen: dict[str, set]) -> Tagged:
+    """Unique values already used by a live record, or earlier in the same batch (`seen`
+    carries them across the batches of one call)."""
+    problems: Tagged = []
+    for field in (f for f in entity.fields.values() if f.unique):
+        wanted = {i: r[field.name] for i, r in enumerate(records)
+                  if field.name in names[i] and not is_empty(r.get(field.name))}
+        taken = _taken(conn, store.table(entity), field.name, set(wanted.values()), exclude)
+        used = seen.setdefault(field.name, set())
+        for i, value in wanted.items():
+            if value in taken or value in used:
+                problems.append((i, Problem(field.name, unique_message(entity, field),
+                                            "unique")))
+            used.add(value)
+    return problems
+
+
+def integrity_problems(entity: Entity, error: sa.exc.IntegrityError) -> list[Problem]:
+    """Explain a constraint the database refused (a race the pre-checks could not see)."""
+    text = str(error.orig)
+    for field in (f for f in entity.fields.values() if f.unique):
+        if index_name("uq", entity.name, field.name) in text or \
+                f"{entity.table_name}.{field.name}" in text:
+            return [Problem(field.name, unique_message(entity, field), "unique")]
+    return [Problem("", "This record could not be saved because it conflicts with a change "
+                        "made at the same moment; please try again.", "conflict")]
+
+
+# ---------------------------------------------------------------- writing
+
+def stamp(at: dt.datetime, user_id: int | None, creating: bool) -> dict[str, Any]:
+    made = {"created_at": at, "created_by": user_id, "version": 1} if creating else {}
+    return {**made, "updated_at": at, "updated_by": user_id}
+
+
+def insert(store: Store, conn: sa.Connection, entity: Entity,
+           records: Sequence[Mapping[str, Any]], stamped: Mapping[str, Any]) -> list[int]:
+    """Insert rows in one executemany (ids in input order), then their links."""
+    table = store.table(entity)
+    columns = [c.name for c in table.c if c.name not in ("id", "deleted_at")]
+    params = [{c: stamped[c] if c in stamped else r.get(c) for c in columns} for r in records]
+    ids = _inserted_ids(conn, table, params)
+    for field in links_fields(entity):
+        rows = [{"source_id": id, "target_id": target}
+                for id, record in zip(ids, records, strict=True)
+                for target in record.get(field.name) or ()]
+        if rows:
+            conn.execute(store.junction(entity, field).insert(), rows)
+    return ids
+
+
+def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict]) -> list[int]:
+    """Ids of the inserted rows, in input order. SQLAlchemy's sort_by_parameter_order
+    falls back to one INSERT per row on SQLite; there it is not needed, because while this
+    transaction holds the write lock each new row gets max(rowid) + 1 in statement order,
+    so the ids sorted are the rows in order."""
+    if conn.dialect.name == "sqlite":
+        return sorted(conn.scalars(table.insert().returning(table.c.id), params))
+    statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+    return list(conn.scalars(statement, params))
+
+
+def update_row(store: Store, conn: sa.Connection, entity: Entity, old: Mapping[str, Any],
+               record: Mapping[str, Any], changed: Sequence[str],
+               stamped: Mapping[str, Any]) -> bool:
+    """Write the changed columns and links if the stored version is still `old`'s."""
+    table = store.table(entity)
+    columns = {n: record[n] for n in changed if n in table.c}
+    result = conn.execute(
+        table.update().where(table.c.id == old["id"], table.c.version == old["version"])
+        .values(**columns, **stamped, version=old["version"] + 1))
+    if result.rowcount != 1:
+        return False
+    for field in links_fields(entity):
+        if field.name in changed:
+            replace_links(store, conn, entity, field, old["id"], record[field.name])
+    return True
+
+
+def replace_links(store: Store, conn: sa.Connection, entity: Entity, field: Field,
+                  id: int, targets: Sequence[int]) -> None:
+    junction = store.junction(entity, field)
+    conn.execute(junction.delete().where(junction.c.source_id == id))
+    if targets:
+        conn.execute(junction.insert(), [{"source_id": id, "target_id": t} for t in targets])
+
+
+def created_changes(entity: Entity, record: Mapping[str, Any]) -> dict[str, list]:
+    """Audit changes of a new record: every non-empty field from None."""
+    names = [n for n in entity.fields if not is_empty(record.get(n))]
+    return audit.changes({}, {**record, "version": 1}, names)

@@ -1,0 +1,173 @@
+"""Input validation: marshmallow schemas generated from the Registry, plus the record rules.
+
+Per-type rules live once, in `karte.fields` (its normalisers); the marshmallow field here
+only calls them, so a form, the API and an import report the same message. What marshmallow
+cannot know is checked around it: names the entity does not have, values only the system
+may set, `required` / `required_if` on the record as it would be saved, and `read_only_if`
+on the record as it was. Every finding is a `Problem` keyed by field name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import marshmallow as ma
+
+from karte.fields import is_empty, normalise
+from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack
+from karte.meta.problems import Problem, did_you_mean
+
+Judge = Callable[[Any, Mapping[str, Any]], bool]
+"""judge(condition, record) -> whether the condition holds on that record."""
+
+
+class KarteField(ma.fields.Field):
+    """One marshmallow field for every Karte type: the type table's normaliser does the
+    work and its ValueError becomes the field's error message."""
+
+    def __init__(self, field: Field, country: str | None):
+        super().__init__(allow_none=True, data_key=field.name, attribute=field.name)
+        self.karte_field = field
+        self.country = country
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        try:
+            return normalise(self.karte_field, value, self.country)
+        except (ValueError, ArithmeticError) as error:
+            raise ma.ValidationError(str(error) or "Not a valid value.") from None
+
+
+def label(field: Field) -> str:
+    """The English label: messages are English until the UI translates them."""
+    return field.label.get("en")
+
+
+def _input_fields(entity: Entity) -> dict[str, Field]:
+    """Fields a value may be given for (formulas are computed, never input)."""
+    return {name: f for name, f in entity.fields.items() if f.type != "formula"}
+
+
+class Schemas:
+    """The marshmallow schema of each entity, built on first use and kept."""
+
+    def __init__(self, pack: Pack):
+        self.pack = pack
+        self._cache: dict[str, ma.Schema] = {}
+
+    def schema(self, entity: Entity) -> ma.Schema:
+        schema = self._cache.get(entity.name)
+        if schema is None:
+            # Attribute names are prefixed so a field called "load" or "fields" cannot
+            # shadow the Schema's own members; data_key/attribute keep the real name.
+            declared = {f"f_{name}": KarteField(f, self.pack.country)
+                        for name, f in _input_fields(entity).items()}
+            schema_class = ma.Schema.from_dict(declared, name=f"{entity.name}_schema")
+            schema = self._cache[entity.name] = schema_class()
+        return schema
+
+    def load(self, entity: Entity, values: Mapping[str, Any]) -> tuple[dict, list[Problem]]:
+        """Normalised values for the names the entity accepts, and every problem found."""
+        problems = check_names(entity, values)
+        accepted = {k: v for k, v in values.items() if k in entity.fields
+                    and entity.fields[k].type != "formula"}
+        try:
+            return self.schema(entity).load(accepted), problems
+        except ma.ValidationError as error:
+            problems += _problems_of(error.messages)
+            return dict(error.valid_data or {}), problems
+
+
+def _problems_of(messages: Any) -> list[Problem]:
+    if not isinstance(messages, dict):
+        return [Problem("", str(messages), "invalid")]
+    return [Problem(name, message, "invalid")
+            for name, found in messages.items()
+            for message in (found if isinstance(found, list) else [found])]
+
+
+def _name_problem(entity: Entity, name: str) -> Problem | None:
+    field = entity.fields.get(name)
+    if field is not None and field.type == "formula":
+        return Problem(name, f"{label(field)} is set by the system (a formula computes it).",
+                       "read_only")
+    if field is not None:
+        return None
+    if name in SYSTEM_FIELD_DEFS:
+        return Problem(name, f"{label(SYSTEM_FIELD_DEFS[name])} is set by the system.",
+                       "read_only")
+    hint = did_you_mean(name, _input_fields(entity))
+    return Problem(str(name), f'no field "{name}" on {entity.name}{hint}', "unknown_field")
+
+
+def check_names(entity: Entity, values: Mapping[str, Any]) -> list[Problem]:
+    """Unknown names (with a suggestion), system columns and formulas given as input."""
+    return [p for name in values if (p := _name_problem(entity, name)) is not None]
+
+
+def differs(old: Any, new: Any) -> bool:
+    """Whether saving `new` over `old` is a change (None, "" and [] are all empty)."""
+    return not (old == new or (is_empty(old) and is_empty(new)))
+
+
+Guard = Callable[[Entity, Field, Mapping[str, Any], Judge, bool], Problem | None]
+
+
+def _stage_guard(entity: Entity, field: Field, before: Mapping[str, Any], judge: Judge,
+                 trusted: bool) -> Problem | None:
+    if field.workflow is None or trusted:
+        return None
+    return Problem(field.name, f"{label(field)} changes only through a move (the stage bar "
+                               "or the board).", "stage")
+
+
+def _read_only_guard(entity: Entity, field: Field, before: Mapping[str, Any], judge: Judge,
+                     trusted: bool) -> Problem | None:
+    if not field.read_only or trusted:
+        return None
+    return Problem(field.name, f"{label(field)} is set by the system.", "read_only")
+
+
+def _read_only_if_guard(entity: Entity, field: Field, before: Mapping[str, Any],
+                        judge: Judge, trusted: bool) -> Problem | None:
+    if field.read_only_if is None or not before or not judge(field.read_only_if, before):
+        return None
+    return Problem(field.name, f"{label(field)} cannot be changed on this "
+                               f"{entity.label.get('en').lower()} now.", "read_only")
+
+
+GUARDS: tuple[Guard, ...] = (_stage_guard, _read_only_guard, _read_only_if_guard)
+
+
+def check_protected(entity: Entity, loaded: Mapping[str, Any], before: Mapping[str, Any],
+                    judge: Judge, trusted: bool) -> list[Problem]:
+    """Values only a move or the system may change: stage fields, `read_only`, and on
+    update `read_only_if` as it holds on the record before the edit. On create (`before`
+    is {}) there is nothing yet to protect from `read_only_if`: an import or a form may
+    create a record already in that state. A value equal to `before` is no change, so a
+    client may post back what it read."""
+    problems = []
+    for name, value in loaded.items():
+        if not differs(before.get(name), value):
+            continue
+        field = entity.fields[name]
+        found = (guard(entity, field, before, judge, trusted) for guard in GUARDS)
+        problem = next((p for p in found if p is not None), None)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def check_required(entity: Entity, record: Mapping[str, Any], changed: set[str] | None,
+                   judge: Judge) -> list[Problem]:
+    """`required` fields that would be saved empty — all of them on create (`changed` is
+    None), the ones being changed on update — and every field whose `required_if` holds on
+    the record as it would be saved."""
+    problems = []
+    for name, field in entity.fields.items():
+        if field.type == "formula" or not is_empty(record.get(name)):
+            continue
+        asked = field.required and (changed is None or name in changed)
+        if asked or (field.required_if is not None and judge(field.required_if, record)):
+            problems.append(Problem(name, f"{label(field)} is required.", "required"))
+    return problems
