@@ -30,8 +30,9 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     engine = make_engine(database_url or settings.database_url)
     plan = migrate(engine, registry)
     if plan.blocking:
-        raise ProblemsError([Problem("database", f"{step.description} — review with "
-                                     "`karte migrate`, then run `karte migrate --apply`")
+        raise ProblemsError([Problem(f"database: {step.target}", step.refused or
+                                     f"{step.description}: review it with `karte migrate`, "
+                                     "then run `karte migrate --apply`")
                              for step in plan.risky])
     app = Flask(__name__, instance_path=str(settings.instance))
     app.config.update(SECRET_KEY=settings.secret_key(), KARTE_LOCALE=settings.locale,

@@ -84,8 +84,8 @@ def migrate(pack_dir: Path | None, apply_risky: bool, purge_columns: tuple[str, 
         return
     plan = migrations.migrate(engine, pack, apply_risky=apply_risky)
     click.echo(plan.render())
-    if plan.blocking and not apply_risky:
-        click.echo("Risky steps wait: review the plan, then run `karte migrate --apply`.")
+    if plan.blocking and apply_risky:
+        sys.exit(1)  # a step was refused: its rows must be cleaned up first
 
 
 @main.command()

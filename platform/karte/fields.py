@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -137,12 +137,13 @@ def _decimal_with(precision: int, scale: int) -> Callable[[Any, Field, str | Non
         if not number.is_finite():
             raise ValueError("Enter a number.")
         digits = field.scale if field.scale is not None else scale
-        number = number.quantize(Decimal(1).scaleb(-digits))
         total = field.precision or precision
-        if len(number.as_tuple().digits) > total or number.adjusted() >= total - digits:
+        if number.adjusted() < total - digits:
+            number = number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+        if number.adjusted() >= total - digits:
             raise ValueError(f"This number is too large ({total - digits} digits at most "
                              "before the decimal point).")
-        return _bounded(number, field)
+        return _bounded(number + 0, field)
     return normalise
 
 

@@ -40,11 +40,28 @@ CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}
 FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
               "pattern", "min", "max", "precision", "scale", "currency", "to",
-              "renamed_from", "default")
+              "renamed_from", "default", *CONDITION_KEYS)
 
 
 def _text(raw: Any, name: str) -> Text:
     return Text.of(raw if raw is not None else humanise(name), key=name)
+
+
+def english_plural(word: str) -> str:
+    """A good-enough English plural for a default label ("Category" → "Categories")."""
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def _plural(raw: Any, label: Text, name: str) -> Text:
+    """The given plural, else the label with its English text(s) pluralised."""
+    if raw is not None:
+        return Text.of(raw, key=name)
+    return Text.of({locale: english_plural(text) if locale in ("", "en") else text
+                    for locale, text in label.values.items()}, key=name)
 
 
 def _options(raw: list | None) -> tuple[Option, ...]:
@@ -71,26 +88,26 @@ def _field(name: str, raw: Mapping, currency: str) -> Field:
     return field
 
 
-def _stage_field(workflow: Mapping, declared: Field | None) -> Field:
+def _stage_field(owner: str, workflow: Mapping, declared: Field | None) -> Field:
     options = tuple(Option(s["key"], _text(s.get("label"), s["key"]), s.get("color"))
                     for s in workflow.get("stages", ()))
     if declared is not None:
-        return replace(declared, workflow=workflow["name"], index=True,
+        return replace(declared, workflow=owner, index=True,
                        options=declared.options or options)
     name = workflow["field"]
     return Field(name=name, type="enum", label=_text(None, name),
-                 options=options, index=True, workflow=workflow["name"], declared=False)
+                 options=options, index=True, workflow=owner, declared=False)
 
 
 def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
     fields = {name: {fname: _field(fname, fraw, currency)
                      for fname, fraw in doc.data.get("fields", {}).items()}
               for name, doc in raw.entities.items()}
-    for doc in raw.workflows.values():
+    for owner, doc in raw.workflows.items():
         entity_fields = fields.get(doc.data.get("entity"))
         if entity_fields is not None and doc.data.get("field"):
             name = doc.data["field"]
-            entity_fields[name] = _stage_field(doc.data, entity_fields.get(name))
+            entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name))
     return fields
 
 
@@ -148,7 +165,7 @@ def _entity(name: str, doc: Doc, fields: dict[str, Field], related: list[str]) -
     return Entity(
         name=name,
         label=_text(data.get("label"), name),
-        plural=Text.of(data.get("plural") or _text(data.get("label"), name).values, key=name),
+        plural=_plural(data.get("plural"), _text(data.get("label"), name), name),
         title_field=title,
         fields=frozen_map(fields),
         list=_list_config(data.get("list", {}), fields, title),

@@ -154,10 +154,24 @@ class TimelineItem:
 
 @dataclass(frozen=True)
 class Permission:
-    read: str | bool = False     # "all" | "own" | False
-    create: bool = False
-    update: str | bool = False
-    delete: str | bool = False
+    """One role's rights on one entity; None means "not said here" (fall back)."""
+
+    read: str | bool | None = None      # "all" | "own" | False
+    create: bool | None = None
+    update: str | bool | None = None
+    delete: str | bool | None = None
+
+    def fill(self, fallback: Permission) -> Permission:
+        """Keys not said here taken from `fallback`."""
+        return Permission(*(mine if mine is not None else theirs for mine, theirs in
+                            zip(self.astuple(), fallback.astuple(), strict=True)))
+
+    def astuple(self) -> tuple:
+        return (self.read, self.create, self.update, self.delete)
+
+
+ALL_RIGHTS = Permission("all", True, "all", "all")
+NO_RIGHTS = Permission(False, False, False, False)
 
 
 @dataclass(frozen=True)
@@ -272,6 +286,19 @@ class Pack:
 
     def workflows_of(self, entity: str) -> tuple[Workflow, ...]:
         return tuple(w for w in self.workflows.values() if w.entity == entity)
+
+    def permission(self, role: str, entity: str) -> Permission:
+        """SPEC §3.4: the entity file's entry, then the pack's entry for the entity, then
+        the role's "*", then false; `admin` may do everything."""
+        if role == "admin":
+            return ALL_RIGHTS
+        scopes = self.roles.get(role, {})
+        chain = (self.entities[entity].permissions.get(role) if entity in self.entities
+                 else None, scopes.get(entity), scopes.get("*"))
+        result = NO_RIGHTS
+        for permission in reversed([p for p in chain if p is not None]):
+            result = permission.fill(result)
+        return result
 
     @property
     def role_names(self) -> tuple[str, ...]:

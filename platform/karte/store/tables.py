@@ -84,6 +84,15 @@ def _engine_tables(metadata: sa.MetaData) -> None:
     )
 
 
+ENGINE_METADATA = sa.MetaData()
+_engine_tables(ENGINE_METADATA)
+
+
+def engine_table(name: str) -> sa.Table:
+    """One of the engine's own `karte_*` tables; they need no pack."""
+    return ENGINE_METADATA.tables[name]
+
+
 def _system_columns() -> list[sa.Column]:
     return [
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
@@ -152,6 +161,16 @@ def entity_table(metadata: sa.MetaData, entity: Entity) -> sa.Table:
     return table
 
 
+def _defer_cycle_keys(metadata: sa.MetaData) -> None:
+    """Foreign keys that form cycles (customer ↔ contact) are marked `use_alter`, so tables
+    sort without warnings and PostgreSQL adds those keys after the tables."""
+    for table, constraints in sa.sql.ddl.sort_tables_and_constraints(
+            list(metadata.tables.values())):
+        if table is None:
+            for constraint in constraints:
+                constraint.use_alter = True
+
+
 def build_metadata(pack: Pack) -> sa.MetaData:
     """Every table the pack needs, plus the engine's own `karte_*` tables."""
     metadata = sa.MetaData()
@@ -162,4 +181,5 @@ def build_metadata(pack: Pack) -> sa.MetaData:
         for field in entity.fields.values():
             if field.type == "links":
                 _junction(metadata, entity, field)
+    _defer_cycle_keys(metadata)
     return metadata
