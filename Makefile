@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: setup
+	$(BIN)/karte demo --if-empty --size 2000
 	$(BIN)/karte run
 
 test: setup
