@@ -3,12 +3,14 @@ KARTE_DATABASE_URL; problems are printed as `file: /pointer: message`, never a t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 
 from karte.config import Settings
 from karte.meta.problems import ProblemsError
@@ -40,10 +42,16 @@ def _load(pack_dir: Path | None):
     return settings, load_pack(settings.pack)
 
 
-def _engine(settings: Settings):
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[sa.Engine]:
+    """An engine for one command, disposed afterwards so no connection outlives it."""
     from karte.store.db import make_engine
 
-    return make_engine(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,16 +81,16 @@ def migrate(pack_dir: Path | None, apply_risky: bool, purge_columns: tuple[str, 
     from karte.store import migrate as migrations
 
     settings, pack = _load(pack_dir)
-    engine = _engine(settings)
-    if purge_columns:
-        try:
-            paths = migrations.purge(engine, pack, list(purge_columns), settings.instance)
-        except ValueError as error:
-            raise click.ClickException(str(error)) from None
-        for path in paths:
-            click.echo(f"Backed up to {path}")
-        return
-    plan = migrations.migrate(engine, pack, apply_risky=apply_risky)
+    with _database(settings) as engine:
+        if purge_columns:
+            try:
+                paths = migrations.purge(engine, pack, list(purge_columns), settings.instance)
+            except ValueError as error:
+                raise click.ClickException(str(error)) from None
+            for path in paths:
+                click.echo(f"Backed up to {path}")
+            return
+        plan = migrations.migrate(engine, pack, apply_risky=apply_risky)
     click.echo(plan.render())
     if plan.blocking and apply_risky:
         sys.exit(1)  # a step was refused: its rows must be cleaned up first
@@ -95,7 +103,8 @@ def history(pack_dir: Path | None) -> None:
     from karte.store import migrate as migrations
 
     settings = Settings.from_env(pack_dir)
-    entries = migrations.history(_engine(settings))
+    with _database(settings) as engine:
+        entries = migrations.history(engine)
     if not entries:
         click.echo("No migrations applied yet.")
     for entry in entries:
@@ -133,15 +142,15 @@ def user_add(email: str, role: str, name: str | None, password_stdin: bool,
     from karte.store.migrate import migrate as run_migrations
 
     settings, pack = _load(pack_dir)
-    engine = _engine(settings)
-    run_migrations(engine, pack)
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     if password_stdin and not password:
         raise click.ClickException("no password on standard input")
-    try:
-        user_id = add_user(engine, pack, email, role, password=password, name=name)
-    except ValueError as error:
-        raise click.ClickException(str(error)) from None
+    with _database(settings) as engine:
+        run_migrations(engine, pack)
+        try:
+            user_id = add_user(engine, pack, email, role, password=password, name=name)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
     click.echo(f"User #{user_id} {email.strip().lower()} has role {role}.")
 
 
@@ -157,10 +166,10 @@ def demo(pack_dir: Path | None, size: int, seed: int | None, if_empty: bool) -> 
     from karte.store.migrate import migrate as run_migrations
 
     settings, pack = _load(pack_dir)
-    engine = _engine(settings)
-    run_migrations(engine, pack)
-    fill(engine, pack, size=size, seed=seed, if_empty=if_empty, instance=settings.instance,
-         echo=click.echo)
+    with _database(settings) as engine:
+        run_migrations(engine, pack)
+        fill(engine, pack, size=size, seed=seed, if_empty=if_empty,
+             instance=settings.instance, echo=click.echo)
 
 
 @main.command()

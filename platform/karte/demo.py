@@ -41,7 +41,14 @@ NAME_HINTS: tuple[tuple[str, Callable[[Faker], str]], ...] = (
     ("title", lambda f: f.catch_phrase() if f.locale_tag == "en_US" else f.sentence(4)),
     ("name", lambda f: f.company()),
 )
+POOL = 400
 PHONE_FORMATS = {"en_US": "+1 ### 555 ####", "ja_JP": "+81 3-####-####"}
+
+
+def _constrained(field: Field) -> bool:
+    """Whether a generated value might break the field's own limits."""
+    return bool(field.pattern or field.min_length or field.max_length or
+                field.type in ("phone", "email", "url"))
 
 
 def _fakers(seed: int | None) -> dict[str, Faker]:
@@ -63,6 +70,15 @@ class Generator:
         self.ids: dict[str, list[int]] = {}
         self.serial = 0
         self.today = dt.date.today()
+        self.pools: dict[tuple[str, str], list[str]] = {}
+
+    def pooled(self, fake: Faker, key: str, make: Callable[[Faker], str]) -> str:
+        """A value from a pool of POOL values made once per locale: Faker is far slower
+        than the rest of a demo record, and a few hundred names per kind look real."""
+        pool = self.pools.get((fake.locale_tag, key))
+        if pool is None:
+            pool = self.pools[(fake.locale_tag, key)] = [make(fake) for _ in range(POOL)]
+        return self.rng.choice(pool)
 
     def record(self, entity: Entity) -> dict[str, Any]:
         fake = self.fakers[self.rng.choices(LOCALES, weights=(7, 3))[0]]
@@ -82,8 +98,8 @@ class Generator:
     def value(self, field: Field, fake: Faker) -> Any:
         maker = getattr(self, f"_{field.type}", None)
         value = maker(field, fake) if maker else None
-        if value is None:
-            return None
+        if value is None or not _constrained(field):
+            return value
         try:
             normalise(field, value, self.pack.country)
         except ValueError:
@@ -91,8 +107,9 @@ class Generator:
         return value
 
     def _string(self, field: Field, fake: Faker) -> str:
-        hint = next((make for key, make in NAME_HINTS if key in field.name), None)
-        text = hint(fake) if hint else fake.word().capitalize()
+        key, make = next(((k, m) for k, m in NAME_HINTS if k in field.name),
+                         ("word", lambda f: f.word().capitalize()))
+        text = self.pooled(fake, key, make)
         if field.unique:
             text = f"{text}-{self.serial}"
         if field.pattern and not re.fullmatch(field.pattern, text):
@@ -100,7 +117,7 @@ class Generator:
         return text[: field.max_length or 255]
 
     def _text(self, field: Field, fake: Faker) -> str:
-        return fake.paragraph(nb_sentences=3)
+        return self.pooled(fake, "paragraph", lambda f: f.paragraph(nb_sentences=3))
 
     def _integer(self, field: Field, fake: Faker) -> int:
         low = int(field.min) if field.min is not None else 1
@@ -128,13 +145,15 @@ class Generator:
         return dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)
 
     def _email(self, field: Field, fake: Faker) -> str:
-        return f"{fake.user_name()}.{self.serial}@{fake.domain_name()}".lower()
+        user = self.pooled(fake, "user_name", lambda f: f.user_name())
+        domain = self.pooled(fake, "domain", lambda f: f.domain_name())
+        return f"{user}.{self.serial}@{domain}".lower()
 
     def _phone(self, field: Field, fake: Faker) -> str:
-        return fake.numerify(PHONE_FORMATS[fake.locale_tag])
+        return self.pooled(fake, "phone", lambda f: f.numerify(PHONE_FORMATS[f.locale_tag]))
 
     def _url(self, field: Field, fake: Faker) -> str:
-        return f"https://www.{fake.domain_name()}/"
+        return f"https://www.{self.pooled(fake, 'domain', lambda f: f.domain_name())}/"
 
     def _enum(self, field: Field, fake: Faker) -> str:
         return self.rng.choice(field.option_keys)
