@@ -30,6 +30,7 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     engine = make_engine(database_url or settings.database_url)
     plan = migrate(engine, registry)
     if plan.blocking:
+        engine.dispose()
         raise ProblemsError([Problem(f"database: {step.target}", step.refused or
                                      f"{step.description}: review it with `karte migrate`, "
                                      "then run `karte migrate --apply`")

@@ -1,0 +1,105 @@
+"""The web app: starts only on a clean pack and database, serves the schema browser."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+import sqlalchemy as sa
+
+from karte import create_app
+from karte.meta.problems import ProblemsError
+from tests.conftest import write_pack
+
+ENTITIES = {
+    "customer": {"label": {"en": "Customer", "ja": "顧客"},
+                 "fields": {"name": {"type": "string", "required": True}}},
+    "deal": {"label": {"en": "Deal", "ja": "商談"},
+             "fields": {"title": {"type": "string", "required": True},
+                        "customer": {"type": "link", "to": "customer"}}},
+}
+PIPELINE = {"entity": "deal", "field": "stage",
+            "stages": [{"key": "new"}, {"key": "won", "final": "won"}]}
+
+
+class Headings(HTMLParser):
+    """Collects the text of every <h2>."""
+
+    def __init__(self):
+        super().__init__()
+        self.texts: list[str] = []
+        self._inside = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "h2":
+            self._inside = True
+            self.texts.append("")
+
+    def handle_endtag(self, tag):
+        self._inside = self._inside and tag != "h2"
+
+    def handle_data(self, data):
+        if self._inside:
+            self.texts[-1] += data
+
+
+def headings(html: str) -> list[str]:
+    parser = Headings()
+    parser.feed(html)
+    return [" ".join(text.split()) for text in parser.texts]
+
+
+@pytest.fixture
+def app_for(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
+
+    def make(entities=ENTITIES, workflows=None):
+        pack = write_pack(tmp_path / "pack", entities, workflows or {"pipeline": PIPELINE})
+        app = create_app(pack=pack, database_url=db_url)
+        app.extensions["karte"]["engine"].dispose()
+        return app
+
+    return make
+
+
+def test_schema_page_lists_entities_and_workflows_in_the_chosen_language(app_for):
+    client = app_for().test_client()
+    english = client.get("/schema")
+    assert english.status_code == 200
+    assert headings(english.get_data(as_text=True))[:3] == [
+        "Customer customer", "Deal deal", "Pipeline pipeline"]
+    japanese = headings(client.get("/schema?lang=ja").get_data(as_text=True))
+    assert japanese[:2] == ["顧客 customer", "商談 deal"]
+
+
+def test_home_redirects_to_schema(app_for):
+    response = app_for().test_client().get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/schema")
+
+
+def test_app_refuses_to_start_with_every_problem_of_the_pack(app_for):
+    broken = {"customer": {"fields": {"name": {"type": "strin"}}},
+              "deal": {"fields": {"title": {"type": "string"},
+                                  "customer": {"type": "link", "to": "custmer"}}}}
+    with pytest.raises(ProblemsError) as error:
+        app_for(entities=broken)
+    lines = [str(p) for p in error.value.problems]
+    assert any("customer.json: /fields/name/type" in line and '"string"' in line
+               for line in lines), lines
+    assert any("/fields/customer/to" in line and '"customer"' in line for line in lines), lines
+
+
+def test_app_refuses_to_start_while_a_type_change_waits(app_for, db_url, tmp_path):
+    app_for()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customer (name, version, created_at, updated_at) "
+                             "VALUES ('Acme', 1, '2026-01-01', '2026-01-01')"))
+    engine.dispose()
+    changed = json.loads(json.dumps(ENTITIES))
+    changed["customer"]["fields"]["name"] = {"type": "integer"}
+    with pytest.raises(ProblemsError) as error:
+        app_for(entities=changed)
+    assert any("customer.name" in str(p) for p in error.value.problems)
