@@ -25,33 +25,44 @@ for forms and moves). Both MUST give the same answer for every record, so the ru
   midnight UTC of that day), `$now` (datetime) and `$me` (user fields). Without a user,
   `$me` matches no one: `= $me` is false, `!= $me` is true.
 - `{"all": []}` is true; `{"any": []}` is false.
+
+This module parses and type-checks; `conditions_model` holds the checked nodes and
+`Context`, `conditions_eval` runs them in Python, `conditions_sql` compiles them to SQL.
+Import from here: every public name of the language is re-exported.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
-
-from karte.fields import TYPES, is_empty, normalise
+from karte.fields import EMPTY_OPS, TYPES, is_empty, normalise
+from karte.meta.conditions_eval import evaluate
+from karte.meta.conditions_model import (
+    OPERATORS,
+    TEXT_TYPES,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Context,
+    Not,
+    Ref,
+    Token,
+    fields_used,
+    fold,
+)
+from karte.meta.conditions_sql import ascii_lower, includes, to_sql
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.problems import Problem, at, did_you_mean, pointer
 
-OPERATORS = ("=", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "starts_with",
-             "empty", "not_empty")
+__all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
+           "Token", "ascii_lower", "evaluate", "fields_used", "fold", "includes", "parse",
+           "to_sql"]
+
 LIST_OPS = frozenset({"in", "not_in"})
-EMPTY_OPS = frozenset({"empty", "not_empty"})
-TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url", "enum"})
-JSON_TYPES = frozenset({"multi_enum", "file"})
-ID_TYPES = frozenset({"link", "user", "links"})
 MAX_DAYS = 100_000
 MAX_DEPTH = 32              # levels of all / any / not
 MAX_ID = 2**63 - 1
@@ -59,66 +70,6 @@ _SHAPES = {"field": ("field", "op", "value"), "all": ("all",), "any": ("any",),
            "not": ("not",)}
 _TOKEN_TYPES = {"$today": frozenset({"date", "datetime"}), "$now": frozenset({"datetime"}),
                 "$me": frozenset({"user"})}
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What tokens mean right now: resolved when a condition runs, never when it loads."""
-
-    today: dt.date
-    now: dt.datetime      # aware, UTC
-    user_id: int | None = None
-
-    @classmethod
-    def current(cls, user_id: int | None = None, timezone: str = "UTC") -> Context:
-        """Now; `today` is the date in `timezone` (the pack's), so Tokyo's day starts at 0:00."""
-        now = dt.datetime.now(dt.UTC)
-        return cls(now.astimezone(ZoneInfo(timezone)).date(), now, user_id)
-
-
-@dataclass(frozen=True)
-class Token:
-    """`$today` (+ `days`), `$now` or `$me`."""
-
-    name: str
-    days: int = 0
-
-
-@dataclass(frozen=True)
-class Ref:
-    """The field a comparison reads: on the record itself, or one `link` away."""
-
-    entity: str                  # the record's entity (its table)
-    path: str                    # as written: "amount", "customer.segment"
-    field: Field                 # the field read (on `target` when hopping)
-    link: str | None = None      # the first-hop link field
-    target: str | None = None    # the entity the link points to
-
-
-@dataclass(frozen=True)
-class Compare:
-    ref: Ref
-    op: str
-    value: Any = None            # literal, Token, or a tuple of them for in / not_in
-
-
-@dataclass(frozen=True)
-class AllOf:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    item: Condition
-
-
-Condition = Compare | AllOf | AnyOf | Not
 
 
 class _Bad(Exception):
@@ -380,241 +331,4 @@ _COERCERS: dict[str, Callable[[Any, Field], Any]] = {
     "link": _record_id,
     "user": _record_id,
     "links": _record_id,
-}
-
-
-def _resolve(value: Any, field: Field, ctx: Context) -> Any:
-    """A literal as is; a token as of `ctx` (None when it names no one)."""
-    if isinstance(value, tuple):
-        return tuple(v for v in (_resolve(item, field, ctx) for item in value) if v is not None)
-    if not isinstance(value, Token):
-        return value
-    return _TOKENS[value.name](value, field, ctx)
-
-
-def _day(token: Token, field: Field, ctx: Context) -> dt.date:
-    """Today (+ days); on a datetime field, midnight UTC of that day."""
-    day = ctx.today + dt.timedelta(days=token.days)
-    return day if field.type == "date" else dt.datetime.combine(day, dt.time(), dt.UTC)
-
-
-_TOKENS: dict[str, Callable[[Token, Field, Context], Any]] = {
-    "today": _day,
-    "now": lambda token, field, ctx: ctx.now,
-    "me": lambda token, field, ctx: ctx.user_id,
-}
-
-
-def fold(text: str) -> str:
-    """Lower-case A-Z only: the case rule SQLite, PostgreSQL and Python all keep alike."""
-    return text.translate(_ASCII_LOWER)
-
-
-def fields_used(cond: Condition) -> frozenset[str]:
-    """First-hop field names the condition reads (a form re-checks when one changes)."""
-    if isinstance(cond, Compare):
-        return frozenset({cond.ref.link or cond.ref.field.name})
-    items = (cond.item,) if isinstance(cond, Not) else cond.items
-    return frozenset().union(*(fields_used(item) for item in items))
-
-
-# ---------------------------------------------------------------------- Python
-
-def evaluate(cond: Condition, record: Mapping[str, Any], ctx: Context,
-             fetch: Callable[[str, int], Mapping[str, Any] | None]) -> bool:
-    """Whether `record` meets `cond`. Values are in their stored form (normalised; links as
-    id lists, multi_enum as key lists, empty as None); `fetch(entity, id)` reads the linked
-    record of a one-hop path."""
-    return _EVALUATORS[type(cond)](cond, record, ctx, fetch)
-
-
-def _evaluate_compare(cond: Compare, record: Mapping[str, Any], ctx: Context,
-                      fetch: Callable) -> bool:
-    actual = _read(cond.ref, record, fetch)
-    if cond.op in EMPTY_OPS:
-        return _empty(actual) == (cond.op == "empty")
-    expected = _resolve(cond.value, cond.ref.field, ctx)
-    if _empty(actual) or expected is None:
-        return cond.op in ("!=", "not_in")
-    return _PY_OPS[cond.op](actual, expected)
-
-
-def _read(ref: Ref, record: Mapping[str, Any], fetch: Callable) -> Any:
-    if ref.link is None:
-        return record.get(ref.field.name)
-    link_id = record.get(ref.link)
-    target = fetch(ref.target, link_id) if link_id is not None else None
-    return target.get(ref.field.name) if target is not None else None
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, list | tuple) and not value)
-
-
-def _py_contains(actual: Any, expected: Any) -> bool:
-    if isinstance(actual, str):
-        return fold(expected) in fold(actual)
-    return expected in actual
-
-
-_EVALUATORS: dict[type, Callable[..., bool]] = {
-    Compare: _evaluate_compare,
-    AllOf: lambda cond, *args: all(evaluate(item, *args) for item in cond.items),
-    AnyOf: lambda cond, *args: any(evaluate(item, *args) for item in cond.items),
-    Not: lambda cond, *args: not evaluate(cond.item, *args),
-}
-
-_PY_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, e: a == e,
-    "!=": lambda a, e: a != e,
-    ">": lambda a, e: a > e,
-    ">=": lambda a, e: a >= e,
-    "<": lambda a, e: a < e,
-    "<=": lambda a, e: a <= e,
-    "in": lambda a, e: a in e,
-    "not_in": lambda a, e: a not in e,
-    "contains": _py_contains,
-    "starts_with": lambda a, e: fold(a).startswith(fold(e)),
-}
-
-
-# ---------------------------------------------------------------------- SQL
-
-class ascii_lower(FunctionElement):
-    """lower() for A-Z only (see `fold`): translate() in general, lower() on SQLite."""
-
-    type = sa.Text()
-    name = "ascii_lower"
-    inherit_cache = True
-
-
-@compiles(ascii_lower)
-def _ascii_lower(element, compiler, **kw):
-    arg = compiler.process(element.clauses, **kw)
-    return f"translate({arg}, '{string.ascii_uppercase}', '{string.ascii_lowercase}')"
-
-
-@compiles(ascii_lower, "sqlite")
-def _ascii_lower_sqlite(element, compiler, **kw):
-    return f"lower({compiler.process(element.clauses, **kw)})"
-
-
-class includes(FunctionElement):
-    """includes(haystack, needle): a case-sensitive substring test without LIKE's
-    wildcards (SQLite's LIKE ignores ASCII case)."""
-
-    type = sa.Boolean()
-    name = "includes"
-    inherit_cache = True
-
-
-@compiles(includes)
-def _includes(element, compiler, **kw):
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(position({needle} in {haystack}) > 0)"
-
-
-@compiles(includes, "sqlite")
-def _includes_sqlite(element, compiler, **kw):
-    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(instr({haystack}, {needle}) > 0)"
-
-
-def to_sql(cond: Condition, tables: Mapping[str, sa.Table],
-           ctx: Context) -> sa.ColumnElement[bool]:
-    """A WHERE clause on the record's table that is true exactly when `evaluate` is;
-    `tables` maps table names (entities, `<entity>__<field>` junctions) to Tables."""
-    return _COMPILERS[type(cond)](cond, tables, ctx)
-
-
-def _compare_sql(cond: Compare, tables: Mapping[str, sa.Table],
-                 ctx: Context) -> sa.ColumnElement[bool]:
-    field = cond.ref.field
-    if field.type == "links":
-        return _links_sql(cond, tables)
-    column = _column(cond.ref, tables)
-    if cond.op in EMPTY_OPS:
-        empty = _empty_sql(column, field)
-        return empty if cond.op == "empty" else sa.not_(empty)
-    expected = _resolve(cond.value, field, ctx)
-    if expected is None or expected == ():
-        return sa.true() if cond.op in ("!=", "not_in") else sa.false()
-    return _SQL_OPS[cond.op](column, expected, field)
-
-
-_COMPILERS: dict[type, Callable[..., sa.ColumnElement[bool]]] = {
-    Compare: _compare_sql,
-    AllOf: lambda cond, *args: sa.and_(sa.true(), *(to_sql(i, *args) for i in cond.items)),
-    AnyOf: lambda cond, *args: sa.or_(sa.false(), *(to_sql(i, *args) for i in cond.items)),
-    Not: lambda cond, *args: sa.not_(to_sql(cond.item, *args)),
-}
-
-
-def _column(ref: Ref, tables: Mapping[str, sa.Table]) -> sa.ColumnElement:
-    source = tables[ref.entity]
-    if ref.link is None:
-        return source.c[ref.field.name]
-    target = tables[ref.target].alias()   # aliased: a link may point at its own entity
-    return (sa.select(target.c[ref.field.name])
-            .where(target.c.id == source.c[ref.link]).scalar_subquery())
-
-
-def _links_sql(cond: Compare, tables: Mapping[str, sa.Table]) -> sa.ColumnElement[bool]:
-    ref, source = cond.ref, tables[cond.ref.entity]
-    owner = source.c.id if ref.link is None else source.c[ref.link]
-    junction = tables[f"{ref.target or ref.entity}__{ref.field.name}"]
-    rows = sa.select(1).select_from(junction).where(junction.c.source_id == owner)
-    if cond.op == "contains":
-        return sa.exists(rows.where(junction.c.target_id == cond.value))
-    return ~sa.exists(rows) if cond.op == "empty" else sa.exists(rows)
-
-
-def _empty_sql(column: sa.ColumnElement, field: Field) -> sa.ColumnElement[bool]:
-    if field.type in TEXT_TYPES:
-        return sa.or_(column.is_(None), column == "")
-    if field.type in JSON_TYPES:
-        return sa.or_(column.is_(None), sa.cast(column, sa.Text).in_(["[]", "null"]))
-    return column.is_(None)
-
-
-def _sql_contains(column: sa.ColumnElement, expected: Any,
-                  field: Field) -> sa.ColumnElement[bool]:
-    if field.type in JSON_TYPES:
-        text = sa.cast(column, sa.Text)
-        # SQLite's JSON keeps non-ASCII keys \u-escaped, PostgreSQL's does not.
-        forms = dict.fromkeys((f'"{expected}"', json.dumps(expected)))
-        return sa.and_(column.is_not(None), sa.or_(*(includes(text, f) for f in forms)))
-    return sa.and_(column.is_not(None),
-                   ascii_lower(column).contains(fold(expected), autoescape=True))
-
-
-def _sql_starts_with(column: sa.ColumnElement, expected: Any,
-                     field: Field) -> sa.ColumnElement[bool]:
-    return sa.and_(column.is_not(None),
-                   ascii_lower(column).startswith(fold(expected), autoescape=True))
-
-
-def _present(compare: Callable[[sa.ColumnElement, Any], Any]) -> Callable:
-    """A comparison that is false, never NULL, on an empty field."""
-    return lambda column, expected, field: sa.and_(
-        sa.not_(_empty_sql(column, field)), compare(column, expected))
-
-
-def _absent_or(compare: Callable[[sa.ColumnElement, Any], Any]) -> Callable:
-    """A comparison that is true, never NULL, on an empty field."""
-    return lambda column, expected, field: sa.or_(_empty_sql(column, field),
-                                                  compare(column, expected))
-
-
-_SQL_OPS: dict[str, Callable[[sa.ColumnElement, Any, Field], sa.ColumnElement[bool]]] = {
-    "=": _present(lambda c, e: c == e),
-    "!=": _absent_or(lambda c, e: c != e),
-    ">": _present(lambda c, e: c > e),
-    ">=": _present(lambda c, e: c >= e),
-    "<": _present(lambda c, e: c < e),
-    "<=": _present(lambda c, e: c <= e),
-    "in": _present(lambda c, e: c.in_(e)),
-    "not_in": _absent_or(lambda c, e: c.not_in(e)),
-    "contains": _sql_contains,
-    "starts_with": _sql_starts_with,
 }

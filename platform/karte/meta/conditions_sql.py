@@ -1,0 +1,170 @@
+"""Conditions compiled to SQL (`to_sql`, for lists, filters and boards): a WHERE clause that
+is true exactly when `evaluate` in `conditions_eval` is, by the rules in
+`karte.meta.conditions`. Every piece is two-valued (never NULL), so `not` agrees too."""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from karte.fields import EMPTY_OPS
+from karte.meta.conditions_model import (
+    JSON_TYPES,
+    TEXT_TYPES,
+    TRUE_WHEN_EMPTY,
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Context,
+    Not,
+    Ref,
+    fold,
+    resolve,
+)
+from karte.meta.model import Field
+
+Tables = Mapping[str, sa.Table]
+Clause = sa.ColumnElement[bool]
+
+
+class ascii_lower(FunctionElement):
+    """lower() for A-Z only (see `fold`): translate() in general, lower() on SQLite."""
+
+    type = sa.Text()
+    name = "ascii_lower"
+    inherit_cache = True
+
+
+@compiles(ascii_lower)
+def _ascii_lower(element, compiler, **kw):
+    arg = compiler.process(element.clauses, **kw)
+    return f"translate({arg}, '{string.ascii_uppercase}', '{string.ascii_lowercase}')"
+
+
+@compiles(ascii_lower, "sqlite")
+def _ascii_lower_sqlite(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+class includes(FunctionElement):
+    """includes(haystack, needle): a case-sensitive substring test without LIKE's
+    wildcards (SQLite's LIKE ignores ASCII case)."""
+
+    type = sa.Boolean()
+    name = "includes"
+    inherit_cache = True
+
+
+@compiles(includes)
+def _includes(element, compiler, **kw):
+    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(position({needle} in {haystack}) > 0)"
+
+
+@compiles(includes, "sqlite")
+def _includes_sqlite(element, compiler, **kw):
+    haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(instr({haystack}, {needle}) > 0)"
+
+
+def to_sql(cond: Condition, tables: Tables, ctx: Context) -> Clause:
+    """A WHERE clause on the record's table that is true exactly when `evaluate` is;
+    `tables` maps table names (entities, `<entity>__<field>` junctions) to Tables."""
+    return _COMPILERS[type(cond)](cond, tables, ctx)
+
+
+def _compare_sql(cond: Compare, tables: Tables, ctx: Context) -> Clause:
+    field = cond.ref.field
+    if field.type == "links":
+        return _links_sql(cond, tables)
+    column = _column(cond.ref, tables)
+    if cond.op in EMPTY_OPS:
+        empty = _empty_sql(column, field)
+        return empty if cond.op == "empty" else sa.not_(empty)
+    expected = resolve(cond.value, field, ctx)
+    if expected is None or expected == ():
+        return sa.true() if cond.op in TRUE_WHEN_EMPTY else sa.false()
+    return _SQL_OPS[cond.op](column, expected, field)
+
+
+_COMPILERS: dict[type, Callable[..., Clause]] = {
+    Compare: _compare_sql,
+    AllOf: lambda cond, *args: sa.and_(sa.true(), *(to_sql(i, *args) for i in cond.items)),
+    AnyOf: lambda cond, *args: sa.or_(sa.false(), *(to_sql(i, *args) for i in cond.items)),
+    Not: lambda cond, *args: sa.not_(to_sql(cond.item, *args)),
+}
+
+
+def _column(ref: Ref, tables: Tables) -> sa.ColumnElement:
+    source = tables[ref.entity]
+    if ref.link is None:
+        return source.c[ref.field.name]
+    target = tables[ref.target].alias()   # aliased: a link may point at its own entity
+    return (sa.select(target.c[ref.field.name])
+            .where(target.c.id == source.c[ref.link]).scalar_subquery())
+
+
+def _links_sql(cond: Compare, tables: Tables) -> Clause:
+    ref, source = cond.ref, tables[cond.ref.entity]
+    owner = source.c.id if ref.link is None else source.c[ref.link]
+    junction = tables[f"{ref.target or ref.entity}__{ref.field.name}"]
+    rows = sa.select(1).select_from(junction).where(junction.c.source_id == owner)
+    if cond.op == "contains":
+        return sa.exists(rows.where(junction.c.target_id == cond.value))
+    return ~sa.exists(rows) if cond.op == "empty" else sa.exists(rows)
+
+
+def _empty_sql(column: sa.ColumnElement, field: Field) -> Clause:
+    if field.type in TEXT_TYPES:
+        return sa.or_(column.is_(None), column == "")
+    if field.type in JSON_TYPES:
+        return sa.or_(column.is_(None), sa.cast(column, sa.Text).in_(["[]", "null"]))
+    return column.is_(None)
+
+
+def _sql_contains(column: sa.ColumnElement, expected: Any, field: Field) -> Clause:
+    if field.type in JSON_TYPES:
+        text = sa.cast(column, sa.Text)
+        # SQLite's JSON keeps non-ASCII keys \u-escaped, PostgreSQL's does not.
+        forms = dict.fromkeys((f'"{expected}"', json.dumps(expected)))
+        return sa.and_(column.is_not(None), sa.or_(*(includes(text, f) for f in forms)))
+    return sa.and_(column.is_not(None),
+                   ascii_lower(column).contains(fold(expected), autoescape=True))
+
+
+def _sql_starts_with(column: sa.ColumnElement, expected: Any, field: Field) -> Clause:
+    return sa.and_(column.is_not(None),
+                   ascii_lower(column).startswith(fold(expected), autoescape=True))
+
+
+def _present(compare: Callable[[sa.ColumnElement, Any], Any]) -> Callable:
+    """A comparison that is false, never NULL, on an empty field."""
+    return lambda column, expected, field: sa.and_(
+        sa.not_(_empty_sql(column, field)), compare(column, expected))
+
+
+def _absent_or(compare: Callable[[sa.ColumnElement, Any], Any]) -> Callable:
+    """A comparison that is true, never NULL, on an empty field."""
+    return lambda column, expected, field: sa.or_(_empty_sql(column, field),
+                                                  compare(column, expected))
+
+
+_SQL_OPS: dict[str, Callable[[sa.ColumnElement, Any, Field], Clause]] = {
+    "=": _present(lambda c, e: c == e),
+    "!=": _absent_or(lambda c, e: c != e),
+    ">": _present(lambda c, e: c > e),
+    ">=": _present(lambda c, e: c >= e),
+    "<": _present(lambda c, e: c < e),
+    "<=": _present(lambda c, e: c <= e),
+    "in": _present(lambda c, e: c.in_(e)),
+    "not_in": _absent_or(lambda c, e: c.not_in(e)),
+    "contains": _sql_contains,
+    "starts_with": _sql_starts_with,
+}
