@@ -1,0 +1,173 @@
+"""JSON Schema checks of one definition file, reworded for a consultant (SPEC §6.1).
+
+jsonschema reports errors in its own terms ("Additional properties are not allowed ...");
+each error kind here has a small function that says the same thing plainly, with a
+did-you-mean where a name looks misspelt, and the number that becomes the problem code
+(DEF010–DEF016 for pack and entity files, WF010–WF016 for workflow files).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match, relevance
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
+
+from karte.meta.load import Doc
+from karte.meta.problems import Problem, at, did_you_mean, pointer
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_FILES = {"pack": "pack.schema.json", "entity": "entity.schema.json",
+                "workflow": "workflow.schema.json"}
+
+Described = Iterator[tuple[str, str, int]]     # (pointer, message, code number)
+TYPE_NAMES = {"string": "a string", "object": "an object", "array": "a list",
+              "integer": "a whole number", "number": "a number", "boolean": "true or false",
+              "null": "null"}
+
+
+@functools.cache
+def validators() -> dict[str, Draft202012Validator]:
+    """One validator per document kind; the schema files refer to each other."""
+    schemas = {name: json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+               for name in SCHEMA_FILES.values()}
+    registry = Registry().with_resources(
+        (name, DRAFT202012.create_resource(schema)) for name, schema in schemas.items())
+    return {kind: Draft202012Validator(schemas[name], registry=registry)
+            for kind, name in SCHEMA_FILES.items()}
+
+
+def schema_problems(doc: Doc) -> list[Problem]:
+    """The problems a person should see: the best match of every error tree, reworded."""
+    prefix = "WF" if doc.kind == "workflow" else "DEF"
+    try:
+        errors = sorted(validators()[doc.kind].iter_errors(doc.data), key=_position)
+    except RecursionError:
+        return [at(doc.file, "", "the file is nested too deeply to check", f"{prefix}016")]
+    problems = [at(doc.file, where, message, f"{prefix}0{code}")
+                for error in errors
+                for where, message, code in _describe(best_match([error], key=relevance))]
+    return list(dict.fromkeys(problems))
+
+
+def _position(error: Any) -> tuple:
+    """Errors in a stable order (jsonschema walks sets): by location, then message, so
+    `karte check` prints the same report on every run."""
+    path = tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part))
+                 for part in error.absolute_path)
+    return path, error.message
+
+
+def show(value: Any) -> str:
+    """A JSON value as it is written in a file, cut to 60 characters for a message."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float) and not value.is_integer():
+        return show(value)
+    if isinstance(value, int | float):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "a value")
+
+
+def _key_of(error: ValidationError) -> str:
+    keys = [part for part in error.absolute_path if isinstance(part, str)]
+    return keys[-1] if keys else "value"
+
+
+def _unknown_keys(error: ValidationError, where: str) -> Described:
+    known = list(error.schema.get("properties", {}))
+    for key in error.instance:
+        if key not in known:
+            yield (f"{where}{pointer(key)}", f'unknown key "{key}"{did_you_mean(key, known)}',
+                   10)
+
+
+def _type(error: ValidationError, where: str) -> Described:
+    expected = error.validator_value
+    if isinstance(expected, list) and "errorMessage" in error.schema:
+        yield where, f"{error.schema['errorMessage']}, got {_got(error.instance)}", 11
+        return
+    names = " or ".join(TYPE_NAMES[t] for t in
+                        (expected if isinstance(expected, list) else [expected]))
+    yield where, f"expected {names}, got {_got(error.instance)}", 11
+
+
+def _enum(error: ValidationError, where: str) -> Described:
+    allowed = error.validator_value
+    value = error.instance
+    if isinstance(value, str):
+        hint = did_you_mean(value, [a for a in allowed if isinstance(a, str)])
+        message = f'unknown {_key_of(error)} "{value}"{hint}'
+    else:
+        hint = ""
+        message = f"{show(value)} is not allowed here"
+    if not hint:
+        message += "; use one of: " + ", ".join(show(a) for a in allowed)
+    yield where, message, 12
+
+
+def _missing(error: ValidationError, where: str) -> Described:
+    for key in error.validator_value:
+        if isinstance(error.instance, dict) and key not in error.instance:
+            yield where, f'missing key "{key}"', 13
+
+
+def _dependent(error: ValidationError, where: str) -> Described:
+    for key, needs in error.validator_value.items():
+        for need in needs:
+            if key in error.instance and need not in error.instance:
+                yield where, f'missing key "{need}" (needed with "{key}")', 13
+
+
+def _malformed(error: ValidationError, where: str) -> Described:
+    reason = error.schema.get("errorMessage")
+    if reason is None:
+        reason = ("too long: at most {} characters" if error.validator == "maxLength"
+                  else "does not match {}").format(error.validator_value)
+    yield where, f"{show(error.instance)} is not valid: {reason}", 14
+
+
+def _bounds(error: ValidationError, where: str) -> Described:
+    limit = error.validator_value
+    text = {"minimum": f"must be at least {limit}", "maximum": f"must be at most {limit}",
+            "minItems": "must not be empty" if limit == 1 else f"needs at least {limit} items",
+            "minProperties": "must not be empty",
+            "minLength": "must not be empty" if limit == 1
+            else f"too short: at least {limit} characters",
+            "maxLength": f"too long: at most {limit} characters"}[error.validator]
+    yield where, text, 15
+
+
+def _shape(error: ValidationError, where: str) -> Described:
+    yield where, error.schema.get("errorMessage") or error.message, 16
+
+
+DESCRIBE: dict[str, Callable[[ValidationError, str], Described]] = {
+    "additionalProperties": _unknown_keys, "type": _type, "enum": _enum,
+    "required": _missing, "dependentRequired": _dependent, "pattern": _malformed,
+    "minimum": _bounds, "maximum": _bounds, "minItems": _bounds, "minProperties": _bounds,
+    "minLength": _bounds, "maxLength": _bounds,
+}
+
+
+def _describe(error: ValidationError) -> list[tuple[str, str, int]]:
+    """One error worded for a consultant (several problems for several unknown keys)."""
+    where = pointer(*error.absolute_path)
+    if "propertyNames" in error.absolute_schema_path:
+        return [(f"{where}{pointer(error.instance)}",
+                 f"{show(error.instance)} is not a valid key: "
+                 f"{error.schema.get('errorMessage', 'malformed')}", 14)]
+    if error.validator == "maxLength" and "pattern" in error.schema:
+        return list(_malformed(error, where))
+    return list(DESCRIBE.get(error.validator, _shape)(error, where))

@@ -1,0 +1,146 @@
+"""Meaning checks of an entity file beyond its fields (SPEC §2, §3.3, §3.4).
+
+The name, title field, list, card, duplicate rules, timeline and permissions must name
+fields, entities and roles that exist. ENTITY_CHECKS runs them all, fields included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from karte.fields import TYPES
+from karte.meta.load import Doc
+from karte.meta.model import Entity, Field
+from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.validate_context import Ctx, entries, misnamed, repeats, reserved
+from karte.meta.validate_fields import check_fields
+
+ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static")   # SPEC §11 URLs
+SEARCHABLE = ("string", "text", "email", "phone", "url")
+COLUMN_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
+SORT_SYSTEM = ("id", "created_at", "updated_at")
+FILTER_SYSTEM = ("created_at", "updated_at", "created_by", "updated_by")
+
+
+def _entity_name(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    if reason := misnamed(doc.data.get("name"), entity.name):
+        yield at(doc.file, "/name", reason, "DEF022")
+    if reason := reserved(entity.name):
+        yield at(doc.file, "/name", reason, "DEF021")
+    elif entity.name in ENGINE_NAMES:
+        yield at(doc.file, "/name", f'"{entity.name}" is reserved: /{entity.name} is one of '
+                 "the engine's own pages", "DEF021")
+
+
+def _title(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    title = doc.data.get("title_field")
+    if title is not None and title not in ctx.field_names(entity.name):
+        yield at(doc.file, "/title_field", ctx.unknown_field(entity, title), "DEF030")
+
+
+def _list_part(ctx: Ctx, entity: Entity, doc: Doc, key: str, system: tuple[str, ...],
+               fits: Callable[[Field], bool], why: str) -> Iterator[Problem]:
+    items = entries(doc.data, "list", key)
+    if key == "sort" and isinstance(doc.data.get("list", {}).get("sort"), str):
+        items = [(None, doc.data["list"]["sort"].lstrip("-"))]
+    for index, name in items:
+        where = pointer("list", key, *([] if index is None else [index]))
+        field = entity.fields.get(name)
+        if name in system:
+            continue
+        if name not in ctx.field_names(entity.name):
+            yield at(doc.file, where, ctx.unknown_field(entity, name, system), "DEF031")
+        elif field is not None and not fits(field):
+            yield at(doc.file, where, f'"{name}" is a {field.type} field; {why}', "DEF032")
+    for index in repeats(items) if key != "sort" else ():
+        yield at(doc.file, pointer("list", key, index), f'"{items[index][1]}" is listed twice',
+                 "DEF034")
+
+
+def _list(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    parts = (("columns", COLUMN_SYSTEM, lambda f: True, ""),
+             ("sort", SORT_SYSTEM, lambda f: TYPES[f.type].orderable,
+              "lists cannot be sorted by it"),
+             ("filters", FILTER_SYSTEM, lambda f: True, ""),
+             ("search", (), lambda f: f.type in SEARCHABLE,
+              f"the search box searches {', '.join(SEARCHABLE)} fields"))
+    for key, system, fits, why in parts:
+        yield from _list_part(ctx, entity, doc, key, system, fits, why)
+
+
+def _card(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    placed: set[str] = set()
+    for section, raw in entries(doc.data, "card", "sections"):
+        for index, name in entries(raw, "fields"):
+            where = pointer("card", "sections", section, "fields", index)
+            if name not in ctx.field_names(entity.name):
+                yield at(doc.file, where, ctx.unknown_field(entity, name), "DEF033")
+            elif name in placed:
+                yield at(doc.file, where, f'"{name}" is already placed on the card', "DEF034")
+            placed.add(name)
+    for index, ref in entries(doc.data, "card", "related"):
+        if reason := _related_problem(ctx, entity, ref):
+            yield at(doc.file, pointer("card", "related", index), reason, "DEF035")
+
+
+def _related_problem(ctx: Ctx, entity: Entity, ref: str) -> str | None:
+    source, _, name = ref.partition(".")
+    if source not in ctx.entity_names:
+        return ctx.unknown_entity(source)
+    other = ctx.pack.entities.get(source)
+    if other is None:
+        return None
+    field = other.fields.get(name)
+    links_here = [f"{source}.{f.name}" for f in other.links() if f.to == entity.name]
+    if field is None:
+        return (f'{source} has no field "{name}"'
+                f"{did_you_mean(ref, links_here) or did_you_mean(name, other.fields)}")
+    if field.type != "link" or field.to != entity.name:
+        target = f" to {field.to}" if field.to else ""
+        return (f'"{ref}" is a {field.type} field{target}; a related list needs a link field '
+                f"to {entity.name}" + (f" ({', '.join(links_here)})" if links_here else ""))
+    return None
+
+
+def _duplicates(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    for rule, raw in entries(doc.data, "duplicates"):
+        names = entries(raw, "fields")
+        for index, name in names:
+            where = pointer("duplicates", rule, "fields", index)
+            field = entity.fields.get(name)
+            if name not in ctx.field_names(entity.name):
+                yield at(doc.file, where, ctx.unknown_field(entity, name), "DEF036")
+            elif field is not None and not TYPES[field.type].scalar:
+                yield at(doc.file, where, f'"{name}" is a {field.type} field; duplicate rules '
+                         "compare single values", "DEF032")
+        for index in repeats(names):
+            yield at(doc.file, pointer("duplicates", rule, "fields", index),
+                     f'"{names[index][1]}" is listed twice', "DEF034")
+
+
+def _timeline(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    item = doc.data.get("timeline_item")
+    if not isinstance(item, dict):
+        return
+    for key in ("at", "summary"):
+        name = item.get(key)
+        field = entity.lookup(name)
+        if field is None and name not in ctx.field_names(entity.name):
+            yield at(doc.file, pointer("timeline_item", key),
+                     ctx.unknown_field(entity, name), "DEF037")
+        elif key == "at" and field is not None and field.type not in ("date", "datetime"):
+            yield at(doc.file, "/timeline_item/at", f'"{name}" is a {field.type} field; '
+                     "timeline_item.at is a date or datetime field", "DEF032")
+
+
+def _permissions(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    if ctx.roles is None:
+        return
+    for role in doc.data.get("permissions", {}):
+        if role not in ctx.roles:
+            yield at(doc.file, pointer("permissions", role),
+                     ctx.unknown_role(role, ctx.roles), "DEF038")
+
+
+ENTITY_CHECKS: tuple[Callable[[Ctx, Entity, Doc], Iterator[Problem]], ...] = (
+    _entity_name, check_fields, _title, _list, _card, _duplicates, _timeline, _permissions)

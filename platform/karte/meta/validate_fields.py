@@ -1,0 +1,173 @@
+"""Meaning checks of each declared field of an entity file (SPEC §2, §3.1, §3.2).
+
+Each check is a small function of one `FieldSite`; `check_fields` runs every check over
+every field an entity file declares, so one run reports every problem of every field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from karte.fields import TYPES
+from karte.meta.load import Doc
+from karte.meta.model import SYSTEM_FIELDS, Entity, Field
+from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.validate_context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
+
+NUMBERS = ("integer", "decimal", "money", "percent")
+SCALAR = tuple(name for name, kind in TYPES.items() if kind.scalar)
+APPLIES: dict[str, tuple[str, ...]] = {
+    "unique": SCALAR, "index": SCALAR,
+    "default": tuple(t for t in SCALAR if t != "formula"),
+    "max_length": ("string", "text"), "min_length": ("string",), "pattern": ("string",),
+    "min": (*NUMBERS, "date"), "max": (*NUMBERS, "date"),
+    "precision": ("decimal",), "scale": ("decimal",), "currency": ("money",),
+    "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
+    "formula": ("formula",),
+}
+
+
+@dataclass(frozen=True)
+class FieldSite:
+    """One declared field being checked, and where its problems are reported."""
+
+    ctx: Ctx
+    entity: Entity
+    name: str
+    raw: dict
+    field: Field
+    file: str
+
+    def at(self, code: str, message: str, *parts: Any) -> Problem:
+        return at(self.file, pointer("fields", self.name, *parts), message, code)
+
+
+def _field_name(site: FieldSite) -> Iterator[Problem]:
+    if site.name in SYSTEM_FIELDS:
+        yield site.at("DEF020", f'"{site.name}" is a system column the engine adds to every '
+                      f"entity ({', '.join(SYSTEM_FIELDS)}); choose another name")
+    elif reason := reserved(site.name):
+        yield site.at("DEF021", reason)
+
+
+def _link_target(site: FieldSite) -> Iterator[Problem]:
+    if site.field.type not in ("link", "links"):
+        return
+    if "to" not in site.raw:
+        yield site.at("DEF023", f'a {site.field.type} field needs "to": the entity it points '
+                      "at")
+    elif site.raw["to"] not in site.ctx.entity_names:
+        yield site.at("DEF024", f'"to" names no entity: "{site.raw["to"]}"'
+                      f"{did_you_mean(site.raw['to'], site.ctx.entity_names)}", "to")
+
+
+def _keys_apply(site: FieldSite) -> Iterator[Problem]:
+    for key in site.raw:
+        types = APPLIES.get(key)
+        if types is None or site.field.type in types:
+            continue
+        hint = (" (people are linked with the user type, which needs no \"to\")"
+                if key == "to" and site.field.type == "user"
+                else f"; it applies to {', '.join(types)}")
+        yield site.at("DEF025", f'"{key}" does not apply to a {site.field.type} field{hint}',
+                      key)
+
+
+def _options(site: FieldSite) -> Iterator[Problem]:
+    if site.field.type not in ("enum", "multi_enum"):
+        return
+    if not site.raw.get("options") and not site.field.workflow:
+        yield site.at("DEF026", f'an {site.field.type} field needs "options", e.g. '
+                      '["a", "b"]')
+    keys = [(i, o if isinstance(o, str) else o.get("key"))
+            for i, o in entries(site.raw, "options")]
+    for index in repeats(keys):
+        yield site.at("DEF027", f'option "{keys[index][1]}" is listed twice', "options", index)
+
+
+def _default(site: FieldSite) -> Iterator[Problem]:
+    if "default" not in site.raw or site.field.type not in APPLIES["default"]:
+        return
+    reason = unfit(site.field, site.raw["default"], DEFAULT_TOKENS, site.ctx.pack.country)
+    if reason:
+        yield site.at("DEF028", f"default: {reason}", "default")
+
+
+def _formula(site: FieldSite) -> Iterator[Problem]:
+    if site.field.type == "formula" and "formula" not in site.raw:
+        yield site.at("DEF029", 'a formula field needs "formula", e.g. "price * quantity"')
+
+
+def _bound(site: FieldSite, key: str) -> Any:
+    """The bound in the field's own terms; raises ValueError when it does not fit."""
+    value = site.raw[key]
+    if site.field.type in NUMBERS:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{key} of a {site.field.type} field is a number")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'{key} of a date field is written as text, e.g. "2024-01-31"')
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f'{key} "{value}" is not an ISO date, e.g. "2024-01-31"') from None
+
+
+def _limits(site: FieldSite) -> Iterator[Problem]:
+    bounds = {}
+    for key in ("min", "max"):
+        if key in site.raw and site.field.type in APPLIES[key]:
+            try:
+                bounds[key] = _bound(site, key)
+            except ValueError as error:
+                yield site.at("DEF041", str(error), key)
+    pairs = (("min", "max", bounds), ("min_length", "max_length", site.raw),
+             ("scale", "precision", site.raw))
+    for low, high, values in pairs:
+        try:
+            wrong = low in values and high in values and values[low] > values[high]
+        except TypeError:
+            wrong = False
+        if wrong:
+            yield site.at("DEF041", f"{low} ({site.raw[low]}) is above {high} "
+                          f"({site.raw[high]})", low)
+
+
+def _pattern(site: FieldSite) -> Iterator[Problem]:
+    if isinstance(site.raw.get("pattern"), str):
+        try:
+            re.compile(site.raw["pattern"])
+        except (re.error, RecursionError, OverflowError) as error:
+            yield site.at("DEF042", f"not a valid regular expression: {error}", "pattern")
+
+
+def _renamed(site: FieldSite) -> Iterator[Problem]:
+    old = site.raw.get("renamed_from")
+    if old is None:
+        return
+    if old in site.entity.fields:
+        yield site.at("DEF039", f'renamed_from "{old}" is a current field; a rename needs '
+                      "the old name gone", "renamed_from")
+    names = list(site.entity.fields)
+    earlier = [n for n in names[:names.index(site.name)]
+               if site.entity.fields[n].renamed_from == old]
+    if earlier:
+        yield site.at("DEF039", f'"{earlier[0]}" is renamed from "{old}" too', "renamed_from")
+
+
+FIELD_CHECKS: tuple[Callable[[FieldSite], Iterator[Problem]], ...] = (
+    _field_name, _link_target, _keys_apply, _options, _default, _formula, _limits,
+    _pattern, _renamed)
+
+
+def check_fields(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    """Every problem of every field the entity file declares (and that was built)."""
+    for name, raw in doc.data.get("fields", {}).items():
+        if name in entity.fields:
+            site = FieldSite(ctx, entity, name, raw, entity.fields[name], doc.file)
+            for check in FIELD_CHECKS:
+                yield from check(site)

@@ -1,0 +1,232 @@
+"""Meaning checks of workflow files (SPEC §4, §6.1), and the move policy they rely on.
+
+`next_stages` says which moves a workflow allows; the reachability check uses it here, and
+the workflow engine uses the same function to allow or refuse a move, so the two never
+disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from karte.meta.load import Doc
+from karte.meta.model import SYSTEM_FIELDS, Entity, Field, Workflow
+from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.validate_context import Ctx, Tokens, misnamed, repeats, reserved, unfit
+
+
+def next_stages(workflow: Workflow, index: int) -> set[int]:
+    """The stages (by index) a record in stage `index` may move to (SPEC §4).
+
+    Without transitions: a non-final stage (or any stage, when `reopen`) moves forward to
+    any later stage, or only to the next one when `skip` is false, and back to any earlier
+    one when `back`. Every transition from this stage (or from "*") adds its target. Moving
+    to the same stage is a no-op, not a move, so `index` itself is only included when a
+    transition names it. Transitions' `roles` and `when` are not considered here: they
+    narrow a move for a user and a record, which only the engine knows.
+    """
+    stages = workflow.stages
+    targets: set[int] = set()
+    if not stages[index].final or workflow.reopen:
+        last = len(stages) if workflow.skip else min(index + 2, len(stages))
+        targets.update(range(index + 1, last))
+        if workflow.back:
+            targets.update(range(index))
+    keys = workflow.stage_keys
+    for move in workflow.transitions:
+        if move.source in ("*", stages[index].key) and move.target in keys:
+            targets.add(keys.index(move.target))
+    return targets
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One workflow being checked, with its entity when that was built."""
+
+    ctx: Ctx
+    workflow: Workflow
+    doc: Doc
+    entity: Entity | None
+
+    def at(self, code: str, message: str, *parts: Any) -> Problem:
+        return at(self.doc.file, pointer(*parts), message, code)
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self.workflow.stage_keys)
+
+    def no_stage(self, key: str) -> str:
+        return f'no stage "{key}"{did_you_mean(key, self.keys)}'
+
+
+def _wf_name(flow: Flow) -> Iterator[Problem]:
+    if reason := misnamed(flow.doc.data.get("name"), flow.workflow.name):
+        yield flow.at("WF020", reason, "name")
+
+
+def _wf_entity(flow: Flow) -> Iterator[Problem]:
+    if flow.workflow.entity not in flow.ctx.entity_names:
+        yield flow.at("WF021", flow.ctx.unknown_entity(flow.workflow.entity), "entity")
+
+
+def _wf_field(flow: Flow) -> Iterator[Problem]:
+    name = flow.workflow.field
+    if name in SYSTEM_FIELDS or reserved(name):
+        yield flow.at("WF037", f'"{name}" is reserved for the engine; name the stage field '
+                      'e.g. "stage" or "status"', "field")
+        return
+    entity_doc = flow.ctx.raw.entities.get(flow.workflow.entity)
+    declared = flow.entity.fields.get(name) if flow.entity else None
+    if declared is not None and declared.declared and declared.type != "enum":
+        yield flow.at("WF022", f'{flow.workflow.entity}.{name} is declared as a '
+                      f"{declared.type} field in {entity_doc.file}; a stage field is an "
+                      "enum (or leave it undeclared: the engine declares it)", "field")
+    elif declared is not None and declared.declared and declared.options:
+        options, keys = set(declared.option_keys), set(flow.keys)
+        if options != keys:
+            yield flow.at("WF038", f"{flow.workflow.entity}.{name} declares options "
+                          f"{', '.join(sorted(options))} but the stages are "
+                          f"{', '.join(flow.keys)}; drop its options or make them the "
+                          "stage keys", "field")
+
+
+def _wf_stages(flow: Flow) -> Iterator[Problem]:
+    indexed = [(i, s.key) for i, s in enumerate(flow.workflow.stages)]
+    for index in repeats(indexed):
+        yield flow.at("WF024", f'stage "{indexed[index][1]}" is listed twice', "stages",
+                      index, "key")
+    if "initial" in flow.doc.data and flow.workflow.initial not in flow.keys:
+        yield flow.at("WF025", flow.no_stage(flow.workflow.initial), "initial")
+    if not any(stage.final for stage in flow.workflow.stages):
+        yield flow.at("WF030", 'no stage is final; mark the outcomes, e.g. "final": "won"',
+                      "stages")
+
+
+def _wf_transitions(flow: Flow) -> Iterator[Problem]:
+    roles = flow.ctx.roles
+    for index, move in enumerate(flow.workflow.transitions):
+        for key, stage in (("from", move.source), ("to", move.target)):
+            if stage != "*" and stage not in flow.keys:
+                yield flow.at("WF026", flow.no_stage(stage), "transitions", index, key)
+        for at_role, role in enumerate(move.roles):
+            if roles is not None and role not in roles:
+                yield flow.at("WF027", flow.ctx.unknown_role(role, roles), "transitions",
+                              index, "roles", at_role)
+
+
+def _wf_requires(flow: Flow) -> Iterator[Problem]:
+    if flow.entity is None:
+        return
+    for index, stage in enumerate(flow.workflow.stages):
+        for at_name, name in enumerate(stage.requires):
+            if name not in flow.ctx.field_names(flow.entity.name):
+                yield flow.at("WF028", flow.ctx.unknown_field(flow.entity, name), "stages",
+                              index, "requires", at_name)
+
+
+def _wf_reachable(flow: Flow) -> Iterator[Problem]:
+    workflow = flow.workflow
+    if workflow.initial not in flow.keys:
+        return
+    reached, todo = set(), [flow.keys.index(workflow.initial)]
+    while todo:
+        index = todo.pop()
+        if index not in reached:
+            reached.add(index)
+            todo.extend(next_stages(workflow, index))
+    policy = f"skip {json.dumps(workflow.skip)}, back {json.dumps(workflow.back)}, " \
+             f"reopen {json.dumps(workflow.reopen)}"
+    for index, stage in enumerate(workflow.stages):
+        if index not in reached and stage.key not in flow.keys[:index]:
+            yield flow.at("WF029", f'stage "{stage.key}" can never be reached from '
+                          f'"{workflow.initial}" (moves: {policy}); add a transition to it '
+                          "or allow more moves", "stages", index)
+
+
+# -- on_enter actions ----------------------------------------------------------------------
+
+def _action_tokens(entity: str) -> Tokens:
+    return {"$today": lambda f: f.type in ("date", "datetime"),
+            "$now": lambda f: f.type == "datetime",
+            "$me": lambda f: f.type == "user", "$owner": lambda f: f.type == "user",
+            "$record": lambda f: f.type == "link" and f.to == entity}
+
+
+def _value(flow: Flow, field: Field, value: Any, where: tuple) -> Iterator[Problem]:
+    reason = unfit(field, value, _action_tokens(flow.workflow.entity),
+                   flow.ctx.pack.country, days=True)
+    if reason and value == "$record":
+        yield flow.at("WF036", f'"$record" is the moved {flow.workflow.entity}: it fits a '
+                      f"link field to {flow.workflow.entity}, and this is a {field.type} "
+                      f"field{' to ' + field.to if field.to else ''}", *where)
+    elif reason:
+        yield flow.at("WF033", reason, *where)
+
+
+def _settable(field: Field) -> str | None:
+    if field.workflow:
+        return f'"{field.name}" is the stage field of workflow "{field.workflow}": it ' \
+               "changes only through moves"
+    if field.type == "formula":
+        return f'"{field.name}" is a formula: it is computed on save'
+    return None
+
+
+def _values(flow: Flow, target: Entity, values: Mapping[str, Any], code: str,
+            where: tuple) -> Iterator[Problem]:
+    """Each value of a `set` or `create` action names a field it may write, and fits it."""
+    for name, value in values.items():
+        field = target.fields.get(name)
+        reason = (_settable(field) if field is not None
+                  else None if name in flow.ctx.field_names(target.name)
+                  else flow.ctx.unknown_field(target, name))
+        if reason:
+            yield flow.at(code, reason, *where, name)
+        elif field is not None:
+            yield from _value(flow, field, value, (*where, name))
+
+
+def _set(flow: Flow, values: Mapping[str, Any], where: tuple) -> Iterator[Problem]:
+    if flow.entity is not None:
+        yield from _values(flow, flow.entity, values, "WF032", (*where, "set"))
+
+
+def _create(flow: Flow, entity: str | None, values: Mapping[str, Any],
+            where: tuple) -> Iterator[Problem]:
+    if entity not in flow.ctx.entity_names:
+        yield flow.at("WF034", flow.ctx.unknown_entity(entity), *where, "create")
+    target = flow.ctx.pack.entities.get(entity or "")
+    if target is None:
+        return
+    yield from _values(flow, target, values, "WF035", (*where, "values"))
+    missing = [n for n, f in target.fields.items() if f.required and f.default is None
+               and not f.workflow and f.type != "formula" and n not in values]
+    if missing:
+        yield flow.at("WF035", f"creating a {target.name} needs "
+                      f"{', '.join(missing)} (required, without a default)", *where, "values")
+
+
+def _wf_on_enter(flow: Flow) -> Iterator[Problem]:
+    for stage, actions in flow.workflow.on_enter.items():
+        if stage not in flow.keys:
+            yield flow.at("WF031", flow.no_stage(stage), "on_enter", stage)
+        for index, action in enumerate(actions):
+            where = ("on_enter", stage, index)
+            if action.kind == "set":
+                yield from _set(flow, action.values, where)
+            else:
+                yield from _create(flow, action.entity, action.values, where)
+
+
+WORKFLOW_CHECKS: tuple[Callable[[Flow], Iterator[Problem]], ...] = (
+    _wf_name, _wf_entity, _wf_field, _wf_stages, _wf_transitions, _wf_requires,
+    _wf_reachable, _wf_on_enter)
+
+
+def check_workflow(ctx: Ctx, workflow: Workflow, doc: Doc) -> list[Problem]:
+    """Every problem of one workflow file, checked against the pack it belongs to."""
+    flow = Flow(ctx, workflow, doc, ctx.pack.entities.get(workflow.entity))
+    return [problem for check in WORKFLOW_CHECKS for problem in check(flow)]
