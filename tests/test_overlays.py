@@ -177,10 +177,10 @@ def test_schema_problems_of_an_overlay_point_at_the_overlay(tmp_path, base):
     _, problems = check_pack(client(tmp_path, {"deal": {
         "extends": True, "fields": {"title": {"max_length": "x", "lable": "T"}}}}))
     assert [str(p) for p in problems] == [
-        "entity_defs/deal.json: /fields/title/max_length: expected a whole number, got a "
-        "string",
         'entity_defs/deal.json: /fields/title/lable: unknown key "lable" (did you mean '
         '"label"?)',
+        "entity_defs/deal.json: /fields/title/max_length: expected a whole number, got a "
+        "string",
     ]
 
 
