@@ -108,16 +108,24 @@ def _bound(bound: Any, like: Any) -> Any:
     return Decimal(str(bound)) if isinstance(like, Decimal) else bound
 
 
-def _integer(value: Any, field: Field, country: str | None) -> int:
+def _finite(value: Any, message: str) -> Decimal:
+    """A finite Decimal from a number or typed text ("1,200" too), else ValueError."""
     if isinstance(value, bool):
-        raise ValueError("Enter a whole number.")
+        raise ValueError(message)
     if isinstance(value, str):
         value = value.strip().replace(",", "")
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError("Enter a whole number.") from None
-    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(message) from None
+    if not number.is_finite():
+        raise ValueError(message)
+    return number
+
+
+def _integer(value: Any, field: Field, country: str | None) -> int:
+    number = _finite(value, "Enter a whole number.")
+    if number != number.to_integral_value():
         raise ValueError("Enter a whole number.")
     if abs(number) >= 2**63:
         raise ValueError("This number is too large.")
@@ -126,16 +134,7 @@ def _integer(value: Any, field: Field, country: str | None) -> int:
 
 def _decimal_with(precision: int, scale: int) -> Callable[[Any, Field, str | None], Decimal]:
     def normalise(value: Any, field: Field, country: str | None) -> Decimal:
-        if isinstance(value, bool):
-            raise ValueError("Enter a number.")
-        if isinstance(value, str):
-            value = value.strip().replace(",", "")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueError("Enter a number.") from None
-        if not number.is_finite():
-            raise ValueError("Enter a number.")
+        number = _finite(value, "Enter a number.")
         digits = field.scale if field.scale is not None else scale
         total = field.precision or precision
         if number.adjusted() < total - digits:
