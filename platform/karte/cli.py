@@ -20,6 +20,10 @@ pack_option = click.option(
     help="Pack folder (default: $KARTE_PACK, else the standard pack).")
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
 def reports_problems(command: Callable) -> Callable:
     """Print every problem (never a traceback) and exit 1."""
     @functools.wraps(command)
@@ -29,8 +33,7 @@ def reports_problems(command: Callable) -> Callable:
         except ProblemsError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
-            count = len(error.problems)
-            click.echo(f"{count} problem{'s' if count != 1 else ''} found.", err=True)
+            click.echo(f"{_count(len(error.problems), 'problem', 'problems')} found.", err=True)
             sys.exit(1)
     return wrapper
 
@@ -65,8 +68,8 @@ def main() -> None:
 def check(pack_dir: Path | None) -> None:
     """Validate the pack; print every problem; exit 1 when there are any."""
     settings, pack = _load(pack_dir)
-    click.echo(f"{settings.pack}: OK — {len(pack.entities)} entities, "
-               f"{len(pack.workflows)} workflows.")
+    click.echo(f"{settings.pack}: OK — {_count(len(pack.entities), 'entity', 'entities')}, "
+               f"{_count(len(pack.workflows), 'workflow', 'workflows')}.")
 
 
 @main.command()
