@@ -208,3 +208,14 @@ def test_standard_pack_checks_clean():
     pack, problems = check_pack(REPO_ROOT)
     assert [str(p) for p in problems] == []
     assert {"deal", "customer"} <= set(pack.entities)
+
+
+@pytest.mark.parametrize(("typed", "karte"), [
+    ("float", "decimal"), ("select", "enum"), ("checkbox", "boolean"), ("varchar", "string"),
+    ("currency", "money"), ("many2many", "links"),
+])
+def test_type_words_from_other_crms_point_at_the_karte_type(tmp_path, typed, karte):
+    _, problems = check_pack(write_pack(tmp_path, {"thing": {"fields": {"size": {"type": typed}}}}))
+    assert [str(p) for p in problems] == [
+        f'entity_defs/thing.json: /fields/size/type: unknown type "{typed}" '
+        f'(Karte calls it "{karte}")']

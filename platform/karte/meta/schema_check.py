@@ -103,11 +103,26 @@ def _type(error: ValidationError, where: str) -> Described:
     yield where, f"expected {names}, got {_got(error.instance)}", 11
 
 
+TYPE_SYNONYMS = {
+    # Field-type words consultants bring from Frappe, EspoCRM, Salesforce and SQL.
+    "float": "decimal", "double": "decimal", "number": "decimal", "numeric": "decimal",
+    "int": "integer", "bigint": "integer", "currency": "money", "bool": "boolean",
+    "checkbox": "boolean", "check": "boolean", "varchar": "string", "char": "string",
+    "data": "string", "str": "string", "textarea": "text", "longtext": "text",
+    "timestamp": "datetime", "select": "enum", "picklist": "enum", "multiselect": "multi_enum",
+    "multi_select": "multi_enum", "multienum": "multi_enum", "lookup": "link",
+    "reference": "link", "foreign_key": "link", "many2one": "link", "many2many": "links",
+    "table_multiselect": "links", "attachment": "file", "attach": "file", "image": "file",
+}
+
+
 def _enum(error: ValidationError, where: str) -> Described:
     allowed = error.validator_value
     value = error.instance
     if isinstance(value, str):
-        hint = did_you_mean(value, [a for a in allowed if isinstance(a, str)])
+        synonym = TYPE_SYNONYMS.get(value.lower()) if _key_of(error) == "type" else None
+        hint = (f' (Karte calls it "{synonym}")' if synonym in allowed else
+                did_you_mean(value, [a for a in allowed if isinstance(a, str)]))
         message = f'unknown {_key_of(error)} "{value}"{hint}'
     else:
         hint = ""
