@@ -13,6 +13,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
+
+# CI explores the same examples on every run (a red build is a real regression, never a
+# new random draw); local runs keep drawing new examples to find new bugs.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 PG_URL = os.environ.get("KARTE_TEST_DATABASE_URL", "")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
