@@ -1,8 +1,7 @@
-"""Meaning checks of workflow files (SPEC §4, §6.1), and the move policy they rely on.
+"""Meaning checks of workflow files (SPEC §4, §6.1).
 
-`next_stages` says which moves a workflow allows; the reachability check uses it here, and
-the workflow engine uses the same function to allow or refuse a move, so the two never
-disagree.
+The reachability check walks `karte.meta.moves.next_stages`, the move policy the workflow
+engine also uses to allow or refuse a move, so the two never disagree.
 """
 
 from __future__ import annotations
@@ -14,32 +13,9 @@ from typing import Any
 
 from karte.meta.load import Doc
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field, Workflow
+from karte.meta.moves import next_stages
 from karte.meta.problems import Problem, at, did_you_mean, pointer
 from karte.meta.validate_context import Ctx, Tokens, misnamed, repeats, reserved, unfit
-
-
-def next_stages(workflow: Workflow, index: int) -> set[int]:
-    """The stages (by index) a record in stage `index` may move to (SPEC §4).
-
-    Without transitions: a non-final stage (or any stage, when `reopen`) moves forward to
-    any later stage, or only to the next one when `skip` is false, and back to any earlier
-    one when `back`. Every transition from this stage (or from "*") adds its target. Moving
-    to the same stage is a no-op, not a move, so `index` itself is only included when a
-    transition names it. Transitions' `roles` and `when` are not considered here: they
-    narrow a move for a user and a record, which only the engine knows.
-    """
-    stages = workflow.stages
-    targets: set[int] = set()
-    if not stages[index].final or workflow.reopen:
-        last = len(stages) if workflow.skip else min(index + 2, len(stages))
-        targets.update(range(index + 1, last))
-        if workflow.back:
-            targets.update(range(index))
-    keys = workflow.stage_keys
-    for move in workflow.transitions:
-        if move.source in ("*", stages[index].key) and move.target in keys:
-            targets.add(keys.index(move.target))
-    return targets
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from karte.fields import normalise
 from karte.meta.model import Entity, Pack
 from karte.meta.problems import Problem
-from karte.store import audit
+from karte.store import audit, records_moves
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.records_delete import apply_delete, dead_links, plan_delete, refusal
@@ -67,6 +67,11 @@ def _version(version: Any) -> int:
 def _row_where(index: int, where: str) -> str:
     """Problems of create_many name the row, counted from 1: "row 12: email"."""
     return f"row {index + 1}: {where}" if where else f"row {index + 1}"
+
+
+def _action(entity: Entity, changed: list[str]) -> str:
+    """"move" when a stage field changed (the timeline shows it as a move), else "update"."""
+    return "move" if any(entity.fields[n].workflow for n in changed) else "update"
 
 
 def _shown(value: Any) -> str:
@@ -135,6 +140,7 @@ class Records:
             [id] = insert(self.store, c, ent, [record], stamp(ctx.now, user, True))
             audit.write(c, self.store.audit, [audit.row(ent.name, id, "create", user, ctx.now,
                                                         created_changes(ent, record))])
+            self._first_moves(c, ent, [id], [record], user, ctx.now)
             return self.store.read_one(c, ent, id)
 
     def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]],
@@ -183,7 +189,15 @@ class Records:
         audit.write(conn, self.store.audit, [
             audit.row(entity.name, id, "create", user, at, created_changes(entity, record))
             for id, record in zip(ids, records, strict=True)])
+        self._first_moves(conn, entity, ids, records, user, at)
         return ids
+
+    def _first_moves(self, conn: sa.Connection, entity: Entity, ids: list[int],
+                     records: list[Record], user: int | None, at: Any) -> None:
+        """Each new record enters its first stage of every workflow (stage history)."""
+        records_moves.write(conn, self.store.tables["karte_stage_move"],
+                            records_moves.initial_rows(self.pack, entity, ids, records, user,
+                                                       at))
 
     # ------------------------------------------------------------ read
 
@@ -240,8 +254,8 @@ class Records:
                 raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected)
             after = {**record, "version": old["version"] + 1}
             audit.write(c, self.store.audit, [audit.row(
-                ent.name, old["id"], "update", user, ctx.now, audit.changes(old, after,
-                                                                            changed))])
+                ent.name, old["id"], _action(ent, changed), user, ctx.now,
+                audit.changes(old, after, changed))])
             return self.store.read_one(c, ent, id)
 
     def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:

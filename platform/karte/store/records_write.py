@@ -25,6 +25,7 @@ from karte.store.validation import (
     Judge,
     check_protected,
     check_required,
+    check_stages,
     differs,
     label,
 )
@@ -82,6 +83,17 @@ def _without_repeats(problems: list[Problem], required: list[Problem]) -> list[P
     return problems + [p for p in required if p.where not in named]
 
 
+def _requirements(store: Store, entity: Entity, record: Mapping[str, Any],
+                  changed: set[str] | None, judge: Judge) -> list[Problem]:
+    """`required` / `required_if`, then what the record's current stages keep (a field
+    already found missing is named once)."""
+    found = check_required(entity, record, changed, judge)
+    named = {p.where for p in found}
+    staged = check_stages(entity, store.pack.workflows_of(entity.name), record, changed, judge,
+                          store.pack.locale)
+    return found + [p for p in staged if p.where not in named]
+
+
 def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
                    ctx: conditions.Context, judge: Judge,
                    trusted: bool) -> tuple[dict[str, Any], list[Problem]]:
@@ -94,7 +106,7 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
             record[workflow.field] = workflow.initial
     compute_formulas(entity, record)
     problems += found + check_protected(entity, loaded, {}, judge, trusted)
-    return record, _without_repeats(problems, check_required(entity, record, None, judge))
+    return record, _without_repeats(problems, _requirements(store, entity, record, None, judge))
 
 
 def prepare_update(store: Store, entity: Entity, old: Mapping[str, Any],
@@ -107,7 +119,7 @@ def prepare_update(store: Store, entity: Entity, old: Mapping[str, Any],
     names = [*loaded, *(n for n, f in entity.fields.items() if f.type == "formula")]
     changed = [n for n in dict.fromkeys(names) if differs(old.get(n), record.get(n))]
     problems += check_protected(entity, loaded, old, judge, trusted)
-    required = check_required(entity, record, set(changed), judge)
+    required = _requirements(store, entity, record, set(changed), judge)
     return record, changed, _without_repeats(problems, required)
 
 

@@ -15,7 +15,9 @@ from typing import Any
 import marshmallow as ma
 
 from karte.fields import is_empty, normalise
-from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack
+from karte.meta.conditions import fields_used
+from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack, Rule, Stage, Workflow
+from karte.meta.moves import rule_where
 from karte.meta.problems import Problem, did_you_mean
 
 Judge = Callable[[Any, Mapping[str, Any]], bool]
@@ -170,4 +172,45 @@ def check_required(entity: Entity, record: Mapping[str, Any], changed: set[str] 
         asked = field.required and (changed is None or name in changed)
         if asked or (field.required_if is not None and judge(field.required_if, record)):
             problems.append(Problem(name, f"{label(field)} is required.", "required"))
+    return problems
+
+
+def _stage_now(workflow: Workflow, record: Mapping[str, Any]) -> Stage | None:
+    return next((s for s in workflow.stages if s.key == record.get(workflow.field)), None)
+
+
+def _rule_asked(rule: Rule, changed: set[str] | None) -> bool:
+    return rule.when is not None and (changed is None or bool(changed & fields_used(rule.when)))
+
+
+def _stage_problems(entity: Entity, workflow: Workflow, stage: Stage,
+                    record: Mapping[str, Any], changed: set[str] | None, judge: Judge,
+                    locale: str) -> list[Problem]:
+    noun, name = entity.label.get("en").lower(), stage.label.get("en")
+    problems = [Problem(field, f"{label(entity.fields[field])} is required while the {noun} "
+                               f"is in {name}.", "required")
+                for field in stage.requires
+                if (changed is None or field in changed) and field in entity.fields
+                and is_empty(record.get(field))]
+    problems += [Problem(rule_where(rule, workflow.field), rule.message.get(None, locale)
+                         or f"This {noun} does not meet the rules of {name}.", "rule")
+                 for rule in stage.rules
+                 if _rule_asked(rule, changed) and not judge(rule.when, record)]
+    return problems
+
+
+def check_stages(entity: Entity, workflows: tuple[Workflow, ...], record: Mapping[str, Any],
+                 changed: set[str] | None, judge: Judge, locale: str) -> list[Problem]:
+    """A record's current stage keeps its requirements (SPEC §4): a write may not leave a
+    field the stage `requires` empty, nor break one of the stage's `rules`. Checked for
+    every field on create (`changed` is None) and when the stage itself changes (a move or
+    an import with moves), else for the fields being changed — so a rule that reads
+    `$today`, or a linked record edited elsewhere, is not re-judged by unrelated edits."""
+    problems = []
+    for workflow in workflows:
+        stage = _stage_now(workflow, record)
+        if stage is None:
+            continue
+        scope = None if changed is None or workflow.field in changed else changed
+        problems += _stage_problems(entity, workflow, stage, record, scope, judge, locale)
     return problems

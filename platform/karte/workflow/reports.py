@@ -1,0 +1,105 @@
+"""Pipeline numbers for boards and dashboards, each one SQL query (no per-record Python).
+
+Soft-deleted records are left out everywhere. Every result has one entry per stage, in
+the workflow's order, so a chart or a board column never has to guess a missing zero.
+
+- `stage_counts`: records now in each stage, the sum of a money field, and how many are
+  overdue.
+- `funnel`: distinct records that ever entered each stage (the creation row counts for
+  the first stage; a record that skipped a stage did not reach it).
+- `median_time_in_stage`: the median seconds records spent in a stage before leaving it,
+  from the history rows of moves out of it (window functions: SQLite has no
+  percentile_cont; with an even count the two middle values are averaged).
+- `win_rate`: won / (won + lost) among records now in a final stage whose outcome is
+  "won" or "lost"; None while there are none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.meta.model import Entity, Workflow
+from karte.workflow.history import overdue
+
+Tables = Mapping[str, sa.Table]
+
+
+def money_field_of(entity: Entity, name: str | None = None) -> str | None:
+    """The field summed per stage: `name`, else the entity's first money field."""
+    if name is not None:
+        return name
+    return next((f.name for f in entity.fields.values() if f.type == "money"), None)
+
+
+def _per_stage(workflow: Workflow, found: Mapping[str, Any], empty: Any) -> dict[str, Any]:
+    return {key: found.get(key, empty) for key in workflow.stage_keys}
+
+
+def _exact(value: Any) -> Decimal:
+    """A database sum as an exact two-place Decimal (SQLite sums NUMERIC as floats)."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity: Entity,
+                 now: dt.datetime, money_field: str | None = None) -> dict[str, dict]:
+    """Per stage: {"count", "sum" (None without a money field), "overdue"}."""
+    table = tables[workflow.entity]
+    stage, money = table.c[workflow.field], money_field_of(entity, money_field)
+    late = sa.case((overdue(workflow, tables, now), 1), else_=0)
+    total = sa.func.sum(table.c[money]) if money else sa.null()
+    query = (sa.select(stage, sa.func.count(), total, sa.func.sum(late))
+             .where(table.c.deleted_at.is_(None)).group_by(stage))
+    found = {key: {"count": n, "sum": _exact(s) if money else None, "overdue": int(o or 0)}
+             for key, n, s, o in conn.execute(query)}
+    return _per_stage(workflow, found,
+                      {"count": 0, "sum": _exact(0) if money else None, "overdue": 0})
+
+
+def _history_of(tables: Tables, workflow: Workflow) -> tuple[sa.Table, list]:
+    """The history table and the filter: this workflow's rows of live records."""
+    moves, table = tables["karte_stage_move"], tables[workflow.entity]
+    live = sa.exists().where(table.c.id == moves.c.record_id, table.c.deleted_at.is_(None))
+    return moves, [moves.c.entity == workflow.entity, moves.c.workflow == workflow.name, live]
+
+
+def funnel(conn: sa.Connection, tables: Tables, workflow: Workflow) -> dict[str, int]:
+    """Per stage: how many (live) records ever entered it."""
+    moves, where = _history_of(tables, workflow)
+    query = (sa.select(moves.c.to_stage, sa.func.count(sa.distinct(moves.c.record_id)))
+             .where(*where).group_by(moves.c.to_stage))
+    return _per_stage(workflow, dict(conn.execute(query).all()), 0)
+
+
+def median_time_in_stage(conn: sa.Connection, tables: Tables,
+                         workflow: Workflow) -> dict[str, float | None]:
+    """Per stage: the median seconds spent in it by records that left it (None: none did)."""
+    moves, where = _history_of(tables, workflow)
+    seconds, stage = moves.c.seconds_in_previous, moves.c.from_stage
+    ranked = (sa.select(stage.label("stage"), seconds.label("seconds"),
+                        sa.func.row_number().over(partition_by=stage, order_by=seconds)
+                        .label("n"),
+                        sa.func.count().over(partition_by=stage).label("total"))
+              .where(*where, stage.is_not(None), seconds.is_not(None)).subquery())
+    middle = sa.between(ranked.c.n, (ranked.c.total + 1) // 2, (ranked.c.total + 2) // 2)
+    query = (sa.select(ranked.c.stage, sa.func.avg(ranked.c.seconds))
+             .where(middle).group_by(ranked.c.stage))
+    found = {key: float(value) for key, value in conn.execute(query)}
+    return _per_stage(workflow, found, None)
+
+
+def win_rate(conn: sa.Connection, tables: Tables, workflow: Workflow) -> float | None:
+    """Won / (won + lost) among live records now in a won or lost stage."""
+    table = tables[workflow.entity]
+    stage = table.c[workflow.field]
+    won = [s.key for s in workflow.stages if s.final == "won"]
+    lost = [s.key for s in workflow.stages if s.final == "lost"]
+    counted = sa.select(sa.func.sum(sa.case((stage.in_(won), 1), else_=0)),
+                        sa.func.count()).where(table.c.deleted_at.is_(None),
+                                               stage.in_(won + lost))
+    wins, closed = conn.execute(counted).one()
+    return int(wins or 0) / closed if closed else None

@@ -1,0 +1,229 @@
+"""The one way to move a record between stages (SPEC §4): card stage bar, kanban drag,
+API and import all call `Workflows.move`, so the rules hold everywhere.
+
+A move is judged first (`checks.plan_move`: every reason at once, in the mover's
+language); if anything is wrong, `MoveRefused` is raised and nothing is written. Otherwise
+the carried values, the `set` actions and the new stage are saved in one `update`
+(`moving=True`: its audit row is a "move"), the `create` actions make their records, and
+the `karte_stage_move` row is written — all in one transaction, so any failure (a unique
+value taken meanwhile, a stale version) rolls every part back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.meta import moves
+from karte.meta.model import Entity, Workflow
+from karte.meta.problems import Problem
+from karte.store.actor import Actor, actor_id
+from karte.store.errors import ValidationFailed
+from karte.store.records import Records
+from karte.store.records_write import judge_with
+from karte.workflow import actions, history, reports
+from karte.workflow.checks import Plan, plan_move, source_index
+from karte.workflow.errors import MoveRefused
+from karte.workflow.messages import Voice, locale_of
+
+Record = dict[str, Any]
+
+
+class Workflows:
+    """Moves, stage history and pipeline reports of one pack, over its records service."""
+
+    def __init__(self, records: Records):
+        self.records, self.pack, self.store = records, records.pack, records.store
+
+    # ------------------------------------------------------------ which workflow
+
+    def voice(self, actor: Actor | None) -> Voice:
+        return Voice(self.pack, locale_of(actor, self.pack))
+
+    def workflow(self, name: str | Workflow) -> Workflow:
+        if isinstance(name, Workflow):
+            return name
+        try:
+            return self.pack.workflows[name]
+        except KeyError:
+            raise ValidationFailed([Problem("workflow", f'There is no workflow "{name}".',
+                                            "unknown_workflow")]) from None
+
+    def workflow_for(self, entity: Entity, to: str, name: str | None = None,
+                     actor: Actor | None = None) -> Workflow:
+        """The workflow a move to `to` belongs to: `name` when given, else the entity's
+        only workflow having that stage (ValidationFailed when none or several do)."""
+        voice, noun = self.voice(actor), self.voice(actor).entity(entity)
+        owned = self.pack.workflows_of(entity.name)
+        if name is not None:
+            chosen = self.workflow(name)
+            if chosen not in owned:
+                raise _invalid("workflow", voice.say("wrong_workflow", name=name, entity=noun))
+            owned = (chosen,)
+        if not owned:
+            raise _invalid("workflow", voice.say("no_workflow", entity=noun))
+        having = [w for w in owned if to in w.stage_keys]
+        if len(having) > 1:
+            raise _invalid("workflow", voice.say("ambiguous", key=str(to), entity=noun,
+                                                 names=voice.join(w.name for w in having)))
+        if not having:
+            keys = voice.join(k for w in owned for k in w.stage_keys)
+            raise _invalid(owned[0].field, voice.say("unknown_stage", key=str(to),
+                                                     entity=noun, keys=keys))
+        return having[0]
+
+    # ------------------------------------------------------------ moves
+
+    def can_move(self, entity: str, record: Any, to: str, actor: Actor | None = None,
+                 values: Mapping[str, Any] | None = None,
+                 workflow: str | None = None) -> list[Problem]:
+        """Every reason the move would be refused now (empty: allowed). `record` is a
+        record (as read) or its id. Nothing is written."""
+        ent = self.store.entity(entity)
+        chosen = self.workflow_for(ent, to, workflow, actor)
+        with self.records.engine.connect() as conn:
+            current = (dict(record) if isinstance(record, Mapping)
+                       else self.store.read_one(conn, ent, record))
+            if current.get(chosen.field) == to:
+                return []
+            return plan_move(self.records, conn, chosen, ent, current, to, actor,
+                             self.voice(actor), values or {}).problems
+
+    def move(self, entity: str, id: Any, to: str, actor: Actor | None = None,
+             values: Mapping[str, Any] | None = None, version: Any = None,
+             workflow: str | None = None) -> Record:
+        """Move a record to stage `to`, saving `values` with it; returns the record as
+        saved. Raises MoveRefused (every reason, nothing written), Conflict (stale
+        `version`), NotFound, or ValidationFailed (no such stage or workflow)."""
+        ent = self.store.entity(entity)
+        chosen = self.workflow_for(ent, to, workflow, actor)
+        with self.records.transaction() as conn:
+            current = self.store.read_one(conn, ent, id, lock=True)
+            if version is not None:
+                self.records.update(ent.name, id, {}, version, actor, conn=conn)
+            if current.get(chosen.field) == to:
+                return self._stay(conn, ent, current, actor, values)
+            plan = plan_move(self.records, conn, chosen, ent, current, to, actor,
+                             self.voice(actor), values or {})
+            if plan.problems:
+                raise MoveRefused(plan.problems, plan.missing, plan.only_missing)
+            return self._apply(conn, ent, plan, actor)
+
+    def _stay(self, conn: sa.Connection, entity: Entity, current: Record,
+              actor: Actor | None, values: Mapping[str, Any] | None) -> Record:
+        """Moving to the stage a record is in is no move (no history, no actions); values
+        sent along are saved as an ordinary edit, never dropped."""
+        if not values:
+            return current
+        return self.records.update(entity.name, current["id"], values, current["version"],
+                                   actor, conn=conn)
+
+    def _apply(self, conn: sa.Connection, entity: Entity, plan: Plan,
+               actor: Actor | None) -> Record:
+        workflow, before = plan.workflow, plan.record
+        changes = {**plan.carried, **plan.sets, workflow.field: plan.target.key}
+        try:
+            moved = self.records.update(entity.name, before["id"], changes, before["version"],
+                                        actor, moving=True, conn=conn)
+        except ValidationFailed as error:
+            raise MoveRefused(error.problems) from error
+        for creation in plan.creations:
+            self._create(conn, plan, creation, actor)
+        history.write_move(conn, self.store.tables, workflow, before, plan.target.key,
+                           actor_id(actor), moved["updated_at"])
+        return moved
+
+    def _create(self, conn: sa.Connection, plan: Plan, creation: actions.Creation,
+                actor: Actor | None) -> None:
+        """Run one `create` action; a refusal the plan could not foresee (a unique value
+        taken meanwhile) refuses the move, saying which action failed."""
+        try:
+            self.records.create(creation.entity, creation.values, actor, moving=True,
+                                conn=conn)
+        except ValidationFailed as error:
+            voice = self.voice(actor)
+            does = voice.say("action_create",
+                             target=voice.entity(self.pack.entities[creation.entity]))
+            raise MoveRefused([Problem(f"{creation.entity}.{p.where}", voice.say(
+                "action", to=voice.stage(plan.target), does=does, message=p.message),
+                "action") for p in error.problems]) from error
+
+    def next_stages(self, entity: str, record: Mapping[str, Any], actor: Actor | None = None,
+                    workflow: str | None = None) -> list[str]:
+        """Stages the actor may move the record to, by the policy, roles and transition
+        conditions (requires and rules are judged when the move is tried): the stage bar
+        and the board offer these."""
+        chosen = self._only(entity, workflow)
+        source, role = source_index(chosen, record), actor.role if actor else None
+        with self.records.engine.connect() as conn:
+            judge = judge_with(self.store.context(actor), self.store.fetcher(conn))
+            return [stage.key for index, stage in enumerate(chosen.stages)
+                    if index != source and moves.refusal(
+                        chosen, source, index, role, lambda cond: judge(cond, record)) is None]
+
+    def _only(self, entity: str, workflow: str | None) -> Workflow:
+        owned = self.pack.workflows_of(self.store.entity(entity).name)
+        if workflow is None and len(owned) == 1:
+            return owned[0]
+        chosen = self.workflow(workflow or "")
+        if chosen not in owned:
+            raise _invalid("workflow", f'Workflow "{workflow}" does not move {entity}.')
+        return chosen
+
+    # ------------------------------------------------------------ history and reports
+
+    def history(self, entity: str, id: Any, workflow: str | None = None) -> list[dict]:
+        """The record's stage moves, newest first (its creation row last)."""
+        ent = self.store.entity(entity)
+        with self.records.engine.connect() as conn:
+            record = self.store.read_one(conn, ent, id, include_deleted=True)
+            return history.moves(conn, self.store.tables, ent.name, record["id"], workflow)
+
+    def overdue(self, workflow: str | Workflow, now: dt.datetime | None = None
+                ) -> sa.ColumnElement[bool]:
+        """SQL: the record is overdue in its stage of `workflow` (see history.overdue)."""
+        return history.overdue(self.workflow(workflow), self.store.tables, _now(now))
+
+    def entered_at(self, workflow: str | Workflow) -> sa.ColumnElement[dt.datetime]:
+        return history.entered_at(self.workflow(workflow), self.store.tables)
+
+    def stage_counts(self, workflow: str | Workflow, money_field: str | None = None,
+                     now: dt.datetime | None = None) -> dict[str, dict]:
+        chosen = self.workflow(workflow)
+        with self.records.engine.connect() as conn:
+            return reports.stage_counts(conn, self.store.tables, chosen,
+                                        self.pack.entities[chosen.entity], _now(now),
+                                        money_field)
+
+    def funnel(self, workflow: str | Workflow) -> dict[str, int]:
+        return self._report(reports.funnel, workflow)
+
+    def median_time_in_stage(self, workflow: str | Workflow) -> dict[str, float | None]:
+        return self._report(reports.median_time_in_stage, workflow)
+
+    def win_rate(self, workflow: str | Workflow) -> float | None:
+        return self._report(reports.win_rate, workflow)
+
+    def _report(self, report: Any, workflow: str | Workflow) -> Any:
+        with self.records.engine.connect() as conn:
+            return report(conn, self.store.tables, self.workflow(workflow))
+
+
+def _invalid(where: str, message: str) -> ValidationFailed:
+    return ValidationFailed([Problem(where, message, "invalid_move")])
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or dt.datetime.now(dt.UTC)
+
+
+def can_move(service: Records | Workflows, entity: str, record: Any, to: str,
+             actor: Actor | None = None, values: Mapping[str, Any] | None = None,
+             workflow: str | None = None) -> list[Problem]:
+    """Every reason a move would be refused (empty: allowed), from a records service or a
+    workflows service."""
+    flows = service if isinstance(service, Workflows) else Workflows(service)
+    return flows.can_move(entity, record, to, actor, values, workflow)
