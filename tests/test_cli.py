@@ -126,3 +126,14 @@ def test_demo_is_deterministic_with_a_seed(cli, db_url):
     skipped = invoke("demo", "--size", "60", "--seed", "7", "--if-empty")
     assert "already" in skipped.output
     assert titles() == first
+
+
+def test_demo_if_empty_on_a_database_with_other_data_explains_how_to_sign_in(cli, tmp_path):
+    invoke, _ = cli
+    invoke("migrate")
+    added = invoke("demo", "--size", "20", "--seed", "1")
+    assert added.exit_code == 0, added.output
+    (tmp_path / "instance" / "demo-login.txt").unlink()
+    result = invoke("demo", "--if-empty")
+    assert result.exit_code == 0, result.output
+    assert "karte user add" in result.output

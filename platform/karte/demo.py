@@ -203,23 +203,22 @@ def shares(pack: Pack, size: int) -> dict[str, int]:
     return counts
 
 
-def _demo_users(engine: sa.Engine, pack: Pack, instance: Path) -> tuple[list[int], str]:
+def _demo_users(engine: sa.Engine, pack: Pack, instance: Path) -> list[int]:
+    """admin@example.com and one <role>@example.com per role, sharing one password kept
+    in the instance folder so `make run` can print the login on every start."""
     from karte.auth.users import add_user
 
     path = instance / "demo-login.txt"
     password = path.read_text().strip() if path.exists() else secrets.token_urlsafe(12)
     path.write_text(password + "\n", encoding="utf-8")
     path.chmod(0o600)
-    ids = [add_user(engine, pack, f"{role}@example.com", role, password=password,
-                    name=role.capitalize())
-           for role in pack.role_names]
-    return ids, password
+    return [add_user(engine, pack, f"{role}@example.com", role, password=password,
+                     name=role.capitalize())
+            for role in pack.role_names]
 
 
-def has_records(engine: sa.Engine, pack: Pack) -> bool:
-    with engine.connect() as conn:
-        return any(conn.execute(sa.text(f'SELECT 1 FROM "{e.table_name}" LIMIT 1')).first()
-                   for e in pack.entities.values())
+def has_records(records, pack: Pack) -> bool:
+    return any(records.query(name, limit=1, include_deleted=True) for name in pack.entities)
 
 
 def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty: bool,
@@ -229,20 +228,30 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
 
     from karte.store.records import Records
 
-    if if_empty and has_records(engine, pack):
+    records = Records(engine, pack)
+    if if_empty and has_records(records, pack):
         echo("Demo data already loaded.")
     else:
-        users, password = _demo_users(engine, pack, instance)
+        users = _demo_users(engine, pack, instance)
         generator = Generator(pack, random.Random(seed), _fakers(seed), users)
-        records = Records(engine, pack)
         counts = shares(pack, size)
         with click.progressbar(length=size, label="Creating demo records") as bar:
             for entity in link_order(pack):
                 _fill_entity(records, generator, entity, counts[entity.name], bar.update)
         echo(f"Created {size} demo records.")
-    login = (instance / "demo-login.txt").read_text().strip()
-    echo(f"Sign in as admin@example.com with password {login} (also: one user per role, "
-         f"e.g. {pack.role_names[-1]}@example.com, same password).")
+    echo(login_line(instance, pack))
+
+
+def login_line(instance: Path, pack: Pack) -> str:
+    """How to sign in: the demo users' login, or how to add a user when the database
+    holds records that did not come from `karte demo`."""
+    path = instance / "demo-login.txt"
+    if not path.exists():
+        return ("This database was not filled by `karte demo`; add a user with "
+                "`karte user add EMAIL --role admin --password-stdin`.")
+    return (f"Sign in as admin@example.com with password {path.read_text().strip()} "
+            f"(also: one user per role, e.g. {pack.role_names[-1]}@example.com, "
+            "same password).")
 
 
 def _fill_entity(records, generator: Generator, entity: Entity, count: int,
