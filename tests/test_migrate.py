@@ -259,14 +259,17 @@ def test_type_changes_convert_like_user_input(engine, make_pack, before, after, 
 
 def test_required_field_with_empty_rows_is_reported_not_altered(engine, make_pack):
     migrate(engine, make_pack(deal(phone={"type": "phone"})))
-    insert(engine, "deal", {"title": "A", "phone": "+81312345678"}, {"title": "B"},
-           {"title": "C", "phone": "  "}, {"title": "D", "deleted_at": NOW})
+    ids = insert(engine, "deal", {"title": "A", "phone": "+81312345678"}, {"title": "B"},
+                 {"title": "C", "phone": "  "}, {"title": "D", "deleted_at": NOW})
     required = make_pack(deal(phone={"type": "phone", "required": True}))
 
     result = migrate(engine, required)
 
     assert [(s.kind, s.column, s.detail["count"]) for s in result.steps] == [
         ("required_on_empty", "phone", 2)]
+    [note] = result.steps
+    assert note.detail["examples"] == [ids[1], ids[2]]  # listed for clean-up
+    assert f"ids {ids[1]}, {ids[2]};" in note.description
     assert not result.blocking and len(history(engine)) == 1  # a report changes nothing
 
 

@@ -113,7 +113,9 @@ def history(pack_dir: Path | None) -> None:
     for entry in entries:
         click.echo(f"#{entry.id}  {entry.applied_at:%Y-%m-%d %H:%M:%S} UTC  {entry.summary}")
         for operation in entry.operations:
-            click.echo(f"    {operation.get('description', operation)}")
+            description = operation.get("description", str(operation))
+            if description != entry.summary:
+                click.echo(f"    {description}")
 
 
 @main.command()

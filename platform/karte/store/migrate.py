@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from karte.fields import BIGINT, JSON, UTCDateTime
 from karte.meta.model import SYSTEM_FIELDS, Field, Pack
 from karte.store.migrate_diff import compare, rename_steps
 from karte.store.migrate_ops import Target, apply, operations, session
-from karte.store.migrate_plan import Plan, Step, step_rank
+from karte.store.migrate_plan import Plan, Step, plural, step_rank
 from karte.store.migrate_types import batches, drop_indexes_on
 from karte.store.tables import build_metadata
 
@@ -85,11 +86,18 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
 
 
 def _summary(result: Plan) -> str:
-    lines = [f"{s.kind} {s.target}" for s in result.applied]
+    """One line for `karte history`: the steps when few ("add_column deal.amount"), else
+    counted by kind ("5 steps: 5 add_table"); risky steps left waiting are named."""
+    if len(result.applied) <= 3:
+        line = ", ".join(f"{s.kind} {s.target}" for s in result.applied)
+    else:
+        kinds = Counter(s.kind for s in result.applied)
+        line = (f"{plural(len(result.applied), 'step')}: "
+                + ", ".join(f"{count} {kind}" for kind, count in kinds.items()))
     pending = [s for s in result.risky if s not in result.applied]
     if pending:
-        lines.append(f"{len(pending)} risky steps not applied")
-    return "\n".join(lines)
+        line += f"; {plural(len(pending), 'risky step')} not applied"
+    return line
 
 
 def _field_definition(field: Field) -> dict[str, Any]:

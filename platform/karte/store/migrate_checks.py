@@ -63,19 +63,23 @@ def _empty(column: sa.ColumnClause, field: Field) -> sa.ColumnElement[bool]:
 
 
 def empty_required(conn: sa.Connection, entity: Entity, field: Field, column: str | None,
-                   existing: dict[str, dict]) -> int:
-    """Live rows with no value in a required field (`column`: where its data is now; None
-    when the column is not in the database yet, so every live row is empty)."""
+                   existing: dict[str, dict]) -> dict[str, Any]:
+    """Live rows with no value in a required field — their count and the first ids, so
+    they can be listed for clean-up (`column`: where its data is now; None when the column
+    is not in the database yet, so every live row is empty)."""
     source = _live(entity.table_name, *([column] if column else []))
-    query = sa.select(sa.func.count()).select_from(source).where(source.c.deleted_at.is_(None))
+    where = [source.c.deleted_at.is_(None)]
     if field.type == "links":
         name = junction_name(entity.name, field.name)
         if name in existing:
             junction = sa.table(name, sa.column("source_id"))
-            query = query.where(~sa.exists().where(junction.c.source_id == source.c.id))
+            where.append(~sa.exists().where(junction.c.source_id == source.c.id))
     elif column is not None:
-        query = query.where(_empty(source.c[column], field))
-    return conn.execute(query).scalar_one()
+        where.append(_empty(source.c[column], field))
+    count = conn.execute(sa.select(sa.func.count()).select_from(source).where(*where))
+    ids = conn.execute(sa.select(source.c.id).where(*where).order_by(source.c.id)
+                       .limit(EXAMPLES)).scalars().all()
+    return {"count": count.scalar_one(), "examples": list(ids)}
 
 
 def orphans(conn: sa.Connection, table: str, column: str, referred: str) -> dict[str, Any]:

@@ -289,12 +289,13 @@ def _required_notes(cmp: Comparison) -> list[Step]:
         for f in entity.fields.values():
             if not f.required:
                 continue
-            count = empty_required(cmp.conn, entity, f, cmp.db_column(entity.table_name, f.name),
-                                   cmp.existing)
-            if count:
+            found = empty_required(cmp.conn, entity, f,
+                                   cmp.db_column(entity.table_name, f.name), cmp.existing)
+            if found["count"]:
+                more = " …" if found["count"] > len(found["examples"]) else ""
                 notes.append(Step("required_on_empty", entity.table_name, f.name,
                                   f"{entity.name}.{f.name} is required but has "
-                                  f"{plural(count, 'live row')} without a value (listed for "
-                                  "clean-up, never altered)", True,
-                                  {"count": count}))
+                                  f"{plural(found['count'], 'live row')} without a value "
+                                  f"(ids {example_list(found['examples'])}{more}; fill them "
+                                  "in — they are never altered)", True, found))
     return notes
