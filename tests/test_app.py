@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -103,3 +106,14 @@ def test_app_refuses_to_start_while_a_type_change_waits(app_for, db_url, tmp_pat
     with pytest.raises(ProblemsError) as error:
         app_for(entities=changed)
     assert any("customer.name" in str(p) for p in error.value.problems)
+
+
+def test_flask_cli_on_a_broken_pack_prints_problems_not_a_traceback(tmp_path):
+    broken = write_pack(tmp_path / "pack", {"deal": {"fields": {"title": {"type": "strin"}}}})
+    env = {**os.environ, "KARTE_PACK": str(broken), "KARTE_INSTANCE": str(tmp_path / "inst"),
+           "KARTE_DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}"}
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "karte", "routes"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert 'entity_defs/deal.json: /fields/title/type: unknown type "strin"' in result.stderr
