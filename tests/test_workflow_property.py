@@ -1,6 +1,7 @@
 """Property: whatever edits and move attempts people make, in any order, a record is never
 in a stage whose `requires` are empty or whose rules fail, a refused write changes
-nothing, and every accepted move is one the policy allows."""
+nothing (a viewer's move is Forbidden), and every accepted move is one the policy and the
+mover's role allow."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from karte.auth.users import add_user
 from karte.meta import conditions
 from karte.meta.moves import refusal, stage_index
 from karte.store.actor import Actor
-from karte.store.errors import ValidationFailed
+from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.migrate import migrate
 from karte.store.records import Records
 from karte.workflow import MoveRefused, Workflows
@@ -36,6 +37,8 @@ FLOW = {"name": "flow", "entity": "item", "field": "stage", "stages": [
                     {"from": "s1", "to": "won", "when": {"field": "c", "op": ">", "value": 3}}],
     "on_enter": {"s2": [{"set": {"c": 12}}], "s3": [{"set": {"b": "entered"}}]}}
 ROLES = {"sales": {"*": {"read": "all", "create": True, "update": "all", "delete": False}},
+         "assistant": {"*": {"read": "all", "create": False, "update": "all",
+                             "delete": False}},
          "viewer": {"*": {"read": "all", "create": False, "update": False, "delete": False}}}
 KEYS = [stage["key"] for stage in FLOW["stages"]]
 
@@ -45,7 +48,7 @@ values = st.fixed_dictionaries({}, optional={
     "c": st.sampled_from([None, 0, 5, 12])})
 edits = st.tuples(st.just("edit"), values, st.none())
 moves = st.tuples(st.just("move"), st.sampled_from(KEYS), values,
-                  st.sampled_from([None, "sales", "viewer"]))
+                  st.sampled_from([None, "sales", "assistant", "viewer"]))
 steps = st.lists(st.one_of(edits.map(lambda e: (*e, None)), moves), max_size=15)
 
 
@@ -63,7 +66,7 @@ def people(service) -> dict[str | None, Actor | None]:
         email = f"{role}@example.com"
         return Actor(add_user(service.records.engine, service.pack, email, role), email,
                      role=role)
-    return {None: None, "sales": person("sales"), "viewer": person("viewer")}
+    return {None: None, **{role: person(role) for role in ("sales", "assistant", "viewer")}}
 
 
 def assert_stage_kept(service: Workflows, record: dict) -> None:
@@ -80,6 +83,7 @@ def attempt(service: Workflows, people: dict, record: dict, step: tuple) -> dict
     if kind == "edit":
         return service.records.update("item", record["id"], first, record["version"])
     moved = service.move("item", record["id"], first, people[role], values=second)
+    assert role != "viewer", "a role without update rights moved a record"
     if moved["stage"] != record["stage"]:
         event(f"moved {record['stage']} → {first}")
         workflow = service.pack.workflows["flow"]
@@ -101,6 +105,6 @@ def test_no_sequence_of_writes_breaks_a_stage(service, people, steps):
         note(f"{record['stage']} ← {step}")
         try:
             record = attempt(service, people, record, step)
-        except (MoveRefused, ValidationFailed):
+        except (MoveRefused, ValidationFailed, Forbidden):
             assert service.records.get("item", record["id"]) == record
         assert_stage_kept(service, service.records.get("item", record["id"]))

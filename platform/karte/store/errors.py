@@ -1,7 +1,8 @@
 """Errors of the records service: values carrying Problems, never a traceback for a user.
 
 Each error names its HTTP status so web and API map it once (DESIGN rule 3): invalid input
-422, stale version or refused delete 409, unknown record 404, unusable query 400. Every
+422, stale version or refused delete 409, unknown record 404, not allowed for the actor's
+role 403, unusable query 400. Every
 error carries `.problems`, a list of `Problem(where, message, code)` whose `where` is the
 field name, or "" when the problem is about the whole record.
 """
@@ -64,6 +65,13 @@ class NotFound(RecordError):
         message = (f'There is no entity "{entity}"{hint}.' if id is None
                    else f"There is no {entity} with id {id}.")
         super().__init__([Problem("", message, "not_found")])
+
+
+class Forbidden(RecordError):
+    """The actor's role may not do this to this record or entity (HTTP 403); nothing was
+    written. Only raised for records the actor may read: others are NotFound."""
+
+    status = 403
 
 
 class Refused(RecordError):

@@ -9,6 +9,9 @@ Stage fields are never written by ordinary input. A move writes them through
 `update(entity, id, {stage: "won", ...}, version, actor, moving=True, conn=conn)` (and an
 import with --allow-moves through `create(..., moving=True)`); `moving=True` also lets
 `read_only` fields be set, as workflows and imports may.
+
+Every call taking an `actor` enforces its role's rights (SPEC §3.4, see
+`karte.store.permissions`); `actor=None` is the system and is not limited.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from karte.meta.problems import Problem
 from karte.store import audit, records_moves
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
+from karte.store.permissions import check_create, read_for, scope
 from karte.store.records_delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records_query import (
     check_paging,
@@ -120,20 +124,27 @@ class Records:
 
     def _db_problems(self, conn: sa.Connection, entity: Entity, records: Sequence[Record],
                      names: Sequence[Sequence[str]], exclude: set[int],
-                     seen: dict[str, set]) -> Tagged:
-        return (reference_problems(self.store, conn, entity, records, names)
+                     seen: dict[str, set], actor: Actor | None) -> Tagged:
+        return (reference_problems(self.store, conn, entity, records, names, actor)
                 + unique_problems(self.store, conn, entity, records, names, exclude, seen))
 
     def create(self, entity: str, values: Mapping[str, Any], actor: Actor | None = None, *,
-               moving: bool = False, conn: sa.Connection | None = None) -> Record:
-        """A new record from `values` (defaults, initial stages and formulas filled in)."""
+               moving: bool = False, conn: sa.Connection | None = None,
+               enforce: bool = True) -> Record:
+        """A new record from `values` (defaults, initial stages and formulas filled in).
+        `enforce=False` is for consequences the pack declares (a workflow's `create`
+        action): stamped with the actor, not limited by their role."""
         ent = self.store.entity(entity)
+        if enforce:
+            check_create(self.store, ent, actor)
+        checked = actor if enforce else None
         with self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             record, problems = prepare_create(self.store, ent, values, ctx, judge, moving)
             clean = [n for n in ent.fields if n not in {p.where for p in problems}]
-            problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {})]
+            problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {},
+                                                         checked)]
             if problems:
                 raise ValidationFailed(problems)
             user = actor_id(actor)
@@ -150,6 +161,7 @@ class Records:
         batches with executemany, all or nothing. Problems name the row: "row 12: email"
         (rows counted from 1); every row is checked so one report lists them all."""
         ent = self.store.entity(entity)
+        check_create(self.store, ent, actor)
         ids: list[int] = []
         problems: Tagged = []
         seen: dict[str, set] = {}
@@ -160,7 +172,8 @@ class Records:
             stamped = stamp(ctx.now, actor_id(actor), True)
             start = 0
             while batch := list(islice(rows, max(1, batch_size))):
-                records, found = self._prepare_batch(c, ent, batch, ctx, judge, moving, seen)
+                records, found = self._prepare_batch(c, ent, batch, ctx, judge, moving, seen,
+                                                     actor)
                 problems += [(start + i, p) for i, p in found]
                 if not problems:
                     ids += self._insert_batch(c, ent, records, stamped)
@@ -172,14 +185,15 @@ class Records:
 
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
-                       moving: bool, seen: dict[str, set]) -> tuple[list[Record], Tagged]:
+                       moving: bool, seen: dict[str, set],
+                       actor: Actor | None) -> tuple[list[Record], Tagged]:
         records, problems, clean = [], [], []
         for i, values in enumerate(batch):
             record, found = prepare_create(self.store, entity, values, ctx, judge, moving)
             records.append(record)
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
-        problems += self._db_problems(conn, entity, records, clean, set(), seen)
+        problems += self._db_problems(conn, entity, records, clean, set(), seen, actor)
         return records, sorted(problems, key=lambda tagged: tagged[0])
 
     def _insert_batch(self, conn: sa.Connection, entity: Entity, records: list[Record],
@@ -202,26 +216,30 @@ class Records:
     # ------------------------------------------------------------ read
 
     def get(self, entity: str, id: Any, include_deleted: bool = False, *,
-            conn: sa.Connection | None = None) -> Record:
-        """One record (NotFound when missing, or deleted unless `include_deleted`)."""
+            actor: Actor | None = None, conn: sa.Connection | None = None) -> Record:
+        """One record (NotFound when missing, deleted unless `include_deleted`, or not
+        readable by the actor)."""
         ent = self.store.entity(entity)
         with self._reading(conn) as c:
-            return self.store.read_one(c, ent, id, include_deleted)
+            return self.store.read_one(c, ent, id, include_deleted,
+                                       scope=scope(self.store, ent, actor, "read"))
 
-    def get_many(self, entity: str, ids: Iterable[Any], *,
+    def get_many(self, entity: str, ids: Iterable[Any], *, actor: Actor | None = None,
                  conn: sa.Connection | None = None) -> list[Record]:
-        """Live records in the order of `ids`; missing or deleted ones are left out."""
+        """Live records in the order of `ids`; missing, deleted or unreadable ones are
+        left out."""
         ent = self.store.entity(entity)
         wanted = [int(id) for id in ids]
         with self._reading(conn) as c:
-            found = self.store.read(c, ent, wanted)
+            found = self.store.read(c, ent, wanted, scope=scope(self.store, ent, actor, "read"))
         return [found[id] for id in dict.fromkeys(wanted) if id in found]
 
-    def history(self, entity: str, id: Any) -> list[dict[str, Any]]:
+    def history(self, entity: str, id: Any, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Audit entries newest first: who, when, action, changes {field: [old, new]}."""
         ent = self.store.entity(entity)
         with self.engine.connect() as c:
-            record = self.store.read_one(c, ent, id, include_deleted=True)
+            record = self.store.read_one(c, ent, id, include_deleted=True,
+                                         scope=scope(self.store, ent, actor, "read"))
             return audit.history(c, self.store.tables, ent.name, record["id"])
 
     # ------------------------------------------------------------ update
@@ -234,7 +252,7 @@ class Records:
         ent = self.store.entity(entity)
         expected = _version(version)
         with self._writing(conn, ent) as c:
-            old = self.store.read_one(c, ent, id, lock=True)
+            old = read_for(self.store, c, ent, id, actor, "update", lock=True)
             if old["version"] != expected:
                 raise self._conflict(c, ent, old, values, expected)
             ctx = self.store.context(actor)
@@ -243,7 +261,7 @@ class Records:
                                                        moving)
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
-                                                         {old["id"]}, {})]
+                                                         {old["id"]}, {}, actor)]
             if problems:
                 raise ValidationFailed(problems)
             if not changed:
@@ -291,11 +309,13 @@ class Records:
                *, conn: sa.Connection | None = None) -> dict[str, list[int]]:
         """Soft-delete a record and apply `on_delete` of the links pointing at it; returns
         the ids deleted per entity (cascades included). Refused while a live record's
-        restrict link points here; Conflict when `version` is given and stale."""
+        restrict link points here; Conflict when `version` is given and stale. The actor
+        needs `delete` on this record only: cascades and set_null are the pack's declared
+        consequences and run whatever the actor's rights on those records."""
         ent = self.store.entity(entity)
         expected = None if version is None else _version(version)
         with self._writing(conn, ent) as c:
-            old = self.store.read_one(c, ent, id, lock=True)
+            old = read_for(self.store, c, ent, id, actor, "delete", lock=True)
             if expected is not None and old["version"] != expected:
                 raise self._conflict(c, ent, old, {}, expected)
             plan = plan_delete(self.store, c, ent, old["id"], old["version"])
@@ -308,10 +328,12 @@ class Records:
     def restore(self, entity: str, id: Any, actor: Actor | None = None, *,
                 conn: sa.Connection | None = None) -> Record:
         """Undo a soft delete of this one record (records deleted along by a cascade are
-        restored one by one). Refused while one of its links points at a deleted record."""
+        restored one by one). Refused while one of its links points at a deleted record.
+        Undoing a delete takes the `delete` right on the record."""
         ent = self.store.entity(entity)
         with self._writing(conn, ent) as c:
-            old = self.store.read_one(c, ent, id, include_deleted=True, lock=True)
+            old = read_for(self.store, c, ent, id, actor, "delete", include_deleted=True,
+                           lock=True, verb="restore")
             if old["deleted_at"] is None:
                 return old
             dead = dead_links(self.store, c, ent, old)
@@ -365,15 +387,15 @@ class Records:
         with self.engine.connect() as c:
             return c.scalar(query)
 
-    def duplicates(self, entity: str, values: Mapping[str, Any],
-                   exclude_id: Any = None) -> list[dict[str, Any]]:
+    def duplicates(self, entity: str, values: Mapping[str, Any], exclude_id: Any = None,
+                   *, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Live records that look like `values` by a duplicate rule: a warning to show
         before saving, never a refusal. Each as {"rule": [fields], "record": {...}}."""
         ent = self.store.entity(entity)
         exclude = None if exclude_id is None else int(exclude_id)
         matches: dict[int, tuple[str, ...]] = {}
         with self.engine.connect() as c:
-            for rule, query in duplicate_queries(self.store, ent, values, exclude):
+            for rule, query in duplicate_queries(self.store, ent, values, exclude, actor):
                 for id in c.scalars(query):
                     matches.setdefault(id, rule)
             records = self.store.read(c, ent, list(matches))

@@ -20,6 +20,7 @@ from karte.meta.model import Entity, Field
 from karte.meta.problems import Problem, did_you_mean
 from karte.store.actor import Actor
 from karte.store.errors import InvalidQuery
+from karte.store.permissions import scope
 from karte.store.records_store import Store
 
 MAX_LIMIT = 1000
@@ -52,9 +53,10 @@ def _search(store: Store, entity: Entity, table: sa.Table,
 
 def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
              include_deleted: bool = False, actor: Actor | None = None) -> sa.Select:
-    """SELECT of the entity's table with every filter applied (no order, no paging)."""
+    """SELECT of the entity's table with every filter applied (no order, no paging),
+    limited to the records the actor may read."""
     table = store.table(entity)
-    query = sa.select(table)
+    query = sa.select(table).where(scope(store, entity, actor, "read"))
     if not include_deleted:
         query = query.where(table.c.deleted_at.is_(None))
     condition = _condition(store, entity, where)
@@ -163,15 +165,18 @@ def _rule_clause(store: Store, entity: Entity, table: sa.Table, rule: tuple[str,
 
 
 def duplicate_queries(store: Store, entity: Entity, values: Mapping[str, Any],
-                      exclude_id: int | None) -> list[tuple[tuple[str, ...], sa.Select]]:
-    """Per duplicate rule the values can fill: a query of the live records matching it."""
+                      exclude_id: int | None, actor: Actor | None = None
+                      ) -> list[tuple[tuple[str, ...], sa.Select]]:
+    """Per duplicate rule the values can fill: a query of the live records matching it
+    that the actor may read (a warning must not reveal records hidden from them)."""
     table = store.table(entity)
+    readable = scope(store, entity, actor, "read")
     found = []
     for rule in entity.duplicates:
         clause = _rule_clause(store, entity, table, rule, values)
         if clause is None:
             continue
-        query = sa.select(table.c.id).where(clause, table.c.deleted_at.is_(None))
+        query = sa.select(table.c.id).where(clause, table.c.deleted_at.is_(None), readable)
         if exclude_id is not None:
             query = query.where(table.c.id != exclude_id)
         found.append((rule, query.order_by(table.c.id).limit(DUPLICATES_PER_RULE)))

@@ -73,12 +73,16 @@ class Store:
         return Context.current(actor_id(actor), self.pack.timezone)
 
     def read(self, conn: sa.Connection, entity: Entity, ids: Sequence[int],
-             include_deleted: bool = False, lock: bool = False) -> dict[int, dict[str, Any]]:
-        """Records by id (missing ones left out), links attached."""
+             include_deleted: bool = False, lock: bool = False,
+             scope: sa.ColumnElement[bool] | None = None) -> dict[int, dict[str, Any]]:
+        """Records by id (missing ones, and with `scope` those outside it, left out),
+        links attached."""
         table = self.table(entity)
         found: dict[int, dict[str, Any]] = {}
         for batch in chunks(ids):
             query = sa.select(table).where(table.c.id.in_(batch))
+            if scope is not None:
+                query = query.where(scope)
             if not include_deleted:
                 query = query.where(table.c.deleted_at.is_(None))
             if lock:
@@ -88,13 +92,15 @@ class Store:
         return found
 
     def read_one(self, conn: sa.Connection, entity: Entity, id: Any,
-                 include_deleted: bool = False, lock: bool = False) -> dict[str, Any]:
-        """One record, or NotFound (also for an id that is not a number)."""
+                 include_deleted: bool = False, lock: bool = False,
+                 scope: sa.ColumnElement[bool] | None = None) -> dict[str, Any]:
+        """One record, or NotFound (also for an id that is not a number, or a record
+        outside `scope`: the caller may not learn that it exists)."""
         try:
             number = int(id)
         except (TypeError, ValueError):
             raise NotFound(entity.name, id) from None
-        record = self.read(conn, entity, [number], include_deleted, lock).get(number)
+        record = self.read(conn, entity, [number], include_deleted, lock, scope).get(number)
         if record is None:
             raise NotFound(entity.name, id)
         return record

@@ -19,6 +19,8 @@ from karte.meta import conditions
 from karte.meta.model import Entity, Field
 from karte.meta.problems import Problem
 from karte.store import audit
+from karte.store.actor import Actor
+from karte.store.permissions import scope
 from karte.store.records_store import Fetch, Store, chunks, links_fields
 from karte.store.tables import index_name
 from karte.store.validation import (
@@ -131,10 +133,21 @@ def _ids(value: Any) -> list[int]:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
-def _live_ids(store: Store, conn: sa.Connection, field: Field, ids: set[int]) -> set[int]:
-    """Of `ids`, those a field may point at: live records of its target, active users."""
+def _pointable(store: Store, field: Field, actor: Actor | None) -> sa.ColumnElement[bool]:
+    """What a field may point at: active users, or live target records the actor may read
+    (an unreadable record is answered like a missing one: its existence must not leak)."""
+    if field.type == "user":
+        return store.users.c.active.is_(True)
+    target = store.entity(field.to)
+    return sa.and_(store.table(target).c.deleted_at.is_(None),
+                   scope(store, target, actor, "read"))
+
+
+def _live_ids(store: Store, conn: sa.Connection, field: Field, ids: set[int],
+              actor: Actor | None) -> set[int]:
+    """Of `ids`, those the field may point at for the actor."""
     table = store.users if field.type == "user" else store.table(field.to)
-    alive = table.c.active.is_(True) if field.type == "user" else table.c.deleted_at.is_(None)
+    alive = _pointable(store, field, actor)
     found: set[int] = set()
     for batch in chunks(sorted(ids)):
         found.update(conn.scalars(sa.select(table.c.id).where(table.c.id.in_(batch), alive)))
@@ -150,16 +163,18 @@ def _missing_message(store: Store, field: Field, ids: list[int]) -> str:
 
 
 def reference_problems(store: Store, conn: sa.Connection, entity: Entity,
-                       records: Sequence[Mapping[str, Any]],
-                       names: Sequence[Sequence[str]]) -> Tagged:
-    """Links, links lists and users that point at nothing alive, per record position."""
+                       records: Sequence[Mapping[str, Any]], names: Sequence[Sequence[str]],
+                       actor: Actor | None = None) -> Tagged:
+    """Links, links lists and users that point at nothing alive (or, for links, nothing
+    the actor may read), per record position."""
     problems: Tagged = []
     for field in entity.fields.values():
         if field.type not in REFERENCES:
             continue
         wanted = {i: _ids(r.get(field.name)) for i, r in enumerate(records)
                   if field.name in names[i]}
-        alive = _live_ids(store, conn, field, {n for ids in wanted.values() for n in ids})
+        alive = _live_ids(store, conn, field, {n for ids in wanted.values() for n in ids},
+                          actor)
         for i, ids in wanted.items():
             missing = [n for n in ids if n not in alive]
             if missing:

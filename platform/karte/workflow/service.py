@@ -7,6 +7,10 @@ the carried values, the `set` actions and the new stage are saved in one `update
 (`moving=True`: its audit row is a "move"), the `create` actions make their records, and
 the `karte_stage_move` row is written — all in one transaction, so any failure (a unique
 value taken meanwhile, a stale version) rolls every part back.
+
+A move is an update (SPEC §4): the mover needs the `update` right on the record as stored
+(NotFound when they may not even read it, Forbidden otherwise). The `on_enter` actions are
+the pack's declared consequences and run whatever the mover's other rights.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from karte.meta import moves
 from karte.meta.model import Entity, Workflow
 from karte.meta.problems import Problem
 from karte.store.actor import Actor, actor_id
-from karte.store.errors import ValidationFailed
+from karte.store.errors import Forbidden, ValidationFailed
+from karte.store.permissions import check_record, read_for, scope
 from karte.store.records import Records
 from karte.store.records_write import judge_with
 from karte.workflow import actions, history, reports
@@ -81,12 +86,18 @@ class Workflows:
                  values: Mapping[str, Any] | None = None,
                  workflow: str | None = None) -> list[Problem]:
         """Every reason the move would be refused now (empty: allowed). `record` is a
-        record (as read) or its id. Nothing is written."""
+        record (as read) or its id. Nothing is written. A record the actor may not read
+        raises NotFound; one they may not update gives the Forbidden problem as the reason."""
         ent = self.store.entity(entity)
         chosen = self.workflow_for(ent, to, workflow, actor)
         with self.records.engine.connect() as conn:
-            current = (dict(record) if isinstance(record, Mapping)
-                       else self.store.read_one(conn, ent, record))
+            stored = self.store.read_one(conn, ent, _id_of(record),
+                                         scope=scope(self.store, ent, actor, "read"))
+            try:
+                check_record(self.store, conn, ent, actor, "update", stored["id"], "move")
+            except Forbidden as error:
+                return error.problems
+            current = dict(record) if isinstance(record, Mapping) else stored
             if current.get(chosen.field) == to:
                 return []
             return plan_move(self.records, conn, chosen, ent, current, to, actor,
@@ -101,7 +112,8 @@ class Workflows:
         ent = self.store.entity(entity)
         chosen = self.workflow_for(ent, to, workflow, actor)
         with self.records.transaction() as conn:
-            current = self.store.read_one(conn, ent, id, lock=True)
+            current = read_for(self.store, conn, ent, id, actor, "update", lock=True,
+                               verb="move")
             if version is not None:
                 self.records.update(ent.name, id, {}, version, actor, conn=conn)
             if current.get(chosen.field) == to:
@@ -142,7 +154,7 @@ class Workflows:
         taken meanwhile) refuses the move, saying which action failed."""
         try:
             self.records.create(creation.entity, creation.values, actor, moving=True,
-                                conn=conn)
+                                conn=conn, enforce=False)
         except ValidationFailed as error:
             voice = self.voice(actor)
             does = voice.say("action_create",
@@ -155,14 +167,28 @@ class Workflows:
                     workflow: str | None = None) -> list[str]:
         """Stages the actor may move the record to, by the policy, roles and transition
         conditions (requires and rules are judged when the move is tried): the stage bar
-        and the board offer these."""
+        and the board offer these. None when the actor may not update the record."""
         chosen = self._only(entity, workflow)
         source, role = source_index(chosen, record), actor.role if actor else None
         with self.records.engine.connect() as conn:
+            if not self._may_update(conn, chosen, record, actor):
+                return []
             judge = judge_with(self.store.context(actor), self.store.fetcher(conn))
             return [stage.key for index, stage in enumerate(chosen.stages)
                     if index != source and moves.refusal(
                         chosen, source, index, role, lambda cond: judge(cond, record)) is None]
+
+    def _may_update(self, conn: sa.Connection, workflow: Workflow,
+                    record: Mapping[str, Any], actor: Actor | None) -> bool:
+        """The stored record is readable and updatable by the actor (judged in SQL)."""
+        if actor is None:
+            return True
+        entity = self.pack.entities[workflow.entity]
+        table = self.store.table(entity)
+        query = sa.select(table.c.id).where(
+            table.c.id == record.get("id"), scope(self.store, entity, actor, "read"),
+            scope(self.store, entity, actor, "update"))
+        return conn.scalar(query) is not None
 
     def _only(self, entity: str, workflow: str | None) -> Workflow:
         owned = self.pack.workflows_of(self.store.entity(entity).name)
@@ -175,11 +201,14 @@ class Workflows:
 
     # ------------------------------------------------------------ history and reports
 
-    def history(self, entity: str, id: Any, workflow: str | None = None) -> list[dict]:
-        """The record's stage moves, newest first (its creation row last)."""
+    def history(self, entity: str, id: Any, workflow: str | None = None,
+                actor: Actor | None = None) -> list[dict]:
+        """The record's stage moves, newest first (its creation row last); NotFound for a
+        record the actor may not read."""
         ent = self.store.entity(entity)
         with self.records.engine.connect() as conn:
-            record = self.store.read_one(conn, ent, id, include_deleted=True)
+            record = self.store.read_one(conn, ent, id, include_deleted=True,
+                                         scope=scope(self.store, ent, actor, "read"))
             return history.moves(conn, self.store.tables, ent.name, record["id"], workflow)
 
     def overdue(self, workflow: str | Workflow, now: dt.datetime | None = None
@@ -214,6 +243,10 @@ class Workflows:
 
 def _invalid(where: str, message: str) -> ValidationFailed:
     return ValidationFailed([Problem(where, message, "invalid_move")])
+
+
+def _id_of(record: Any) -> Any:
+    return record.get("id") if isinstance(record, Mapping) else record
 
 
 def _now(now: dt.datetime | None) -> dt.datetime:

@@ -1,0 +1,85 @@
+"""SPEC §3.4 inside the records service: which records an actor may read, update, delete.
+
+Rights become SQL, never a Python filter over loaded rows (house rule: filters are SQL), so
+a page, a count and a single read all see the same records. `scope` is the one place the
+clause is built. `None` as the actor is the system (CLI, demo, migrations): unrestricted.
+
+A record outside the actor's read scope does not exist for them (NotFound, never a 403
+that would reveal it); a readable record they may not change is `Forbidden`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.meta.model import ALL_RIGHTS, Entity, Permission
+from karte.meta.problems import Problem
+from karte.store.actor import Actor
+from karte.store.errors import Forbidden
+from karte.store.records_store import Store
+
+SCOPED = ("read", "update", "delete")
+
+
+def rights(store: Store, entity: Entity, actor: Actor | None) -> Permission:
+    """The actor's rights on the entity; the system has them all."""
+    return ALL_RIGHTS if actor is None else store.pack.permission(actor.role, entity.name)
+
+
+def own_column(entity: Entity) -> str:
+    """Whose a record is: its `owner` user field, else who created it."""
+    return entity.owner_field or "created_by"
+
+
+def scope(store: Store, entity: Entity, actor: Actor | None,
+          action: str) -> sa.ColumnElement[bool]:
+    """SQL: the entity's rows `actor` may `action` ("read", "update" or "delete")."""
+    level = getattr(rights(store, entity, actor), action)
+    if level == "all":
+        return sa.true()
+    if level == "own" and actor is not None:
+        return store.table(entity).c[own_column(entity)] == actor.id
+    return sa.false()
+
+
+def forbidden(entity: Entity, actor: Actor, verb: str, own: bool = False) -> Forbidden:
+    """"Your role (viewer) may not create deals." — the role and the entity in words."""
+    noun = entity.plural.get("en").lower()
+    message = (f"Your role ({actor.role}) may only {verb} your own {noun}." if own
+               else f"Your role ({actor.role}) may not {verb} {noun}.")
+    return Forbidden([Problem("", message, "forbidden")])
+
+
+def check_create(store: Store, entity: Entity, actor: Actor | None) -> None:
+    if actor is not None and not rights(store, entity, actor).create:
+        raise forbidden(entity, actor, "create")
+
+
+def check_record(store: Store, conn: sa.Connection, entity: Entity, actor: Actor | None,
+                 action: str, id: Any, verb: str | None = None) -> None:
+    """Forbidden unless `action` is allowed on the stored record `id` (the caller has
+    already read it within the read scope). "own" is judged by the database, on the row
+    as stored, not on values the caller sent."""
+    level = getattr(rights(store, entity, actor), action)
+    if actor is None or level == "all":
+        return
+    if level == "own":
+        table = store.table(entity)
+        query = sa.select(table.c.id).where(table.c.id == id,
+                                            scope(store, entity, actor, action))
+        if conn.scalar(query) is not None:
+            return
+    raise forbidden(entity, actor, verb or action, own=level == "own")
+
+
+def read_for(store: Store, conn: sa.Connection, entity: Entity, id: Any,
+             actor: Actor | None, action: str, *, include_deleted: bool = False,
+             lock: bool = False, verb: str | None = None) -> dict[str, Any]:
+    """The stored record the actor is about to change: NotFound outside the read scope,
+    Forbidden when `action` is not theirs on it."""
+    record = store.read_one(conn, entity, id, include_deleted, lock,
+                            scope=scope(store, entity, actor, "read"))
+    check_record(store, conn, entity, actor, action, record["id"], verb)
+    return record
