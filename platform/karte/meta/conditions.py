@@ -33,7 +33,6 @@ Import from here: every public name of the language is re-exported.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -56,7 +55,7 @@ from karte.meta.conditions_model import (
 )
 from karte.meta.conditions_sql import ascii_lower, includes, to_sql
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
-from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.problems import Problem, at, did_you_mean, pointer, show
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
            "Token", "ascii_lower", "evaluate", "fields_used", "fold", "includes", "parse",
@@ -90,14 +89,6 @@ def parse(raw: Any, entity: Entity, entities: Mapping[str, Entity], file: str,
     return (None if parser.problems else condition), parser.problems
 
 
-def _show(raw: Any) -> str:
-    try:
-        text = json.dumps(raw, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        text = repr(raw)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _field_names(entity: Entity) -> list[str]:
     return [*entity.fields, *SYSTEM_FIELDS]
 
@@ -120,7 +111,7 @@ class _Parser:
         if not isinstance(raw, dict):
             self.problem(parts, "COND001", 'a condition is an object: {"field", "op", '
                          '"value"}, {"all": [...]}, {"any": [...]} or {"not": {...}}; '
-                         f"got {_show(raw)}")
+                         f"got {show(raw)}")
             return None
         kinds = [k for k in _SHAPES if k in raw] or (["field"] if {"op", "value"} & set(raw)
                                                      else [])
@@ -154,7 +145,7 @@ class _Parser:
 
     def ref(self, path: Any, parts: tuple) -> Ref | None:
         if not isinstance(path, str):
-            self.problem(parts, "COND001", f"\"field\" is a field name, not {_show(path)}")
+            self.problem(parts, "COND001", f"\"field\" is a field name, not {show(path)}")
             return None
         hops = path.split(".")
         if len(hops) > 2:
@@ -193,7 +184,7 @@ class _Parser:
             return None
         op = raw["op"]
         if op not in OPERATORS:
-            self.problem((*parts, "op"), "COND005", f"unknown operator {_show(op)}"
+            self.problem((*parts, "op"), "COND005", f"unknown operator {show(op)}"
                          f"{did_you_mean(str(op), OPERATORS)}; use one of "
                          f"{', '.join(OPERATORS)}")
             return None
@@ -218,7 +209,7 @@ class _Parser:
             return self.one(raw["value"], field, op, (*parts, "value"))
         if not isinstance(raw["value"], list):
             self.problem((*parts, "value"), "COND009", f'"{op}" needs a list of values, '
-                         f"not {_show(raw['value'])}")
+                         f"not {show(raw['value'])}")
             return None
         return tuple(self.one(item, field, op, (*parts, "value", i))
                      for i, item in enumerate(raw["value"]))
@@ -276,7 +267,7 @@ def _days(days: Any, field: Field) -> Token:
                    f'"{field.name}" is {field.type}')
     if not isinstance(days, int) or isinstance(days, bool) or abs(days) > MAX_DAYS:
         raise _Bad("COND012", f'"days_from_today" takes a whole number of days (at most '
-                   f"{MAX_DAYS}), not {_show(days)}")
+                   f"{MAX_DAYS}), not {show(days)}")
     return Token("today", days)
 
 
@@ -290,7 +281,7 @@ def _loose(field: Field) -> Field:
 
 def _literal(raw: Any, field: Field) -> Any:
     if isinstance(raw, dict | list):
-        raise _Bad("COND007", f'{_show(raw)} is not a value for "{field.name}" '
+        raise _Bad("COND007", f'{show(raw)} is not a value for "{field.name}" '
                    f"({field.type})")
     try:
         return normalise(_loose(field), raw)
@@ -298,12 +289,12 @@ def _literal(raw: Any, field: Field) -> Any:
         reason = str(error)
     except ArithmeticError:
         reason = "This number is too large."
-    raise _Bad("COND007", f'{_show(raw)} does not fit "{field.name}" ({field.type}): {reason}')
+    raise _Bad("COND007", f'{show(raw)} does not fit "{field.name}" ({field.type}): {reason}')
 
 
 def _option(raw: Any, field: Field) -> str:
     if not isinstance(raw, str):
-        raise _Bad("COND007", f'"{field.name}" takes an option key, not {_show(raw)}')
+        raise _Bad("COND007", f'"{field.name}" takes an option key, not {show(raw)}')
     if raw not in field.option_keys:
         raise _Bad("COND008", f'"{raw}" is not an option of "{field.name}"'
                    f"{did_you_mean(raw, field.option_keys)}; options: "
@@ -314,14 +305,14 @@ def _option(raw: Any, field: Field) -> str:
 def _record_id(raw: Any, field: Field) -> int:
     text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
     if not text.isdecimal() or not 0 < int(text) <= MAX_ID:
-        raise _Bad("COND007", f'{_show(raw)} does not fit "{field.name}" ({field.type}): '
+        raise _Bad("COND007", f'{show(raw)} does not fit "{field.name}" ({field.type}): '
                    "a record id is a whole number above 0")
     return int(text)
 
 
 def _substring(raw: Any, field: Field) -> str:
     if not isinstance(raw, str):
-        raise _Bad("COND007", f'"{field.name}" is searched with text, not {_show(raw)}')
+        raise _Bad("COND007", f'"{field.name}" is searched with text, not {show(raw)}')
     return raw
 
 

@@ -8,8 +8,10 @@ them next to their field, the API returns them as application/problem+json.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,15 @@ def pointer(*parts: object) -> str:
     """A JSON pointer (RFC 6901) from path parts."""
     escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
     return "".join("/" + part for part in escaped)
+
+
+def show(value: Any) -> str:
+    """A value as it is written in a JSON file, cut to 60 characters for a message."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

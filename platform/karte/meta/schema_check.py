@@ -20,7 +20,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from karte.meta.load import Doc
-from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.problems import Problem, at, did_you_mean, pointer, show
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMA_FILES = {"pack": "pack.schema.json", "entity": "entity.schema.json",
@@ -62,12 +62,6 @@ def _position(error: Any) -> tuple:
     path = tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part))
                  for part in error.absolute_path)
     return path, error.message
-
-
-def show(value: Any) -> str:
-    """A JSON value as it is written in a file, cut to 60 characters for a message."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _got(value: Any) -> str:

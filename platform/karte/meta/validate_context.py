@@ -14,8 +14,7 @@ from typing import Any
 from karte.fields import normalise
 from karte.meta.load import RawPack
 from karte.meta.model import Entity, Field, Pack
-from karte.meta.problems import did_you_mean
-from karte.meta.schema_check import show
+from karte.meta.problems import did_you_mean, show
 
 
 @dataclass
