@@ -19,6 +19,7 @@ from karte.meta.problems import Problem
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden
 from karte.store.records_store import Store
+from karte.store.validation import noun
 
 SCOPED = ("read", "update", "delete")
 
@@ -46,9 +47,9 @@ def scope(store: Store, entity: Entity, actor: Actor | None,
 
 def forbidden(entity: Entity, actor: Actor, verb: str, own: bool = False) -> Forbidden:
     """"Your role (viewer) may not create deals." — the role and the entity in words."""
-    noun = entity.plural.get("en").lower()
-    message = (f"Your role ({actor.role}) may only {verb} your own {noun}." if own
-               else f"Your role ({actor.role}) may not {verb} {noun}.")
+    nouns = noun(entity, plural=True)
+    message = (f"Your role ({actor.role}) may only {verb} your own {nouns}." if own
+               else f"Your role ({actor.role}) may not {verb} {nouns}.")
     return Forbidden([Problem("", message, "forbidden")])
 
 

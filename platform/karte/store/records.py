@@ -52,7 +52,7 @@ from karte.store.records_write import (
     unique_problems,
     update_row,
 )
-from karte.store.validation import label
+from karte.store.validation import label, noun
 
 Record = dict[str, Any]
 
@@ -293,9 +293,8 @@ class Records:
         changed = {name: (current.get(name), values[name] if name in values
                           else self._from_audit(entity, name, old))
                    for name, old in seen.items() if name in entity.fields}
-        noun = entity.label.get("en").lower()
-        problems = [Problem("", f"This {noun} was changed by someone else after you opened it "
-                                f"(you had version {version}, it is now at version "
+        problems = [Problem("", f"This {noun(entity)} was changed by someone else after you "
+                                f"opened it (you had version {version}, it is now at version "
                                 f"{current['version']}); nothing was saved. Review the "
                                 "changes and save again.", "stale")]
         problems += [Problem(name, f"{label(entity.fields[name])} was changed meanwhile; it is "

@@ -21,6 +21,7 @@ from karte.meta.problems import Problem
 from karte.store import audit
 from karte.store.errors import Refused
 from karte.store.records_store import Store, chunks
+from karte.store.validation import noun
 
 Key = tuple[str, str]   # (entity, link field)
 
@@ -105,14 +106,13 @@ def plan_delete(store: Store, conn: sa.Connection, entity: Entity, id: int,
 
 
 def _count_of(store: Store, name: str, count: int) -> str:
-    entity = store.entity(name)
-    noun = (entity.label if count == 1 else entity.plural).get("en").lower()
-    return f"{count} {noun} still {'points' if count == 1 else 'point'}"
+    words = noun(store.entity(name), plural=count != 1)
+    return f"{count} {words} still {'points' if count == 1 else 'point'}"
 
 
 def refusal(store: Store, entity: Entity, plan: Plan) -> Refused | None:
     """The restrict links blocking the delete, counted per entity ("3 deals still …")."""
-    this = entity.label.get("en").lower()
+    this = noun(entity)
     problems = [Problem("", f"{_count_of(store, name, len(ids))} at this {this}; delete "
                             "or move them first.", "restrict")
                 for name, ids in sorted(plan.blockers.items()) if ids]
@@ -152,8 +152,8 @@ def dead_links(store: Store, conn: sa.Connection, entity: Entity,
         alive = conn.scalar(sa.select(target.c.id).where(target.c.id == target_id,
                                                          target.c.deleted_at.is_(None)))
         if alive is None:
-            noun = store.entity(f.to).label.get("en").lower()
-            problems.append(Problem(f.name, f"Restore {noun} {target_id} first: this "
-                                            f"{entity.label.get('en').lower()} points at it.",
+            problems.append(Problem(f.name, f"Restore {noun(store.entity(f.to))} "
+                                            f"{target_id} first: this {noun(entity)} points "
+                                            "at it.",
                                     "restrict"))
     return problems

@@ -30,6 +30,7 @@ from karte.store.validation import (
     check_stages,
     differs,
     label,
+    noun,
 )
 
 Tagged = list[tuple[int, Problem]]
@@ -158,8 +159,7 @@ def _missing_message(store: Store, field: Field, ids: list[int]) -> str:
     shown = ", ".join(str(i) for i in ids[:5])
     if field.type == "user":
         return f"There is no active user with id {shown}."
-    target = store.entity(field.to).label.get("en").lower()
-    return f"There is no {target} with id {shown} (it may have been deleted)."
+    return f"There is no {noun(store.entity(field.to))} with id {shown} (it may have been deleted)."
 
 
 def reference_problems(store: Store, conn: sa.Connection, entity: Entity,
@@ -184,8 +184,7 @@ def reference_problems(store: Store, conn: sa.Connection, entity: Entity,
 
 
 def unique_message(entity: Entity, field: Field) -> str:
-    return (f"Another {entity.label.get('en').lower()} already has this "
-            f"{label(field).lower()}.")
+    return f"Another {noun(entity)} already has this {label(field).lower()}."
 
 
 def _taken(conn: sa.Connection, table: sa.Table, column: str, values: set[Any],

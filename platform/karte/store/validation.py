@@ -45,6 +45,11 @@ def label(field: Field) -> str:
     return field.label.get("en")
 
 
+def noun(entity: Entity, plural: bool = False) -> str:
+    """The entity in words for a message ("deal", "deals"), English like `label`."""
+    return (entity.plural if plural else entity.label).get("en").lower()
+
+
 def _input_fields(entity: Entity) -> dict[str, Field]:
     """Fields a value may be given for (formulas are computed, never input)."""
     return {name: f for name, f in entity.fields.items() if f.type != "formula"}
@@ -135,7 +140,7 @@ def _read_only_if_guard(entity: Entity, field: Field, before: Mapping[str, Any],
     if field.read_only_if is None or not before or not judge(field.read_only_if, before):
         return None
     return Problem(field.name, f"{label(field)} cannot be changed on this "
-                               f"{entity.label.get('en').lower()} now.", "read_only")
+                               f"{noun(entity)} now.", "read_only")
 
 
 GUARDS: tuple[Guard, ...] = (_stage_guard, _read_only_guard, _read_only_if_guard)
@@ -186,8 +191,8 @@ def _rule_asked(rule: Rule, changed: set[str] | None) -> bool:
 def _stage_problems(entity: Entity, workflow: Workflow, stage: Stage,
                     record: Mapping[str, Any], changed: set[str] | None, judge: Judge,
                     locale: str) -> list[Problem]:
-    noun, name = entity.label.get("en").lower(), stage.label.get("en")
-    problems = [Problem(field, f"{label(entity.fields[field])} is required while the {noun} "
+    thing, name = noun(entity), stage.label.get("en")
+    problems = [Problem(field, f"{label(entity.fields[field])} is required while the {thing} "
                                f"is in {name}.", "required")
                 for field in stage.requires
                 if (changed is None or field in changed) and field in entity.fields
