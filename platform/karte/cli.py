@@ -13,15 +13,11 @@ import click
 import sqlalchemy as sa
 
 from karte.config import Settings
-from karte.meta.problems import ProblemsError
+from karte.meta.problems import ProblemsError, counted
 
 pack_option = click.option(
     "--pack", "pack_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="Pack folder (default: $KARTE_PACK, else the standard pack).")
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
 
 
 def reports_problems(command: Callable) -> Callable:
@@ -33,7 +29,7 @@ def reports_problems(command: Callable) -> Callable:
         except ProblemsError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
-            click.echo(f"{_count(len(error.problems), 'problem', 'problems')} found.", err=True)
+            click.echo(f"{counted(len(error.problems), 'problem')} found.", err=True)
             sys.exit(1)
     return wrapper
 
@@ -68,8 +64,8 @@ def main() -> None:
 def check(pack_dir: Path | None) -> None:
     """Validate the pack; print every problem; exit 1 when there are any."""
     settings, pack = _load(pack_dir)
-    click.echo(f"{settings.pack}: OK — {_count(len(pack.entities), 'entity', 'entities')}, "
-               f"{_count(len(pack.workflows), 'workflow', 'workflows')}.")
+    click.echo(f"{settings.pack}: OK — {counted(len(pack.entities), 'entity', 'entities')}, "
+               f"{counted(len(pack.workflows), 'workflow')}.")
 
 
 @main.command()

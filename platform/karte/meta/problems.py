@@ -47,6 +47,11 @@ def show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def counted(count: int, word: str, many: str | None = None) -> str:
+    """"1 row", "3 rows", "2 entities": a count with its word for a message."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """` (did you mean "x"?)` when a candidate is close to `name`, else ``."""
     close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)

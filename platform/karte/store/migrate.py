@@ -25,9 +25,10 @@ import sqlalchemy as sa
 
 from karte.fields import BIGINT, JSON, UTCDateTime
 from karte.meta.model import SYSTEM_FIELDS, Field, Pack
+from karte.meta.problems import counted
 from karte.store.migrate_diff import compare, rename_steps
 from karte.store.migrate_ops import Target, apply, operations, session
-from karte.store.migrate_plan import Plan, Step, plural, step_rank
+from karte.store.migrate_plan import Plan, Step, step_rank
 from karte.store.migrate_types import batches, drop_indexes_on
 from karte.store.tables import build_metadata
 
@@ -92,11 +93,11 @@ def _summary(result: Plan) -> str:
         line = ", ".join(f"{s.kind} {s.target}" for s in result.applied)
     else:
         kinds = Counter(s.kind for s in result.applied)
-        line = (f"{plural(len(result.applied), 'step')}: "
+        line = (f"{counted(len(result.applied), 'step')}: "
                 + ", ".join(f"{count} {kind}" for kind, count in kinds.items()))
     pending = [s for s in result.risky if s not in result.applied]
     if pending:
-        line += f"; {plural(len(pending), 'risky step')} not applied"
+        line += f"; {counted(len(pending), 'risky step')} not applied"
     return line
 
 

@@ -18,6 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from karte.meta.model import Entity, Pack
+from karte.meta.problems import counted
 from karte.store import migrate_types as types
 from karte.store.migrate_checks import (
     duplicates,
@@ -26,7 +27,7 @@ from karte.store.migrate_checks import (
     live_rows,
     orphans,
 )
-from karte.store.migrate_plan import Step, plural, step_rank
+from karte.store.migrate_plan import Step, step_rank
 from karte.store.tables import index_name, junction_name
 
 
@@ -92,7 +93,7 @@ def _retire_table(cmp: Comparison, table: sa.Table) -> list[Step]:
     rows = cmp.conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     return [Step("retire_table", table.name, None,
                  f"table {table.name} is no longer defined: kept with its "
-                 f"{plural(rows, 'row')}", True,
+                 f"{counted(rows, 'row')}", True,
                  {"rows": rows})]
 
 
@@ -109,7 +110,7 @@ def _retire_column(cmp: Comparison, schema: Any, table: str, column: sa.Column) 
                               .where(source.c[column.name].is_not(None))).scalar_one()
     return [Step("retire_column", table, column.name,
                  f"field {table}.{column.name} is no longer defined: column kept with its "
-                 f"{plural(values, 'value')} (drop it with "
+                 f"{counted(values, 'value')} (drop it with "
                  f"`karte migrate --purge {table}.{column.name}`)", True, {"values": values})]
 
 
@@ -125,7 +126,7 @@ def _add_index(cmp: Comparison, index: sa.Index) -> list[Step]:
         found = duplicates(cmp.conn, table, sources)
         if found["duplicated"]:
             detail.update(found, refused=(
-                f"{plural(found['duplicated'], 'value')} repeated among live rows (ids "
+                f"{counted(found['duplicated'], 'value')} repeated among live rows (ids "
                 f"{example_list(found['examples'])}); make them unique, then migrate again"))
             return [Step("add_index", table, ", ".join(columns),
                          f"add unique {where}: {detail['refused']}", False, detail)]
@@ -199,7 +200,7 @@ def _add_foreign_key(cmp: Comparison, constraint: sa.ForeignKeyConstraint) -> li
     found = orphans(cmp.conn, table, column, detail["referred"])
     if found["orphans"]:
         detail.update(found, refused=(
-            f"{plural(found['orphans'], 'row')} pointing at no {detail['referred']} (ids "
+            f"{counted(found['orphans'], 'row')} pointing at no {detail['referred']} (ids "
             f"{example_list(found['examples'])}); correct or empty them, then migrate again"))
         return [Step("add_foreign_key", table, column, f"{what}: {detail['refused']}", False,
                      detail)]
@@ -295,7 +296,7 @@ def _required_notes(cmp: Comparison) -> list[Step]:
                 more = " …" if found["count"] > len(found["examples"]) else ""
                 notes.append(Step("required_on_empty", entity.table_name, f.name,
                                   f"{entity.name}.{f.name} is required but has "
-                                  f"{plural(found['count'], 'live row')} without a value "
+                                  f"{counted(found['count'], 'live row')} without a value "
                                   f"(ids {example_list(found['examples'])}{more}; fill them "
                                   "in — they are never altered)", True, found))
     return notes

@@ -20,10 +20,6 @@ LABELS = {"applied": "applied", "automatic": "applied automatically",
           "reported": "reported only"}
 
 
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 @dataclass(frozen=True)
 class Step:
     """One planned change, printable; `detail` is JSON (it is stored in the history)."""

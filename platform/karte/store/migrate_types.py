@@ -21,7 +21,7 @@ from alembic.operations import Operations, ops
 
 from karte.fields import normalise
 from karte.meta.model import Field
-from karte.store.migrate_plan import plural
+from karte.meta.problems import counted
 
 BATCH = 500
 EXAMPLES = 5
@@ -94,7 +94,7 @@ def refusal(found: dict[str, Any]) -> str | None:
         return None
     ids = ", ".join(str(i) for i in found["examples"])
     more = ", …" if count > len(found["examples"]) else ""
-    return (f"{count} of {plural(found['rows'], 'row')} would not convert (ids {ids}{more}); "
+    return (f"{count} of {counted(found['rows'], 'row')} would not convert (ids {ids}{more}); "
             "correct or empty those values, then run the migration again")
 
 
