@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench clean messages
 
 setup: $(STAMP)
 	@sh scripts/assets.sh
+	@$(BIN)/pybabel -q compile -d platform/karte/translations
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,3 +29,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) instance platform/karte/static/vendor node_modules
+
+# After changing UI strings: refresh the catalogue, then translate the new entries in
+# platform/karte/translations/ja/LC_MESSAGES/messages.po.
+messages: setup
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k _l -o platform/karte/translations/messages.pot .
+	$(BIN)/pybabel -q update -N -i platform/karte/translations/messages.pot -d platform/karte/translations

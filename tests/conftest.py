@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from hypothesis import settings
 
 # CI explores the same examples on every run (a red build is a real regression, never a
@@ -77,3 +79,77 @@ def make_pack(tmp_path):
         return load_pack(root)
 
     return make
+
+
+# ------------------------------------------------------------------ web
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+PASSWORD = "correct horse battery"
+
+
+class Client(FlaskClient):
+    """A test client that signs in through /login and sends CSRF tokens like a browser.
+
+    `client.send(url, data)` posts a form with the page's token; `client.post(...)` is the
+    raw call (no token), for tests that check the refusal.
+    """
+
+    def token(self) -> str:
+        page = self.get("/schema").get_data(as_text=True)
+        found = CSRF_META.search(page)
+        assert found, "no CSRF token on /schema: is the client signed in?"
+        return found.group(1)
+
+    def send(self, url: str, data: dict | None = None, **kwargs):
+        body = dict(data or {})
+        body.setdefault("csrf_token", self.token())
+        return self.post(url, data=body, **kwargs)
+
+    def sign_in(self, email: str, password: str = PASSWORD):
+        page = self.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = self.post("/login", data={"email": email, "password": password,
+                                              "csrf_token": token})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return response
+
+
+@pytest.fixture
+def make_app(tmp_path, db_url, monkeypatch):
+    """make_app(entities, workflows=None, pack=None, config=None) -> a Flask app on the test
+    database, with `app.user(role)` to add a user and `app.client(role)` for a signed-in
+    test client (role "admin" by default; email "<role>@example.com")."""
+    from karte import create_app
+    from karte.auth.users import add_user
+
+    monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
+    apps = []
+    counter = iter(range(1000))
+
+    def make(entities: dict, workflows: dict | None = None, pack: dict | None = None,
+             config: dict | None = None):
+        root = write_pack(tmp_path / f"webpack{next(counter)}", entities, workflows, pack)
+        app = create_app(pack=root, database_url=db_url,
+                         config={"TESTING": True, "RATELIMIT_ENABLED": False, **(config or {})})
+        app.test_client_class = Client
+        services = app.extensions["karte"]
+
+        def user(role: str = "admin", email: str | None = None) -> int:
+            return add_user(services["engine"], services["pack"], email or f"{role}@example.com",
+                            role, PASSWORD, name=role.title())
+
+        def client(role: str = "admin", email: str | None = None) -> Client:
+            address = email or f"{role}@example.com"
+            user(role, address)
+            signed = app.test_client()
+            signed.sign_in(address)
+            return signed
+
+        app.user, app.client = user, client
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["karte"]["engine"].dispose()

@@ -66,8 +66,8 @@ def app_for(tmp_path, db_url, monkeypatch):
     return make
 
 
-def test_schema_page_lists_entities_and_workflows_in_the_chosen_language(app_for):
-    client = app_for().test_client()
+def test_schema_page_lists_entities_and_workflows_in_the_chosen_language(make_app):
+    client = make_app(ENTITIES, {"pipeline": PIPELINE}).client()
     english = client.get("/schema")
     assert english.status_code == 200
     assert headings(english.get_data(as_text=True))[:3] == [
@@ -76,10 +76,12 @@ def test_schema_page_lists_entities_and_workflows_in_the_chosen_language(app_for
     assert japanese[:2] == ["顧客 customer", "商談 deal"]
 
 
-def test_home_redirects_to_schema(app_for):
-    response = app_for().test_client().get("/")
+def test_schema_page_needs_sign_in_but_health_check_does_not(make_app):
+    client = make_app(ENTITIES, {"pipeline": PIPELINE}).test_client()
+    response = client.get("/schema")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/schema")
+    assert response.headers["Location"] == "/login?next=/schema"
+    assert client.get("/healthz").status_code == 200
 
 
 def test_app_refuses_to_start_with_every_problem_of_the_pack(app_for):

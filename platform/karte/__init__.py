@@ -58,7 +58,12 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
                       **(config or {}))
     app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in registry.template_dirs]),
                                      app.jinja_loader])
-    app.extensions["karte"] = {"pack": registry, "engine": engine, "settings": settings}
+    from karte.store.records import Records
+    from karte.workflow.service import Workflows
+
+    service = Records(engine, registry)
+    app.extensions["karte"] = {"pack": registry, "engine": engine, "settings": settings,
+                               "records": service, "workflows": Workflows(service)}
     from karte.web import init_app
 
     init_app(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,24 @@ class User(Actor):
 
     timezone: str | None = None
     active: bool = True
+    stamp: str = ""  # changes when the password does: signs the session (get_id)
+
+    # Flask-Login's user protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        """"<id>:<stamp>": a password reset ends every session signed with the old one."""
+        return f"{self.id}:{self.stamp}"
 
 
 def _users() -> sa.Table:
@@ -86,9 +105,13 @@ def add_user(engine: sa.Engine, pack: Pack, email: str, role: str,
             email=address, created_at=values["updated_at"], **values))
 
 
+def _stamp(password_hash: str | None) -> str:
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
 def _user(row: Any) -> User:
     return User(id=row.id, email=row.email, name=row.name, role=row.role, locale=row.locale,
-                timezone=row.timezone, active=row.active)
+                timezone=row.timezone, active=row.active, stamp=_stamp(row.password_hash))
 
 
 def _matches(password_hash: str, password: str) -> bool:
@@ -138,3 +161,43 @@ def deactivate_user(engine: sa.Engine, user: int | str) -> None:
             active=False, updated_at=dt.datetime.now(dt.UTC)))
     if result.rowcount == 0:
         raise LookupError(f"no user {user}")
+
+
+def session_user(engine: sa.Engine, session_id: str) -> User | None:
+    """The user a session cookie names ("<id>:<stamp>"), if still active and the password
+    has not changed since the session began."""
+    id, _, stamp = str(session_id).partition(":")
+    if not id.isdigit():
+        return None
+    user = get_user(engine, int(id))
+    if user is None or not user.active or user.stamp != stamp:
+        return None
+    return user
+
+
+def record_login(engine: sa.Engine, id: int) -> None:
+    users = _users()
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == id)
+                     .values(last_login_at=dt.datetime.now(dt.UTC)))
+
+
+def list_users(engine: sa.Engine) -> list[dict[str, Any]]:
+    """Every user (active first, then by email), without password hashes."""
+    users = _users()
+    shown = [c for c in users.c if c.name != "password_hash"]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(*shown).order_by(users.c.active.desc(), users.c.email))
+        return [dict(row) for row in rows.mappings()]
+
+
+def user_names(engine: sa.Engine, ids: Any) -> dict[int, str]:
+    """{id: name or email} for the given user ids (one query)."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    users = _users()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(users.c.id, users.c.name, users.c.email)
+                            .where(users.c.id.in_(wanted)))
+        return {row.id: row.name or row.email for row in rows}

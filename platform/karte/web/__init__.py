@@ -1,31 +1,125 @@
-"""Web layer: thin Flask blueprints over the Registry and the records service."""
+"""Web layer: thin Flask blueprints over the Registry and the records service.
+
+Views call these helpers instead of reaching into `current_app` themselves: the Registry,
+the one `Records` and `Workflows` of the app, the signed-in user as the services' actor,
+the UI language and timezone, and `render()` which answers htmx with the fragment and
+everyone else with the whole page (DESIGN rule 6).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from dataclasses import replace
+from typing import Any
 
-from karte.meta.model import Pack
+from flask import Flask, abort, current_app, g, render_template, request, session
+from flask_htmx import HTMX
+from flask_login import current_user
+
+from karte.auth.users import User
+from karte.meta.model import Entity, Pack
+from karte.store.records import Records
+from karte.workflow.service import Workflows
 
 LOCALES = ("en", "ja")
+htmx = HTMX()
 
 
 def registry() -> Pack:
     return current_app.extensions["karte"]["pack"]
 
 
+def records() -> Records:
+    return current_app.extensions["karte"]["records"]
+
+
+def workflows() -> Workflows:
+    return current_app.extensions["karte"]["workflows"]
+
+
+def _signed_in() -> User | None:
+    return current_user if getattr(current_user, "is_authenticated", False) else None
+
+
+def actor() -> User | None:
+    """The signed-in user, speaking the UI language: pass it to every service call, so
+    scopes apply and refusals come back in the language on screen."""
+    user = _signed_in()
+    if user is None:
+        return None
+    if "karte_actor" not in g:
+        g.karte_actor = replace(user._get_current_object() if hasattr(
+            user, "_get_current_object") else user, locale=locale())
+    return g.karte_actor
+
+
 def locale() -> str:
-    """?lang=, then KARTE_LOCALE, then the pack's locale."""
+    """?lang= (remembered for the session), then the user's, KARTE_LOCALE, the pack's."""
     asked = request.args.get("lang")
     if asked in LOCALES:
+        session["lang"] = asked
         return asked
-    return current_app.config.get("KARTE_LOCALE") or registry().locale
+    if session.get("lang") in LOCALES:
+        return session["lang"]
+    user = _signed_in()
+    if user is not None and user.locale in LOCALES:
+        return user.locale
+    chosen = current_app.config.get("KARTE_LOCALE") or registry().locale
+    return chosen if chosen in LOCALES else "en"
+
+
+def timezone() -> str:
+    user = _signed_in()
+    return (user.timezone if user is not None and user.timezone else None) \
+        or registry().timezone or "UTC"
+
+
+def text(value: Any) -> str:
+    """A definition's localised text (label, plural, help) in the UI language."""
+    if value is None:
+        return ""
+    return value.get(locale(), registry().locale) if hasattr(value, "get") else str(value)
+
+
+def entity_or_404(name: str) -> Entity:
+    entity = registry().entities.get(name)
+    if entity is None:
+        abort(404)
+    return entity
+
+
+def is_fragment() -> bool:
+    """htmx asked for a fragment (a history restore wants the whole page)."""
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context: Any):
+    """The whole page, or `fragment` alone for an htmx request; `Vary: HX-Request` always,
+    so caches keep the two apart."""
+    template = fragment if fragment is not None and is_fragment() else page
+    response = current_app.make_response((render_template(template, **context), status))
+    response.vary.add("HX-Request")
+    return response
 
 
 def init_app(app: Flask) -> None:
-    from karte.web.schema import blueprint
+    from karte.web import (
+        admin,
+        auth,
+        boards,
+        cards,
+        display,
+        errors,
+        forms,
+        home,
+        lists,
+        schema,
+        security,
+    )
 
-    app.register_blueprint(blueprint)
-
-    @app.context_processor
-    def _globals():
-        return {"pack": registry(), "locale": locale(), "pack_locale": registry().locale}
+    htmx.init_app(app)
+    security.init_app(app)
+    auth.init_app(app)
+    display.init_app(app)
+    errors.init_app(app)
+    for module in (home, schema, admin, boards, lists, forms, cards):
+        app.register_blueprint(module.blueprint)

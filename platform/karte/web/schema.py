@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, render_template
 
 from karte.meta.erd import mermaid
 from karte.web import registry
 
 blueprint = Blueprint("schema", __name__)
-
-
-@blueprint.get("/")
-def home():
-    return redirect(url_for("schema.browse"))
 
 
 @blueprint.get("/schema")

@@ -1,0 +1,241 @@
+"""How a stored value is shown: one small function per field type, escaped by construction.
+
+Every function returns `Markup` built with `Markup.format`/`escape`, so a value a user typed
+can never become HTML. Numbers, money and dates follow the UI language (Flask-Babel), and
+datetimes are shown in the user's timezone. Links show their target's title — only for
+records the user may read; others show a neutral "no access".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request, url_for
+from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from karte.auth.users import user_names
+from karte.fields import is_empty
+from karte.meta.model import Entity, Field
+from karte.store.lookup import titles
+
+TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
+
+
+@dataclass
+class Refs:
+    """What a page needs to show links and users: target titles and user names, looked up
+    once per page (one query per target entity), never per row."""
+
+    titles: dict[str, dict[int, str]] = field(default_factory=dict)
+    users: dict[int, str] = field(default_factory=dict)
+
+
+def references(entity: Entity, rows: Iterable[Mapping[str, Any]],
+               names: Iterable[str] | None = None) -> Refs:
+    """Titles of every link target and names of every user the rows show."""
+    from karte.web import actor, records
+
+    rows = list(rows)
+    wanted = [entity.fields[n] for n in (names or entity.fields) if n in entity.fields]
+    targets: dict[str, set[int]] = {}
+    users: set[int] = set()
+    for f in wanted:
+        for row in rows:
+            value = row.get(f.name)
+            if f.type == "link" and value is not None:
+                targets.setdefault(f.to, set()).add(value)
+            elif f.type == "links":
+                targets.setdefault(f.to, set()).update(value or ())
+            elif f.type == "user" and value is not None:
+                users.add(value)
+    for row in rows:
+        users.update(row.get(k) for k in ("created_by", "updated_by") if row.get(k))
+    store = records().store
+    return Refs({name: titles(store, name, ids, actor()) for name, ids in targets.items()},
+                user_names(store.engine, users))
+
+
+def _plain(f: Field, value: Any, refs: Refs) -> Markup:
+    return escape(str(value))
+
+
+def _text(f: Field, value: Any, refs: Refs) -> Markup:
+    """Newlines kept (CSS white-space: pre-line), never HTML."""
+    return Markup('<span class="text">{}</span>').format(str(value))
+
+
+def _email(f: Field, value: Any, refs: Refs) -> Markup:
+    return Markup('<a href="mailto:{0}">{0}</a>').format(value)
+
+
+def _phone(f: Field, value: Any, refs: Refs) -> Markup:
+    return Markup('<a href="tel:{0}">{0}</a>').format(value)
+
+
+def _url(f: Field, value: Any, refs: Refs) -> Markup:
+    return Markup('<a href="{0}" rel="noopener noreferrer nofollow" target="_blank">{0}</a>'
+                  ).format(value)
+
+
+def _number(f: Field, value: Any, refs: Refs) -> Markup:
+    return escape(format_decimal(value))
+
+
+def _percent(f: Field, value: Any, refs: Refs) -> Markup:
+    return escape(f"{format_decimal(value)}%")
+
+
+def _money(f: Field, value: Any, refs: Refs) -> Markup:
+    from karte.web import registry
+
+    return escape(format_currency(Decimal(value), f.currency or registry().currency))
+
+
+def _boolean(f: Field, value: Any, refs: Refs) -> Markup:
+    return escape(_("Yes") if value else _("No"))
+
+
+def _date(f: Field, value: Any, refs: Refs) -> Markup:
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(),
+                                                          format_date(value, "medium"))
+
+
+def _datetime(f: Field, value: Any, refs: Refs) -> Markup:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(),
+                                                          format_datetime(value, "medium"))
+
+
+def badge(f: Field, key: Any) -> Markup:
+    """An option as a coloured badge (colours are classes from /theme.css: no inline
+    style, so the CSP can forbid it)."""
+    from karte.web import text
+
+    option = f.option(str(key))
+    label = text(option.label) if option is not None else str(key)
+    colour = f" c-{colour_class(option.color)}" if option is not None and option.color else ""
+    return Markup('<span class="badge{}">{}</span>').format(colour, label)
+
+
+def _enum(f: Field, value: Any, refs: Refs) -> Markup:
+    return badge(f, value)
+
+
+def _multi_enum(f: Field, value: Any, refs: Refs) -> Markup:
+    return Markup(" ").join(badge(f, key) for key in value)
+
+
+def link_to(entity: str, id: int, refs: Refs) -> Markup:
+    title = refs.titles.get(entity, {}).get(id)
+    if title is None:
+        return Markup('<span class="muted" title="{}">{}</span>').format(
+            _("You may not see this record."), _("(no access)"))
+    return Markup('<a href="{}">{}</a>').format(
+        url_for("cards.show", entity=entity, id=id), title or f"#{id}")
+
+
+def _link(f: Field, value: Any, refs: Refs) -> Markup:
+    return link_to(f.to, value, refs)
+
+
+def _links(f: Field, value: Any, refs: Refs) -> Markup:
+    return Markup(", ").join(link_to(f.to, id, refs) for id in value)
+
+
+def _user(f: Field, value: Any, refs: Refs) -> Markup:
+    return escape(refs.users.get(value, f"#{value}"))
+
+
+def _file(f: Field, value: Any, refs: Refs) -> Markup:
+    names = [str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value or ()]
+    return escape(", ".join(names))
+
+
+SHOW: dict[str, Callable[[Field, Any, Refs], Markup]] = {
+    "string": _plain, "text": _text, "integer": _number, "decimal": _number,
+    "money": _money, "percent": _percent, "boolean": _boolean, "date": _date,
+    "datetime": _datetime, "email": _email, "phone": _phone, "url": _url, "enum": _enum,
+    "multi_enum": _multi_enum, "link": _link, "links": _links, "user": _user,
+    "formula": _number, "file": _file,
+}
+
+
+def show(f: Field, value: Any, refs: Refs | None = None) -> Markup:
+    """The value as HTML for lists, cards and boards; empty shows as a muted dash."""
+    if value is None or (f.type != "boolean" and is_empty(value)):
+        return Markup('<span class="empty">—</span>')
+    return SHOW.get(f.type, _plain)(f, value, refs or Refs())
+
+
+def show_field(entity: Entity, name: str, record: Mapping[str, Any],
+               refs: Refs | None = None) -> Markup:
+    """A record's field by name (system fields such as created_at included)."""
+    f = entity.fields.get(name)
+    value = record.get(name)
+    if f is None:
+        if isinstance(value, dt.datetime):
+            return _datetime(Field(name, "datetime", None), value, refs or Refs())
+        return escape("" if value is None else str(value))
+    return show(f, value, refs)
+
+
+def colour_class(colour: str) -> str:
+    hex = colour.lstrip("#").lower()
+    return "".join(c * 2 for c in hex) if len(hex) == 3 else hex
+
+
+def theme_css() -> Response:
+    """One class per colour the pack's options and stages use."""
+    from karte.web import registry
+
+    colours = {colour_class(c) for e in registry().entities.values()
+               for f in e.fields.values() for c in (o.color for o in f.options) if c}
+    colours |= {colour_class(s.color) for w in registry().workflows.values()
+                for s in w.stages if s.color}
+    css = "".join(f".c-{c}{{background:#{c}22;border-color:#{c}88;"
+                  f"color:color-mix(in srgb,#{c} 65%,#000)}}\n" for c in sorted(colours))
+    response = Response(css, mimetype="text/css")
+    response.cache_control.max_age = 300
+    return response
+
+
+def url_with(**changes: Any) -> str:
+    """This page's URL with some query parameters changed (None removes one)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+    args += [(k, v) for k, v in changes.items() if v is not None and v != ""]
+    query = urlencode(args)
+    return request.path + (f"?{query}" if query else "")
+
+
+def init_app(app: Flask) -> None:
+    from karte.web import actor, entity_or_404, locale, registry, text, timezone
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=locale, timezone_selector=timezone)
+    app.add_url_rule("/theme.css", "theme", theme_css)
+    app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge,
+                                 link_to=link_to, url_with=url_with, text=text,
+                                 entity_or_404=entity_or_404)
+
+    @app.context_processor
+    def _globals():
+        from karte.store.lookup import can_read
+        from karte.web import records
+
+        pack, user = registry(), actor()
+        store = records().store
+        readable = [e for e in pack.entities.values()
+                    if user is not None and can_read(store, e.name, user)]
+        boards = [w for w in pack.workflows.values() if any(e.name == w.entity
+                                                             for e in readable)]
+        return {"pack": pack, "locale": locale(), "pack_locale": pack.locale, "user": user,
+                "nav_entities": readable, "nav_boards": boards}

@@ -1,0 +1,61 @@
+"""Errors as pages (or problem+json under /api/): one shape for every failure (DESIGN rule 3).
+
+A records-service error carries its HTTP status and its problems; a view that cannot show
+them in place (next to a form's fields, on the board) lets them reach this handler, which
+renders them as a page with the same status. No traceback ever reaches a user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import Flask, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from karte.store.errors import RecordError
+
+
+def _titles() -> dict[int, str]:
+    return {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"),
+            404: _("Not found"), 405: _("Method not allowed"), 409: _("Conflict"),
+            422: _("Please check your input"), 429: _("Too many requests"),
+            500: _("Something went wrong")}
+
+
+def problem_page(status: int, problems: Iterable[tuple[str, str]]):
+    """The error page (or application/problem+json for /api/) for these (where, message)."""
+    from karte.web import render
+
+    listed = [{"where": where, "message": message} for where, message in problems]
+    title = _titles().get(status, str(status))
+    if request.path.startswith("/api/"):
+        response = jsonify(type="about:blank", title=title, status=status,
+                           detail=" ".join(p["message"] for p in listed), problems=listed)
+        response.status_code = status
+        response.mimetype = "application/problem+json"
+        return response
+    return render("error.html", "_partials/error.html", status, status=status, title=title,
+                  problems=listed)
+
+
+def _record_error(error: RecordError):
+    return problem_page(error.status, [(p.where, p.message) for p in error.problems])
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    messages = {404: _("There is no such page. Check the address, or start again from "
+                       "the navigation."),
+                403: _("Your role does not allow this."),
+                405: _("This address does not accept that kind of request."),
+                500: _("Karte hit an unexpected error; nothing more was saved. The details "
+                       "are in the server log.")}
+    message = messages.get(error.code or 500) or (error.description or "")
+    return problem_page(error.code or 500, [("", message)])
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(RecordError, _record_error)
+    app.register_error_handler(HTTPException, _http_error)
