@@ -1,12 +1,17 @@
-"""Placeholder: filled in by its own change."""
+"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("admin", __name__)
 
 
-@blueprint.get("/admin/users")
+@blueprint.route("/admin/users", methods=["GET"])
 def users(**kwargs):
-    return "admin"
+    abort(404)
+
+
+@blueprint.route("/admin/users/<int:id>", methods=["POST"])
+def update(**kwargs):
+    abort(404)

@@ -1,12 +1,22 @@
-"""Placeholder: filled in by its own change."""
+"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("boards", __name__)
 
 
-@blueprint.get("/board/<workflow>")
+@blueprint.route("/board/<workflow>", methods=["GET"])
 def show(**kwargs):
-    return "boards"
+    abort(404)
+
+
+@blueprint.route("/board/<workflow>/<stage>", methods=["GET"])
+def column(**kwargs):
+    abort(404)
+
+
+@blueprint.route("/<entity>/<int:id>/move", methods=["GET"])
+def move(**kwargs):
+    abort(404)

@@ -1,12 +1,32 @@
-"""Placeholder: filled in by its own change."""
+"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("forms", __name__)
 
 
-@blueprint.get("/<entity>/new")
+@blueprint.route("/<entity>/new", methods=["GET"])
 def new(**kwargs):
-    return "forms"
+    abort(404)
+
+
+@blueprint.route("/<entity>/<int:id>/edit", methods=["GET"])
+def edit(**kwargs):
+    abort(404)
+
+
+@blueprint.route("/<entity>/<int:id>/delete", methods=["POST"])
+def delete(**kwargs):
+    abort(404)
+
+
+@blueprint.route("/<entity>/form", methods=["POST"])
+def live(**kwargs):
+    abort(404)
+
+
+@blueprint.route("/<entity>/pick", methods=["GET"])
+def pick(**kwargs):
+    abort(404)

@@ -1,17 +1,17 @@
-"""Placeholder: filled in by its own change."""
+"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("home", __name__)
 
 
-@blueprint.get("/")
+@blueprint.route("/", methods=["GET"])
 def index(**kwargs):
-    return "home"
+    abort(404)
 
 
-@blueprint.get("/search")
-def search():
-    return "search"
+@blueprint.route("/search", methods=["GET"])
+def search(**kwargs):
+    abort(404)

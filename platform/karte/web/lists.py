@@ -1,12 +1,22 @@
-"""Placeholder: filled in by its own change."""
+"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort
 
 blueprint = Blueprint("lists", __name__)
 
 
-@blueprint.get("/<entity>/")
+@blueprint.route("/<entity>/", methods=["GET"])
 def index(**kwargs):
-    return "lists"
+    abort(404)
+
+
+@blueprint.route("/<entity>/export.csv", methods=["GET"])
+def export(**kwargs):
+    abort(404)
+
+
+@blueprint.route("/<entity>/bulk-delete", methods=["POST"])
+def bulk_delete(**kwargs):
+    abort(404)
