@@ -35,7 +35,7 @@ def problem_page(status: int, problems: Iterable[tuple[str, str]]):
         response.status_code = status
         response.mimetype = "application/problem+json"
         return response
-    return render("error.html", "_partials/error.html", status, status=status, title=title,
+    return render("error.html", "_partials/error.html", status, code=status, title=title,
                   problems=listed)
 
 

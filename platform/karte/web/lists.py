@@ -1,22 +1,334 @@
-"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
+"""The list page of every entity (SPEC §3.3, §11): one generic view, parameterised by name.
+
+`/<entity>/` shows a page of records with the pack's columns, the search box, filters
+fitting each field type, sortable headers and a pager; the whole state lives in the URL, so
+a list can be bookmarked and the back button works. htmx asks for the rows alone (the same
+template's partial). Counting stops at a cap (`KARTE_LIST_COUNT_CAP`, default 10,000), so a
+keystroke in the search box never counts a million rows. `/export.csv` streams the same
+view, and `/bulk-delete` soft-deletes the ticked records one by one through the service.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import chain
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import format_decimal, ngettext
+from flask_babel import gettext as _
+
+from karte.fields import TYPES
+from karte.meta.model import Entity, Field, Permission
+from karte.meta.problems import Problem
+from karte.store.errors import InvalidQuery, RecordError
+from karte.store.lookup import titles
+from karte.store.permissions import forbidden, rights
+from karte.web import actor, entity_or_404, is_fragment, records, render, text, timezone
+from karte.web.display import Refs, references
+from karte.web.list_params import ListQuery, parse, widgets
 
 blueprint = Blueprint("lists", __name__)
 
-
-@blueprint.route("/<entity>/", methods=["GET"])
-def index(**kwargs):
-    abort(404)
+COUNT_CAP = 10_000
+MAX_BULK = 1000
 
 
-@blueprint.route("/<entity>/export.csv", methods=["GET"])
-def export(**kwargs):
-    abort(404)
+@dataclass(frozen=True)
+class Column:
+    name: str
+    field: Field
+    label: str
+    numeric: bool
+    title: bool
+    sort_url: str | None          # None: the column cannot be sorted
+    sorted: str | None            # "ascending" / "descending" when the list is sorted by it
 
 
-@blueprint.route("/<entity>/bulk-delete", methods=["POST"])
-def bulk_delete(**kwargs):
-    abort(404)
+@dataclass(frozen=True)
+class Page:
+    rows: list[dict[str, Any]]
+    refs: Refs
+    first: int
+    last: int
+    total: int
+    capped: bool
+    has_next: bool
+
+
+def _readable(name: str) -> tuple[Entity, Permission]:
+    """The entity and the actor's rights on it: 404 unknown, 403 when not readable."""
+    entity = entity_or_404(name)
+    allowed = rights(records().store, entity, actor())
+    if not allowed.read:
+        raise forbidden(entity, actor(), "read")
+    return entity, allowed
+
+
+def _link(entity: Entity, query: ListQuery, endpoint: str = "lists.index", **changes: Any) -> str:
+    """The URL of this list (or its export) with `q`/`sort`/`page` changed."""
+    pairs = query.args(**changes)
+    base = url_for(endpoint, entity=entity.name)
+    return base + (f"?{urlencode(pairs)}" if pairs else "")
+
+
+@blueprint.get("/<entity>/")
+def index(entity: str):
+    ent, allowed = _readable(entity)
+    try:
+        query = parse(ent, request.args)
+        page = _page(ent, query)
+    except InvalidQuery as error:
+        return _show(ent, allowed, ListQuery(), None, error.problems, 400)
+    response = _show(ent, allowed, query, page, [], 200)
+    if is_fragment():
+        response.headers["HX-Push-Url"] = _link(ent, query)
+    return response
+
+
+def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | None,
+          problems: list[Problem], status: int):
+    current = query.sort or entity.list.sort
+    return render("list.html", "_partials/list_rows.html", status, entity=entity,
+                  allowed=allowed, query=query, listing=page, problems=problems,
+                  columns=_columns(entity, query, current), sort=query.sort or "",
+                  widgets=[] if is_fragment() else widgets(entity, request.args),
+                  summary=_summary(page),
+                  list_url=url_for("lists.index", entity=entity.name),
+                  back=_link(entity, query), export_url=_link(entity, query, "lists.export",
+                                                              page=None),
+                  first_url=_link(entity, query, page=None),
+                  prev_url=_link(entity, query, page=query.page - 1),
+                  next_url=_link(entity, query, page=query.page + 1),
+                  select_all=request.args.get("select") == "page")
+
+
+def _page(entity: Entity, query: ListQuery) -> Page:
+    """One page (one row more is read to know whether a next page exists); the count is
+    only asked for when the page does not tell it, and then capped."""
+    size = entity.list.page_size
+    offset = (query.page - 1) * size
+    found = records().query(entity.name, where=query.where(), search=query.q or None,
+                            sort=query.sort, limit=size + 1, offset=offset, actor=actor())
+    rows, has_next = found[:size], len(found) > size
+    if has_next or (offset and not rows):
+        total, capped = _count(entity, query)
+        total = max(total, offset + len(rows))
+    else:
+        total, capped = offset + len(rows), False
+    return Page(rows, references(entity, rows, _column_names(entity)), offset + 1,
+                offset + len(rows), total, capped, has_next)
+
+
+def _count(entity: Entity, query: ListQuery) -> tuple[int, bool]:
+    cap = int(current_app.config.get("KARTE_LIST_COUNT_CAP", COUNT_CAP))
+    found = records().count(entity.name, where=query.where(), search=query.q or None,
+                            actor=actor(), cap=cap + 1)
+    return min(found, cap), found > cap
+
+
+def _summary(page: Page | None) -> str:
+    """"1–50 of 1,234", or "of 10,000+" when the count stopped at its cap."""
+    if page is None or not page.rows:
+        return ""
+    total = format_decimal(page.total) + ("+" if page.capped else "")
+    return _("%(first)s–%(last)s of %(total)s", first=format_decimal(page.first),
+             last=format_decimal(page.last), total=total)
+
+
+def _column_names(entity: Entity) -> list[str]:
+    """The configured columns; the title first when the pack left it out, since it is the
+    way to the card."""
+    names = [n for n in entity.list.columns if entity.lookup(n) is not None]
+    title = entity.title_field
+    return names if title in names or entity.lookup(title) is None else [title, *names]
+
+
+def _columns(entity: Entity, query: ListQuery, current: str) -> list[Column]:
+    columns = []
+    for name in _column_names(entity):
+        field = entity.lookup(name)
+        kind = TYPES[field.type]
+        toggled = f"-{name}" if current == name else name
+        sorted_as = {name: "ascending", f"-{name}": "descending"}.get(current)
+        columns.append(Column(name, field, text(field.label), kind.numeric,
+                              name == entity.title_field,
+                              _link(entity, query, sort=toggled, page=None)
+                              if kind.orderable else None, sorted_as))
+    return columns
+
+
+# ---------------------------------------------------------------- export
+
+EXPORT_BATCH = 500
+EXPORT_STAMPS = ("created_at", "updated_at")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_name(entity: Entity) -> str:
+    """`<entity>-YYYY-MM-DD.csv`, dated in the user's timezone."""
+    today = dt.datetime.now(ZoneInfo(timezone())).date()
+    return f"{entity.name}-{today.isoformat()}.csv"
+
+
+def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
+    """The header, then one chunk of rows per batch read with the view's sort (ties broken
+    by id, so pages do not overlap). The first `next()` reads the first batch only."""
+    names = ["id", *entity.fields, *EXPORT_STAMPS]
+    fields = [entity.lookup(name) for name in names]
+    batch = _batch(entity, query, 0)
+    yield "\ufeff" + _csv([[text(f.label) for f in fields]])
+    offset = 0
+    while batch:
+        refs = references(entity, batch, names)
+        zone = ZoneInfo(timezone())
+        yield _csv([_cell(f, row.get(f.name), refs, zone) for f in fields] for row in batch)
+        if len(batch) < EXPORT_BATCH:
+            return
+        offset += EXPORT_BATCH
+        batch = _batch(entity, query, offset)
+
+
+def _batch(entity: Entity, query: ListQuery, offset: int) -> list[dict[str, Any]]:
+    return records().query(entity.name, where=query.where(), search=query.q or None,
+                           sort=query.sort, limit=EXPORT_BATCH, offset=offset, actor=actor())
+
+
+def _csv(rows: Iterable[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+def _safe(value: str) -> str:
+    """A text a spreadsheet would run as a formula gets a leading quote (CSV injection)."""
+    return f"'{value}" if value.startswith(FORMULA_START) else value
+
+
+def _title(entity: str, id: Any, refs: Refs) -> str:
+    """The target's title; a target the user may not read is not named."""
+    found = refs.titles.get(entity, {})
+    return (found[id] or f"#{id}") if id in found else _("(no access)")
+
+
+def _label(f: Field, key: Any) -> str:
+    option = f.option(str(key))
+    return text(option.label) if option is not None else str(key)
+
+
+def _number(f: Field, value: Any, refs: Refs, zone: ZoneInfo) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+CELLS: dict[str, Callable[[Field, Any, Refs, ZoneInfo], str]] = {
+    **{kind: _number for kind in ("integer", "decimal", "money", "percent", "formula")},
+    "boolean": lambda f, v, refs, zone: _("Yes") if v else _("No"),
+    "date": lambda f, v, refs, zone: v.isoformat(),
+    "datetime": lambda f, v, refs, zone: v.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+    "enum": lambda f, v, refs, zone: _safe(_label(f, v)),
+    "multi_enum": lambda f, v, refs, zone: _safe("; ".join(_label(f, k) for k in v)),
+    "link": lambda f, v, refs, zone: _safe(_title(f.to, v, refs)),
+    "links": lambda f, v, refs, zone: _safe("; ".join(_title(f.to, i, refs) for i in v)),
+    "user": lambda f, v, refs, zone: _safe(refs.users.get(v, f"#{v}")),
+    "file": lambda f, v, refs, zone: _safe(", ".join(
+        str(item.get("name", "")) if isinstance(item, dict) else str(item) for item in v)),
+}
+
+
+def _cell(f: Field, value: Any, refs: Refs, zone: ZoneInfo) -> str:
+    """The value as plain text: a link's title, an option's label, a user's name, a plain
+    number (no currency sign, no grouping) that a spreadsheet can add up."""
+    if value is None or value == [] or value == "":
+        return ""
+    return CELLS.get(f.type, lambda f, v, refs, zone: _safe(str(v)))(f, value, refs, zone)
+
+
+@blueprint.get("/<entity>/export.csv")
+def export(entity: str):
+    """Every record of the current view as CSV, streamed in batches (never the whole table
+    in memory); a bad sort or filter is a 400 page before anything is sent."""
+    ent, _allowed = _readable(entity)
+    query = parse(ent, request.args)
+    stream = csv_stream(ent, query)
+    header = next(stream)              # runs the first query: errors surface as pages
+    response = Response(stream_with_context(chain([header], stream)),
+                        content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export_name(ent)}"'
+    return response
+
+
+# ---------------------------------------------------------------- bulk delete
+
+@blueprint.post("/<entity>/bulk-delete")
+def bulk_delete(entity: str):
+    """Soft-delete the ticked records one by one; says how many went and why the others
+    did not, then goes back to the list as it was (303)."""
+    ent, _allowed = _readable(entity)
+    back = _back(ent, request.form.get("back", ""))
+    ids = _ids(request.form.getlist("ids"))
+    if not ids:
+        flash(_("Select at least one record to delete."))
+        return redirect(back, 303)
+    for message in _delete_each(ent, ids):
+        flash(message)
+    return redirect(back, 303)
+
+
+def _back(entity: Entity, raw: str) -> str:
+    """Only this list's own URL (with its query) is a place to go back to."""
+    home = url_for("lists.index", entity=entity.name)
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or parts.path != home or "\\" in raw:
+        return home
+    return home + (f"?{parts.query}" if parts.query else "")
+
+
+def _ids(raw: list[str]) -> list[int]:
+    if len(raw) > MAX_BULK:
+        raise InvalidQuery([Problem("ids", _("Delete at most %(max)d records at once.",
+                                              max=MAX_BULK), "ids")])
+    bad = [value for value in raw if not value.strip().isdecimal()]
+    if bad:
+        raise InvalidQuery([Problem("ids", _("“%(value)s” is not a record id.",
+                                              value=bad[0]), "ids")])
+    return list(dict.fromkeys(int(value) for value in raw))
+
+
+def _delete_each(entity: Entity, ids: list[int]) -> list[str]:
+    """Each record deleted in its own transaction, so one refusal stops only itself."""
+    names = titles(records().store, entity.name, ids, actor())
+    gone: set[int] = set()
+    refused: list[str] = []
+    for id in ids:
+        if id in gone:                 # went along with an earlier one (cascade)
+            continue
+        try:
+            deleted = records().delete(entity.name, id, actor=actor())
+        except RecordError as error:
+            who = f"“{names[id]}” (#{id})" if names.get(id) else f"#{id}"
+            refused += [f"{who}: {p.message}" for p in error.problems]
+            continue
+        gone.update(deleted.get(entity.name, [id]))
+    count = len(gone & set(ids))
+    messages = [ngettext("Deleted %(num)d record.", "Deleted %(num)d records.", count)]
+    failed = len(ids) - count
+    if failed:
+        messages.append(ngettext("%(num)d record was not deleted:",
+                                 "%(num)d records were not deleted:", failed))
+    return messages + refused

@@ -1,0 +1,303 @@
+"""A list page's query parameters (SPEC §11) turned into what the records service takes.
+
+`q` is the search text, `sort` is `field` or `-field`, `page` counts from 1, and every
+filter is `f.<field>=<value>` (equals) or `f.<field>.<op>=<value>`. Field and operator names
+are looked up in the Registry and refused with `InvalidQuery` (HTTP 400) when unknown,
+naming the parameter and what is allowed (DESIGN rule 2: request text never becomes an
+identifier). Values become conditions of SPEC §5, which the condition language type-checks
+and the database receives as bound parameters. An empty value means "no filter": a form
+submitted without JavaScript sends every input, filled or not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from karte.fields import TYPES
+from karte.meta import conditions
+from karte.meta.model import Entity, Field
+from karte.meta.problems import Problem, did_you_mean
+from karte.store.errors import InvalidQuery
+
+PREFIX = "f."
+# URL operator → condition operator (SPEC §5); "empty" is empty (1) or not empty (0)
+OPS: dict[str, str] = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<",
+                       "lte": "<=", "contains": "contains", "in": "in", "empty": "empty"}
+SYSTEM_FILTERS = ("id", "created_at", "updated_at", "created_by", "updated_by")
+YES, NO = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
+ME = "me"
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One `f.` parameter: the field, the URL operator and the value as typed."""
+
+    param: str
+    field: Field
+    op: str
+    value: str
+
+    def condition(self) -> dict[str, Any]:
+        """The SPEC §5 condition this filter asks for."""
+        op = _condition_op(self.field, self.op)
+        if self.op == "empty":
+            return {"field": self.field.name, "op": _emptiness(self), "value": None}
+        if self.op == "in":
+            items = [part.strip() for part in self.value.split(",") if part.strip()]
+            return {"field": self.field.name, "op": op,
+                    "value": [_token(self.field, item) for item in items]}
+        return _whole_days(self.field, op, _token(self.field, self.value.strip()))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list page shows: search, filters, sort and page, as parsed from the URL."""
+
+    q: str = ""
+    sort: str | None = None
+    page: int = 1
+    filters: tuple[Filter, ...] = ()
+
+    def where(self) -> dict[str, Any] | None:
+        if not self.filters:
+            return None
+        return {"all": [f.condition() for f in self.filters]}
+
+    @property
+    def narrowed(self) -> bool:
+        """Search or filters hide some records (the empty state offers to clear them)."""
+        return bool(self.q.strip() or self.filters)
+
+    def args(self, **changes: Any) -> list[tuple[str, str]]:
+        """The canonical parameters (empty ones dropped), with `q`/`sort`/`page` changed."""
+        state = {"q": self.q.strip() or None, "sort": self.sort,
+                 "page": self.page if self.page > 1 else None, **changes}
+        pairs = [(key, str(state[key])) for key in ("q", "sort", "page")
+                 if state.get(key) not in (None, "", 1)]
+        return pairs + [(f.param, f.value) for f in self.filters]
+
+
+def filterable(entity: Entity) -> list[str]:
+    """Every declared field and the system columns people ask about may be filtered."""
+    return [*entity.fields, *SYSTEM_FILTERS]
+
+
+def fitting_ops(field: Field) -> list[str]:
+    """The URL operators that fit the field's type."""
+    return [name for name in OPS if _condition_op(field, name) in TYPES[field.type].ops]
+
+
+def parse(entity: Entity, args: MultiDict) -> ListQuery:
+    """The list query from request arguments; InvalidQuery names every bad parameter."""
+    filters, problems = [], []
+    for key, value in args.items(multi=True):
+        if not key.startswith(PREFIX) or not value.strip():
+            continue
+        try:
+            filters.append(_filter(entity, key, value))
+        except InvalidQuery as error:
+            problems += error.problems
+    page = _page(args.get("page", ""), problems)
+    if problems:
+        raise InvalidQuery(problems)
+    _type_check(entity, filters)
+    sort = args.get("sort", "").strip() or None
+    return ListQuery(args.get("q", "").strip(), sort, page, tuple(filters))
+
+
+def _page(raw: str, problems: list[Problem]) -> int:
+    text = raw.strip()
+    if not text:
+        return 1
+    if not text.isdecimal() or not 1 <= int(text) <= 10**9:
+        problems.append(Problem("page", _("page: “%(value)s” is not a page number; pages "
+                                          "are counted from 1.", value=raw), "page"))
+        return 1
+    return int(text)
+
+
+def _filter(entity: Entity, param: str, value: str) -> Filter:
+    name, _dot, op = param[len(PREFIX):].partition(".")
+    field = entity.lookup(name) if name in filterable(entity) else None
+    if field is None:
+        raise _refused(param, _("“%(name)s” is not a field of %(entity)s%(hint)s; fields "
+                                "that can be filtered: %(allowed)s.", name=name,
+                                entity=entity.name, hint=did_you_mean(name, filterable(entity)),
+                                allowed=", ".join(filterable(entity))))
+    op = op or "eq"
+    fits = fitting_ops(field)
+    if op not in OPS:
+        raise _refused(param, _("“%(op)s” is not a filter operator%(hint)s; use one of "
+                                "%(allowed)s.", op=op, hint=did_you_mean(op, OPS),
+                                allowed=", ".join(fits)))
+    if op not in fits:
+        raise _refused(param, _("“%(op)s” does not fit %(name)s (%(type)s); operators that "
+                                "fit: %(allowed)s.", op=op, name=name, type=field.type,
+                                allowed=", ".join(fits)))
+    return Filter(param, field, op, value)
+
+
+def _refused(param: str, message: str) -> InvalidQuery:
+    return InvalidQuery([Problem(param, f"{param}: {message}", "filter")])
+
+
+def _type_check(entity: Entity, filters: Iterable[Filter]) -> None:
+    """Each filter's value checked by the condition language, so a value that does not
+    coerce is reported against its own parameter ("f.amount.gte: "abc" does not fit…")."""
+    from karte.web import registry
+
+    problems = []
+    for item in filters:
+        try:
+            raw = item.condition()
+        except InvalidQuery as error:
+            problems += error.problems
+            continue
+        _parsed, found = conditions.parse(raw, entity, registry().entities, "", "")
+        problems += [Problem(item.param, f"{item.param}: {p.message}", p.code) for p in found]
+    if problems:
+        raise InvalidQuery(problems)
+
+
+def _condition_op(field: Field, op: str) -> str:
+    """"eq" on a set (multi_enum, links) means "has this one": contains."""
+    kind = TYPES[field.type]
+    if op == "eq" and "=" not in kind.ops and "contains" in kind.ops:
+        return "contains"
+    return OPS.get(op, op)
+
+
+def _emptiness(item: Filter) -> str:
+    answer = item.value.strip().lower()
+    if answer in YES:
+        return "empty"
+    if answer in NO:
+        return "not_empty"
+    raise _refused(item.param, _("use 1 for empty or 0 for not empty, not “%(value)s”.",
+                                 value=item.value))
+
+
+def _token(field: Field, value: str) -> str:
+    """"me" on a user field is the signed-in user."""
+    return "$me" if field.type == "user" and value.lower() == ME else value
+
+
+def _whole_days(field: Field, op: str, value: str) -> dict[str, Any]:
+    """A date typed for a datetime field means that whole (UTC) day: `lte` a day takes in
+    the day's evening, `gt` a day starts the day after."""
+    shifted = {"<=": "<", ">": ">="}
+    if field.type == "datetime" and op in shifted and _is_day(value):
+        next_day = dt.date.fromisoformat(value) + dt.timedelta(days=1)
+        return {"field": field.name, "op": shifted[op], "value": next_day.isoformat()}
+    if field.type == "datetime" and op in ("=", "!=") and _is_day(value):
+        day = {"all": [{"field": field.name, "op": ">=", "value": value},
+                       {"field": field.name, "op": "<", "value": (
+                           dt.date.fromisoformat(value) + dt.timedelta(days=1)).isoformat()}]}
+        return day if op == "=" else {"not": day}
+    return {"field": field.name, "op": op, "value": value}
+
+
+def _is_day(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
+# ---------------------------------------------------------------- filter widgets
+
+PICK_LIMIT = 200
+RANGE_INPUTS = {"integer": "number", "decimal": "number", "money": "number",
+                "percent": "number", "formula": "number", "date": "date", "datetime": "date"}
+TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url"})
+
+
+@dataclass(frozen=True)
+class Widget:
+    """One filter of the toolbar: a select (`kind` "select"), a from–to pair ("range",
+    `input` the HTML input type) or a contains box ("text"), with its parameter names and
+    the values shown in it now."""
+
+    label: str
+    kind: str
+    params: tuple[str, ...]
+    values: tuple[str, ...]
+    options: tuple[tuple[str, str], ...] = ()
+    input: str = "text"
+
+
+def widgets(entity: Entity, args: MultiDict) -> list[Widget]:
+    """The filters the pack offers (`list.filters`), each fitting its field's type."""
+    from karte.web import text
+
+    found = []
+    for name in entity.list.filters:
+        field = entity.lookup(name)
+        if field is None:
+            continue
+        made = _widget(field, text(field.label), f"{PREFIX}{name}", args)
+        if made is not None:
+            found.append(made)
+    return found
+
+
+def _widget(field: Field, label: str, param: str, args: MultiDict) -> Widget | None:
+    if field.type in RANGE_INPUTS:
+        params = (f"{param}.gte", f"{param}.lte")
+        return Widget(label, "range", params, tuple(args.get(p, "") for p in params),
+                      input=RANGE_INPUTS[field.type])
+    if field.type in TEXT_TYPES:
+        return Widget(label, "text", (f"{param}.contains",),
+                      (args.get(f"{param}.contains", ""),))
+    options = _options(field, args.get(param, ""))
+    if options is None:
+        return None
+    return Widget(label, "select", (param,), (args.get(param, ""),), tuple(options))
+
+
+def _options(field: Field, current: str) -> list[tuple[str, str]] | None:
+    """(value, label) choices of a select filter; None when the type has no select (or a
+    link's target is not readable by the actor)."""
+    from karte.web import text
+
+    if field.type in ("enum", "multi_enum"):
+        return [(o.key, text(o.label)) for o in field.options]
+    if field.type == "boolean":
+        return [("1", _("Yes")), ("0", _("No"))]
+    if field.type == "user":
+        return [(ME, _("Me")), *_users()]
+    if field.type in ("link", "links"):
+        return _records(field.to or "", current)
+    return None
+
+
+def _users() -> list[tuple[str, str]]:
+    from karte.auth.users import list_users
+    from karte.web import records
+
+    return [(str(u["id"]), u["name"] or u["email"])
+            for u in list_users(records().engine) if u["active"]]
+
+
+def _records(target: str, current: str) -> list[tuple[str, str]] | None:
+    """Up to PICK_LIMIT readable targets by title, plus the one chosen now if it is not
+    among them (its title only if the actor may read it)."""
+    from karte.store.lookup import can_read, pick, titles
+    from karte.web import actor, records
+
+    store = records().store
+    if not can_read(store, target, actor()):
+        return None
+    found = sorted(pick(store, target, "", actor(), PICK_LIMIT), key=lambda item: item[1])
+    choices = [(str(id), title or f"#{id}") for id, title in found]
+    if current.isdecimal() and current not in {value for value, _label in choices}:
+        title = titles(store, target, [int(current)], actor()).get(int(current))
+        choices.insert(0, (current, title or f"#{current}"))
+    return choices
