@@ -121,7 +121,7 @@ def make_app(tmp_path, db_url, monkeypatch):
     database, with `app.user(role)` to add a user and `app.client(role)` for a signed-in
     test client (role "admin" by default; email "<role>@example.com")."""
     from karte import create_app
-    from karte.auth.users import add_user, list_users
+    from karte.auth.users import add_user, verify_password
 
     monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
     apps = []
@@ -136,12 +136,12 @@ def make_app(tmp_path, db_url, monkeypatch):
         services = app.extensions["karte"]
 
         def user(role: str = "admin", email: str | None = None) -> int:
-            """The user's id; a new user gets PASSWORD (an existing one keeps theirs, so
-            their sessions stay valid)."""
+            """The user's id, with PASSWORD (set only when it is not already theirs: a
+            password change would end their sessions)."""
             address = email or f"{role}@example.com"
-            known = {u["email"]: u for u in list_users(services["engine"])}.get(address)
+            keep = verify_password(services["engine"], address, PASSWORD) is not None
             return add_user(services["engine"], services["pack"], address, role,
-                            None if known else PASSWORD, name=role.title())
+                            None if keep else PASSWORD, name=role.title())
 
         def client(role: str = "admin", email: str | None = None) -> Client:
             address = email or f"{role}@example.com"

@@ -74,6 +74,18 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Index("ix_karte_stage_move_stage", "workflow", "to_stage"),
     )
     sa.Table(
+        "karte_note", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.BigInteger(),
+                  sa.ForeignKey("karte_user.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("deleted_at", UTCDateTime(), nullable=True),
+        sa.Index("ix_karte_note_record", "entity", "record_id", "created_at"),
+    )
+    sa.Table(
         "karte_schema_history", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
         sa.Column("applied_at", UTCDateTime(), nullable=False),

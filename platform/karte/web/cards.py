@@ -1,37 +1,323 @@
-"""Placeholder endpoints (the fixed URL contract), replaced by this area's own change."""
+"""The card of a record (SPEC §3.3, §11): its sections, stage bars, related lists and
+timeline, with the writes a card offers (a note, a quick-added timeline item), and the
+record's change history.
+
+One generic view serves every entity: what a card shows comes from the Registry, what a
+user sees of it from their role (the services scope every read; buttons a role cannot use
+are not offered). The timeline and related lists are fragments for htmx and pages without.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_babel import format_timedelta
+from flask_babel import lazy_gettext as _l
+
+from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Text, Workflow
+from karte.store.errors import ValidationFailed
+from karte.store.lookup import can_read
+from karte.store.permissions import own_column, rights
+from karte.store.timeline import Page, Timeline, from_audit, linking
+from karte.web import (
+    actor,
+    entity_or_404,
+    records,
+    registry,
+    render,
+    timezone,
+    workflows,
+)
+from karte.web.display import Refs, references
 
 blueprint = Blueprint("cards", __name__)
 
+RELATED_PAGE = 10
+COUNT_CAP = 1000
+NUMERIC = frozenset({"integer", "decimal", "money", "percent", "formula"})
+INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
+WHEN = Field("at", "datetime", Text.of(""))
+ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
+           "delete": _l("Deleted"), "restore": _l("Restored")}
+
+
+def timeline_service() -> Timeline:
+    """The app's one Timeline, over its records service."""
+    services = current_app.extensions["karte"]
+    if "timeline" not in services:
+        services["timeline"] = Timeline(records())
+    return services["timeline"]
+
+
+def _may(level: Any, entity: Entity, record: Mapping[str, Any]) -> bool:
+    """A right as the card shows it: "own" only on records the user owns."""
+    user = actor()
+    if level == "own":
+        return user is not None and record.get(own_column(entity)) == user.id
+    return bool(level)
+
+
+def _page_number() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _before() -> dt.datetime | None:
+    """The timeline cursor; an unreadable one starts from the newest entry."""
+    try:
+        found = dt.datetime.fromisoformat(request.args.get("before", ""))
+    except ValueError:
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
+
+
+# ---------------------------------------------------------------- sections and stage bars
+
+
+def _sections(entity: Entity, record: Mapping[str, Any]) -> list[tuple[Any, list[Field]]]:
+    """Each section with its fields; a conditional field that is empty does not apply to
+    this record and is left out, and so is a section left with nothing."""
+    shown = []
+    for section in entity.card.sections:
+        fields = [f for name in section.fields if (f := entity.lookup(name)) is not None
+                  and not (f.visible_if is not None and record.get(name) in (None, "", []))]
+        if fields:
+            shown.append((section.label, fields))
+    return shown
+
+
+def _entered(workflow: Workflow, record: Mapping[str, Any]) -> dt.datetime:
+    current = record.get(workflow.field)
+    for move in workflows().history(workflow.entity, record["id"], workflow.name, actor()):
+        if move["to_stage"] == current:
+            return move["at"]
+    return record["created_at"]
+
+
+def _stage_bar(workflow: Workflow, record: Mapping[str, Any]) -> dict[str, Any]:
+    """Stages in order, the current one, the moves the user may make and, for a stage
+    with `max_days`, whether the record has stayed too long."""
+    current = record.get(workflow.field)
+    stage = next((s for s in workflow.stages if s.key == current), None)
+    since = _entered(workflow, record)
+    overdue = bool(stage and stage.max_days is not None and
+                   dt.datetime.now(dt.UTC) - since > dt.timedelta(days=stage.max_days))
+    allowed = workflows().next_stages(workflow.entity, record, actor(),
+                                      workflow=workflow.name)
+    return {"workflow": workflow, "current": current, "allowed": set(allowed),
+            "since": since, "overdue": overdue}
+
+
+# ---------------------------------------------------------------- related lists
+
+
+def relations(entity: Entity) -> list[tuple[Entity, Field]]:
+    """The card's related lists: `card.related`, then every many-to-many (links) field
+    pointing here (SPEC's `card.related` names link fields only)."""
+    pack = registry()
+    found = [(pack.entities[child], pack.entities[child].fields[name])
+             for child, _, name in (ref.partition(".") for ref in entity.card.related)]
+    found += [(other, f) for other in pack.entities.values() for f in other.fields.values()
+              if f.type == "links" and f.to == entity.name]
+    return found
+
+
+def _relation_or_404(entity: Entity, child: str, field: str) -> tuple[Entity, Field]:
+    for other, f in relations(entity):
+        if other.name == child and f.name == field:
+            return other, f
+    abort(404)
+
+
+def related_list(child: Entity, field: Field, record: Mapping[str, Any],
+                 page: int = 1) -> dict[str, Any]:
+    """One page of the child records linking here that the user may read."""
+    op = "contains" if field.type == "links" else "="
+    where = {"field": field.name, "op": op, "value": record["id"]}
+    rows = records().query(child.name, where=where, limit=RELATED_PAGE,
+                           offset=(page - 1) * RELATED_PAGE, actor=actor())
+    total = records().count(child.name, where=where, actor=actor(), cap=COUNT_CAP)
+    columns = [name for name in dict.fromkeys((child.title_field, *child.list.columns))
+               if name != field.name and child.lookup(name) is not None]
+    return {"child": child, "field": field, "rows": rows, "total": total, "page": page,
+            "columns": [child.lookup(name) for name in columns], "numeric": NUMERIC,
+            "refs": references(child, rows, columns), "capped": total >= COUNT_CAP,
+            "more": page * RELATED_PAGE < total,
+            "may_create": bool(rights(records().store, child, actor()).create)}
+
+
+def _related_lists(entity: Entity, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [related_list(child, f, record) for child, f in relations(entity)
+            if can_read(records().store, child.name, actor())]
+
+
+# ---------------------------------------------------------------- timeline
+
+
+def _timeline_refs(entity: Entity, page: Page) -> dict[str, Refs]:
+    """Titles and user names the page's entries show: one lookup per entity shown."""
+    changed = [{name: value} for e in page.entries if e.kind == "change"
+               for name, pair in e.details["changes"].items() for value in pair]
+    refs = {entity.name: references(entity, changed)}
+    items: dict[str, list] = {}
+    for e in page.entries:
+        if e.kind == "item":
+            items.setdefault(e.details["entity"], []).append(e.details["record"])
+    for name, rows in items.items():
+        other = registry().entities[name]
+        refs[name] = references(other, rows, [other.timeline_item.summary])
+    return refs
+
+
+def timeline_context(entity: Entity, record: Mapping[str, Any],
+                     before: dt.datetime | None = None) -> dict[str, Any]:
+    page = timeline_service().entries(entity.name, record["id"], actor(), before=before)
+    return {"timeline": page, "trefs": _timeline_refs(entity, page), "before": before,
+            "entities": registry().entities, "workflows": registry().workflows,
+            "WHEN": WHEN, "ACTIONS": ACTIONS, "duration": _duration}
+
+
+def _duration(seconds: int | None) -> str:
+    return "" if seconds is None else format_timedelta(dt.timedelta(seconds=seconds),
+                                                       threshold=1.1)
+
+
+# ---------------------------------------------------------------- quick add
+
+
+def _quick_inputs(child: Entity) -> list[Field]:
+    """What a quick-add form asks: the title, and the item's date when it has one."""
+    names = dict.fromkeys((child.title_field, child.timeline_item.at))
+    return [f for name in names if (f := child.fields.get(name)) is not None
+            and not f.read_only and (name == child.title_field or f.type in INPUT_TYPES)]
+
+
+def quick_adds(entity: Entity, offered: bool = True) -> list[dict[str, Any]]:
+    """A quick-add form per entity with a timeline item that links here (`offered`:
+    only those the user may create; the service refuses the others anyway)."""
+    forms = []
+    for child, fields in linking(records().store, entity):
+        links = [f for f in fields if f.type == "link"]
+        if links and (not offered or rights(records().store, child, actor()).create):
+            forms.append({"child": child, "link": links[0], "inputs": _quick_inputs(child)})
+    return forms
+
+
+def _local(raw: str) -> Any:
+    """A datetime-local value is the user's wall-clock time; anything else goes to the
+    service as typed, which says what is wrong with it."""
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(timezone()))
+
+
+def _quick_values(form: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The typed values (empty ones left out, so defaults apply) and the link here."""
+    values: dict[str, Any] = {}
+    for f in form["inputs"]:
+        raw = request.form.get(f.name, "").strip()
+        if raw:
+            values[f.name] = _local(raw) if f.type == "datetime" else raw
+    values[form["link"].name] = record["id"]
+    return values
+
+
+# ---------------------------------------------------------------- card
+
+
+def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """Everything the card page shows; `extra` carries typed input and its errors."""
+    granted = rights(records().store, entity, actor())
+    return {"entity": entity, "record": record, "refs": references(entity, [record]),
+            "sections": _sections(entity, record), "system": SYSTEM_FIELD_DEFS,
+            "may_edit": _may(granted.update, entity, record),
+            "may_delete": _may(granted.delete, entity, record),
+            "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
+            "related": _related_lists(entity, record), "quick": quick_adds(entity),
+            "typed": {}, "errors": {}, "numeric": NUMERIC,
+            **timeline_context(entity, record, extra.pop("before", None)), **extra}
+
 
 @blueprint.route("/<entity>/<int:id>", methods=["GET"])
-def show(**kwargs):
-    abort(404)
-
-
-@blueprint.route("/<entity>/<int:id>/history", methods=["GET"])
-def history(**kwargs):
-    abort(404)
+def show(entity: str, id: int):
+    ent = entity_or_404(entity)
+    record = records().get(ent.name, id, actor=actor())
+    return render("card.html", **card_context(ent, record))
 
 
 @blueprint.route("/<entity>/<int:id>/timeline", methods=["GET"])
-def timeline(**kwargs):
-    abort(404)
-
-
-@blueprint.route("/<entity>/<int:id>/notes", methods=["POST"])
-def add_note(**kwargs):
-    abort(404)
-
-
-@blueprint.route("/<entity>/<int:id>/quick-add/<child>", methods=["POST"])
-def quick_add(**kwargs):
-    abort(404)
+def timeline(entity: str, id: int):
+    ent = entity_or_404(entity)
+    record = records().get(ent.name, id, actor=actor())
+    return render("card_timeline.html", "_partials/timeline.html", entity=ent,
+                  record=record, **timeline_context(ent, record, _before()))
 
 
 @blueprint.route("/<entity>/<int:id>/related/<child>/<field>", methods=["GET"])
-def related(**kwargs):
-    abort(404)
+def related(entity: str, id: int, child: str, field: str):
+    ent = entity_or_404(entity)
+    other, f = _relation_or_404(ent, child, field)
+    record = records().get(ent.name, id, actor=actor())
+    if not can_read(records().store, other.name, actor()):
+        abort(404)
+    return render("card_related.html", "_partials/related.html", entity=ent, record=record,
+                  rel=related_list(other, f, record, _page_number()))
+
+
+@blueprint.route("/<entity>/<int:id>/notes", methods=["POST"])
+def add_note(entity: str, id: int):
+    ent = entity_or_404(entity)
+    body = request.form.get("body", "")
+    try:
+        timeline_service().add_note(ent.name, id, body, actor())
+    except ValidationFailed as error:
+        record = records().get(ent.name, id, actor=actor())
+        return render("card.html", status=422, **card_context(
+            ent, record, note={"body": body, "errors": error.by_field().get("body", [])}))
+    return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor="timeline"), 303)
+
+
+@blueprint.route("/<entity>/<int:id>/quick-add/<child>", methods=["POST"])
+def quick_add(entity: str, id: int, child: str):
+    ent = entity_or_404(entity)
+    form = next((q for q in quick_adds(ent, offered=False) if q["child"].name == child), None)
+    if form is None:
+        abort(404)
+    record = records().get(ent.name, id, actor=actor())
+    try:
+        records().create(child, _quick_values(form, record), actor=actor())
+    except ValidationFailed as error:
+        return render("card.html", status=422, **card_context(
+            ent, record, typed={child: request.form}, errors={child: error.by_field()}))
+    return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor="timeline"), 303)
+
+
+# ---------------------------------------------------------------- history
+
+
+def _history_rows(entity: Entity, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Audit entries with their values typed again, so they show like live values."""
+    country = registry().country
+    return [{**entry, "changes": {
+        name: [from_audit(entity, name, old, country), from_audit(entity, name, new, country)]
+        for name, (old, new) in entry["changes"].items()}} for entry in entries]
+
+
+@blueprint.route("/<entity>/<int:id>/history", methods=["GET"])
+def history(entity: str, id: int):
+    ent = entity_or_404(entity)
+    rows = _history_rows(ent, records().history(ent.name, id, actor=actor()))
+    record = records().get(ent.name, id, include_deleted=True, actor=actor())
+    values = [{name: value} for row in rows for name, pair in row["changes"].items()
+              for value in pair]
+    return render("history.html", entity=ent, record=record, rows=rows, WHEN=WHEN,
+                  refs=references(ent, [record, *values]), ACTIONS=ACTIONS)
+
