@@ -46,14 +46,18 @@ def _exact(value: Any) -> Decimal:
 
 
 def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity: Entity,
-                 now: dt.datetime, money_field: str | None = None) -> dict[str, dict]:
-    """Per stage: {"count", "sum" (None without a money field), "overdue"}."""
+                 now: dt.datetime, money_field: str | None = None,
+                 where: sa.ColumnElement[bool] | None = None) -> dict[str, dict]:
+    """Per stage: {"count", "sum" (None without a money field), "overdue"}, over the
+    records `where` admits (an actor's read scope, a board's filters; default all)."""
     table = tables[workflow.entity]
     stage, money = table.c[workflow.field], money_field_of(entity, money_field)
     late = sa.case((overdue(workflow, tables, now), 1), else_=0)
     total = sa.func.sum(table.c[money]) if money else sa.null()
     query = (sa.select(stage, sa.func.count(), total, sa.func.sum(late))
              .where(table.c.deleted_at.is_(None)).group_by(stage))
+    if where is not None:
+        query = query.where(where)
     found = {key: {"count": n, "sum": _exact(s) if money else None, "overdue": int(o or 0)}
              for key, n, s, o in conn.execute(query)}
     return _per_stage(workflow, found,

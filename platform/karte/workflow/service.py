@@ -30,6 +30,7 @@ from karte.store.permissions import check_record, read_for, scope
 from karte.store.records import Records
 from karte.store.records_write import judge_with
 from karte.workflow import actions, history, reports
+from karte.workflow import board as kanban
 from karte.workflow.checks import Plan, plan_move, source_index
 from karte.workflow.errors import MoveRefused
 from karte.workflow.messages import Voice, locale_of
@@ -220,12 +221,37 @@ class Workflows:
         return history.entered_at(self.workflow(workflow), self.store.tables)
 
     def stage_counts(self, workflow: str | Workflow, money_field: str | None = None,
-                     now: dt.datetime | None = None) -> dict[str, dict]:
+                     now: dt.datetime | None = None,
+                     actor: Actor | None = None) -> dict[str, dict]:
+        """Per stage: count, money sum, overdue count — of the records the actor may read
+        (None: the system, every record)."""
         chosen = self.workflow(workflow)
+        entity = self.pack.entities[chosen.entity]
         with self.records.engine.connect() as conn:
-            return reports.stage_counts(conn, self.store.tables, chosen,
-                                        self.pack.entities[chosen.entity], _now(now),
-                                        money_field)
+            return reports.stage_counts(conn, self.store.tables, chosen, entity, _now(now),
+                                        money_field, scope(self.store, entity, actor, "read"))
+
+    def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
+              search: str | None = None, limit: int = 20, money_field: str | None = None,
+              now: dt.datetime | None = None) -> list[kanban.Column]:
+        """A kanban board: per stage its numbers and first `limit` cards (overdue ones
+        flagged), all limited to what the actor may read and to `where` / `search`."""
+        chosen = self.workflow(workflow)
+        return kanban.board(self.records, chosen, kanban.Filter(where, search, actor),
+                           _now(now), limit, money_field)
+
+    def column(self, workflow: str | Workflow, stage: str, actor: Actor | None = None,
+               where: Any = None, search: str | None = None, limit: int = 20,
+               offset: int = 0, money_field: str | None = None,
+               now: dt.datetime | None = None) -> kanban.Column:
+        """One stage of a board from `offset` on ("Load more", the full column page)."""
+        chosen = self.workflow(workflow)
+        if stage not in chosen.stage_keys:
+            raise _invalid(chosen.field, f'Workflow "{chosen.name}" has no stage "{stage}".')
+        shown = kanban.Filter(where, search, actor)
+        numbers = kanban.counts(self.records, chosen, shown, _now(now), money_field)
+        return kanban.column(self.records, chosen, chosen.stage(stage), shown, numbers,
+                            _now(now), limit, offset)
 
     def funnel(self, workflow: str | Workflow) -> dict[str, int]:
         return self._report(reports.funnel, workflow)

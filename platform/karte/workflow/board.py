@@ -1,0 +1,109 @@
+"""A kanban board in SQL: per stage its count, money total and overdue count (one grouped
+query), and a page of its cards with an overdue flag (one query per column).
+
+Everything is limited by the same WHERE clause — the actor's read scope, the board's
+filters and search — so a column's count, its total and its cards never disagree, and a
+role that may read only its own records sees only those, in numbers too (SPEC §3.4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.meta.model import Stage, Workflow
+from karte.store.actor import Actor
+from karte.store.records import Records
+from karte.store.records_query import check_paging, filtered, order_by
+from karte.workflow import history, reports
+
+Record = dict[str, Any]
+LATE = "_overdue"   # engine-reserved label: no field can be called that
+
+
+@dataclass
+class Column:
+    """One stage of a board: its numbers over every matching record, and one page of
+    cards (`offset` onwards) with the ids of those that are overdue."""
+
+    stage: Stage
+    count: int = 0
+    total: Decimal | None = None
+    overdue: int = 0
+    cards: list[Record] = field(default_factory=list)
+    late: set[int] = field(default_factory=set)
+    offset: int = 0
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + len(self.cards)
+
+    @property
+    def more(self) -> bool:
+        """More cards than shown: the column offers "Load more"."""
+        return self.next_offset < self.count
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What a board shows: a condition (raw or parsed), search text, the viewer."""
+
+    where: Any = None
+    search: str | None = None
+    actor: Actor | None = None
+
+
+def _matching(records: Records, workflow: Workflow, chosen: Filter) -> sa.Select:
+    entity = records.store.entity(workflow.entity)
+    return filtered(records.store, entity, chosen.where, chosen.search, actor=chosen.actor)
+
+
+def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime,
+           money_field: str | None = None) -> dict[str, dict]:
+    """Per stage {"count", "sum", "overdue"} over the records the filter admits."""
+    entity = records.pack.entities[workflow.entity]
+    where = _matching(records, workflow, chosen).whereclause
+    with records.engine.connect() as conn:
+        return reports.stage_counts(conn, records.store.tables, workflow, entity, now,
+                                    money_field, where)
+
+
+def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
+          now: dt.datetime, limit: int, offset: int = 0) -> tuple[list[Record], set[int]]:
+    """A page of a stage's cards in the list's order, and which of them are overdue."""
+    store = records.store
+    entity, table = store.entity(workflow.entity), store.table(workflow.entity)
+    limit, offset = check_paging(limit, offset)
+    late = history.overdue(workflow, store.tables, now).label(LATE)
+    query = (_matching(records, workflow, chosen).add_columns(late)
+             .where(table.c[workflow.field] == stage)
+             .order_by(*order_by(store, entity, None)).limit(limit).offset(offset))
+    with records.engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+        store.attach_links(conn, entity, rows)
+    overdue = {row["id"] for row in rows if row.pop(LATE)}
+    return rows, overdue
+
+
+def column(records: Records, workflow: Workflow, stage: Stage, chosen: Filter,
+           numbers: Mapping[str, dict], now: dt.datetime, limit: int,
+           offset: int = 0) -> Column:
+    found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset)
+                   if limit else ([], set()))
+    number = numbers.get(stage.key, {})
+    return Column(stage, number.get("count", 0), number.get("sum"), number.get("overdue", 0),
+                  found, late, offset)
+
+
+def board(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime,
+          limit: int, money_field: str | None = None) -> list[Column]:
+    """Every stage of the workflow, in order, with its first `limit` cards (none with
+    `limit` 0: the numbers alone)."""
+    numbers = counts(records, workflow, chosen, now, money_field)
+    return [column(records, workflow, stage, chosen, numbers, now, limit)
+            for stage in workflow.stages]
