@@ -1,0 +1,277 @@
+"""The form as a page shows it: one `Widget` per field, conditions judged, choices found.
+
+Which fields are inputs, which are shown read-only and why, which are hidden by
+`visible_if` (their text still travels as hidden inputs: nothing typed is lost), which are
+required now (`required_if`), and what a link offers: a <select> of every readable target
+when there are few (works without JavaScript), else a text box with autocomplete whose
+typed title the server resolves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from karte.auth.users import list_users
+from karte.fields import is_empty
+from karte.meta.conditions import Condition, Context, evaluate, fields_used
+from karte.meta.model import Entity, Field
+from karte.store import lookup
+from karte.store.errors import NotFound
+from karte.store.records_write import blank, default_of
+from karte.web import actor, records, registry, text
+from karte.web.display import Refs, references, show
+from karte.web.form_values import MANY, QUERY, editable, stored_form
+
+SELECT_MAX = 200
+"""A link offers a <select> (no JavaScript needed) up to this many readable targets."""
+
+
+class Lookup:
+    """Record titles for pickers, limited to what the signed-in user may read."""
+
+    def __init__(self) -> None:
+        self.store, self.user = records().store, actor()
+        self._counts: dict[str, int] = {}
+
+    def title(self, entity: str, id: int) -> str | None:
+        return lookup.titles(self.store, entity, [id], self.user).get(id)
+
+    def search(self, entity: str, typed: str) -> list[tuple[int, str]]:
+        return lookup.pick(self.store, entity, typed, self.user)
+
+    def noun(self, entity: str, plural: bool = False) -> str:
+        target = registry().entities[entity]
+        return text(target.plural if plural else target.label).lower()
+
+    def few(self, entity: str) -> bool:
+        """Whether every readable target fits in a <select>."""
+        if entity not in self._counts:
+            self._counts[entity] = records().count(entity, actor=self.user, cap=SELECT_MAX + 1)
+        return self._counts[entity] <= SELECT_MAX
+
+    def every(self, entity: str) -> list[tuple[int, str]]:
+        found = lookup.pick(self.store, entity, "", self.user, limit=SELECT_MAX)
+        return sorted(found, key=lambda item: (item[1].casefold(), item[0]))
+
+
+class Conditions:
+    """Judges conditions as the records service does (same evaluator, same tokens), but
+    follows a link only to records the user may read."""
+
+    def __init__(self, user: Any, timezone: str) -> None:
+        self.ctx = Context.current(user.id if user is not None else None, timezone)
+        self._seen: dict[tuple[str, int], Mapping[str, Any] | None] = {}
+
+    def _fetch(self, entity: str, id: int) -> Mapping[str, Any] | None:
+        if (entity, id) not in self._seen:
+            try:
+                found = records().get(entity, id, include_deleted=True, actor=actor())
+            except NotFound:
+                found = None
+            self._seen[(entity, id)] = found
+        return self._seen[(entity, id)]
+
+    def holds(self, cond: Condition | None, record: Mapping[str, Any]) -> bool:
+        return cond is not None and evaluate(cond, record, self.ctx, self._fetch)
+
+
+@dataclass
+class Widget:
+    """One field on the form: an input, or a value shown read-only with the reason."""
+
+    field: Field
+    label: str
+    help: str
+    raw: Any                      # the text in the input (a list for many-valued fields)
+    errors: list[str]
+    visible: bool
+    required: bool
+    editable: bool
+    live: bool                    # a condition reads it: a change re-renders the form
+    display: Markup = Markup("")  # read-only value
+    note: str = ""                # why it is read-only
+    choices: list[tuple[str, str]] = field(default_factory=list)
+    search: bool = False          # a picker that searches (too many targets to list)
+    text: str = ""                # the picker's text box
+    titles: dict[str, str] = field(default_factory=dict)   # chosen id -> title
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def group(self) -> bool:
+        """Several inputs (checkboxes) under one label."""
+        return self.field.type in MANY and not self.search
+
+    def attrs(self, name: str | None = None) -> Markup:
+        """id, name and the ARIA links to the field's help and errors."""
+        described = " ".join(part for part, present in ((f"e-{self.name}", self.errors),
+                                                        (f"h-{self.name}", self.help))
+                             if present)
+        found = Markup('id="f-{}" name="{}"').format(self.name, name or self.name)
+        if described:
+            found += Markup(' aria-describedby="{}"').format(described)
+        if self.required:
+            found += Markup(' aria-required="true"')
+        if self.errors:
+            found += Markup(' aria-invalid="true"')
+        return found
+
+    @property
+    def values(self) -> list[str]:
+        return list(self.raw) if isinstance(self.raw, list | tuple) else [str(self.raw)]
+
+    @property
+    def hidden(self) -> list[tuple[str, str]]:
+        """What a hidden (by `visible_if`) input keeps sending, so nothing is lost."""
+        if not self.editable:
+            return []
+        if self.field.type in MANY:
+            return [(self.name, ""), *((self.name, v) for v in self.values)]
+        if self.search:
+            return [(self.name, str(self.raw)), (QUERY + self.name, self.text)]
+        return [(self.name, str(self.raw))]
+
+
+@dataclass
+class Section:
+    label: str
+    widgets: list[Widget]
+
+
+def fresh(entity: Entity, ctx: Context) -> dict[str, Any]:
+    """A record not yet saved: empty, with defaults and each workflow's initial stage."""
+    record = blank(entity)
+    for name, f in entity.fields.items():
+        if f.default is not None:
+            try:
+                record[name] = default_of(f, ctx, registry().country)
+            except ValueError:
+                pass                 # the service reports a broken default on save
+    for workflow in registry().workflows_of(entity.name):
+        record[workflow.field] = workflow.initial
+    return record
+
+
+def _why_locked(f: Field) -> str:
+    if f.type == "formula":
+        return _("Calculated when the record is saved.")
+    if f.type == "file":
+        return _("Files are attached on the card, not in this form.")
+    if f.workflow is not None:
+        return _("Changes through a move (the stage bar or the board).")
+    if f.read_only:
+        return _("Set by the system.")
+    return _("Cannot be changed on this record now.")
+
+
+class FormModel:
+    """The fields of one form: `inputs` are parsed from a POST, `sections` are shown."""
+
+    def __init__(self, entity: Entity, record: dict[str, Any] | None,
+                 conditions: Conditions, look: Lookup) -> None:
+        self.entity, self.record, self.conditions, self.lookup = entity, record, conditions, look
+        self.base = record if record is not None else fresh(entity, conditions.ctx)
+        self.inputs = [f for f in entity.fields.values() if editable(f) and not self._locked(f)]
+        self._input_names = {f.name for f in self.inputs}
+        self.live_fields = frozenset().union(*(
+            fields_used(c) for f in entity.fields.values()
+            for c in (f.visible_if, f.required_if) if c is not None))
+        self.has_conditions = bool(self.live_fields)
+        self.live_url = url_for("forms.live", entity=entity.name)
+
+    def _locked(self, f: Field) -> bool:
+        """`read_only_if` holds on the record as stored (as the service judges it); a
+        record being created has nothing to protect yet."""
+        return self.record is not None and self.conditions.holds(f.read_only_if, self.record)
+
+    def sections(self, raw: Mapping[str, Any], values: Mapping[str, Any],
+                 errors: Mapping[str, list[str]]) -> list[Section]:
+        state = {**self.base, **stored_form(self.entity, values, registry().country)}
+        refs = references(self.entity, [state])
+        found = []
+        for section in self.entity.card.sections:
+            widgets = [w for name in section.fields if name in self.entity.fields
+                       if (w := self._widget(self.entity.fields[name], raw, state, errors,
+                                             refs)) is not None]
+            if widgets:
+                found.append(Section(text(section.label), widgets))
+        return found
+
+    def _widget(self, f: Field, raw: Mapping[str, Any], state: Mapping[str, Any],
+                errors: Mapping[str, list[str]], refs: Refs) -> Widget | None:
+        holds = self.conditions.holds
+        is_input = f.name in self._input_names
+        visible = f.visible_if is None or holds(f.visible_if, state) or bool(errors.get(f.name))
+        if not is_input and (not visible or (self.record is None
+                                             and is_empty(state.get(f.name)))):
+            return None
+        widget = Widget(f, text(f.label), text(f.help) if f.help else "",
+                        raw.get(f.name, [] if f.type in MANY else ""),
+                        list(errors.get(f.name, [])), visible,
+                        f.required or holds(f.required_if, state), is_input,
+                        f.name in self.live_fields)
+        if not is_input:
+            widget.display, widget.note = show(f, state.get(f.name), refs), _why_locked(f)
+        else:
+            CHOICES.get(f.type, lambda *args: None)(self, widget, raw, refs)
+        return widget
+
+    # ------------------------------------------------------------ choices per type
+
+    def _options(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
+        options = [(o.key, text(o.label)) for o in widget.field.options]
+        offered = {key for key, _label in options}
+        widget.choices = options + [(v, v) for v in widget.values if v and v not in offered]
+
+    def _users(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
+        people = [(str(u["id"]), u["name"] or u["email"])
+                  for u in list_users(records().engine) if u["active"]]
+        widget.choices = _keeping(people, widget.values, refs.users)
+
+    def _targets(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
+        target = widget.field.to
+        known = dict(refs.titles.get(target, {}))
+        unknown = [int(v) for v in widget.values if v.isdecimal() and int(v) not in known]
+        if unknown:
+            known.update(lookup.titles(self.lookup.store, target, unknown, self.lookup.user))
+        if self.lookup.few(target):
+            every = [(str(id), title or f"#{id}") for id, title in self.lookup.every(target)]
+            widget.choices = _keeping(every, widget.values, known)
+            return
+        widget.search = True
+        widget.titles = {v: _title(known, v) for v in widget.values if v}
+        if widget.field.type == "link":
+            typed = raw.get(QUERY + widget.name)
+            widget.text = typed if typed is not None else (
+                _title(known, widget.raw) if widget.raw else "")
+
+
+def _title(known: Mapping[int, str], value: str) -> str:
+    id = int(value) if str(value).isdecimal() else None
+    if id is None:
+        return str(value)
+    title = known.get(id)
+    return (title or f"#{id}") if title is not None else _("(no access) #%(id)d", id=id)
+
+
+def _keeping(choices: list[tuple[str, str]], chosen: list[str],
+             known: Mapping[int, str]) -> list[tuple[str, str]]:
+    """The choices plus any chosen value they lack (an inactive user, a record out of
+    reach), so saving the form never drops a value the user did not touch."""
+    offered = {value for value, _label in choices}
+    extra = [(v, _title(known, v)) for v in chosen if v and v not in offered]
+    return choices + extra
+
+
+CHOICES = {
+    "enum": FormModel._options, "multi_enum": FormModel._options, "user": FormModel._users,
+    "link": FormModel._targets, "links": FormModel._targets,
+}
