@@ -201,3 +201,112 @@ def user_names(engine: sa.Engine, ids: Any) -> dict[int, str]:
         rows = conn.execute(sa.select(users.c.id, users.c.name, users.c.email)
                             .where(users.c.id.in_(wanted)))
         return {row.id: row.name or row.email for row in rows}
+
+
+# ------------------------------------------------------------------ the admin's changes
+
+REASONS = {
+    "email_invalid": "not a valid email address",
+    "email_taken": "a user with this email already exists",
+    "name_long": "a name has at most 200 characters",
+    "role_unknown": "unknown role",
+    "password_short": f"a password needs at least {MIN_PASSWORD} characters",
+    "last_admin": "this is the last active admin: make another user admin first",
+    "self_deactivate": "you cannot deactivate yourself",
+}
+
+
+class UserRefused(ValueError):
+    """A change to users refused. `problems` maps the input at fault ("email", "name",
+    "role", "password", "active") to a reason code from REASONS, which a page words in its
+    own language; `status` is 422 for bad input, 409 for a rule about the users as they
+    are (the last active admin, oneself). str() is English, for the CLI and logs."""
+
+    def __init__(self, problems: dict[str, str], status: int = 422):
+        self.problems, self.status = problems, status
+        super().__init__("; ".join(f"{field}: {REASONS[code]}" if field else REASONS[code]
+                                   for field, code in problems.items()))
+
+
+def _input_problems(pack: Pack, email: str | None, role: str | None,
+                    password: str | None, name: str = "") -> dict[str, str]:
+    problems = {}
+    if email is not None:
+        try:
+            normalise_email(email)
+        except ValueError:
+            problems["email"] = "email_invalid"
+    if len(name.strip()) > 200:
+        problems["name"] = "name_long"
+    if role is not None and role not in pack.role_names:
+        problems["role"] = "role_unknown"
+    if password is not None and len(password) < MIN_PASSWORD:
+        problems["password"] = "password_short"
+    return problems
+
+
+def create_user(engine: sa.Engine, pack: Pack, email: str, role: str, password: str,
+                name: str = "") -> int:
+    """A new, active user. Unlike `add_user` (the CLI's create-or-update), an address that
+    already has an account is refused: a form must not silently change someone else."""
+    problems = _input_problems(pack, email, role, password, name)
+    if problems:
+        raise UserRefused(problems)
+    users, now = _users(), dt.datetime.now(dt.UTC)
+    try:
+        with engine.begin() as conn:
+            return conn.scalar(users.insert().returning(users.c.id).values(
+                email=normalise_email(email), name=name.strip(), role=role, active=True,
+                password_hash=_hash(password), created_at=now, updated_at=now))
+    except sa.exc.IntegrityError:
+        raise UserRefused({"email": "email_taken"}) from None
+
+
+def _locked(conn: sa.Connection, id: int) -> tuple[Any, set[int]]:
+    """The user's row and the ids of the active admins, locked (PostgreSQL) in id order,
+    so two admins demoting each other at once cannot leave nobody in charge."""
+    users = _users()
+    rows = conn.execute(sa.select(users.c.id, users.c.role, users.c.active)
+                        .where((users.c.id == id) | ((users.c.role == "admin") & users.c.active))
+                        .order_by(users.c.id).with_for_update()).all()
+    target = next((row for row in rows if row.id == id), None)
+    return target, {row.id for row in rows if row.role == "admin" and row.active}
+
+
+def _state_problems(target: Any, admins: set[int], by: int | None, role: str | None,
+                    active: bool | None) -> dict[str, str]:
+    if active is False and by == target.id:
+        return {"active": "self_deactivate"}
+    demoted = role is not None and role != "admin"
+    if target.id in admins and (demoted or active is False) and not admins - {target.id}:
+        return {"role" if demoted else "active": "last_admin"}
+    return {}
+
+
+def update_user(engine: sa.Engine, pack: Pack, id: int, *, by: int | None = None,
+                role: str | None = None, active: bool | None = None,
+                password: str | None = None) -> User:
+    """Change a user's role, active flag or password (None leaves one as it is), as the
+    user `by`. Nobody deactivates themselves, and the last active admin stays one. A new
+    password ends the user's sessions (they are signed with its stamp); so does
+    deactivation (sessions of inactive users are refused). LookupError: no such user."""
+    problems = _input_problems(pack, None, role, password)
+    if problems:
+        raise UserRefused(problems)
+    values: dict[str, Any] = {"updated_at": dt.datetime.now(dt.UTC)}
+    if role is not None:
+        values["role"] = role
+    if active is not None:
+        values["active"] = active
+    if password is not None:
+        values["password_hash"] = _hash(password)
+    users = _users()
+    with engine.begin() as conn:
+        target, admins = _locked(conn, id)
+        if target is None:
+            raise LookupError(f"no user {id}")
+        problems = _state_problems(target, admins, by, role, active)
+        if problems:
+            raise UserRefused(problems, status=409)
+        conn.execute(users.update().where(users.c.id == id).values(values))
+    return get_user(engine, id)

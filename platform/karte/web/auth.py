@@ -39,7 +39,7 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 log = logging.getLogger("karte.security")
 
-PUBLIC = frozenset({"auth.login", "static", "theme", "schema.health"})
+PUBLIC = frozenset({"auth.login", "auth.logout", "static", "theme", "schema.health"})
 
 
 def _engine():
@@ -126,8 +126,10 @@ def _unauthorized():
 
 
 def _gate():
-    if request.endpoint is None or request.endpoint in PUBLIC:
+    if request.endpoint in PUBLIC:
         return None
+    if request.endpoint is None and not request.path.startswith("/api/"):
+        return None  # a 404 page; the API answers 401 before saying what exists
     if current_user.is_authenticated:
         return None
     return _unauthorized()
@@ -141,8 +143,10 @@ def _too_many(error: RateLimitExceeded):
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("KARTE_LOGIN_LIMIT_PER_ADDRESS", "20 per minute;200 per day")
-    app.config.setdefault("KARTE_LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;50 per day")
+    app.config.setdefault("KARTE_LOGIN_LIMIT_PER_ADDRESS", os.environ.get(
+        "KARTE_LOGIN_LIMIT_PER_ADDRESS", "20 per minute;200 per day"))
+    app.config.setdefault("KARTE_LOGIN_LIMIT_PER_ACCOUNT", os.environ.get(
+        "KARTE_LOGIN_LIMIT_PER_ACCOUNT", "5 per minute;50 per day"))
     app.config.setdefault("RATELIMIT_STORAGE_URI",
                           os.environ.get("KARTE_RATELIMIT_STORAGE", "memory://"))
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)

@@ -8,16 +8,20 @@
 - The Content-Security-Policy allows scripts and styles from this site only: no inline
   script, no eval (htmx runs with `allowEval: false`), and no framing.
 - The session cookie is HttpOnly and SameSite=Lax always, and Secure whenever the request
-  came over HTTPS (directly or through a proxy that says so and is trusted).
+  came over HTTPS. Behind a reverse proxy, set KARTE_TRUSTED_PROXIES to the number of
+  proxies in front of Karte: their X-Forwarded-For/-Proto headers are then believed (for
+  the Secure flag and the per-address sign-in limit), and never otherwise.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
 log = logging.getLogger("karte.security")
@@ -69,6 +73,10 @@ def _csrf_failed(error: CSRFError):
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(os.environ.get("KARTE_TRUSTED_PROXIES", "0") or 0)
+    if proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
+                                x_host=proxies)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("WTF_CSRF_HEADERS", ["X-CSRFToken"])
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
