@@ -33,5 +33,5 @@ clean:
 # After changing UI strings: refresh the catalogue, then translate the new entries in
 # platform/karte/translations/ja/LC_MESSAGES/messages.po.
 messages: setup
-	$(BIN)/pybabel -q extract -F babel.cfg -k _ -k _l -o platform/karte/translations/messages.pot .
+	$(BIN)/pybabel -q extract --ignore-dirs='.* node_modules .venv' -F babel.cfg -k _ -k _l -k lazy_gettext -o platform/karte/translations/messages.pot .
 	$(BIN)/pybabel -q update -N -i platform/karte/translations/messages.pot -d platform/karte/translations
