@@ -37,7 +37,7 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     when the pack has problems or the database waits for risky steps.
     """
     from karte.meta.load import load_pack
-    from karte.store.db import make_engine
+    from karte.store.db import make_engine, refresh_statistics
     from karte.store.migrate import migrate
 
     settings = Settings.from_env(pack)
@@ -53,6 +53,7 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
                                      f"{step.description}: review it with `karte migrate`, "
                                      "then run `karte migrate --apply`")
                              for step in plan.risky])
+    refresh_statistics(engine)
     app = Flask(__name__, instance_path=str(settings.instance))
     app.config.update(SECRET_KEY=settings.secret_key(), KARTE_LOCALE=settings.locale,
                       **(config or {}))

@@ -226,6 +226,7 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
     """Create demo users and `size` records in all; print how to sign in."""
     import click
 
+    from karte.store.db import refresh_statistics
     from karte.store.records import Records
 
     records = Records(engine, pack)
@@ -238,6 +239,7 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
         with click.progressbar(length=size, label="Creating demo records") as bar:
             for entity in link_order(pack):
                 _fill_entity(records, generator, entity, counts[entity.name], bar.update)
+        refresh_statistics(engine, full=True)
         echo(f"Created {size} demo records.")
     echo(login_line(instance, pack))
 

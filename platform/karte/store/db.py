@@ -20,3 +20,18 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def refresh_statistics(engine: sa.Engine, full: bool = False) -> None:
+    """Give the query planner table statistics. Without them SQLite drives a page's joins
+    from the wrong side (35 ms instead of 0.6 ms for a list's links on 15k deals). SQLite:
+    ANALYZE when it has never run (or `full`), else the cheap `PRAGMA optimize`, which
+    re-analyses only tables that changed a lot. PostgreSQL's autovacuum keeps its own
+    statistics; `full` (after a bulk load) runs ANALYZE at once."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            analysed = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+            conn.exec_driver_sql("ANALYZE" if full or not analysed else "PRAGMA optimize")
+        elif full:
+            conn.exec_driver_sql("ANALYZE")

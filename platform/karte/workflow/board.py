@@ -93,9 +93,10 @@ def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
 def column(records: Records, workflow: Workflow, stage: Stage, chosen: Filter,
            numbers: Mapping[str, dict], now: dt.datetime, limit: int,
            offset: int = 0) -> Column:
-    found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset)
-                   if limit else ([], set()))
     number = numbers.get(stage.key, {})
+    wanted = limit and offset < number.get("count", 0)  # an empty column costs no query
+    found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset)
+                   if wanted else ([], set()))
     return Column(stage, number.get("count", 0), number.get("sum"), number.get("overdue", 0),
                   found, late, offset)
 
