@@ -24,6 +24,22 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 PG_URL = os.environ.get("KARTE_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing():
+    """argon2 with its production cost takes ~0.1 s per hash; hundreds of sign-ins in the
+    web tests only need a real argon2 hash, not a slow one."""
+    from argon2 import PasswordHasher
+
+    from karte.auth import users
+
+    production = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    users._dummy_hash.cache_clear()
+    yield
+    users._hasher = production
+    users._dummy_hash.cache_clear()
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 

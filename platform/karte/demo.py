@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from faker import Faker
 
 from karte.fields import normalise
-from karte.meta.model import Entity, Field, Pack
+from karte.meta.model import Entity, Field, Pack, Workflow
+from karte.store.errors import ValidationFailed
 
 LOCALES = ("en_US", "ja_JP")
 BATCH = 2000
@@ -93,7 +94,22 @@ class Generator:
             value = self.value(field, fake)
             if value is not None:
                 values[field.name] = value
+        for workflow in self.pack.workflows_of(entity.name):
+            self._stage(entity, workflow, values, fake)
         return values
+
+    def _stage(self, entity: Entity, workflow: Workflow, values: dict[str, Any],
+               fake: Faker) -> None:
+        """Spread records over a pipeline's stages (fewer further on, some closed), with
+        the fields each stage requires filled in, so boards look like a working week."""
+        open_stages = [s for s in workflow.stages if not s.final]
+        weights = [len(open_stages) - open_stages.index(s) if not s.final
+                   else max(1, len(open_stages) // 2) for s in workflow.stages]
+        stage = self.rng.choices(workflow.stages, weights=weights)[0]
+        values[workflow.field] = stage.key
+        for name in stage.requires:
+            if values.get(name) in (None, "", []) and name in entity.fields:
+                values[name] = self.value(entity.fields[name], fake)
 
     def value(self, field: Field, fake: Faker) -> Any:
         maker = getattr(self, f"_{field.type}", None)
@@ -261,6 +277,14 @@ def _fill_entity(records, generator: Generator, entity: Entity, count: int,
     ids: list[int] = []
     for start in range(0, count, BATCH):
         rows = [generator.record(entity) for _ in range(min(BATCH, count - start))]
-        ids += records.create_many(entity.name, rows)
+        try:
+            ids += records.create_many(entity.name, rows, moving=True)
+        except ValidationFailed:
+            # A stage rule the generator could not satisfy: these rows start at the
+            # beginning of their pipelines instead.
+            for row in rows:
+                for workflow in records.pack.workflows_of(entity.name):
+                    row.pop(workflow.field, None)
+            ids += records.create_many(entity.name, rows)
         advance(len(rows))
     generator.ids[entity.name] = ids
