@@ -15,3 +15,4 @@ fi
 mkdir -p platform/karte/static/vendor
 cp node_modules/htmx.org/dist/htmx.min.js platform/karte/static/vendor/
 cp node_modules/sortablejs/Sortable.min.js platform/karte/static/vendor/
+cp node_modules/mermaid/dist/mermaid.min.js platform/karte/static/vendor/

@@ -119,3 +119,15 @@ def test_flask_cli_on_a_broken_pack_prints_problems_not_a_traceback(tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert 'entity_defs/deal.json: /fields/title/type: unknown type "strin"' in result.stderr
+
+
+def test_schema_page_draws_the_er_diagram_and_only_it_relaxes_inline_styles(make_app):
+    client = make_app(ENTITIES, {"pipeline": PIPELINE}).client()
+    schema = client.get("/schema")
+    html = schema.get_data(as_text=True)
+    assert "erDiagram" in html and 'class="erd"' in html
+    assert "vendor/mermaid.min.js" in html
+    policy = schema.headers["Content-Security-Policy"]
+    assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+    other = client.get("/customer/").headers["Content-Security-Policy"]
+    assert "unsafe" not in other

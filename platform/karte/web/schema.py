@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 
 from karte.meta.erd import mermaid
 from karte.web import registry
+from karte.web.security import allow_inline_styles
 
 blueprint = Blueprint("schema", __name__)
 
@@ -13,6 +14,7 @@ blueprint = Blueprint("schema", __name__)
 @blueprint.get("/schema")
 def browse():
     pack = registry()
+    allow_inline_styles()
     return render_template("schema.html", erd=mermaid(pack),
                            entities=list(pack.entities.values()),
                            workflows=list(pack.workflows.values()))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -55,9 +55,18 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+def allow_inline_styles() -> None:
+    """For this response only, let styles inside the page run: Mermaid draws the schema
+    page's ER diagram as an SVG carrying its own <style>. Scripts stay 'self' only."""
+    g.karte_inline_styles = True
+
+
 def _headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if g.get("karte_inline_styles"):
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "style-src 'self'", "style-src 'self' 'unsafe-inline'")
     if request.endpoint != "static":
         response.headers.setdefault("Cache-Control", "no-store")
     return response
