@@ -154,25 +154,15 @@ class Timeline:
 
     def _notes(self, conn: sa.Connection, entity: Entity, id: int, limit: int,
                before: dt.datetime | None) -> _Batch:
-        notes, users = self.notes, self.store.users
-        query = (sa.select(notes, _who(users))
-                 .select_from(notes.outerjoin(users, users.c.id == notes.c.created_by))
-                 .where(notes.c.entity == entity.name, notes.c.record_id == id,
-                        notes.c.deleted_at.is_(None))
-                 .order_by(notes.c.created_at.desc(), notes.c.id.desc()))
-        if before is not None:
-            query = query.where(notes.c.created_at < before)
+        notes = self.notes
+        query = self._newest(notes, notes.c.created_by, notes.c.created_at, entity, id, before,
+                             notes.c.deleted_at.is_(None))
         return self._run(conn, query, limit, _note_entry, lambda row: row["created_at"])
 
     def _changes(self, conn: sa.Connection, entity: Entity, id: int, limit: int,
                  before: dt.datetime | None) -> _Batch:
-        audit, users = self.store.audit, self.store.users
-        query = (sa.select(audit, _who(users))
-                 .select_from(audit.outerjoin(users, users.c.id == audit.c.user_id))
-                 .where(audit.c.entity == entity.name, audit.c.record_id == id)
-                 .order_by(audit.c.at.desc(), audit.c.id.desc()))
-        if before is not None:
-            query = query.where(audit.c.at < before)
+        audit = self.store.audit
+        query = self._newest(audit, audit.c.user_id, audit.c.at, entity, id, before)
         return self._run(conn, query, limit,
                          lambda row: _change_entry(entity, row, self.store.pack.country),
                          lambda row: row["at"])
@@ -181,15 +171,20 @@ class Timeline:
                before: dt.datetime | None) -> _Batch:
         """Moves between stages; a record's entry into its first stage is its creation,
         which the change log already shows."""
-        moves, users = self.store.tables["karte_stage_move"], self.store.users
-        query = (sa.select(moves, _who(users))
-                 .select_from(moves.outerjoin(users, users.c.id == moves.c.user_id))
-                 .where(moves.c.entity == entity.name, moves.c.record_id == id,
-                        moves.c.from_stage.is_not(None))
-                 .order_by(moves.c.at.desc(), moves.c.id.desc()))
-        if before is not None:
-            query = query.where(moves.c.at < before)
+        moves = self.store.tables["karte_stage_move"]
+        query = self._newest(moves, moves.c.user_id, moves.c.at, entity, id, before,
+                             moves.c.from_stage.is_not(None))
         return self._run(conn, query, limit, _move_entry, lambda row: row["at"])
+
+    def _newest(self, table: sa.Table, user: sa.Column, at: sa.Column, entity: Entity,
+                id: int, before: dt.datetime | None, *where: Any) -> sa.Select:
+        """A log table's rows about one record, newest first, with who wrote each."""
+        users = self.store.users
+        query = (sa.select(table, _who(users))
+                 .select_from(table.outerjoin(users, users.c.id == user))
+                 .where(table.c.entity == entity.name, table.c.record_id == id, *where)
+                 .order_by(at.desc(), table.c.id.desc()))
+        return query if before is None else query.where(at < before)
 
     def _items(self, conn: sa.Connection, other: Entity, fields: tuple[Field, ...], id: int,
                actor: Actor | None, limit: int, before: dt.datetime | None) -> list[_Batch]:
