@@ -175,3 +175,17 @@ def test_stage_history_of_an_unreadable_record_is_not_found(engine, make_pack):
     with pytest.raises(NotFound):
         flows.move("card", card["id"], "done", bob)
     assert flows.move("card", card["id"], "done", ann)["stage"] == "done"
+
+
+def test_a_refusal_speaks_the_actors_language(make_pack):
+    from karte.store.actor import Actor
+    from karte.store.permissions import forbidden
+
+    pack = make_pack({"deal": {"label": {"en": "Deal", "ja": "商談"}, "plural": "Deals",
+                               "fields": {"title": {"type": "string"}}}})
+    deal = pack.entities["deal"]
+    english = forbidden(deal, Actor(1, "a@example.com", role="viewer"), "create")
+    japanese = forbidden(deal, Actor(1, "a@example.com", role="viewer", locale="ja"), "update",
+                         own=True)
+    assert english.problems[0].message == "Your role (viewer) may not create deals."
+    assert japanese.problems[0].message == "ロール（viewer）は自分の商談のみ変更できます。"

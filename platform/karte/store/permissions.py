@@ -45,8 +45,18 @@ def scope(store: Store, entity: Entity, actor: Actor | None,
     return sa.false()
 
 
+JA_VERBS = {"read": "閲覧", "create": "作成", "update": "変更", "delete": "削除",
+            "restore": "復元", "move": "移動", "add notes to": "メモ追加"}
+
+
 def forbidden(entity: Entity, actor: Actor, verb: str, own: bool = False) -> Forbidden:
-    """"Your role (viewer) may not create deals." — the role and the entity in words."""
+    """"Your role (viewer) may not create deals." — the role and the entity in words, in
+    the actor's language (English or Japanese)."""
+    if actor.locale == "ja" and verb in JA_VERBS:
+        label = entity.label.get("ja")
+        message = (f"ロール（{actor.role}）は自分の{label}のみ{JA_VERBS[verb]}できます。" if own
+                   else f"ロール（{actor.role}）は{label}を{JA_VERBS[verb]}できません。")
+        return Forbidden([Problem("", message, "forbidden")])
     nouns = noun(entity, plural=True)
     message = (f"Your role ({actor.role}) may only {verb} your own {nouns}." if own
                else f"Your role ({actor.role}) may not {verb} {nouns}.")
