@@ -12,6 +12,8 @@ FORBIDDEN = {
     "meta": ("karte.store", "karte.workflow", "karte.web", "karte.api", "karte.auth",
              "karte.cli", "flask", "karte.demo"),
     "store": ("karte.workflow", "karte.web", "karte.api", "karte.auth", "karte.cli", "flask"),
+    "workflow": ("karte.web", "karte.api", "karte.cli", "flask"),
+    "web": ("sqlalchemy",),  # views call the services; they never build SQL (DESIGN rule 5)
 }
 
 
