@@ -353,7 +353,7 @@ def test_deactivation_ends_the_session_at_the_next_request(app):
 
 def _kinds():
     return {
-        "page 200": (200, lambda app: app.client().get("/schema")),
+        "page 200": (200, lambda app: app.client().get("/admin/users")),
         "redirect 302": (302, lambda app: app.test_client().get("/schema")),
         "static file": (200, lambda app: app.test_client().get("/static/karte.css")),
         "sign-in refused 401": (401, lambda app: attempt(app.test_client(), "x@example.com",
