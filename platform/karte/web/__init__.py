@@ -53,7 +53,14 @@ def actor() -> User | None:
 
 
 def locale() -> str:
-    """?lang= (remembered for the session), then the user's, KARTE_LOCALE, the pack's."""
+    """?lang= (remembered for the session), then the user's, KARTE_LOCALE, the pack's;
+    worked out once per request (a board asks for it for every label it shows)."""
+    if "karte_locale" not in g:
+        g.karte_locale = _chosen_locale()
+    return g.karte_locale
+
+
+def _chosen_locale() -> str:
     asked = request.args.get("lang")
     if asked in LOCALES:
         session["lang"] = asked
