@@ -500,3 +500,16 @@ def test_a_picker_title_matching_none_or_several_asks_again(crowded, typed, mess
     assert errors_of(soup, "customer")[0].startswith(message)
     assert soup.find("input", attrs={"name": "_q.customer"})["value"] == typed
     assert count(app, "deal") == 0
+
+
+def test_validation_messages_follow_the_ui_language(make_app):
+    app = make_app({"deal": {"label": {"en": "Deal", "ja": "商談"}, "fields": {
+        "title": {"type": "string", "required": True, "label": {"en": "Title", "ja": "件名"}},
+        "amount": {"type": "money"}}}})
+    client = app.client()
+    client.get("/deal/new?lang=ja")
+    response = client.send("/deal/new", {"amount": "abc"})
+    assert response.status_code == 422
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    errors = [li.get_text(strip=True) for li in soup.select(".field-errors li")]
+    assert "件名を入力してください。" in errors and "数値を入力してください。" in errors

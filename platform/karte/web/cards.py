@@ -33,6 +33,7 @@ from karte.web import (
     workflows,
 )
 from karte.web.display import Refs, references
+from karte.web.messages import field_errors
 
 blueprint = Blueprint("cards", __name__)
 
@@ -296,7 +297,8 @@ def quick_add(entity: str, id: int, child: str):
         records().create(child, _quick_values(form, record), actor=actor())
     except ValidationFailed as error:
         return render("card.html", status=422, **card_context(
-            ent, record, typed={child: request.form}, errors={child: error.by_field()}))
+            ent, record, typed={child: request.form},
+            errors={child: field_errors(error, form["child"])}))
     return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor="timeline"), 303)
 
 

@@ -43,6 +43,7 @@ from karte.web.form_values import (
     parse,
     stored_form,
 )
+from karte.web.messages import field_errors
 
 blueprint = Blueprint("forms", __name__)
 CONFIRM = "_confirm_duplicates"
@@ -168,7 +169,8 @@ def _save(model: FormModel):
     try:
         saved = _write(model, parsed.values, version)
     except ValidationFailed as error:
-        return _page(model, parsed, errors=error.by_field(), status=422, version=version)
+        return _page(model, parsed, errors=field_errors(error, model.entity), status=422,
+                     version=version)
     except Conflict as error:
         return _conflict(model, parsed, error)
     flash(_("Saved."))
