@@ -15,7 +15,8 @@ from karte.meta.problems import Problem, at, did_you_mean, pointer
 from karte.meta.validate_context import Ctx, entries, misnamed, repeats, reserved
 from karte.meta.validate_fields import check_fields
 
-ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static")   # SPEC §11 URLs
+ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static",  # SPEC §11 URLs
+                "admin", "search", "healthz")  # and the engine's other pages
 SEARCHABLE = ("string", "text", "email", "phone", "url")
 COLUMN_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
 SORT_SYSTEM = ("id", "created_at", "updated_at")
