@@ -189,3 +189,20 @@ def test_a_refusal_speaks_the_actors_language(make_pack):
                          own=True)
     assert english.problems[0].message == "Your role (viewer) may not create deals."
     assert japanese.problems[0].message == "ロール（viewer）は自分の商談のみ変更できます。"
+
+
+def test_allows_judges_own_on_the_record_in_hand(make_pack):
+    from karte.store.actor import Actor
+    from karte.store.permissions import allows
+    from karte.store.records_store import Store
+
+    pack = make_pack({"note": {"fields": {"title": {"type": "string"},
+                                          "owner": {"type": "user"}}}},
+                     pack={"roles": {"clerk": {"*": {"read": "all", "update": "own",
+                                                     "delete": False}}}})
+    store, note = Store(None, pack), pack.entities["note"]
+    clerk = Actor(7, "c@example.com", role="clerk")
+    assert allows(store, note, clerk, "update", {"owner": 7})
+    assert not allows(store, note, clerk, "update", {"owner": 8, "created_by": 7})
+    assert not allows(store, note, clerk, "delete", {"owner": 7})
+    assert allows(store, note, None, "delete", {"owner": 8}), "the system may do anything"

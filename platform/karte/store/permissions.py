@@ -10,6 +10,7 @@ that would reveal it); a readable record they may not change is `Forbidden`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +33,16 @@ def rights(store: Store, entity: Entity, actor: Actor | None) -> Permission:
 def own_column(entity: Entity) -> str:
     """Whose a record is: its `owner` user field, else who created it."""
     return entity.owner_field or "created_by"
+
+
+def allows(store: Store, entity: Entity, actor: Actor | None, action: str,
+           record: Mapping[str, Any]) -> bool:
+    """Whether `actor` may `action` ("update", "delete") the record as read: what a page
+    offers. Writes are judged again on the stored row (check_record)."""
+    level = getattr(rights(store, entity, actor), action)
+    if level == "own":
+        return actor is not None and record.get(own_column(entity)) == actor.id
+    return bool(level)
 
 
 def scope(store: Store, entity: Entity, actor: Actor | None,

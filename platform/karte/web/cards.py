@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Text, Workflow
 from karte.store.errors import ValidationFailed
 from karte.store.lookup import can_read
-from karte.store.permissions import own_column, rights
+from karte.store.permissions import allows, rights
 from karte.store.timeline import Page, Timeline, from_audit, linking
 from karte.web import (
     actor,
@@ -52,14 +52,6 @@ def timeline_service() -> Timeline:
     if "timeline" not in services:
         services["timeline"] = Timeline(records())
     return services["timeline"]
-
-
-def _may(level: Any, entity: Entity, record: Mapping[str, Any]) -> bool:
-    """A right as the card shows it: "own" only on records the user owns."""
-    user = actor()
-    if level == "own":
-        return user is not None and record.get(own_column(entity)) == user.id
-    return bool(level)
 
 
 def _page_number() -> int:
@@ -236,11 +228,11 @@ def _quick_values(form: Mapping[str, Any], record: Mapping[str, Any]) -> dict[st
 
 def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """Everything the card page shows; `extra` carries typed input and its errors."""
-    granted = rights(records().store, entity, actor())
+    store, user = records().store, actor()
     return {"entity": entity, "record": record, "refs": references(entity, [record]),
             "sections": _sections(entity, record), "system": SYSTEM_FIELD_DEFS,
-            "may_edit": _may(granted.update, entity, record),
-            "may_delete": _may(granted.delete, entity, record),
+            "may_edit": allows(store, entity, user, "update", record),
+            "may_delete": allows(store, entity, user, "delete", record),
             "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
             "related": _related_lists(entity, record), "quick": quick_adds(entity),
             "typed": {}, "errors": {}, "numeric": NUMERIC,

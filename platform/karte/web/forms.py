@@ -22,7 +22,7 @@ from karte.fields import is_empty
 from karte.meta.model import Entity, Field
 from karte.store import lookup
 from karte.store.errors import Conflict, ValidationFailed
-from karte.store.permissions import check_create, forbidden, own_column, rights
+from karte.store.permissions import allows, check_create, forbidden, rights
 from karte.store.validation import differs
 from karte.web import (
     actor,
@@ -59,17 +59,8 @@ def _templates(entity: Entity, page: str) -> list[str]:
     return [f"entities/{entity.name}/{page}", page]
 
 
-def _may(entity: Entity, record: Mapping[str, Any], action: str) -> bool:
-    """Whether the signed-in user may `action` ("update", "delete") this readable record;
-    "own" compares the record's owner column with the user, as the service does."""
-    user = actor()
-    level = getattr(rights(records().store, entity, user), action)
-    return level == "all" or (level == "own" and user is not None
-                              and record.get(own_column(entity)) == user.id)
-
-
 def _check_update(entity: Entity, record: Mapping[str, Any]) -> None:
-    if not _may(entity, record, "update"):
+    if not allows(records().store, entity, actor(), "update", record):
         level = rights(records().store, entity, actor()).update
         raise forbidden(entity, actor(), "update", own=level == "own")
 
@@ -99,7 +90,8 @@ def _page(model: FormModel, parsed: Parsed, *, errors: Mapping[str, list[str]] |
                   duplicates=duplicates or [], live=model.live_url,
                   action=(url_for("forms.edit", entity=model.entity.name, id=record["id"])
                           if record else url_for("forms.new", entity=model.entity.name)),
-                  can_delete=record is not None and _may(model.entity, record, "delete"),
+                  can_delete=record is not None and allows(records().store, model.entity,
+                                                           actor(), "delete", record),
                   has_conditions=model.has_conditions, CONFIRM=CONFIRM, RECORD_ID=RECORD_ID,
                   zone=timezone(),
                   **extra)
