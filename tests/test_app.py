@@ -96,12 +96,32 @@ def test_app_refuses_to_start_with_every_problem_of_the_pack(app_for):
     assert any("/fields/customer/to" in line and '"customer"' in line for line in lines), lines
 
 
-def test_app_refuses_to_start_while_a_type_change_waits(app_for, db_url, tmp_path):
+def test_app_starts_on_the_old_column_while_a_type_change_waits(app_for, db_url, tmp_path):
     app_for()
     engine = sa.create_engine(db_url)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO customer (name, version, created_at, updated_at) "
                              "VALUES ('Acme', 1, '2026-01-01', '2026-01-01')"))
+    engine.dispose()
+    changed = json.loads(json.dumps(ENTITIES))
+    changed["customer"]["fields"]["name"] = {"type": "integer"}
+
+    app = app_for(entities=changed)
+
+    served = app.extensions["karte"]["pack"].entity("customer").field("name")
+    assert served.type == "string"  # what the column holds until `karte migrate --apply`
+    [waiting] = app.extensions["karte"]["waiting"]
+    assert waiting.step.kind == "change_type" and waiting.entity == "customer"
+    assert 'id and value: 1 "Acme"' in waiting.description
+
+
+def test_app_refuses_to_start_when_the_old_definition_is_unknown(app_for, db_url):
+    app_for()
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO customer (name, version, created_at, updated_at) "
+                             "VALUES ('Acme', 1, '2026-01-01', '2026-01-01')"))
+        conn.execute(sa.text("DELETE FROM karte_schema_history"))
     engine.dispose()
     changed = json.loads(json.dumps(ENTITIES))
     changed["customer"]["fields"]["name"] = {"type": "integer"}

@@ -270,7 +270,11 @@ def test_required_field_with_empty_rows_is_reported_not_altered(engine, make_pac
     [note] = result.steps
     assert note.detail["examples"] == [ids[1], ids[2]]  # listed for clean-up
     assert f"ids {ids[1]}, {ids[2]};" in note.description
-    assert not result.blocking and len(history(engine)) == 1  # a report changes nothing
+    assert not result.blocking  # a report alters no row; the definition change is recorded
+    first, second = history(engine)
+    assert [op["description"] for op in second.operations] == [
+        "+ /entities/deal/fields/phone/required: true"]
+    assert second.summary == "definitions changed (1 change): entity deal"
 
 
 def test_new_link_field_references_an_existing_table(engine, make_pack):

@@ -34,7 +34,8 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     """Check the pack, migrate the database (safe steps), and build the web app.
 
     Raises StartupRefused (a ProblemsError) — with the same report `karte check` prints —
-    when the pack has problems or the database waits for risky steps.
+    when the pack has problems, or a risky step waits that the app cannot run beside
+    (a type change or a retired value waits with a banner for admins instead).
     """
     from karte.meta.load import load_pack
     from karte.store.db import make_engine, refresh_statistics
@@ -47,25 +48,46 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
         raise StartupRefused(error.problems) from None
     engine = make_engine(database_url or settings.database_url)
     plan = migrate(engine, registry)
-    if plan.blocking:
+    try:
+        served = _serving(engine, registry, plan)
+    except StartupRefused:
         engine.dispose()
-        raise StartupRefused([Problem(f"database: {step.target}", step.refused or
-                                     f"{step.description}: review it with `karte migrate`, "
-                                     "then run `karte migrate --apply`")
-                             for step in plan.risky])
+        raise
     refresh_statistics(engine)
     app = Flask(__name__, instance_path=str(settings.instance))
     app.config.update(SECRET_KEY=settings.secret_key(), KARTE_LOCALE=settings.locale,
                       **(config or {}))
-    app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in registry.template_dirs]),
+    app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in served.template_dirs]),
                                      app.jinja_loader])
+    from karte.store.pending import banner
     from karte.store.records import Records
     from karte.workflow.service import Workflows
 
-    service = Records(engine, registry)
-    app.extensions["karte"] = {"pack": registry, "engine": engine, "settings": settings,
-                               "records": service, "workflows": Workflows(service)}
+    service = Records(engine, served)
+    app.extensions["karte"] = {"pack": served, "engine": engine, "settings": settings,
+                               "records": service, "workflows": Workflows(service),
+                               "waiting": banner(plan, served)}
     from karte.web import init_app
 
     init_app(app)
     return app
+
+
+def _serving(engine, registry, plan):
+    """The Registry to serve: while risky steps wait, fields keep the definition their
+    column has, so the rows that block a step can be corrected in the app; a step the app
+    cannot run beside refuses the start with the plan's own words."""
+    from karte.store.migrate_history import last_definitions
+    from karte.store.pending import serving_pack, unservable
+
+    blocked = unservable(plan)
+    if not blocked:
+        with engine.connect() as conn:
+            last = last_definitions(conn)
+        try:
+            return serving_pack(registry, plan, last)
+        except ValueError as error:
+            blocked = [s for s in plan.risky if s.target == str(error)]
+    raise StartupRefused([Problem(f"database: {step.target}", step.refused or
+                                  f"{step.description}: review it with `karte migrate`, "
+                                  "then run `karte migrate --apply`") for step in blocked])

@@ -71,19 +71,29 @@ def check(pack_dir: Path | None) -> None:
 @main.command()
 @pack_option
 @click.option("--apply", "apply_risky", is_flag=True,
-              help="Also apply risky steps (type changes) after the printed plan.")
-@click.option("--purge", "purge_columns", multiple=True, metavar="ENTITY.FIELD",
-              help="Drop a retired column, after writing its data to a CSV backup.")
+              help="Also apply risky steps (type changes, retired values) after the plan.")
+@click.option("--purge", "purge", is_flag=True,
+              help="Drop the retired columns named (ENTITY.FIELD …), each after a CSV backup.")
+@click.argument("columns", nargs=-1, metavar="[ENTITY.FIELD]...")
 @reports_problems
-def migrate(pack_dir: Path | None, apply_risky: bool, purge_columns: tuple[str, ...]) -> None:
-    """Print the migration plan; apply the safe part (and the rest with --apply)."""
+def migrate(pack_dir: Path | None, apply_risky: bool, purge: bool,
+            columns: tuple[str, ...]) -> None:
+    """Print the migration plan; apply the safe part (and the rest with --apply).
+
+    Exit status: 0 when the database matches the definitions, 1 on problems, 2 while a
+    step is refused or waits for --apply."""
     from karte.store import migrate as migrations
 
+    if columns and not purge:
+        raise click.UsageError("name columns only with --purge: "
+                               f"karte migrate --purge {' '.join(columns)}")
+    if purge and not columns:
+        raise click.UsageError("--purge needs the retired columns: --purge deal.old_field")
     settings, pack = _load(pack_dir)
     with _database(settings) as engine:
-        if purge_columns:
+        if purge:
             try:
-                paths = migrations.purge(engine, pack, list(purge_columns), settings.instance)
+                paths = migrations.purge(engine, pack, list(columns), settings.instance)
             except ValueError as error:
                 raise click.ClickException(str(error)) from None
             for path in paths:
@@ -91,27 +101,52 @@ def migrate(pack_dir: Path | None, apply_risky: bool, purge_columns: tuple[str, 
             return
         plan = migrations.migrate(engine, pack, apply_risky=apply_risky)
     click.echo(plan.render())
-    if plan.blocking and apply_risky:
-        sys.exit(1)  # a step was refused: its rows must be cleaned up first
+    if plan.blocking:
+        sys.exit(2)  # steps refused (rows to clean up first) or waiting for --apply
 
 
 @main.command()
 @pack_option
-def history(pack_dir: Path | None) -> None:
-    """Applied migrations and what each changed."""
+@click.option("--show", "show", type=int, default=None, metavar="N",
+              help="Print entry N in full: its steps and every definition change.")
+def history(pack_dir: Path | None, show: int | None) -> None:
+    """Applied migrations and definition changes, and what each changed."""
     from karte.store import migrate as migrations
 
     settings = Settings.from_env(pack_dir)
     with _database(settings) as engine:
         entries = migrations.history(engine)
+    if show is not None:
+        _show_history(entries, show)
+        return
     if not entries:
         click.echo("No migrations applied yet.")
     for entry in entries:
         click.echo(f"#{entry.id}  {entry.applied_at:%Y-%m-%d %H:%M:%S} UTC  {entry.summary}")
         for operation in entry.operations:
             description = operation.get("description", str(operation))
-            if description != entry.summary:
+            if description != entry.summary and operation.get("kind") != "definition":
                 click.echo(f"    {description}")
+
+
+def _show_history(entries: list, number: int) -> None:
+    """One entry in full; its definition changes against the entry before it."""
+    found = [e for e in entries if e.id == number]
+    if not found:
+        raise click.ClickException(f"no history entry #{number}; `karte history` lists them")
+    entry = found[0]
+    click.echo(f"#{entry.id}  {entry.applied_at:%Y-%m-%d %H:%M:%S} UTC  pack {entry.pack}")
+    click.echo(entry.summary)
+    steps = [op for op in entry.operations if op.get("kind") != "definition"]
+    lines = [op["description"] for op in entry.operations if op.get("kind") == "definition"]
+    for step in steps:
+        click.echo(f"  step: {step.get('description', step)}")
+    if lines:
+        click.echo("Definition changes (+ added, - removed, ~ changed):")
+    for line in lines:
+        click.echo(f"  {line}")
+    if not steps and not lines:
+        click.echo("  (no recorded changes)")
 
 
 @main.command()

@@ -80,6 +80,7 @@ def _field(name: str, raw: Mapping, currency: str) -> Field:
     field = Field(name=name, type=raw["type"], label=_text(raw.get("label"), name),
                   help=Text.of(raw["help"]) if "help" in raw else None,
                   options=_options(raw.get("options")),
+                  retired=frozen_map(raw.get("retired")),
                   on_delete=raw.get("on_delete", "restrict"), **kwargs)
     if field.type == "money" and not field.currency:
         field = replace(field, currency=currency)
@@ -89,14 +90,18 @@ def _field(name: str, raw: Mapping, currency: str) -> Field:
 
 
 def _stage_field(owner: str, workflow: Mapping, declared: Field | None) -> Field:
+    stages = workflow.get("stages", ())
     options = tuple(Option(s["key"], _text(s.get("label"), s["key"]), s.get("color"))
-                    for s in workflow.get("stages", ()))
+                    for s in stages)
+    values = {"retired": frozen_map(workflow.get("retired")),
+              "renamed_values": frozen_map({s["renamed_from"]: s["key"] for s in stages
+                                            if s.get("renamed_from")})}
     if declared is not None:
         return replace(declared, workflow=owner, index=True,
-                       options=declared.options or options)
+                       options=declared.options or options, **values)
     name = workflow["field"]
     return Field(name=name, type="enum", label=_text(None, name),
-                 options=options, index=True, workflow=owner, declared=False)
+                 options=options, index=True, workflow=owner, declared=False, **values)
 
 
 def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
@@ -220,7 +225,8 @@ def _stages(doc: Doc, entity: Entity | None, entities: Mapping[str, Entity],
             rules.append(Rule(when, Text.of(rule.get("message", ""), key="rule")))
         stages.append(Stage(raw["key"], _text(raw.get("label"), raw["key"]),
                             raw.get("max_days"), raw.get("final"),
-                            tuple(raw.get("requires", ())), tuple(rules), raw.get("color")))
+                            tuple(raw.get("requires", ())), tuple(rules), raw.get("color"),
+                            raw.get("renamed_from")))
     return tuple(stages)
 
 
@@ -245,7 +251,8 @@ def _workflow(name: str, doc: Doc, entities: Mapping[str, Entity],
         initial=data.get("initial") or (stages[0].key if stages else ""),
         skip=moves.get("skip", True), back=moves.get("back", True),
         reopen=moves.get("reopen", False), transitions=transitions,
-        on_enter=frozen_map(on_enter), source=doc.file)
+        on_enter=frozen_map(on_enter), source=doc.file,
+        retired=frozen_map(data.get("retired")))
 
 
 def _roles(raw: Mapping | None) -> Mapping[str, Mapping[str, Permission]]:
@@ -270,5 +277,16 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
         root=raw.root, entities=frozen_map(entities), workflows=frozen_map(workflows),
         roles=_roles(meta.get("roles")), locale=meta.get("locale", "en"),
         country=meta.get("country"), currency=currency,
-        timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs))
+        timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs),
+        definitions=frozen_map(_definitions(raw)))
     return pack, problems
+
+
+def _definitions(raw: RawPack) -> dict[str, Any]:
+    return {"pack": {k: v for k, v in (raw.pack.data or {}).items() if k != "$schema"},
+            "entities": {n: _unschema(d.data) for n, d in sorted(raw.entities.items())},
+            "workflows": {n: _unschema(d.data) for n, d in sorted(raw.workflows.items())}}
+
+
+def _unschema(data: Any) -> Any:
+    return {k: v for k, v in data.items() if k != "$schema"} if isinstance(data, dict) else data

@@ -94,6 +94,8 @@ class Field:
     renamed_from: str | None = None
     workflow: str | None = None  # name of the workflow owning this (stage) field
     declared: bool = True        # False when the engine added the field (workflow stage)
+    retired: Mapping[str, str] = field(default_factory=frozen_map)  # old option → current
+    renamed_values: Mapping[str, str] = field(default_factory=frozen_map)  # stage renames
 
     @property
     def option_keys(self) -> tuple[str, ...]:
@@ -225,6 +227,7 @@ class Stage:
     requires: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     color: str | None = None
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,7 @@ class Workflow:
     transitions: tuple[Transition, ...] = ()
     on_enter: Mapping[str, tuple[Action, ...]] = field(default_factory=frozen_map)
     source: str = ""
+    retired: Mapping[str, str] = field(default_factory=frozen_map)  # old stage → current
 
     def stage(self, key: str) -> Stage:
         return next(s for s in self.stages if s.key == key)
@@ -280,6 +284,9 @@ class Pack:
     currency: str = "USD"
     timezone: str = "UTC"
     template_dirs: tuple[Path, ...] = ()
+    # The merged definitions as read (pack.json, entities, workflows): what the schema
+    # history records and compares, so a definition-only change leaves a trace.
+    definitions: Mapping[str, Any] = field(default_factory=frozen_map, compare=False)
 
     def entity(self, name: str) -> Entity:
         return self.entities[name]

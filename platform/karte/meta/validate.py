@@ -63,6 +63,7 @@ CODES = {
     "DEF041": "inconsistent limits (min above max, scale above precision, bad bound)",
     "DEF042": "pattern is not a valid regular expression",
     "DEF043": "a role in pack.json names no entity",
+    "DEF046": "retired maps an option that is still listed, or into one that is not",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",
@@ -89,6 +90,8 @@ CODES = {
     "WF036": "\"$record\" used for something other than a link to the moved entity",
     "WF037": "the workflow's field uses a reserved name",
     "WF038": "a declared stage field's options are not the stage keys",
+    "WF040": "retired maps a stage that is still listed, or into one that is not",
+    "WF041": "a stage's renamed_from is a current, retired or repeated key",
 }
 
 MAX_TABLE_NAME = 63     # PostgreSQL truncates longer identifiers

@@ -27,7 +27,7 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "min": (*NUMBERS, "date"), "max": (*NUMBERS, "date"),
     "precision": ("decimal",), "scale": ("decimal",), "currency": ("money",),
     "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
-    "formula": ("formula",),
+    "formula": ("formula",), "retired": ("enum", "multi_enum"),
 }
 
 
@@ -159,9 +159,24 @@ def _renamed(site: FieldSite) -> Iterator[Problem]:
         yield site.at("DEF039", f'"{earlier[0]}" is renamed from "{old}" too', "renamed_from")
 
 
+def _retired(site: FieldSite) -> Iterator[Problem]:
+    """`retired` maps removed options to current ones (SPEC §4/§6)."""
+    retired = site.raw.get("retired")
+    if not isinstance(retired, dict) or site.field.type not in APPLIES["retired"]:
+        return
+    keys = list(site.field.option_keys)
+    for old, new in retired.items():
+        if old in keys:
+            yield site.at("DEF046", f'option "{old}" is still listed in "options"; retire an '
+                          "option by removing it there", "retired", old)
+        elif new not in keys:
+            yield site.at("DEF046", f'"{old}" is retired into "{new}", which is not a current '
+                          f"option{did_you_mean(new, keys)}", "retired", old)
+
+
 FIELD_CHECKS: tuple[Callable[[FieldSite], Iterator[Problem]], ...] = (
     _field_name, _link_target, _keys_apply, _options, _default, _formula, _limits,
-    _pattern, _renamed)
+    _pattern, _renamed, _retired)
 
 
 def check_fields(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:

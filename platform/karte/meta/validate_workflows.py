@@ -81,6 +81,27 @@ def _wf_stages(flow: Flow) -> Iterator[Problem]:
                       "stages")
 
 
+def _wf_retired(flow: Flow) -> Iterator[Problem]:
+    """`retired` maps removed stages to current ones; `renamed_from` names a gone key."""
+    for old, new in flow.workflow.retired.items():
+        if old in flow.keys:
+            yield flow.at("WF040", f'stage "{old}" is still listed in "stages"; retire a '
+                          "stage by removing it there", "retired", old)
+        elif new not in flow.keys:
+            yield flow.at("WF040", f'"{old}" is retired into {flow.no_stage(new)}',
+                          "retired", old)
+    seen: set[str] = set()
+    for index, stage in enumerate(flow.workflow.stages):
+        old = stage.renamed_from
+        if old is None:
+            continue
+        if old in flow.keys or old in flow.workflow.retired or old in seen:
+            yield flow.at("WF041", f'renamed_from "{old}" is a current stage, a retired one '
+                          "or renamed twice; a rename needs the old key gone", "stages",
+                          index, "renamed_from")
+        seen.add(old)
+
+
 def _wf_transitions(flow: Flow) -> Iterator[Problem]:
     roles = flow.ctx.roles
     for index, move in enumerate(flow.workflow.transitions):
@@ -198,7 +219,7 @@ def _wf_on_enter(flow: Flow) -> Iterator[Problem]:
 
 
 WORKFLOW_CHECKS: tuple[Callable[[Flow], Iterator[Problem]], ...] = (
-    _wf_name, _wf_entity, _wf_field, _wf_stages, _wf_transitions, _wf_requires,
+    _wf_name, _wf_entity, _wf_field, _wf_stages, _wf_retired, _wf_transitions, _wf_requires,
     _wf_reachable, _wf_on_enter)
 
 

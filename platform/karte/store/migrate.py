@@ -17,16 +17,16 @@ import json
 import os
 import re
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from karte.fields import BIGINT, JSON, UTCDateTime
-from karte.meta.model import SYSTEM_FIELDS, Field, Pack
+from karte.meta.model import SYSTEM_FIELDS, Pack
 from karte.meta.problems import counted
+from karte.store import migrate_history as recorded
 from karte.store.migrate_diff import compare, rename_steps
+from karte.store.migrate_history import HistoryEntry, describe, history
 from karte.store.migrate_ops import Target, apply, operations, session
 from karte.store.migrate_plan import Plan, Step, step_rank
 from karte.store.migrate_types import batches, drop_indexes_on
@@ -34,26 +34,7 @@ from karte.store.tables import build_metadata
 
 __all__ = ["HistoryEntry", "Plan", "Step", "describe", "history", "migrate", "plan", "purge"]
 
-HISTORY = "karte_schema_history"
-FIELD_KEYS = ("required", "unique", "index", "max_length", "precision", "scale", "currency",
-              "to", "renamed_from", "workflow")
-HISTORY_ROWS = sa.table(
-    HISTORY, sa.column("id", BIGINT), sa.column("applied_at", UTCDateTime()),
-    sa.column("pack", sa.String()), sa.column("summary", sa.Text()),
-    sa.column("operations", JSON), sa.column("definitions", JSON))
 COLUMN_REF = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One applied migration, as `karte history` shows it."""
-
-    id: int
-    applied_at: dt.datetime
-    pack: str
-    summary: str
-    operations: list[dict[str, Any]]
-    definitions: dict[str, Any]
 
 
 def plan(engine: sa.Engine, pack: Pack) -> Plan:
@@ -81,8 +62,7 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
         chosen = [s for s in steps if _runs(s, apply_risky)]
         apply(target, [s for s in chosen if s not in renames])
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
-        if chosen:
-            _record(conn, pack, _summary(result), list(chosen))
+        _record_changes(conn, pack, result)
     return result
 
 
@@ -101,39 +81,46 @@ def _summary(result: Plan) -> str:
     return line
 
 
-def _field_definition(field: Field) -> dict[str, Any]:
-    found = {"type": field.type}
-    found.update({k: getattr(field, k) for k in FIELD_KEYS if getattr(field, k) not in
-                  (None, False)})
-    if field.type == "link":
-        found["on_delete"] = field.on_delete
-    if field.options:
-        found["options"] = list(field.option_keys)
-    return found
+def _kept_values(result: Plan) -> dict[tuple[str, str], set[str]]:
+    """Stage or option keys still stored in rows after this run (retirements waiting)."""
+    kept: dict[tuple[str, str], set[str]] = {}
+    for step in result.steps:
+        if step.kind == "retire_value" and step not in result.applied:
+            kept.setdefault((step.table, step.column), set()).add(step.detail["from"])
+    return kept
 
 
-def describe(pack: Pack) -> dict[str, Any]:
-    """The definitions a migration applied: per entity its table and fields (type and the
-    options that shape storage and rules), so the history can show what changed."""
-    return {"pack": pack.name, "entities": {
-        e.name: {"table": e.table_name,
-                 "fields": {f.name: _field_definition(f) for f in e.fields.values()}}
-        for e in pack.entities.values()}}
+def _keep_stored_types(snapshot: dict[str, Any], last: dict[str, Any] | None,
+                       result: Plan) -> None:
+    """A field whose type change waits keeps its last applied entry: that is what its
+    column holds, and what the app serves until `--apply` (store/pending.py)."""
+    for step in result.steps:
+        if step.kind != "change_type" or step in result.applied:
+            continue
+        before = (last or {}).get("entities", {}).get(step.table, {}).get("fields", {})
+        if step.column in before and step.table in snapshot["entities"]:
+            snapshot["entities"][step.table]["fields"][step.column] = before[step.column]
 
 
-def _record(conn: sa.Connection, pack: Pack, summary: str, steps: list[Step]) -> None:
-    conn.execute(HISTORY_ROWS.insert().values(
-        applied_at=dt.datetime.now(dt.UTC), pack=pack.name, summary=summary,
-        operations=[s.as_dict() for s in steps], definitions=describe(pack)))
-
-
-def history(engine: sa.Engine) -> list[HistoryEntry]:
-    """Applied migrations, oldest first (none before the first migration)."""
-    if not sa.inspect(engine).has_table(HISTORY):
-        return []
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(HISTORY_ROWS).order_by(HISTORY_ROWS.c.id)).mappings()
-        return [HistoryEntry(**row) for row in rows]
+def _record_changes(conn: sa.Connection, pack: Pack, result: Plan) -> None:
+    """A history row when steps were applied or the definitions changed since the last
+    row (a stage added, a field made required, a rule changed: no DDL, still a trace)."""
+    last = recorded.last_definitions(conn)
+    snapshot = recorded.describe(pack, _kept_values(result))
+    _keep_stored_types(snapshot, last, result)
+    lines = recorded.changes((last or {}).get("raw"), snapshot["raw"])
+    operations = [s.as_dict() for s in result.applied] + [
+        {"kind": "definition", "description": line} for line in lines]
+    if result.applied:
+        summary = _summary(result)
+    elif lines:
+        summary = (f"definitions changed ({counted(len(lines), 'change')}): "
+                   + ", ".join(recorded.changed_files(lines)))
+    elif last is not None and last.get("entities") != snapshot["entities"]:
+        summary = "definitions recorded"
+    else:
+        return
+    recorded.record(conn, pack, summary, operations, snapshot)
 
 
 def _purge_problem(pack: Pack, existing: dict[str, set[str]], ref: str) -> str | None:
@@ -202,6 +189,7 @@ def purge(engine: sa.Engine, pack: Pack, columns: list[str], instance_dir: Path)
             steps.append(Step("purge_column", table, column,
                               f"drop retired column {table}.{column} (backup: {paths[-1]})",
                               False, {"backup": str(paths[-1])}))
-        if sa.inspect(conn).has_table(HISTORY):
-            _record(conn, pack, "\n".join(s.description for s in steps), steps)
+        if sa.inspect(conn).has_table(recorded.HISTORY):
+            recorded.record(conn, pack, "\n".join(s.description for s in steps),
+                            [s.as_dict() for s in steps], recorded.describe(pack))
     return paths

@@ -27,7 +27,9 @@ from karte.store.migrate_checks import (
     live_rows,
     orphans,
 )
+from karte.store.migrate_history import last_definitions
 from karte.store.migrate_plan import Step, step_rank
+from karte.store.migrate_values import value_steps
 from karte.store.tables import index_name, junction_name
 
 
@@ -279,6 +281,8 @@ def compare(conn: sa.Connection, pack: Pack, metadata: sa.MetaData,
         diffs = _pending_renames(cmp, diffs, list(renames))
     steps = [step for diff in diffs for step in _classify(cmp, diff)]
     steps += _required_notes(cmp)
+    steps += value_steps(conn, list(pack.entities.values()), cmp.existing,
+                         last_definitions(conn))
     return sorted(steps, key=step_rank)
 
 

@@ -17,6 +17,7 @@ from alembic.operations import Operations, ops
 
 from karte.meta.model import Pack
 from karte.store import migrate_types as types
+from karte.store import migrate_values as values
 from karte.store.migrate_checks import orphans
 from karte.store.migrate_diff import context
 from karte.store.migrate_plan import Step
@@ -154,6 +155,15 @@ def _change_type(target: Target, step: Step) -> None:
                       target.pack.country)
 
 
+def _rename_value(target: Target, step: Step) -> None:
+    values.rename_value(target.conn, target.pack.entity(step.table), step)
+
+
+def _retire_value(target: Target, step: Step) -> None:
+    values.retire_value(target.conn, target.metadata.tables, target.pack.entity(step.table),
+                        step)
+
+
 def _each(apply_one: Callable[[Target, Step], None]) -> Callable[[Target, list[Step]], None]:
     def apply_all(target: Target, steps: list[Step]) -> None:
         for step in steps:
@@ -172,6 +182,8 @@ APPLIERS: dict[str, Callable[[Target, list[Step]], None]] = {
     "add_index": _each(_add_index),
     "widen_column": _each(_widen),
     "change_type": _each(_change_type),
+    "rename_value": _each(_rename_value),
+    "retire_value": _each(_retire_value),
 }
 
 

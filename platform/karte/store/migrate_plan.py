@@ -12,7 +12,8 @@ from typing import Any
 
 NOTE_KINDS = frozenset({"retire_column", "retire_table", "required_on_empty", "differs"})
 STEP_ORDER = ("rename_table", "rename_column", "drop_index", "drop_foreign_key", "add_table",
-              "add_column", "widen_column", "change_type", "add_index", "add_foreign_key",
+              "add_column", "widen_column", "change_type", "rename_value", "retire_value",
+              "add_index", "add_foreign_key",
               "retire_table", "retire_column", "required_on_empty", "differs")
 MARKS = {"applied": "✓", "automatic": "+", "waiting": "!", "refused": "✗", "reported": "·"}
 LABELS = {"applied": "applied", "automatic": "applied automatically",
@@ -116,5 +117,6 @@ class Plan:
         if "refused" in pending:
             lines.append("Refused steps run once the rows they name are corrected.")
         if pending:
-            lines.append("The app will not start until the database matches the definitions.")
+            lines.append("Meanwhile the app serves these fields as the database holds them; "
+                         "admins see the waiting steps with links to the rows.")
         return "\n".join(lines)

@@ -12,6 +12,7 @@ copy converted values in batches, then drop the old column and rename the tempor
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -25,6 +26,7 @@ from karte.meta.problems import counted
 
 BATCH = 500
 EXAMPLES = 5
+LISTED = 50        # ids kept so that the rows can be listed (a list filter) and fixed
 TEMP_SUFFIX = "__karte_new"
 VALIDATION_ONLY = {"pattern": None, "min_length": None, "min": None, "max": None,
                    "required": False}
@@ -78,13 +80,17 @@ def _convert(field: Field, value: Any, country: str | None) -> tuple[bool, Any]:
 
 def dry_run(conn: sa.Connection, table: str, column: str, old_type: sa.types.TypeEngine,
             field: Field, country: str | None) -> dict[str, Any]:
-    """How many stored values exist and which would not convert to `field`'s type."""
-    checked, failed = 0, []
+    """How many stored values exist and which would not convert to `field`'s type: the
+    first ids (`ids`, enough to list them), and a few with their values (`examples`)."""
+    checked, failed, values = 0, [], []
     target = conversion_field(field)
     for rows in batches(conn, table, column, old_type):
         checked += len(rows)
-        failed += [row.id for row in rows if not _convert(target, row.value, country)[0]]
-    return {"rows": checked, "would_not_convert": len(failed), "examples": failed[:EXAMPLES]}
+        bad = [row for row in rows if not _convert(target, row.value, country)[0]]
+        failed += [row.id for row in bad]
+        values += [str(row.value) for row in bad[:EXAMPLES - len(values)]]
+    return {"rows": checked, "would_not_convert": len(failed), "examples": failed[:EXAMPLES],
+            "values": values, "ids": failed[:LISTED]}
 
 
 def refusal(found: dict[str, Any]) -> str | None:
@@ -92,10 +98,12 @@ def refusal(found: dict[str, Any]) -> str | None:
     count = found["would_not_convert"]
     if not count:
         return None
-    ids = ", ".join(str(i) for i in found["examples"])
-    more = ", …" if count > len(found["examples"]) else ""
-    return (f"{count} of {counted(found['rows'], 'row')} would not convert (ids {ids}{more}); "
-            "correct or empty those values, then run the migration again")
+    shown = [f"{i} {json.dumps(v, ensure_ascii=False)}" for i, v in
+             zip(found["examples"], found.get("values", ()), strict=False)]
+    more = ", …" if count > len(shown) else ""
+    return (f"{count} of {counted(found['rows'], 'row')} would not convert (id and value: "
+            f"{', '.join(shown)}{more}); correct or empty those values, then run the "
+            "migration again")
 
 
 def _copy_converted(conn: sa.Connection, table: str, column: str, temp: sa.Column,

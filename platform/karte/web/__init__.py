@@ -119,6 +119,7 @@ def init_app(app: Flask) -> None:
         forms,
         home,
         lists,
+        pending,
         schema,
         security,
     )
@@ -128,5 +129,6 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     display.init_app(app)
     errors.init_app(app)
+    pending.init_app(app)
     for module in (home, schema, admin, boards, lists, forms, cards):
         app.register_blueprint(module.blueprint)
