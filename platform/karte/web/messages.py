@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from karte.meta.model import Entity
+from karte.meta.problems import Problem
 from karte.store.errors import RecordError
+from karte.store.records_write import Clash
+from karte.web.display import Refs, link_to
 
 # The field-type table's fixed sentences (karte/fields.py), listed so the catalogue has them.
 FIXED = (
@@ -27,19 +31,39 @@ FIXED = (
 )
 
 
-def _message(entity: Entity, where: str, code: str, message: str) -> str:
+def _noun(label: str) -> str:
+    """A label inside a sentence: "email" in English, 電話番号 as it is."""
+    return label.lower() if label.isascii() else label
+
+
+def _clash(entity: Entity, problem: Clash) -> str:
+    """A unique value another record holds, that record linked when the user may read it."""
     from karte.web import text
 
-    field = entity.fields.get(where)
-    if code == "required" and field is not None:
+    field = entity.fields[problem.where]
+    said = {"thing": _noun(text(entity.label)), "field": _noun(text(field.label))}
+    if problem.record is None:
+        return _("Another %(thing)s already has this %(field)s.", **said)
+    held = link_to(problem.entity, problem.record,
+                   Refs({problem.entity: {problem.record: problem.title}}))
+    return Markup(_("Another %(thing)s already has this %(field)s: %(record)s.")) % {
+        **said, "record": held}
+
+
+def _message(entity: Entity, problem: Problem) -> str:
+    from karte.web import text
+
+    field = entity.fields.get(problem.where)
+    if problem.code == "required" and field is not None:
         return _("%(field)s is required.", field=text(field.label))
-    return _(message)
+    if isinstance(problem, Clash) and field is not None:
+        return _clash(entity, problem)
+    return _(problem.message)
 
 
 def field_errors(error: RecordError, entity: Entity) -> dict[str, list[str]]:
     """Messages grouped by field ("" for the whole record), in the UI language."""
     grouped: dict[str, list[str]] = {}
     for problem in error.problems:
-        grouped.setdefault(problem.where, []).append(
-            _message(entity, problem.where, problem.code, problem.message))
+        grouped.setdefault(problem.where, []).append(_message(entity, problem))
     return grouped
