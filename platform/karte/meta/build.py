@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from karte.fields import TYPES
+from karte.fields import TYPES, phone_country
 from karte.meta import conditions, formulas
 from karte.meta.load import Doc, RawPack
 from karte.meta.model import (
@@ -269,6 +269,6 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
         name=meta.get("name", raw.root.name), label=_text(meta.get("label"), raw.root.name),
         root=raw.root, entities=frozen_map(entities), workflows=frozen_map(workflows),
         roles=_roles(meta.get("roles")), locale=meta.get("locale", "en"),
-        country=meta.get("country"), currency=currency,
+        country=phone_country(meta.get("country"), meta.get("timezone")), currency=currency,
         timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs))
     return pack, problems

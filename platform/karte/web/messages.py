@@ -26,7 +26,7 @@ FIXED = (
     _l("Enter a web address starting with http:// or https://."),
     _l("Choose yes or no."), _l("Choose a record."), _l("Choose a record (an id number)."),
     _l("Choose a list of records."), _l("Choose a list of options."),
-    _l("This number is too large."), _l("This phone number has the wrong number of digits."),
+    _l("This number is too large."),
     _l("This value is computed and cannot be set."), _l("Attach files through the upload form."),
 )
 
