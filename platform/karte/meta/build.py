@@ -88,14 +88,20 @@ def _field(name: str, raw: Mapping, currency: str) -> Field:
     return field
 
 
-def _stage_field(owner: str, workflow: Mapping, declared: Field | None) -> Field:
+def _stage_field(owner: str, workflow: Mapping, declared: Field | None,
+                 labelled: bool) -> Field:
+    """The workflow's stage field: declared by the engine, or the entity's own enum. Its
+    label, unless the entity gives one: the workflow's `field_label`, else its `label`
+    (text in the pack's languages rather than the field name in English)."""
     options = tuple(Option(s["key"], _text(s.get("label"), s["key"]), s.get("color"))
                     for s in workflow.get("stages", ()))
+    name = workflow["field"]
+    label = _text(workflow.get("field_label", workflow.get("label")), name)
     if declared is not None:
         return replace(declared, workflow=owner, index=True,
-                       options=declared.options or options)
-    name = workflow["field"]
-    return Field(name=name, type="enum", label=_text(None, name),
+                       options=declared.options or options,
+                       label=declared.label if labelled else label)
+    return Field(name=name, type="enum", label=label,
                  options=options, index=True, workflow=owner, declared=False)
 
 
@@ -104,10 +110,13 @@ def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
                      for fname, fraw in doc.data.get("fields", {}).items()}
               for name, doc in raw.entities.items()}
     for owner, doc in raw.workflows.items():
+        entity = raw.entities.get(doc.data.get("entity"))
         entity_fields = fields.get(doc.data.get("entity"))
         if entity_fields is not None and doc.data.get("field"):
             name = doc.data["field"]
-            entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name))
+            labelled = "label" in (entity.data.get("fields", {}).get(name) or {})
+            entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name),
+                                               labelled)
     return fields
 
 
