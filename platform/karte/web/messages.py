@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from karte.meta.model import Entity
 from karte.meta.problems import Problem
-from karte.store.errors import RecordError
+from karte.store.errors import NotFound, RecordError
 from karte.store.records_write import Clash
 from karte.web.display import Refs, link_to
 
@@ -67,3 +67,16 @@ def field_errors(error: RecordError, entity: Entity) -> dict[str, list[str]]:
     for problem in error.problems:
         grouped.setdefault(problem.where, []).append(_message(entity, problem))
     return grouped
+
+
+def not_found(error: NotFound) -> str:
+    """What a 404 for a record says, in the UI language and with the entity's label (the
+    same words whether the record is missing, deleted or out of the user's reach)."""
+    from karte.web import registry, text
+
+    entity = registry().entities.get(error.entity)
+    if entity is None or error.id is None:
+        return _("There is no such page. Check the address, or start again from the "
+                 "navigation.")
+    return _("There is no %(thing)s #%(id)s (it may have been deleted).",
+             thing=_noun(text(entity.label)), id=error.id)
