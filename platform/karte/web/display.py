@@ -116,7 +116,7 @@ def _date(f: Field, value: Any, refs: Refs) -> Markup:
                                                           format_date(value, "medium"))
 
 
-def minutes(value: dt.datetime) -> str:
+def _minutes(value: dt.datetime) -> str:
     """A moment in the user's timezone to the minute, as the UI language writes it: its
     medium date and short time ("Nov 25, 2026, 4:29 PM", "2026/11/25 16:29"). Seconds
     are noise on a card, a list or a timeline."""
@@ -129,7 +129,7 @@ def when(value: dt.datetime) -> Markup:
     """A moment as a <time> element: the exact instant for machines, minutes for people."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), minutes(value))
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), _minutes(value))
 
 
 def _datetime(f: Field, value: Any, refs: Refs) -> Markup:
