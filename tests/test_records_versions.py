@@ -104,13 +104,14 @@ def test_history_shows_who_did_what_newest_first(service):
     assert history[0]["changes"]["deleted_at"][1] is None
 
 
-def test_unique_values_are_refused_with_a_message_naming_the_field(service):
+def test_unique_values_are_refused_with_a_message_naming_the_field_and_record(service):
     service.create("customer", {"name": "A", "email": "ann@example.com"})
 
     with pytest.raises(ValidationFailed) as error:
         service.create("customer", {"name": "B", "email": "ANN@example.com"})
 
-    assert error.value.by_field() == {"email": ["Another customer already has this email."]}
+    assert error.value.by_field() == {
+        "email": ['Another customer already has this email: "A" (#1).']}
 
 
 def test_a_record_may_keep_its_own_unique_value(service):
@@ -131,7 +132,8 @@ def test_a_soft_deleted_record_does_not_block_its_unique_value(service):
     assert again["email"] == "ann@example.com"
     with pytest.raises(ValidationFailed) as error:
         service.restore("customer", old["id"])
-    assert error.value.by_field() == {"email": ["Another customer already has this email."]}
+    assert error.value.by_field() == {
+        "email": [f'Another customer already has this email: "B" (#{again["id"]}).']}
 
 
 def test_the_database_index_backs_up_the_unique_check(service, monkeypatch):

@@ -38,6 +38,7 @@ def build_case(root: Path, case: dict) -> Path:
     client = write_pack(root / "client", case.get("entities", {}), case.get("workflows"),
                         pack)
     for name, text in case.get("files", {}).items():
+        (client / name).parent.mkdir(parents=True, exist_ok=True)
         (client / name).write_text(text, encoding="utf-8")
     return client
 

@@ -115,7 +115,7 @@ def test_an_action_refused_by_the_database_rolls_the_move_back(flows):
 
     assert [(p.where, p.message) for p in error.value.problems] == [
         ("task.code", "Entering Won creates a task, but: Another task already has this "
-                      "code.")]
+                      'code: "Call" (#1).')]
     assert service.records.get("deal", second["id"]) == second
     assert len(service.records.query("task")) == 1
     assert [m["to_stage"] for m in service.history("deal", second["id"])] == ["new"]

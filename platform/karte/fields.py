@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import email_validator
 import phonenumbers
 import sqlalchemy as sa
+from babel.core import get_global
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
@@ -32,6 +33,7 @@ CHOICE_OPS = frozenset({"=", "!=", "in", "not_in", "empty", "not_empty"})
 SET_OPS = frozenset({"contains", "empty", "not_empty"})
 EMPTY_OPS = frozenset({"empty", "not_empty"})
 ALL_OPS = TEXT_OPS | NUMBER_OPS | SET_OPS
+PHONE_LENGTH = 32
 
 
 class UTCDateTime(TypeDecorator):
@@ -188,15 +190,30 @@ def _email(value: Any, field: Field, country: str | None) -> str:
 
 
 def _phone(value: Any, field: Field, country: str | None) -> str:
+    """E.164 where the number parses (a national number read in `country`); any other
+    text is kept as typed, trimmed — a phone number is never refused for its form."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise ValueError("Enter text.")
     text = str(value).strip()
     try:
         number = phonenumbers.parse(text, country)
     except phonenumbers.NumberParseException:
-        raise ValueError("Not a phone number; write it with its country code, "
-                         "e.g. +81 3 1234 5678.") from None
-    if not phonenumbers.is_possible_number(number):
-        raise ValueError("This phone number has the wrong number of digits.")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(text) > PHONE_LENGTH:
+        raise ValueError(f"Use at most {PHONE_LENGTH} characters (this has {len(text)}).")
+    return text
+
+
+def phone_country(country: str | None, timezone: str | None) -> str | None:
+    """The region national phone numbers are read in: the pack's `country`, else the
+    country of its `timezone` (CLDR's zone → territory table, via Babel), else none."""
+    if country:
+        return country
+    zone = get_global("zone_aliases").get(timezone, timezone)
+    territory = get_global("zone_territories").get(zone)
+    return territory if territory and len(territory) == 2 and territory != "ZZ" else None
 
 
 def _url(value: Any, field: Field, country: str | None) -> str:
@@ -278,7 +295,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("date", lambda f: sa.Date(), _date, ORDER_OPS),
     FieldType("datetime", lambda f: UTCDateTime(), _datetime, ORDER_OPS),
     FieldType("email", _varchar(254), _email, TEXT_OPS, textual=True),
-    FieldType("phone", _varchar(32), _phone, TEXT_OPS, textual=True),
+    FieldType("phone", _varchar(PHONE_LENGTH), _phone, TEXT_OPS, textual=True),
     FieldType("url", _varchar(2048), _url, TEXT_OPS),
     FieldType("enum", _varchar(64), _enum, CHOICE_OPS),
     FieldType("multi_enum", lambda f: JSON, _multi_enum, SET_OPS, scalar=False,

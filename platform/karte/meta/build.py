@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from karte.fields import TYPES
+from karte.fields import TYPES, phone_country
 from karte.meta import conditions, formulas
 from karte.meta.load import Doc, RawPack
 from karte.meta.model import (
@@ -89,18 +89,25 @@ def _field(name: str, raw: Mapping, currency: str) -> Field:
     return field
 
 
-def _stage_field(owner: str, workflow: Mapping, declared: Field | None) -> Field:
+def _stage_field(owner: str, workflow: Mapping, declared: Field | None,
+                 labelled: bool) -> Field:
+    """The workflow's stage field: declared by the engine, or the entity's own enum. Its
+    label, unless the entity gives one: the workflow's `field_label`, else its `label`
+    (text in the pack's languages rather than the field name in English). Stages renamed
+    or retired in the workflow are the field's value mappings (store/migrate_values.py)."""
     stages = workflow.get("stages", ())
     options = tuple(Option(s["key"], _text(s.get("label"), s["key"]), s.get("color"))
                     for s in stages)
+    name = workflow["field"]
+    label = _text(workflow.get("field_label", workflow.get("label")), name)
     values = {"retired": frozen_map(workflow.get("retired")),
               "renamed_values": frozen_map({s["renamed_from"]: s["key"] for s in stages
                                             if s.get("renamed_from")})}
     if declared is not None:
         return replace(declared, workflow=owner, index=True,
-                       options=declared.options or options, **values)
-    name = workflow["field"]
-    return Field(name=name, type="enum", label=_text(None, name),
+                       options=declared.options or options,
+                       label=declared.label if labelled else label, **values)
+    return Field(name=name, type="enum", label=label,
                  options=options, index=True, workflow=owner, declared=False, **values)
 
 
@@ -109,10 +116,13 @@ def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
                      for fname, fraw in doc.data.get("fields", {}).items()}
               for name, doc in raw.entities.items()}
     for owner, doc in raw.workflows.items():
+        entity = raw.entities.get(doc.data.get("entity"))
         entity_fields = fields.get(doc.data.get("entity"))
         if entity_fields is not None and doc.data.get("field"):
             name = doc.data["field"]
-            entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name))
+            labelled = "label" in (entity.data.get("fields", {}).get(name) or {})
+            entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name),
+                                               labelled)
     return fields
 
 
@@ -276,7 +286,7 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
         name=meta.get("name", raw.root.name), label=_text(meta.get("label"), raw.root.name),
         root=raw.root, entities=frozen_map(entities), workflows=frozen_map(workflows),
         roles=_roles(meta.get("roles")), locale=meta.get("locale", "en"),
-        country=meta.get("country"), currency=currency,
+        country=phone_country(meta.get("country"), meta.get("timezone")), currency=currency,
         timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs),
         definitions=frozen_map(_definitions(raw)))
     return pack, problems

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from karte.meta.folders import stray_files
 from karte.meta.model import Pack
 from karte.meta.problems import Problem, ProblemsError, at, did_you_mean, pointer
 
@@ -118,7 +119,7 @@ def read_pack(root: Path) -> tuple[RawPack, list[Problem]]:
     raw.files += [*raw.entities.values(), *raw.workflows.values()]
     if (root / "templates").is_dir():
         raw.template_dirs.append(root / "templates")
-    return raw, problems
+    return raw, problems + stray_files(root)
 
 
 # -- overlays (SPEC §7) -------------------------------------------------------------------
@@ -156,7 +157,8 @@ def _relative(path: Path, root: Path) -> str:
 
 def _relabeller(base_root: Path, root: Path) -> Callable[[str], str]:
     def relabel(label: str) -> str:
-        return posixpath.normpath(_relative(Path(os.path.normpath(base_root / label)), root))
+        moved = posixpath.normpath(_relative(Path(os.path.normpath(base_root / label)), root))
+        return moved + "/" if label.endswith("/") else moved     # a folder stays a folder
     return relabel
 
 
@@ -175,7 +177,9 @@ def _relabel_problems(problems: list[Problem], base_root: Path, root: Path) -> l
     moved = []
     for problem in problems:
         file, sep, rest = problem.where.partition(": ")
-        moved.append(replace(problem, where=relabel(file) + sep + rest) if sep else problem)
+        located = sep or file.endswith("/")           # a file, or a folder (DEF007)
+        moved.append(replace(problem, where=relabel(file) + sep + rest) if located
+                     else problem)
     return moved
 
 

@@ -280,7 +280,7 @@ class Pack:
     workflows: Mapping[str, Workflow]
     roles: Mapping[str, Mapping[str, Permission]] = field(default_factory=frozen_map)
     locale: str = "en"
-    country: str | None = None
+    country: str | None = None      # `country`, else its timezone's: reads phone numbers
     currency: str = "USD"
     timezone: str = "UTC"
     template_dirs: tuple[Path, ...] = ()

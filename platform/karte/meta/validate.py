@@ -31,6 +31,8 @@ CODES = {
     "DEF004": "packs extend each other in a cycle",
     "DEF005": "\"extends\": true names no entity of a base pack",
     "DEF006": "\"remove\" names a field the base entity does not have",
+    "DEF007": "a folder named like a pack folder (dashbords/, workflow/) is not read",
+    "DEF008": "a definition file in the wrong place (a subfolder, the top, templates/)",
     "DEF010": "unknown key (schema)",
     "DEF011": "wrong JSON type (schema)",
     "DEF012": "value is not one of the allowed ones, e.g. an unknown field type (schema)",

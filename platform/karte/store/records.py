@@ -49,6 +49,7 @@ from karte.store.records_write import (
     prepare_update,
     reference_problems,
     stamp,
+    unique_clashes,
     unique_problems,
     update_row,
 )
@@ -124,9 +125,13 @@ class Records:
 
     def _db_problems(self, conn: sa.Connection, entity: Entity, records: Sequence[Record],
                      names: Sequence[Sequence[str]], exclude: set[int],
-                     seen: dict[str, set], actor: Actor | None) -> Tagged:
+                     seen: dict[str, set], actor: Actor | None,
+                     reader: Actor | None) -> Tagged:
+        """Dead links (for `actor`: None when the pack's own action writes) and unique
+        clashes, naming the clashing record only when `reader` may read it."""
         return (reference_problems(self.store, conn, entity, records, names, actor)
-                + unique_problems(self.store, conn, entity, records, names, exclude, seen))
+                + unique_problems(self.store, conn, entity, records, names, exclude, seen,
+                                  reader))
 
     def create(self, entity: str, values: Mapping[str, Any], actor: Actor | None = None, *,
                moving: bool = False, conn: sa.Connection | None = None,
@@ -144,7 +149,7 @@ class Records:
             record, problems = prepare_create(self.store, ent, values, ctx, judge, moving)
             clean = [n for n in ent.fields if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {},
-                                                         checked)]
+                                                         checked, actor)]
             if problems:
                 raise ValidationFailed(problems)
             user = actor_id(actor)
@@ -193,7 +198,7 @@ class Records:
             records.append(record)
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
-        problems += self._db_problems(conn, entity, records, clean, set(), seen, actor)
+        problems += self._db_problems(conn, entity, records, clean, set(), seen, actor, actor)
         return records, sorted(problems, key=lambda tagged: tagged[0])
 
     def _insert_batch(self, conn: sa.Connection, entity: Entity, records: list[Record],
@@ -261,7 +266,7 @@ class Records:
                                                        moving)
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
-                                                         {old["id"]}, {}, actor)]
+                                                         {old["id"]}, {}, actor, actor)]
             if problems:
                 raise ValidationFailed(problems)
             if not changed:
@@ -339,7 +344,7 @@ class Records:
             if dead:
                 raise Refused(dead)
             taken = unique_problems(self.store, c, ent, [old], [list(ent.fields)],
-                                    {old["id"]}, {})
+                                    {old["id"]}, {}, actor)
             if taken:
                 raise ValidationFailed([p for _, p in taken])
             self._undelete(c, ent, old, actor)
@@ -385,6 +390,14 @@ class Records:
         query = sa.select(sa.func.count()).select_from(matching.subquery())
         with self.engine.connect() as c:
             return c.scalar(query)
+
+    def clashes(self, entity: str, values: Mapping[str, Any], exclude_id: Any = None, *,
+                actor: Actor | None = None) -> list[Problem]:
+        """The unique values among `values` another live record holds (SPEC §3.3), as
+        create and update would refuse them: a form asks before offering to save."""
+        ent = self.store.entity(entity)
+        with self.engine.connect() as c:
+            return unique_clashes(self.store, c, ent, values, exclude_id, actor)
 
     def duplicates(self, entity: str, values: Mapping[str, Any], exclude_id: Any = None,
                    *, actor: Actor | None = None) -> list[dict[str, Any]]:

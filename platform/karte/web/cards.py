@@ -33,6 +33,7 @@ from karte.web import (
     workflows,
 )
 from karte.web.display import Refs, references
+from karte.web.form_model import Conditions
 from karte.web.messages import field_errors
 
 blueprint = Blueprint("cards", __name__)
@@ -74,12 +75,14 @@ def _before() -> dt.datetime | None:
 
 
 def _sections(entity: Entity, record: Mapping[str, Any]) -> list[tuple[Any, list[Field]]]:
-    """Each section with its fields; a conditional field that is empty does not apply to
-    this record and is left out, and so is a section left with nothing."""
+    """Each section with its fields; a field whose `visible_if` does not hold on the record
+    is hidden as the form hides it (same evaluator, links followed only to records the
+    user may read), and so is a section left with nothing."""
+    judge = Conditions(actor(), registry().timezone)
     shown = []
     for section in entity.card.sections:
         fields = [f for name in section.fields if (f := entity.lookup(name)) is not None
-                  and not (f.visible_if is not None and record.get(name) in (None, "", []))]
+                  and (f.visible_if is None or judge.holds(f.visible_if, record))]
         if fields:
             shown.append((section.label, fields))
     return shown

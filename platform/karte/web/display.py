@@ -16,8 +16,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import get_datetime_format
 from flask import Flask, Response, request, url_for
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_decimal,
+    format_time,
+    get_locale,
+)
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
@@ -108,11 +116,24 @@ def _date(f: Field, value: Any, refs: Refs) -> Markup:
                                                           format_date(value, "medium"))
 
 
-def _datetime(f: Field, value: Any, refs: Refs) -> Markup:
+def _minutes(value: dt.datetime) -> str:
+    """A moment in the user's timezone to the minute, as the UI language writes it: its
+    medium date and short time ("Nov 25, 2026, 4:29 PM", "2026/11/25 16:29"). Seconds
+    are noise on a card, a list or a timeline."""
+    pattern = get_datetime_format("medium", locale=get_locale()).replace("'", "")
+    return pattern.replace("{0}", format_time(value, "short")).replace(
+        "{1}", format_date(value, "medium"))
+
+
+def when(value: dt.datetime) -> Markup:
+    """A moment as a <time> element: the exact instant for machines, minutes for people."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(),
-                                                          format_datetime(value, "medium"))
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), _minutes(value))
+
+
+def _datetime(f: Field, value: Any, refs: Refs) -> Markup:
+    return when(value)
 
 
 def badge(f: Field, key: Any) -> Markup:
@@ -183,7 +204,7 @@ def show_field(entity: Entity, name: str, record: Mapping[str, Any],
     value = record.get(name)
     if f is None:
         if isinstance(value, dt.datetime):
-            return _datetime(Field(name, "datetime", None), value, refs or Refs())
+            return when(value)
         return escape("" if value is None else str(value))
     return show(f, value, refs)
 
@@ -222,7 +243,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=locale, timezone_selector=timezone)
     app.add_url_rule("/theme.css", "theme", theme_css)
-    app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge,
+    app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge, when=when,
                                  link_to=link_to, url_with=url_with, text=text,
                                  entity_or_404=entity_or_404)
 

@@ -13,7 +13,8 @@ from flask import Flask, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from karte.store.errors import RecordError
+from karte.store.errors import NotFound, RecordError
+from karte.web.messages import not_found
 
 
 def _titles() -> dict[int, str]:
@@ -40,6 +41,8 @@ def problem_page(status: int, problems: Iterable[tuple[str, str]]):
 
 
 def _record_error(error: RecordError):
+    if isinstance(error, NotFound):
+        return problem_page(error.status, [("", not_found(error))])
     return problem_page(error.status, [(p.where, p.message) for p in error.problems])
 
 

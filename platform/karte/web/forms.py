@@ -1,7 +1,8 @@
 """Create, edit and delete forms: one generic form for every entity (SPEC §3, §5, §11).
 
 A view parses the POST (`form_values`), asks the records service, and shows the answer:
-303 to the card on success, the form again with each message next to its field (422), a
+303 to the card on success, the form again with each message next to its field (422; a
+unique value another record holds among them, before any duplicate warning), a
 duplicate warning with "Save anyway" (200), or the conflict page when someone else saved
 first (409). Conditions (`visible_if`, `required_if`, `read_only_if`) are judged here with
 the same Python evaluator the service uses; `live` re-renders the fields while the user
@@ -147,13 +148,25 @@ def _duplicates(model: FormModel, values: Mapping[str, Any]) -> list[dict[str, A
             for match in found]
 
 
+def _clashes(model: FormModel, values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Unique values another record holds: refused on their field before any duplicate
+    warning, whose "Save anyway" could not succeed (SPEC §3.3)."""
+    record = model.record
+    found = records().clashes(model.entity.name, values, record["id"] if record else None,
+                              actor=actor())
+    return field_errors(ValidationFailed(found), model.entity) if found else {}
+
+
 def _save(model: FormModel):
-    """Parse, warn about duplicates, write; every failure shows the form again with what
-    was typed."""
+    """Parse, refuse unique clashes, warn about duplicates, write; every failure shows the
+    form again with what was typed."""
     parsed = _parse(model)
     version = request.form.get("version")
     if parsed.problems:
         return _page(model, parsed, errors=parsed.problems, status=422, version=version)
+    clashes = _clashes(model, parsed.values)
+    if clashes:
+        return _page(model, parsed, errors=clashes, status=422, version=version)
     if request.form.get(CONFIRM) != "1":
         twins = _duplicates(model, parsed.values)
         if twins:
