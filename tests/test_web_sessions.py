@@ -351,3 +351,14 @@ def test_the_admin_cannot_set_a_common_password_either(app):
     assert response.status_code == 422
     assert html(response).find(id=f"user-{target}").find(class_="error").get_text(
         strip=True).startswith("This is one of the most common passwords")
+
+
+def test_a_signed_out_visitor_posting_a_password_change_goes_to_sign_in(make_app):
+    app = make_app(ENTITIES, pack=PACK, config={"RATELIMIT_ENABLED": True})
+    visitor = app.test_client()
+    token = html(visitor.get("/login")).find("input", attrs={"name": "csrf_token"})["value"]
+
+    response = visitor.post("/account/password", data={
+        "current": PASSWORD, "password": NEW, "repeat": NEW, "csrf_token": token})
+
+    assert response.status_code == 302 and response.headers["Location"] == "/login"

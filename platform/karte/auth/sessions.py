@@ -76,7 +76,8 @@ def find_session(engine: sa.Engine, token: str, lifetime: Lifetime,
     user is active; else None."""
     at = at or now()
     sessions, users = _sessions(), engine_table("karte_user")
-    query = (sa.select(users, sessions.c.id.label("session_id"),
+    person = [c for c in users.c if c.name != "password_hash"]
+    query = (sa.select(*person, sessions.c.id.label("session_id"),
                        sessions.c.last_seen_at.label("session_seen_at"))
              .join(sessions, sessions.c.user_id == users.c.id)
              .where(sessions.c.token_hash == _digest(str(token)), _live(lifetime, at),
