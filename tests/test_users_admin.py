@@ -1,16 +1,20 @@
 """The admin's changes to users (users.py): add refuses a taken address, role/active/
-password changes, and the rules that keep someone in charge."""
+password changes, the passwords refused everywhere, the sessions a change ends, and the
+rules that keep someone in charge."""
 
 from __future__ import annotations
 
 import pytest
 
 from karte.auth.users import (
+    User,
     UserRefused,
     add_user,
+    change_password,
     create_user,
     get_user,
     session_user,
+    sign_in,
     update_user,
     verify_password,
 )
@@ -19,6 +23,7 @@ from karte.store.migrate import migrate
 ROLES = {"roles": {"sales": {"*": {"read": "all", "create": True, "update": "own",
                                    "delete": False}}}}
 SECRET = "correct horse battery"
+NEW = "a brand new secret"
 
 
 @pytest.fixture
@@ -88,27 +93,98 @@ def test_update_user_refuses_an_unknown_role_or_short_password(engine, pack):
         update_user(engine, pack, 999, role="sales")
 
 
-def test_a_new_password_ends_the_sessions_signed_with_the_old_one(engine, pack):
+def signed_in(engine, id: int) -> User:
+    """A fresh session of this user, as a sign-in starts one."""
+    return sign_in(engine, get_user(engine, id), user_agent="test", ip="127.0.0.1")
+
+
+def still_in(engine, user: User) -> bool:
+    return session_user(engine, user.token) is not None
+
+
+def test_a_new_password_ends_every_session_of_that_user_only(engine, pack):
     ann = create_user(engine, pack, "ann@example.com", "sales", SECRET)
-    session_id = get_user(engine, ann).get_id()
-    assert session_user(engine, session_id) is not None
+    bob = create_user(engine, pack, "bob@example.com", "sales", SECRET)
+    phone, laptop, bobs = signed_in(engine, ann), signed_in(engine, ann), signed_in(engine, bob)
 
     update_user(engine, pack, ann, password="a brand new secret")
 
-    assert session_user(engine, session_id) is None
-    assert session_user(engine, get_user(engine, ann).get_id()) is not None
+    assert not still_in(engine, phone) and not still_in(engine, laptop)
+    assert still_in(engine, bobs)
+    assert still_in(engine, signed_in(engine, ann))
     assert verify_password(engine, "ann@example.com", SECRET) is None
     assert verify_password(engine, "ann@example.com", "a brand new secret") is not None
 
 
-def test_deactivation_ends_sessions_and_reactivation_lets_them_sign_in_again(engine, pack):
+def test_deactivation_ends_sessions_for_good_even_after_reactivation(engine, pack):
     ann = create_user(engine, pack, "ann@example.com", "sales", SECRET)
-    session_id = get_user(engine, ann).get_id()
+    before = signed_in(engine, ann)
 
     update_user(engine, pack, ann, active=False)
-    assert session_user(engine, session_id) is None
+    assert not still_in(engine, before)
     update_user(engine, pack, ann, active=True)
-    assert session_user(engine, session_id) is not None
+
+    assert not still_in(engine, before)
+    assert still_in(engine, signed_in(engine, ann))
+
+
+def test_sign_out_everywhere_keeps_only_the_session_asked_to_keep(engine, pack):
+    root = create_user(engine, pack, "root@example.com", "admin", SECRET)
+    here, elsewhere = signed_in(engine, root), signed_in(engine, root)
+
+    update_user(engine, pack, root, by=root, sign_out=True, keep_session=here.session_id)
+
+    assert still_in(engine, here) and not still_in(engine, elsewhere)
+    update_user(engine, pack, root, by=root, sign_out=True)
+    assert not still_in(engine, here)
+
+
+@pytest.mark.parametrize(("password", "code"), [
+    ("          ", "password_blank"),
+    ("ann@example.com", "password_email"),
+    ("ANN@EXAMPLE.COM!", "password_email"),
+    ("my name is ann, hi", "password_email"),
+    ("password1", "password_common"),
+    ("Sunshine", "password_common"),
+    (" 1qaz2wsx ", "password_common"),
+])
+def test_passwords_people_guess_first_are_refused_when_adding_and_resetting(
+        engine, pack, password, code):
+    add = refusal(lambda: create_user(engine, pack, "ann@example.com", "sales", password))
+    bob = create_user(engine, pack, "bob@example.com", "sales", SECRET)
+    reset = refusal(lambda: update_user(engine, pack, bob, password=password.replace(
+        "ann", "bob").replace("ANN", "BOB")))
+
+    assert add.problems == {"password": code} and add.status == 422
+    assert reset.problems == {"password": code}
+    assert verify_password(engine, "bob@example.com", SECRET) is not None
+
+
+def test_a_short_name_before_the_at_is_refused_only_as_the_whole_password(engine, pack):
+    create_user(engine, pack, "al@example.com", "sales", "always blue skies")
+
+    assert refusal(lambda: create_user(engine, pack, "ed@example.com", "sales",
+                                       "ed")).problems == {"password": "password_short"}
+    assert verify_password(engine, "al@example.com", "always blue skies") is not None
+
+
+def test_change_password_needs_the_current_one_and_ends_the_other_sessions(engine, pack):
+    ann = create_user(engine, pack, "ann@example.com", "sales", SECRET)
+    here, elsewhere = signed_in(engine, ann), signed_in(engine, ann)
+
+    wrong = refusal(lambda: change_password(engine, ann, current="guess", new="password",
+                                            repeated="password"))
+    typo = refusal(lambda: change_password(engine, ann, current=SECRET, new=NEW,
+                                           repeated=NEW + "x"))
+    assert wrong.problems == {"current": "password_wrong", "password": "password_common"}
+    assert typo.problems == {"repeat": "password_mismatch"}
+    assert still_in(engine, elsewhere)
+
+    change_password(engine, ann, current=SECRET, new=NEW, repeated=NEW,
+                    keep_session=here.session_id)
+
+    assert still_in(engine, here) and not still_in(engine, elsewhere)
+    assert verify_password(engine, "ann@example.com", NEW) is not None
 
 
 def test_the_last_active_admin_can_be_neither_demoted_nor_deactivated(engine, pack):

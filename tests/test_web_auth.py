@@ -389,6 +389,9 @@ def _pages():
         "logout": lambda app: app.client().get("/logout"),
         "schema": lambda app: app.client().get("/schema"),
         "admin users": lambda app: app.client().get("/admin/users"),
+        "account": lambda app: app.client().get("/account"),
+        "account refused": lambda app: app.client().send(
+            "/account/password", {"current": "x", "password": "password", "repeat": "y"}),
         "admin users refused": lambda app: app.client().send(
             "/admin/users", {"email": "bad", "role": "sales", "password": "x"}),
         "404": lambda app: app.client().get("/no/such/page"),

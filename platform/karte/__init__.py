@@ -69,7 +69,11 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
                                "waiting": banner(plan, served)}
     from karte.web import init_app
 
-    init_app(app)
+    try:
+        init_app(app)
+    except StartupRefused:  # a wrong setting: nothing may keep the database open
+        engine.dispose()
+        raise
     return app
 
 

@@ -1,16 +1,16 @@
-"""People who sign in: create or update, verify a password, look up, deactivate.
+"""People who sign in: create or update, verify a password, sign in, look up, deactivate.
 
-Passwords are hashed with argon2id (argon2-cffi's defaults). Verifying an unknown email
-still runs one argon2 verification against a dummy hash, so a response's timing does not
-tell whether an address has an account.
+Passwords are hashed with argon2id (argon2-cffi's defaults) and checked by passwords.py
+wherever one is set. Verifying an unknown email still runs one argon2 verification against
+a dummy hash, so a response's timing does not tell whether an address has an account.
+Each sign-in is a row of `karte_session` (sessions.py); a new password, deactivation and
+"sign out everywhere" revoke the user's sessions in the same transaction as the change.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import email_validator
@@ -18,13 +18,51 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from karte.auth.passwords import MIN_PASSWORD, password_problem
+from karte.auth.sessions import (
+    DEFAULT_LIFETIME,
+    Lifetime,
+    find_session,
+    now,
+    open_session,
+    revoke,
+)
 from karte.meta.model import Pack
 from karte.meta.problems import did_you_mean
 from karte.store.actor import Actor
 from karte.store.tables import engine_table
 
-MIN_PASSWORD = 8
 _hasher = PasswordHasher()
+
+REASONS = {
+    "email_invalid": "not a valid email address",
+    "email_taken": "a user with this email already exists",
+    "name_long": "a name has at most 200 characters",
+    "role_unknown": "unknown role",
+    "password_short": f"a password needs at least {MIN_PASSWORD} characters",
+    "password_blank": "a password cannot be only spaces",
+    "password_email": "a password must not contain the email address or the name before "
+                      "the @ (attackers try those first)",
+    "password_common": "this is one of the most common passwords, which attackers try "
+                       "first",
+    "password_wrong": "the current password is wrong",
+    "password_mismatch": "the new password and its repetition differ",
+    "last_admin": "this is the last active admin: make another user admin first",
+    "self_deactivate": "you cannot deactivate yourself",
+}
+
+
+class UserRefused(ValueError):
+    """A change to users refused. `problems` maps the input at fault ("email", "name",
+    "role", "password", "current", "repeat", "active") to a reason code from REASONS,
+    which a page words in its own language; `status` is 422 for bad input, 409 for a rule
+    about the users as they are (the last active admin, oneself). str() is English, for
+    the CLI and logs."""
+
+    def __init__(self, problems: dict[str, str], status: int = 422):
+        self.problems, self.status = problems, status
+        super().__init__("; ".join(f"{where}: {REASONS[code]}" if where else REASONS[code]
+                                   for where, code in problems.items()))
 
 
 @dataclass(frozen=True)
@@ -33,7 +71,8 @@ class User(Actor):
 
     timezone: str | None = None
     active: bool = True
-    stamp: str = ""  # changes when the password does: signs the session (get_id)
+    session_id: int | None = None  # the karte_session row this request runs in
+    token: str = field(default="", repr=False, compare=False)  # that session's cookie value
 
     # Flask-Login's user protocol
     @property
@@ -49,8 +88,10 @@ class User(Actor):
         return False
 
     def get_id(self) -> str:
-        """"<id>:<stamp>": a password reset ends every session signed with the old one."""
-        return f"{self.id}:{self.stamp}"
+        """What Flask-Login keeps in the signed cookie: the session's token."""
+        if not self.token:
+            raise RuntimeError("no session: sign a user in with users.sign_in()")
+        return self.token
 
 
 def _users() -> sa.Table:
@@ -78,40 +119,41 @@ def _checked_role(pack: Pack, role: str) -> str:
     return role
 
 
-def _hash(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+def _hash(password: str, email: str) -> str:
+    """The argon2 hash of an acceptable password; UserRefused says why one is not."""
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise UserRefused({"password": problem})
     return _hasher.hash(password)
 
 
 def add_user(engine: sa.Engine, pack: Pack, email: str, role: str,
              password: str | None = None, name: str | None = None) -> int:
     """Create the user, or update the one with this email (role; name and password when
-    given). Adding an existing user also re-activates them. Returns the user's id."""
+    given). Adding an existing user also re-activates them; a password ends their
+    sessions. Returns the user's id."""
     address = normalise_email(email)
     values: dict[str, Any] = {"role": _checked_role(pack, role), "active": True,
-                              "updated_at": dt.datetime.now(dt.UTC)}
+                              "updated_at": now()}
     if name is not None:
         values["name"] = name.strip()
     if password is not None:
-        values["password_hash"] = _hash(password)
+        values["password_hash"] = _hash(password, address)
     users = _users()
     with engine.begin() as conn:
         existing = conn.scalar(sa.select(users.c.id).where(users.c.email == address))
         if existing is not None:
             conn.execute(users.update().where(users.c.id == existing).values(values))
+            if password is not None:
+                revoke(conn, existing)
             return existing
         return conn.scalar(users.insert().returning(users.c.id).values(
             email=address, created_at=values["updated_at"], **values))
 
 
-def _stamp(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
-
-
-def _user(row: Any) -> User:
+def _user(row: Any, **session: Any) -> User:
     return User(id=row.id, email=row.email, name=row.name, role=row.role, locale=row.locale,
-                timezone=row.timezone, active=row.active, stamp=_stamp(row.password_hash))
+                timezone=row.timezone, active=row.active, **session)
 
 
 def _matches(password_hash: str, password: str) -> bool:
@@ -151,35 +193,37 @@ def get_user(engine: sa.Engine, id: int) -> User | None:
 
 
 def deactivate_user(engine: sa.Engine, user: int | str) -> None:
-    """Stop a user (by id or email) from signing in; their records keep their name.
-    LookupError when there is no such user."""
+    """Stop a user (by id or email) from signing in and end their sessions; their records
+    keep their name. LookupError when there is no such user."""
     users = _users()
     match = users.c.id == user if isinstance(user, int) else \
         users.c.email == normalise_email(user)
     with engine.begin() as conn:
-        result = conn.execute(users.update().where(match).values(
-            active=False, updated_at=dt.datetime.now(dt.UTC)))
-    if result.rowcount == 0:
-        raise LookupError(f"no user {user}")
+        id = conn.scalar(sa.select(users.c.id).where(match))
+        if id is None:
+            raise LookupError(f"no user {user}")
+        conn.execute(users.update().where(users.c.id == id).values(
+            active=False, updated_at=now()))
+        revoke(conn, id)
 
 
-def session_user(engine: sa.Engine, session_id: str) -> User | None:
-    """The user a session cookie names ("<id>:<stamp>"), if still active and the password
-    has not changed since the session began."""
-    id, _, stamp = str(session_id).partition(":")
-    if not id.isdigit():
-        return None
-    user = get_user(engine, int(id))
-    if user is None or not user.active or user.stamp != stamp:
-        return None
-    return user
-
-
-def record_login(engine: sa.Engine, id: int) -> None:
-    users = _users()
+def sign_in(engine: sa.Engine, user: User, *, user_agent: str = "", ip: str = "",
+            lifetime: Lifetime = DEFAULT_LIFETIME) -> User:
+    """Start a session for a user whose password was verified: the user carrying its id
+    and token (for Flask-Login); the sign-in time is recorded."""
+    users, at = _users(), now()
     with engine.begin() as conn:
-        conn.execute(users.update().where(users.c.id == id)
-                     .values(last_login_at=dt.datetime.now(dt.UTC)))
+        id, token = open_session(conn, user.id, user_agent=user_agent, ip=ip,
+                                 lifetime=lifetime, at=at)
+        conn.execute(users.update().where(users.c.id == user.id).values(last_login_at=at))
+    return replace(user, session_id=id, token=token)
+
+
+def session_user(engine: sa.Engine, token: str,
+                 lifetime: Lifetime = DEFAULT_LIFETIME) -> User | None:
+    """The active user of the live session with this token (the cookie's), else None."""
+    row = find_session(engine, token, lifetime)
+    return _user(row, session_id=row.session_id, token=token) if row is not None else None
 
 
 def list_users(engine: sa.Engine) -> list[dict[str, Any]]:
@@ -205,31 +249,11 @@ def user_names(engine: sa.Engine, ids: Any) -> dict[int, str]:
 
 # ------------------------------------------------------------------ the admin's changes
 
-REASONS = {
-    "email_invalid": "not a valid email address",
-    "email_taken": "a user with this email already exists",
-    "name_long": "a name has at most 200 characters",
-    "role_unknown": "unknown role",
-    "password_short": f"a password needs at least {MIN_PASSWORD} characters",
-    "last_admin": "this is the last active admin: make another user admin first",
-    "self_deactivate": "you cannot deactivate yourself",
-}
-
-
-class UserRefused(ValueError):
-    """A change to users refused. `problems` maps the input at fault ("email", "name",
-    "role", "password", "active") to a reason code from REASONS, which a page words in its
-    own language; `status` is 422 for bad input, 409 for a rule about the users as they
-    are (the last active admin, oneself). str() is English, for the CLI and logs."""
-
-    def __init__(self, problems: dict[str, str], status: int = 422):
-        self.problems, self.status = problems, status
-        super().__init__("; ".join(f"{field}: {REASONS[code]}" if field else REASONS[code]
-                                   for field, code in problems.items()))
-
-
 def _input_problems(pack: Pack, email: str | None, role: str | None,
-                    password: str | None, name: str = "") -> dict[str, str]:
+                    password: str | None, name: str = "",
+                    owner: str | None = None) -> dict[str, str]:
+    """Bad input, by field; the password is checked against `owner`'s address (else the
+    `email` typed for a new user)."""
     problems = {}
     if email is not None:
         try:
@@ -240,8 +264,10 @@ def _input_problems(pack: Pack, email: str | None, role: str | None,
         problems["name"] = "name_long"
     if role is not None and role not in pack.role_names:
         problems["role"] = "role_unknown"
-    if password is not None and len(password) < MIN_PASSWORD:
-        problems["password"] = "password_short"
+    if password is not None:
+        problem = password_problem(password, owner or email)
+        if problem is not None:
+            problems["password"] = problem
     return problems
 
 
@@ -252,12 +278,12 @@ def create_user(engine: sa.Engine, pack: Pack, email: str, role: str, password: 
     problems = _input_problems(pack, email, role, password, name)
     if problems:
         raise UserRefused(problems)
-    users, now = _users(), dt.datetime.now(dt.UTC)
+    users, at = _users(), now()
     try:
         with engine.begin() as conn:
             return conn.scalar(users.insert().returning(users.c.id).values(
                 email=normalise_email(email), name=name.strip(), role=role, active=True,
-                password_hash=_hash(password), created_at=now, updated_at=now))
+                password_hash=_hash(password, email), created_at=at, updated_at=at))
     except sa.exc.IntegrityError:
         raise UserRefused({"email": "email_taken"}) from None
 
@@ -283,24 +309,33 @@ def _state_problems(target: Any, admins: set[int], by: int | None, role: str | N
     return {}
 
 
-def update_user(engine: sa.Engine, pack: Pack, id: int, *, by: int | None = None,
-                role: str | None = None, active: bool | None = None,
-                password: str | None = None) -> User:
-    """Change a user's role, active flag or password (None leaves one as it is), as the
-    user `by`. Nobody deactivates themselves, and the last active admin stays one. A new
-    password ends the user's sessions (they are signed with its stamp); so does
-    deactivation (sessions of inactive users are refused). LookupError: no such user."""
-    problems = _input_problems(pack, None, role, password)
-    if problems:
-        raise UserRefused(problems)
-    values: dict[str, Any] = {"updated_at": dt.datetime.now(dt.UTC)}
+def _changes(role: str | None, active: bool | None, password: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {"updated_at": now()}
     if role is not None:
         values["role"] = role
     if active is not None:
         values["active"] = active
     if password is not None:
-        values["password_hash"] = _hash(password)
-    users = _users()
+        values["password_hash"] = _hasher.hash(password)
+    return values
+
+
+def update_user(engine: sa.Engine, pack: Pack, id: int, *, by: int | None = None,
+                role: str | None = None, active: bool | None = None,
+                password: str | None = None, sign_out: bool = False,
+                keep_session: int | None = None) -> User:
+    """Change a user's role, active flag or password (None leaves one as it is), or just
+    `sign_out` their sessions, as the user `by`. Nobody deactivates themselves, and the
+    last active admin stays one. A new password, deactivation and `sign_out` end the
+    user's sessions, except `keep_session` (the one of an admin changing their own).
+    LookupError: no such user."""
+    user = get_user(engine, id)
+    if user is None:
+        raise LookupError(f"no user {id}")
+    problems = _input_problems(pack, None, role, password, owner=user.email)
+    if problems:
+        raise UserRefused(problems)
+    values = _changes(role, active, password)
     with engine.begin() as conn:
         target, admins = _locked(conn, id)
         if target is None:
@@ -308,5 +343,31 @@ def update_user(engine: sa.Engine, pack: Pack, id: int, *, by: int | None = None
         problems = _state_problems(target, admins, by, role, active)
         if problems:
             raise UserRefused(problems, status=409)
-        conn.execute(users.update().where(users.c.id == id).values(values))
+        conn.execute(_users().update().where(_users().c.id == id).values(values))
+        if password is not None or active is False or sign_out:
+            revoke(conn, id, keep=keep_session)
     return get_user(engine, id)
+
+
+def change_password(engine: sa.Engine, id: int, *, current: str, new: str, repeated: str,
+                    keep_session: int | None = None) -> None:
+    """A user changing their own password: the current one is required, the new one typed
+    twice. Their other sessions end; `keep_session` (the one in use) carries on."""
+    user = get_user(engine, id)
+    if user is None:
+        raise LookupError(f"no user {id}")
+    problems = {}
+    if verify_password(engine, user.email, current) is None:
+        problems["current"] = "password_wrong"
+    problem = password_problem(new, user.email)
+    if problem is not None:
+        problems["password"] = problem
+    elif new != repeated:
+        problems["repeat"] = "password_mismatch"
+    if problems:
+        raise UserRefused(problems)
+    users = _users()
+    with engine.begin() as conn:
+        conn.execute(users.update().where(users.c.id == id).values(
+            password_hash=_hasher.hash(new), updated_at=now()))
+        revoke(conn, id, keep=keep_session)

@@ -48,6 +48,20 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("last_login_at", UTCDateTime(), nullable=True),
     )
+    sa.Table(  # one row per sign-in (auth/sessions.py): the cookie carries the token
+        "karte_session", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.BigInteger(),
+                  sa.ForeignKey("karte_user.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", UTCDateTime(), nullable=False),
+        sa.Column("user_agent", sa.String(300), nullable=False, server_default=""),
+        sa.Column("ip", sa.String(45), nullable=False, server_default=""),
+        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Index("uq_karte_session_token", "token_hash", unique=True),
+        sa.Index("ix_karte_session_user", "user_id"),
+    )
     sa.Table(
         "karte_audit", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),

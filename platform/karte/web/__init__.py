@@ -110,6 +110,7 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context:
 
 def init_app(app: Flask) -> None:
     from karte.web import (
+        account,
         admin,
         auth,
         boards,
@@ -130,5 +131,5 @@ def init_app(app: Flask) -> None:
     display.init_app(app)
     errors.init_app(app)
     pending.init_app(app)
-    for module in (home, schema, admin, boards, lists, forms, cards):
+    for module in (home, schema, account, admin, boards, lists, forms, cards):
         app.register_blueprint(module.blueprint)

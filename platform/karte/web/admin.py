@@ -5,8 +5,10 @@
   input re-renders the page with the message next to the field (422; typed values kept,
   never a password); a rule about the users as they are — the last active admin stays an
   admin, nobody deactivates themselves — answers 409 the same way.
-- Passwords are typed by the admin (never generated, never shown back, never logged). A
-  new password ends the user's sessions, and so does deactivation (see users.py).
+- Passwords are typed by the admin (never generated, never shown back, never logged) and
+  checked like every password (auth/passwords.py). A new password ends the user's
+  sessions, and so do deactivation and "sign out everywhere" (an admin doing either to
+  themselves keeps the session they are using).
 - Each change and each refusal is logged on "karte.security": who did what to whom.
 """
 
@@ -17,7 +19,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user
 
 from karte.auth.users import (
     MIN_PASSWORD,
@@ -28,6 +29,7 @@ from karte.auth.users import (
     update_user,
 )
 from karte.web import actor, registry, render
+from karte.web.refusals import worded
 
 blueprint = Blueprint("admin", __name__)
 log = logging.getLogger("karte.security")
@@ -38,6 +40,7 @@ CHANGES = {
     "deactivate": lambda form: {"active": False},
     "reactivate": lambda form: {"active": True},
     "password": lambda form: {"password": form.get("password", "")},
+    "sign_out": lambda form: {"sign_out": True},
 }
 
 
@@ -53,25 +56,6 @@ def _admins_only():
         log.warning("admin page refused: user %s (%s) %s %s", getattr(user, "id", None),
                     getattr(user, "role", None), request.method, request.path)
         abort(403)
-
-
-def _messages() -> dict[str, str]:
-    return {
-        "email_invalid": _("Enter a valid email address, like name@example.com."),
-        "email_taken": _("A user with this email already exists. Change that user in the "
-                         "list below instead."),
-        "name_long": _("A name has at most 200 characters."),
-        "role_unknown": _("Choose one of the roles in the list."),
-        "password_short": _("A password needs at least %(count)d characters.",
-                            count=MIN_PASSWORD),
-        "last_admin": _("This is the last active admin. Make another user admin first."),
-        "self_deactivate": _("You cannot deactivate yourself. Ask another admin to do it."),
-    }
-
-
-def _worded(error: UserRefused) -> dict[str, str]:
-    messages = _messages()
-    return {field: messages.get(code, code) for field, code in error.problems.items()}
 
 
 def _page(status: int = 200, **context: Any):
@@ -94,7 +78,7 @@ def users():
                          request.form.get("password", ""), typed["name"])
     except UserRefused as error:
         log.info("admin %s: adding user %r refused (%s)", actor().id, typed["email"], error)
-        return _page(error.status, typed=typed, errors=_worded(error))
+        return _page(error.status, typed=typed, errors=worded(error))
     log.info("admin %s: added user %s (%s) with role %s", actor().id, id, typed["email"],
              typed["role"])
     flash(_("Added %(email)s with the role %(role)s.", email=typed["email"],
@@ -110,24 +94,25 @@ def update(id: int):
     changes = CHANGES[action](request.form)
     me = actor()
     try:
-        user = update_user(_engine(), registry(), id, by=me.id, **changes)
+        user = update_user(_engine(), registry(), id, by=me.id, keep_session=me.session_id,
+                           **changes)
     except LookupError:
         abort(404)
     except UserRefused as error:
         log.warning("admin %s: %s of user %s refused (%s)", me.id, action, id, error)
         return _page(error.status, row=id, row_typed={"role": changes.get("role")},
-                     row_errors=_worded(error))
+                     row_errors=worded(error))
     log.info("admin %s: %s of user %s (%s)%s", me.id, action, id, user.email,
              f" to {user.role}" if action == "role" else "")
-    flash(_done(action, user))
-    if id == me.id and action == "password":
-        login_user(user)  # the admin's own session carries on with the new stamp
+    flash(_done(action, user, mine=id == me.id))
     if id == me.id and user.role != "admin":
         return redirect(url_for("home.index"), 303)
     return redirect(url_for("admin.users"), 303)
 
 
-def _done(action: str, user: User) -> str:
+def _done(action: str, user: User, mine: bool) -> str:
+    if action == "sign_out" and mine:
+        return _("Your other sessions have ended; this one carries on.")
     return {
         "role": lambda: _("%(who)s now has the role %(role)s.", who=user.email,
                           role=user.role),
@@ -136,4 +121,5 @@ def _done(action: str, user: User) -> str:
         "reactivate": lambda: _("%(who)s is active again and can sign in.", who=user.email),
         "password": lambda: _("The password of %(who)s is changed; their other sessions "
                               "have ended.", who=user.email),
+        "sign_out": lambda: _("%(who)s is signed out everywhere.", who=user.email),
     }[action]()
