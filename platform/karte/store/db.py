@@ -1,8 +1,19 @@
-"""Database engines: one place that knows the dialect quirks."""
+"""Database engines: one place that knows the dialect quirks.
+
+No statement hands the database text holding a NUL character: PostgreSQL refuses it and
+SQLite would store it, so both refuse it here, the same way, as invalid input.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import sqlalchemy as sa
+
+from karte.fields import NUL
+from karte.meta.problems import Problem
+from karte.store.errors import ValidationFailed
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -17,9 +28,30 @@ def make_engine(url: str) -> sa.Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    sa.event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+
+def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: Any,
+                context: Any, executemany: bool) -> None:
+    """Text with a NUL character is invalid input (422) on every database. Forms and
+    filters say so first, next to the field or parameter; this catches any other way in
+    (a note, a user's name)."""
+    if any(isinstance(value, str) and NUL in value for value in _values(parameters)):
+        raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
+                                            "saved; remove it and try again.", "nul")])
+
+
+def _values(parameters: Any) -> Iterator[Any]:
+    """Every bound value: parameters are a row (tuple or dict), a list of rows, or — for
+    a batched INSERT — one flat tuple."""
+    for item in parameters.values() if isinstance(parameters, dict) else parameters or ():
+        if isinstance(item, dict | list | tuple):
+            yield from _values(item)
+        else:
+            yield item
 
 
 def refresh_statistics(engine: sa.Engine, full: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -19,8 +19,8 @@ from karte.store.errors import RecordError
 def _titles() -> dict[int, str]:
     return {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"),
             404: _("Not found"), 405: _("Method not allowed"), 409: _("Conflict"),
-            422: _("Please check your input"), 429: _("Too many requests"),
-            500: _("Something went wrong")}
+            413: _("Too large"), 422: _("Please check your input"),
+            429: _("Too many requests"), 500: _("Something went wrong")}
 
 
 def problem_page(status: int, problems: Iterable[tuple[str, str]]):
@@ -50,6 +50,8 @@ def _http_error(error: HTTPException):
                        "the navigation."),
                 403: _("Your role does not allow this."),
                 405: _("This address does not accept that kind of request."),
+                413: _("This request is larger than Karte accepts (%(mb)s MB at most); "
+                       "nothing was saved.", mb=current_app.config["KARTE_MAX_UPLOAD_MB"]),
                 500: _("Karte hit an unexpected error; nothing more was saved. The details "
                        "are in the server log.")}
     message = messages.get(error.code or 500) or (error.description or "")
