@@ -1,7 +1,12 @@
 """Database engines: one place that knows the dialect quirks.
 
-No statement hands the database text holding a NUL character: PostgreSQL refuses it and
-SQLite would store it, so both refuse it here, the same way, as invalid input.
+Every engine checks a pooled connection before lending it (`pool_pre_ping`), so after a
+database restart or a network cut the app recovers by itself on the next request instead of
+failing on connections that died meanwhile. PostgreSQL connections give up after
+CONNECT_TIMEOUT seconds (unless the URL says otherwise), so a database that does not answer
+makes a 503 page instead of a request that hangs. And no statement hands the database text
+holding a NUL character: PostgreSQL refuses it and SQLite would store it, so both refuse it
+here, the same way, as invalid input.
 """
 
 from __future__ import annotations
@@ -15,11 +20,19 @@ from karte.fields import NUL
 from karte.meta.problems import Problem
 from karte.store.errors import ValidationFailed
 
+CONNECT_TIMEOUT = 10
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+    sa.exc.TimeoutError)
+"""What the database (or the way to it) raises when it cannot answer now: down, cut off,
+locked, out of pooled connections. Not a bug in a statement: worth trying again."""
+
 
 def make_engine(url: str) -> sa.Engine:
     """An engine; SQLite gets foreign keys on and WAL for concurrent readers."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url)
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, pool_pre_ping=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -29,7 +42,10 @@ def make_engine(url: str) -> sa.Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        timeout = ({"connect_timeout": CONNECT_TIMEOUT}
+                   if parsed.get_backend_name() == "postgresql"
+                   and "connect_timeout" not in parsed.query else {})
+        engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=timeout)
     sa.event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
 
@@ -52,6 +68,16 @@ def _values(parameters: Any) -> Iterator[Any]:
             yield from _values(item)
         else:
             yield item
+
+
+def answers(engine: sa.Engine) -> bool:
+    """Whether the database answers a `SELECT 1` now (the health check)."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except UNAVAILABLE:
+        return False
+    return True
 
 
 def refresh_statistics(engine: sa.Engine, full: bool = False) -> None:
