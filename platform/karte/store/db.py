@@ -11,7 +11,6 @@ here, the same way, as invalid input.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,19 +54,21 @@ def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: An
     """Text with a NUL character is invalid input (422) on every database. Forms and
     filters say so first, next to the field or parameter; this catches any other way in
     (a note, a user's name)."""
-    if any(isinstance(value, str) and NUL in value for value in _values(parameters)):
+    if _holds_nul(parameters):
         raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
                                             "saved; remove it and try again.", "nul")])
 
 
-def _values(parameters: Any) -> Iterator[Any]:
-    """Every bound value: parameters are a row (tuple or dict), a list of rows, or — for
-    a batched INSERT — one flat tuple."""
+def _holds_nul(parameters: Any) -> bool:
+    """Whether a bound value is text with NUL: parameters are a row (tuple or dict), a
+    list of rows, or — for a batched INSERT — one flat tuple."""
     for item in parameters.values() if isinstance(parameters, dict) else parameters or ():
-        if isinstance(item, dict | list | tuple):
-            yield from _values(item)
-        else:
-            yield item
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict | list | tuple) and _holds_nul(item):
+            return True
+    return False
 
 
 def answers(engine: sa.Engine) -> bool:
