@@ -41,8 +41,8 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     from karte.store.db import make_engine, refresh_statistics
     from karte.store.migrate import migrate
 
-    settings = Settings.from_env(pack)
     try:
+        settings = Settings.from_env(pack)
         registry = load_pack(settings.pack)
     except ProblemsError as error:
         raise StartupRefused(error.problems) from None
@@ -56,7 +56,7 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     refresh_statistics(engine)
     app = Flask(__name__, instance_path=str(settings.instance))
     app.config.update(SECRET_KEY=settings.secret_key(), KARTE_LOCALE=settings.locale,
-                      **(config or {}))
+                      KARTE_MAX_UPLOAD_MB=settings.max_upload_mb, **(config or {}))
     app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in served.template_dirs]),
                                      app.jinja_loader])
     from karte.store.pending import banner

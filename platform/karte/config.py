@@ -7,7 +7,10 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from karte.meta.problems import Problem, ProblemsError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_MAX_UPLOAD_MB = 20
 
 
 def default_pack() -> Path:
@@ -21,12 +24,24 @@ def instance_dir() -> Path:
     return path
 
 
+def max_upload_mb() -> int:
+    """KARTE_MAX_UPLOAD_MB: megabytes (1,048,576 bytes) any request body may have."""
+    raw = os.environ.get("KARTE_MAX_UPLOAD_MB", "").strip()
+    if not raw:
+        return DEFAULT_MAX_UPLOAD_MB
+    if not raw.isascii() or not raw.isdecimal() or len(raw) > 6 or int(raw) < 1:
+        raise ProblemsError([Problem("KARTE_MAX_UPLOAD_MB", f'"{raw}" is not a whole number '
+                                                            "of megabytes above 0")])
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     pack: Path
     database_url: str
     instance: Path
     locale: str | None
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
 
     @classmethod
     def from_env(cls, pack: str | Path | None = None) -> Settings:
@@ -37,6 +52,7 @@ class Settings:
             database_url=url,
             instance=instance,
             locale=os.environ.get("KARTE_LOCALE") or None,
+            max_upload_mb=max_upload_mb(),
         )
 
     def secret_key(self) -> str:

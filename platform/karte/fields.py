@@ -34,6 +34,14 @@ SET_OPS = frozenset({"contains", "empty", "not_empty"})
 EMPTY_OPS = frozenset({"empty", "not_empty"})
 ALL_OPS = TEXT_OPS | NUMBER_OPS | SET_OPS
 PHONE_LENGTH = 32
+MAX_ID = 2**63 - 1
+"""The largest id a 64-bit key holds (PostgreSQL BIGINT, SQLite INTEGER): a larger number
+names no record, and the database would raise instead of finding none."""
+TEXT_LIMIT = 100_000
+"""Characters a `text` field holds when its definition sets no `max_length`."""
+NUL = "\x00"
+NUL_MESSAGE = "Remove the invisible NUL character from this text; it cannot be saved."
+OFF_CALENDAR = "This date is outside the calendar (years 1 to 9999)."
 
 
 class UTCDateTime(TypeDecorator):
@@ -91,8 +99,9 @@ def _text(value: Any, field: Field, country: str | None) -> str:
     if not isinstance(value, str):
         raise ValueError("Enter text.")
     text = value.replace("\r\n", "\n").strip()
-    if field.max_length and len(text) > field.max_length:
-        raise ValueError(f"Use at most {field.max_length} characters (this has {len(text)}).")
+    limit = field.max_length or TEXT_LIMIT
+    if len(text) > limit:
+        raise ValueError(f"Use at most {limit} characters (this has {len(text)}).")
     return text
 
 
@@ -178,7 +187,11 @@ def _datetime(value: Any, field: Field, country: str | None) -> dt.datetime:
             raise ValueError("Enter a date and time as YYYY-MM-DDTHH:MM.") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return _bounded(value.astimezone(dt.UTC), field)
+    try:
+        value = value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(OFF_CALENDAR) from None
+    return _bounded(value, field)
 
 
 def _email(value: Any, field: Field, country: str | None) -> str:
@@ -242,16 +255,26 @@ def _multi_enum(value: Any, field: Field, country: str | None) -> list[str]:
     return [key for key in field.option_keys if key in chosen]
 
 
+def record_id(value: Any) -> int | None:
+    """The id `value` names (a whole number, or its digits as text), or None when it can
+    name no record: not a number, not above 0, or beyond 64 bits."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdecimal()) or len(text) > len(str(MAX_ID)):
+            return None
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 < value <= MAX_ID else None
+
+
 def _record_id(value: Any, field: Field, country: str | None) -> int:
     if isinstance(value, dict):
         value = value.get("id")
     if isinstance(value, bool):
         raise ValueError("Choose a record.")
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ValueError("Choose a record (an id number).") from None
-    if number <= 0:
+    number = record_id(value)
+    if number is None:
         raise ValueError("Choose a record (an id number).")
     return number
 
@@ -317,8 +340,19 @@ def is_empty(value: Any) -> bool:
     return _empty(value)
 
 
+def has_nul(value: Any) -> bool:
+    """Whether text (or a list of texts) holds a NUL character: PostgreSQL cannot store
+    one and SQLite's text functions stop at it, so neither database is given one."""
+    if isinstance(value, str):
+        return NUL in value
+    return isinstance(value, list | tuple) and any(isinstance(item, str) and NUL in item
+                                                   for item in value)
+
+
 def normalise(field: Field, value: Any, country: str | None = None) -> Any:
     """The stored form of `value`, or None when empty; raises ValueError with a message."""
     if _empty(value):
         return None
+    if has_nul(value):
+        raise ValueError(NUL_MESSAGE)
     return TYPES[field.type].normalise(value, field, country)

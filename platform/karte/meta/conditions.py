@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from karte.fields import EMPTY_OPS, TYPES, is_empty, normalise
+from karte.fields import EMPTY_OPS, TYPES, is_empty, normalise, record_id
 from karte.meta.conditions_eval import evaluate
 from karte.meta.conditions_model import (
     OPERATORS,
@@ -64,7 +64,6 @@ __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "No
 LIST_OPS = frozenset({"in", "not_in"})
 MAX_DAYS = 100_000
 MAX_DEPTH = 32              # levels of all / any / not
-MAX_ID = 2**63 - 1
 _SHAPES = {"field": ("field", "op", "value"), "all": ("all",), "any": ("any",),
            "not": ("not",)}
 _TOKEN_TYPES = {"$today": frozenset({"date", "datetime"}), "$now": frozenset({"datetime"}),
@@ -303,11 +302,11 @@ def _option(raw: Any, field: Field) -> str:
 
 
 def _record_id(raw: Any, field: Field) -> int:
-    text = str(raw).strip() if isinstance(raw, int | str) and not isinstance(raw, bool) else ""
-    if not text.isdecimal() or not 0 < int(text) <= MAX_ID:
+    number = record_id(raw)
+    if number is None:
         raise _Bad("COND007", f'{show(raw)} does not fit "{field.name}" ({field.type}): '
                    "a record id is a whole number above 0")
-    return int(text)
+    return number
 
 
 def _substring(raw: Any, field: Field) -> str:

@@ -1,14 +1,37 @@
-"""Database engines: one place that knows the dialect quirks."""
+"""Database engines: one place that knows the dialect quirks.
+
+Every engine checks a pooled connection before lending it (`pool_pre_ping`), so after a
+database restart or a network cut the app recovers by itself on the next request instead of
+failing on connections that died meanwhile. PostgreSQL connections give up after
+CONNECT_TIMEOUT seconds (unless the URL says otherwise), so a database that does not answer
+makes a 503 page instead of a request that hangs. And no statement hands the database text
+holding a NUL character: PostgreSQL refuses it and SQLite would store it, so both refuse it
+here, the same way, as invalid input.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
+
+from karte.fields import NUL
+from karte.meta.problems import Problem
+from karte.store.errors import ValidationFailed
+
+CONNECT_TIMEOUT = 10
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+    sa.exc.TimeoutError)
+"""What the database (or the way to it) raises when it cannot answer now: down, cut off,
+locked, out of pooled connections. Not a bug in a statement: worth trying again."""
 
 
 def make_engine(url: str) -> sa.Engine:
     """An engine; SQLite gets foreign keys on and WAL for concurrent readers."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url)
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = sa.create_engine(parsed, pool_pre_ping=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
@@ -17,9 +40,45 @@ def make_engine(url: str) -> sa.Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+    else:
+        timeout = ({"connect_timeout": CONNECT_TIMEOUT}
+                   if parsed.get_backend_name() == "postgresql"
+                   and "connect_timeout" not in parsed.query else {})
+        engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=timeout)
+    sa.event.listen(engine, "before_cursor_execute", _refuse_nul)
+    return engine
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+
+def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: Any,
+                context: Any, executemany: bool) -> None:
+    """Text with a NUL character is invalid input (422) on every database. Forms and
+    filters say so first, next to the field or parameter; this catches any other way in
+    (a note, a user's name)."""
+    if _holds_nul(parameters):
+        raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
+                                            "saved; remove it and try again.", "nul")])
+
+
+def _holds_nul(parameters: Any) -> bool:
+    """Whether a bound value is text with NUL: parameters are a row (tuple or dict), a
+    list of rows, or — for a batched INSERT — one flat tuple."""
+    for item in parameters.values() if isinstance(parameters, dict) else parameters or ():
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict | list | tuple) and _holds_nul(item):
+            return True
+    return False
+
+
+def answers(engine: sa.Engine) -> bool:
+    """Whether the database answers a `SELECT 1` now (the health check)."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except UNAVAILABLE:
+        return False
+    return True
 
 
 def refresh_statistics(engine: sa.Engine, full: bool = False) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from karte.fields import record_id
 from karte.meta.conditions import ascii_lower, fold
 from karte.store.actor import Actor
 from karte.store.permissions import rights, scope
@@ -30,7 +31,7 @@ def titles(store: Store, entity_name: str, ids: Iterable[Any],
     """{id: title} of the live records among `ids` that the actor may read."""
     entity = store.entity(entity_name)
     table, title = _title_column(store, entity_name)
-    wanted = sorted({int(i) for i in ids if i is not None})
+    wanted = sorted({number for i in ids if (number := record_id(i)) is not None})
     found: dict[int, str] = {}
     with store.engine.connect() as conn:
         for batch in chunks(wanted):

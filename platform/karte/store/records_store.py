@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from karte.fields import record_id
 from karte.meta.conditions import Context
 from karte.meta.model import Entity, Field, Pack
 from karte.meta.problems import did_you_mean
@@ -94,12 +95,11 @@ class Store:
     def read_one(self, conn: sa.Connection, entity: Entity, id: Any,
                  include_deleted: bool = False, lock: bool = False,
                  scope: sa.ColumnElement[bool] | None = None) -> dict[str, Any]:
-        """One record, or NotFound (also for an id that is not a number, or a record
-        outside `scope`: the caller may not learn that it exists)."""
-        try:
-            number = int(id)
-        except (TypeError, ValueError):
-            raise NotFound(entity.name, id) from None
+        """One record, or NotFound (also for an id that is not a number or beyond 64 bits,
+        or a record outside `scope`: the caller may not learn that it exists)."""
+        number = record_id(id)
+        if number is None:
+            raise NotFound(entity.name, id)
         record = self.read(conn, entity, [number], include_deleted, lock, scope).get(number)
         if record is None:
             raise NotFound(entity.name, id)

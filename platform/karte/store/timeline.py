@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from karte.fields import normalise
+from karte.fields import NUL_MESSAGE, has_nul, normalise
 from karte.meta.model import Entity, Field
 from karte.meta.problems import Problem
 from karte.store.actor import Actor, actor_id
@@ -237,11 +237,14 @@ class Timeline:
 
 
 def _note_text(body: Any) -> str:
-    """The note as typed (outer blank lines trimmed); refused when empty or too long."""
+    """The note as typed (outer blank lines trimmed); refused when empty, too long or
+    holding a NUL character."""
     text = "" if body is None else str(body).replace("\r\n", "\n").strip()
     if not text:
         raise ValidationFailed([Problem("body", "Write the note before saving it.",
                                         "required")])
+    if has_nul(text):
+        raise ValidationFailed([Problem("body", NUL_MESSAGE, "nul")])
     if len(text) > MAX_NOTE:
         raise ValidationFailed([Problem(
             "body", f"A note holds at most {MAX_NOTE:,} characters; this one has "

@@ -14,8 +14,10 @@ from typing import Any
 from flask import Flask, abort, current_app, g, render_template, request, session
 from flask_htmx import HTMX
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from karte.auth.users import User
+from karte.fields import MAX_ID
 from karte.meta.model import Entity, Pack
 from karte.store.records import Records
 from karte.workflow.service import Workflows
@@ -108,6 +110,15 @@ def render(page: str, fragment: str | None = None, status: int = 200, **context:
     return response
 
 
+class RecordId(IntegerConverter):
+    """`<int:id>` in every route: a number beyond 64 bits names no record, so its URL is a
+    404 like any other unknown page, before a view could hand it to the database."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = MAX_ID, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
     from karte.web import (
         account,
@@ -125,6 +136,7 @@ def init_app(app: Flask) -> None:
         security,
     )
 
+    app.url_map.converters["int"] = RecordId
     htmx.init_app(app)
     security.init_app(app)
     auth.init_app(app)

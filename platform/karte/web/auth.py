@@ -75,12 +75,13 @@ def session_lifetime() -> Lifetime:
 
 
 def safe_next(target: str | None) -> str:
-    """Only a path on this site: never another host (open redirect)."""
+    """Only a path on this site: never another host (open redirect), nor a control
+    character (CR LF would split the Location header)."""
     if not target:
         return url_for("home.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
-            or "\\" in target:
+            or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return url_for("home.index")
     return target
 

@@ -239,8 +239,11 @@ def _asked(entity: Entity, refused: MoveRefused) -> list[str] | None:
 
 def _move_form(ent: Entity, id: int):
     """GET `?to=<stage>`: what the move needs, before trying it — the stage bar's
-    fallback, and the page a refused move without JavaScript ends on."""
-    to, workflow = request.args.get("to", ""), request.args.get("workflow") or None
+    fallback, and the page a refused move without JavaScript ends on. Without a stage
+    there is nothing to ask: the card, whose stage bar offers the moves."""
+    to, workflow = request.args.get("to", "").strip(), request.args.get("workflow") or None
+    if not to:
+        return redirect(url_for("cards.show", entity=ent.name, id=id), 303)
     problems = workflows().can_move(ent.name, id, to, actor=actor(), workflow=workflow)
     missing = [p.where for p in problems if p.code == "required"]
     only = all(p.code == "required" or (p.code == "rule" and p.where in missing)

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import format_timedelta
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Text, Workflow
-from karte.store.errors import ValidationFailed
+from karte.meta.problems import Problem
+from karte.store.errors import InvalidQuery, ValidationFailed
 from karte.store.lookup import can_read
 from karte.store.permissions import allows, rights
 from karte.store.timeline import Page, Timeline, from_audit, linking
@@ -34,6 +36,7 @@ from karte.web import (
 )
 from karte.web.display import Refs, references
 from karte.web.form_model import Conditions
+from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
 
 blueprint = Blueprint("cards", __name__)
@@ -57,18 +60,24 @@ def timeline_service() -> Timeline:
 
 def _page_number() -> int:
     try:
-        return max(1, int(request.args.get("page", 1)))
+        return min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         return 1
 
 
 def _before() -> dt.datetime | None:
-    """The timeline cursor; an unreadable one starts from the newest entry."""
+    """The timeline cursor; an unreadable one starts from the newest entry, one outside
+    the calendar in UTC (0001-01-01T00:00+14:00) is refused (400)."""
+    raw = request.args.get("before", "")
     try:
-        found = dt.datetime.fromisoformat(request.args.get("before", ""))
+        found = dt.datetime.fromisoformat(raw)
     except ValueError:
         return None
-    return found if found.tzinfo else found.replace(tzinfo=dt.UTC)
+    try:
+        return found.astimezone(dt.UTC) if found.tzinfo else found.replace(tzinfo=dt.UTC)
+    except OverflowError:
+        raise InvalidQuery([Problem("before", _("“%(value)s” is outside the calendar.",
+                                                value=raw), "before")]) from None
 
 
 # ---------------------------------------------------------------- sections and stage bars

@@ -3,25 +3,36 @@
 A records-service error carries its HTTP status and its problems; a view that cannot show
 them in place (next to a form's fields, on the board) lets them reach this handler, which
 renders them as a page with the same status. No traceback ever reaches a user.
+
+When the database does not answer, every request gets a 503 page with `Retry-After`
+(problem+json under /api/, the error fragment for htmx), drawn without asking the database
+anything — not even who is signed in.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from karte.store.db import UNAVAILABLE
 from karte.store.errors import NotFound, RecordError
 from karte.web.messages import not_found
+
+log = logging.getLogger("karte.errors")
+RETRY_AFTER = 5
+"""Seconds a client is asked to wait before trying again while the database is away."""
 
 
 def _titles() -> dict[int, str]:
     return {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"),
             404: _("Not found"), 405: _("Method not allowed"), 409: _("Conflict"),
-            422: _("Please check your input"), 429: _("Too many requests"),
-            500: _("Something went wrong")}
+            413: _("Too large"), 422: _("Please check your input"),
+            429: _("Too many requests"), 500: _("Something went wrong"),
+            503: _("Temporarily unavailable")}
 
 
 def problem_page(status: int, problems: Iterable[tuple[str, str]]):
@@ -53,12 +64,28 @@ def _http_error(error: HTTPException):
                        "the navigation."),
                 403: _("Your role does not allow this."),
                 405: _("This address does not accept that kind of request."),
+                413: _("This request is larger than Karte accepts (%(mb)s MB at most); "
+                       "nothing was saved.", mb=current_app.config["KARTE_MAX_UPLOAD_MB"]),
                 500: _("Karte hit an unexpected error; nothing more was saved. The details "
                        "are in the server log.")}
     message = messages.get(error.code or 500) or (error.description or "")
     return problem_page(error.code or 500, [("", message)])
 
 
+def _database_down(error: Exception):
+    """503 with Retry-After. The page is drawn for a visitor: loading the signed-in user
+    would ask the database again (the session is kept, so nobody is signed out)."""
+    log.error("the database is not answering: %s", error, exc_info=error)
+    g._login_user = current_app.login_manager.anonymous_user()  # Flask-Login's request user
+    g.pop("karte_actor", None)
+    response = problem_page(503, [("", _("The database is not answering; nothing was saved. "
+                                         "Try again in a moment."))])
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(RecordError, _record_error)
     app.register_error_handler(HTTPException, _http_error)
+    for kind in UNAVAILABLE:
+        app.register_error_handler(kind, _database_down)

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from karte.auth.users import list_users
-from karte.fields import is_empty
+from karte.fields import is_empty, record_id
 from karte.meta.conditions import Condition, Context, evaluate, fields_used
 from karte.meta.model import Entity, Field
 from karte.store import lookup
@@ -239,7 +239,8 @@ class FormModel:
     def _targets(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
         target = widget.field.to
         known = dict(refs.titles.get(target, {}))
-        unknown = [int(v) for v in widget.values if v.isdecimal() and int(v) not in known]
+        ids = (record_id(v) for v in widget.values)
+        unknown = [id for id in ids if id is not None and id not in known]
         if unknown:
             known.update(lookup.titles(self.lookup.store, target, unknown, self.lookup.user))
         if self.lookup.few(target):
@@ -255,7 +256,7 @@ class FormModel:
 
 
 def _title(known: Mapping[int, str], value: str) -> str:
-    id = int(value) if str(value).isdecimal() else None
+    id = record_id(value)
     if id is None:
         return str(value)
     title = known.get(id)

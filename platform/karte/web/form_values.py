@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from karte.fields import normalise
+from karte.fields import NUL_MESSAGE, OFF_CALENDAR, has_nul, normalise, record_id
 from karte.meta.conditions import fold
 from karte.meta.model import Entity, Field
 
@@ -99,7 +99,10 @@ def _datetime(f: Field, form: MultiDict, parsed: Parsed, zone: ZoneInfo,
         return                       # the service says what is wrong with it
     if local.tzinfo is None:
         local = local.replace(tzinfo=zone)
-    parsed.values[f.name] = local.astimezone(dt.UTC)
+    try:
+        parsed.values[f.name] = local.astimezone(dt.UTC)
+    except OverflowError:
+        parsed.problems[f.name] = [_(OFF_CALENDAR)]
 
 
 def _many(f: Field, form: MultiDict, parsed: Parsed, zone: ZoneInfo, look: Lookup) -> None:
@@ -158,8 +161,12 @@ def resolve(f: Field, typed: str, chosen: str | None, look: Lookup,
     """The record a picker's text means: the one chosen while its title is unchanged, else
     the one record whose title is the text (or contains it), else `#id`; else a problem."""
     text = typed.strip()
-    if chosen and chosen.strip().isdecimal() and look.title(f.to, int(chosen)) == text:
-        return int(chosen)
+    if has_nul(text):
+        parsed.problems.setdefault(f.name, []).append(_(NUL_MESSAGE))
+        return None
+    id = record_id(chosen or "")
+    if id is not None and look.title(f.to, id) == text:
+        return id
     matches = look.search(f.to, text)
     exact = [id for id, title in matches if fold(title.strip()) == fold(text)]
     if len(exact) == 1 or len(matches) == 1:

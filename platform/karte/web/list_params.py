@@ -19,7 +19,7 @@ from typing import Any
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from karte.fields import TYPES
+from karte.fields import TYPES, record_id
 from karte.meta import conditions
 from karte.meta.model import Entity, Field
 from karte.meta.problems import Problem, did_you_mean
@@ -32,6 +32,8 @@ OPS: dict[str, str] = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<",
 SYSTEM_FILTERS = ("id", "created_at", "updated_at", "created_by", "updated_by")
 YES, NO = frozenset({"1", "true", "yes", "on"}), frozenset({"0", "false", "no", "off"})
 ME = "me"
+MAX_PAGE = 10**9
+"""Pages beyond this are refused: their offset would overflow the database's integers."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def _page(raw: str, problems: list[Problem]) -> int:
     text = raw.strip()
     if not text:
         return 1
-    if not text.isdecimal() or not 1 <= int(text) <= 10**9:
+    if not text.isdecimal() or len(text) > 10 or not 1 <= int(text) <= MAX_PAGE:
         problems.append(Problem("page", _("page: “%(value)s” is not a page number; pages "
                                           "are counted from 1.", value=raw), "page"))
         return 1
@@ -191,16 +193,25 @@ def _token(field: Field, value: str) -> str:
 def _whole_days(field: Field, op: str, value: str) -> dict[str, Any]:
     """A date typed for a datetime field means that whole (UTC) day: `lte` a day takes in
     the day's evening, `gt` a day starts the day after."""
-    shifted = {"<=": "<", ">": ">="}
-    if field.type == "datetime" and op in shifted and _is_day(value):
-        next_day = dt.date.fromisoformat(value) + dt.timedelta(days=1)
-        return {"field": field.name, "op": shifted[op], "value": next_day.isoformat()}
-    if field.type == "datetime" and op in ("=", "!=") and _is_day(value):
-        day = {"all": [{"field": field.name, "op": ">=", "value": value},
-                       {"field": field.name, "op": "<", "value": (
-                           dt.date.fromisoformat(value) + dt.timedelta(days=1)).isoformat()}]}
-        return day if op == "=" else {"not": day}
-    return {"field": field.name, "op": op, "value": value}
+    if field.type != "datetime" or op not in ("<=", ">", "=", "!=") or not _is_day(value):
+        return {"field": field.name, "op": op, "value": value}
+    through, after = ({"field": field.name, "op": o, "value": v} for o, v in _day_end(value))
+    if op in ("<=", ">"):
+        return through if op == "<=" else after
+    day = {"all": [{"field": field.name, "op": ">=", "value": value}, through]}
+    return day if op == "=" else {"not": day}
+
+
+def _day_end(value: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(op, value) for "until the end of this day" and for "after it": before and from
+    the next day — or, on the calendar's last day (9999-12-31, which has no next day), up
+    to and after its last microsecond."""
+    day = dt.date.fromisoformat(value)
+    if day == dt.date.max:
+        last = dt.datetime.combine(day, dt.time.max, dt.UTC).isoformat()
+        return ("<=", last), (">", last)
+    following = (day + dt.timedelta(days=1)).isoformat()
+    return ("<", following), (">=", following)
 
 
 def _is_day(value: str) -> bool:
@@ -297,7 +308,8 @@ def _records(target: str, current: str) -> list[tuple[str, str]] | None:
         return None
     found = sorted(pick(store, target, "", actor(), PICK_LIMIT), key=lambda item: item[1])
     choices = [(str(id), title or f"#{id}") for id, title in found]
-    if current.isdecimal() and current not in {value for value, _label in choices}:
-        title = titles(store, target, [int(current)], actor()).get(int(current))
+    id = record_id(current)
+    if id is not None and current not in {value for value, _label in choices}:
+        title = titles(store, target, [id], actor()).get(id)
         choices.insert(0, (current, title or f"#{current}"))
     return choices

@@ -34,7 +34,7 @@ from flask import (
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
-from karte.fields import TYPES
+from karte.fields import TYPES, record_id
 from karte.meta.model import Entity, Field, Permission
 from karte.meta.problems import Problem
 from karte.store.errors import InvalidQuery, RecordError
@@ -303,11 +303,11 @@ def _ids(raw: list[str]) -> list[int]:
     if len(raw) > MAX_BULK:
         raise InvalidQuery([Problem("ids", _("Delete at most %(max)d records at once.",
                                               max=MAX_BULK), "ids")])
-    bad = [value for value in raw if not value.strip().isdecimal()]
-    if bad:
+    ids = [record_id(value) for value in raw]
+    if None in ids:
         raise InvalidQuery([Problem("ids", _("“%(value)s” is not a record id.",
-                                              value=bad[0]), "ids")])
-    return list(dict.fromkeys(int(value) for value in raw))
+                                              value=raw[ids.index(None)]), "ids")])
+    return list(dict.fromkeys(ids))
 
 
 def _delete_each(entity: Entity, ids: list[int]) -> list[str]:

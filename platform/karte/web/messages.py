@@ -28,6 +28,8 @@ FIXED = (
     _l("Choose a list of records."), _l("Choose a list of options."),
     _l("This number is too large."),
     _l("This value is computed and cannot be set."), _l("Attach files through the upload form."),
+    _l("Remove the invisible NUL character from this text; it cannot be saved."),
+    _l("This date is outside the calendar (years 1 to 9999)."),
 )
 
 

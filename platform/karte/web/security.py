@@ -20,8 +20,11 @@ import os
 
 from flask import Flask, g, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from karte.fields import NUL
 
 csrf = CSRFProtect()
 log = logging.getLogger("karte.security")
@@ -81,15 +84,30 @@ def _csrf_failed(error: CSRFError):
                                     "send it again.")])
 
 
+def _refuse_nul_in_query():
+    """A NUL character in a query parameter (`q=a%00b`) is refused (400, naming it) before
+    any view runs: no search, filter or picker ever hands one to the database."""
+    from karte.web.errors import problem_page
+
+    for name, value in request.args.items(multi=True):
+        if NUL in name or NUL in value:
+            shown = name.replace(NUL, "\\0")
+            return problem_page(400, [(shown, _("Remove the NUL character (\\0) from this "
+                                                "parameter."))])
+    return None
+
+
 def init_app(app: Flask) -> None:
     proxies = int(os.environ.get("KARTE_TRUSTED_PROXIES", "0") or 0)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
                                 x_host=proxies)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["KARTE_MAX_UPLOAD_MB"] * 1024 * 1024
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("WTF_CSRF_HEADERS", ["X-CSRFToken"])
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.session_interface = SessionInterface()
     csrf.init_app(app)
+    app.before_request(_refuse_nul_in_query)
     app.after_request(_headers)
     app.register_error_handler(CSRFError, _csrf_failed)
