@@ -204,3 +204,17 @@ def test_a_locked_sqlite_database_refuses_the_write_with_a_503(app, db_url):
         other.close()
     assert customers(app) == 0
     assert client.send("/customer/new", {"name": "Acme"}).status_code == 303
+
+
+def test_a_broken_statement_is_a_500_not_a_database_outage(make_app, db_url):
+    """SQLite reports "no such column" as an OperationalError too: that is a bug to fix,
+    not an outage to wait out, so it gets the 500 page, never "try again"."""
+    app = make_app(ENTITIES, config={"PROPAGATE_EXCEPTIONS": False})
+    client = app.client()
+    engine = app.extensions["karte"]["engine"]
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE customer RENAME COLUMN name TO gone")
+    page = client.get("/customer/")
+    assert page.status_code == 500
+    assert "Retry-After" not in page.headers
+    assert DOWN not in page.get_data(as_text=True)

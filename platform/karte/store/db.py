@@ -11,6 +11,7 @@ here, the same way, as invalid input.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,22 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     sa.exc.TimeoutError)
 """What the database (or the way to it) raises when it cannot answer now: down, cut off,
 locked, out of pooled connections. Not a bug in a statement: worth trying again."""
+SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open",
+                      "disk i/o error", "readonly database", "database or disk is full")
+"""SQLite raises OperationalError for a broken statement too ("no such column"): only
+these messages mean the file cannot be used now."""
+
+
+def unavailable(error: Exception) -> bool:
+    """Whether the error means the database cannot answer now (a 503), rather than a bug
+    (a 500): psycopg's OperationalError is always the connection; SQLite's only when its
+    message says the file is locked, missing or unwritable."""
+    if not isinstance(error, UNAVAILABLE):
+        return False
+    if isinstance(error, sa.exc.OperationalError) and isinstance(
+            getattr(error, "orig", None), sqlite3.Error):
+        return any(text in str(error.orig).lower() for text in SQLITE_UNAVAILABLE)
+    return True
 
 
 def make_engine(url: str) -> sa.Engine:

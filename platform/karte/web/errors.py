@@ -18,7 +18,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from karte.store.db import UNAVAILABLE
+from karte.store.db import UNAVAILABLE, unavailable
 from karte.store.errors import NotFound, RecordError
 from karte.web.messages import not_found
 
@@ -75,6 +75,8 @@ def _http_error(error: HTTPException):
 def _database_down(error: Exception):
     """503 with Retry-After. The page is drawn for a visitor: loading the signed-in user
     would ask the database again (the session is kept, so nobody is signed out)."""
+    if not unavailable(error):
+        raise error  # a bug, not an outage: Flask logs it and shows the 500 page
     log.error("the database is not answering: %s", error, exc_info=error)
     g._login_user = current_app.login_manager.anonymous_user()  # Flask-Login's request user
     g.pop("karte_actor", None)
