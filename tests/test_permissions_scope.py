@@ -194,7 +194,7 @@ def test_a_refusal_speaks_the_actors_language(make_pack):
 def test_allows_judges_own_on_the_record_in_hand(make_pack):
     from karte.store.actor import Actor
     from karte.store.permissions import allows
-    from karte.store.records_store import Store
+    from karte.store.records.store import Store
 
     pack = make_pack({"note": {"fields": {"title": {"type": "string"},
                                           "owner": {"type": "user"}}}},

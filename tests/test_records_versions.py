@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-import karte.store.records as records_module
+import karte.store.records.service as records_module
 from karte.auth.users import add_user
 from karte.store.actor import Actor
 from karte.store.errors import Conflict, ValidationFailed

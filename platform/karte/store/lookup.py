@@ -15,7 +15,7 @@ from karte.fields import record_id
 from karte.meta.conditions import ascii_lower, fold
 from karte.store.actor import Actor
 from karte.store.permissions import rights, scope
-from karte.store.records_store import Store, chunks
+from karte.store.records.store import Store, chunks
 
 PICKER_LIMIT = 20
 

@@ -27,7 +27,7 @@ from karte.store import audit
 from karte.store.migrate_history import recorded_options
 from karte.store.migrate_plan import Step
 from karte.store.migrate_types import BATCH, LISTED, batches
-from karte.store.records_moves import move_row
+from karte.store.records.moves import move_row
 
 ENUMS = ("enum", "multi_enum")
 

@@ -19,7 +19,7 @@ from karte.meta.model import ALL_RIGHTS, Entity, Permission
 from karte.meta.problems import Problem
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden
-from karte.store.records_store import Store
+from karte.store.records.store import Store
 from karte.store.validation import noun
 
 SCOPED = ("read", "update", "delete")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from karte.meta.model import Entity
 from karte.store.actor import Actor
 from karte.store.permissions import rights, scope
-from karte.store.records_store import Store
+from karte.store.records.store import Store
 
 RECENT = 15
 

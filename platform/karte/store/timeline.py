@@ -28,7 +28,7 @@ from karte.store.audit import VERSION
 from karte.store.errors import ValidationFailed
 from karte.store.permissions import own_column, read_for, rights, scope
 from karte.store.records import Records
-from karte.store.records_store import Store
+from karte.store.records.store import Store
 
 PAGE = 30
 MAX_NOTE = 10_000

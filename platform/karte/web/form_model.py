@@ -23,7 +23,7 @@ from karte.meta.conditions import Condition, Context, evaluate, fields_used
 from karte.meta.model import Entity, Field
 from karte.store import lookup
 from karte.store.errors import NotFound
-from karte.store.records_write import blank, default_of
+from karte.store.records.write import blank, default_of
 from karte.web import actor, records, registry, text
 from karte.web.display import Refs, references, show
 from karte.web.form_values import MANY, QUERY, editable, stored_form

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from karte.meta.model import Stage, Workflow
 from karte.store.actor import Actor
 from karte.store.records import Records
-from karte.store.records_query import check_paging, filtered, order_by
+from karte.store.records.query import check_paging, filtered, order_by
 from karte.workflow import history, reports
 
 Record = dict[str, Any]

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from karte.fields import UTCDateTime
 from karte.meta.model import Workflow
-from karte.store import records_moves
+from karte.store.records import moves as records_moves
 
 Tables = Mapping[str, sa.Table]
 Record = Mapping[str, Any]

@@ -28,7 +28,7 @@ from karte.store.actor import Actor, actor_id
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.permissions import check_record, read_for, scope
 from karte.store.records import Records
-from karte.store.records_write import judge_with
+from karte.store.records.write import judge_with
 from karte.workflow import actions, history, reports
 from karte.workflow import board as kanban
 from karte.workflow.checks import Plan, plan_move, source_index

@@ -27,19 +27,20 @@ import sqlalchemy as sa
 from karte.fields import normalise
 from karte.meta.model import Entity, Pack
 from karte.meta.problems import Problem
-from karte.store import audit, records_moves
+from karte.store import audit
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
-from karte.store.records_delete import apply_delete, dead_links, plan_delete, refusal
-from karte.store.records_query import (
+from karte.store.records import moves as records_moves
+from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
+from karte.store.records.query import (
     check_paging,
     duplicate_queries,
     filtered,
     order_by,
 )
-from karte.store.records_store import Store
-from karte.store.records_write import (
+from karte.store.records.store import Store
+from karte.store.records.write import (
     Tagged,
     created_changes,
     insert,

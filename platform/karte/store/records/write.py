@@ -22,7 +22,7 @@ from karte.meta.problems import Problem
 from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.permissions import scope
-from karte.store.records_store import Fetch, Store, chunks, links_fields
+from karte.store.records.store import Fetch, Store, chunks, links_fields
 from karte.store.tables import index_name
 from karte.store.validation import (
     Judge,

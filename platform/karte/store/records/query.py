@@ -21,7 +21,7 @@ from karte.meta.problems import Problem, did_you_mean
 from karte.store.actor import Actor
 from karte.store.errors import InvalidQuery
 from karte.store.permissions import scope
-from karte.store.records_store import Store
+from karte.store.records.store import Store
 
 MAX_LIMIT = 1000
 SEARCHED_TYPES = frozenset({"string", "text", "email", "phone", "url"})

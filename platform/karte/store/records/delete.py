@@ -20,7 +20,7 @@ from karte.meta.model import Entity, Field
 from karte.meta.problems import Problem
 from karte.store import audit
 from karte.store.errors import Refused
-from karte.store.records_store import Store, chunks
+from karte.store.records.store import Store, chunks
 from karte.store.validation import noun
 
 Key = tuple[str, str]   # (entity, link field)
