@@ -461,7 +461,7 @@ def test_copying_a_table_keeps_the_rows_that_reference_it(engine, make_pack):
 
 
 def test_a_failing_migration_changes_nothing(engine, make_pack, monkeypatch):
-    from karte.store import migrate_types
+    from karte.store.migrate import types as migrate_types
 
     migrate(engine, make_pack(deal(seats={"type": "string"})))
     insert(engine, "deal", {"title": "A", "seats": "3"})

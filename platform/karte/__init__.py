@@ -59,7 +59,7 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
                       KARTE_MAX_UPLOAD_MB=settings.max_upload_mb, **(config or {}))
     app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in served.template_dirs]),
                                      app.jinja_loader])
-    from karte.store.pending import banner
+    from karte.store.migrate.pending import banner
     from karte.store.records import Records
     from karte.workflow.service import Workflows
 
@@ -81,8 +81,8 @@ def _serving(engine, registry, plan):
     """The Registry to serve: while risky steps wait, fields keep the definition their
     column has, so the rows that block a step can be corrected in the app; a step the app
     cannot run beside refuses the start with the plan's own words."""
-    from karte.store.migrate_history import last_definitions
-    from karte.store.pending import serving_pack, unservable
+    from karte.store.migrate.pending import serving_pack, unservable
+    from karte.store.migrate.schema_history import last_definitions
 
     blocked = unservable(plan)
     if not blocked:

@@ -94,7 +94,7 @@ def _stage_field(owner: str, workflow: Mapping, declared: Field | None,
     """The workflow's stage field: declared by the engine, or the entity's own enum. Its
     label, unless the entity gives one: the workflow's `field_label`, else its `label`
     (text in the pack's languages rather than the field name in English). Stages renamed
-    or retired in the workflow are the field's value mappings (store/migrate_values.py)."""
+    or retired in the workflow are the field's value mappings (store/migrate/values.py)."""
     stages = workflow.get("stages", ())
     options = tuple(Option(s["key"], _text(s.get("label"), s["key"]), s.get("color"))
                     for s in stages)

@@ -7,7 +7,7 @@ a page ends only where every source is known complete, so entries sharing a time
 move's audit row and its stage-move row) are never split across pages and never lost.
 
 Stage moves are read from `karte_stage_move` here, in `store`, where that table is defined
-and written (`records_moves`): the timeline needs no import of `workflow`.
+and written (`store/records/moves.py`): the timeline needs no import of `workflow`.
 """
 
 from __future__ import annotations

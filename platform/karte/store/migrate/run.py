@@ -5,8 +5,8 @@ in one transaction, and records what it applied in `karte_schema_history`; `purg
 only way a column is ever dropped, after a CSV backup. Nothing else drops data: removed
 fields and entities are kept and reported as retired.
 
-The comparison lives in `migrate_diff`, the dry-run counts in `migrate_checks`, type
-conversions in `migrate_types`, and the DDL in `migrate_ops`.
+The comparison lives in `compare`, the dry-run counts in `checks`, type
+conversions in `types`, and the DDL in `operations`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ import sqlalchemy as sa
 
 from karte.meta.model import SYSTEM_FIELDS, Pack
 from karte.meta.problems import counted
-from karte.store import migrate_history as recorded
-from karte.store.migrate_diff import compare, rename_steps
-from karte.store.migrate_history import HistoryEntry, describe, history
-from karte.store.migrate_ops import Target, apply, operations, session
-from karte.store.migrate_plan import Plan, Step, step_rank
-from karte.store.migrate_types import batches, drop_indexes_on
+from karte.store.migrate import schema_history as recorded
+from karte.store.migrate.compare import compare, rename_steps
+from karte.store.migrate.operations import Target, apply, operations, session
+from karte.store.migrate.schema_history import HistoryEntry, describe, history
+from karte.store.migrate.steps import Plan, Step, step_rank
+from karte.store.migrate.types import batches, drop_indexes_on
 from karte.store.tables import build_metadata
 
 __all__ = ["HistoryEntry", "Plan", "Step", "describe", "history", "migrate", "plan", "purge"]
@@ -93,7 +93,7 @@ def _kept_values(result: Plan) -> dict[tuple[str, str], set[str]]:
 def _keep_stored_types(snapshot: dict[str, Any], last: dict[str, Any] | None,
                        result: Plan) -> None:
     """A field whose type change waits keeps its last applied entry: that is what its
-    column holds, and what the app serves until `--apply` (store/pending.py)."""
+    column holds, and what the app serves until `--apply` (store/migrate/pending.py)."""
     for step in result.steps:
         if step.kind != "change_type" or step in result.applied:
             continue

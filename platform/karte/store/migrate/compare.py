@@ -19,17 +19,17 @@ from alembic.migration import MigrationContext
 
 from karte.meta.model import Entity, Pack
 from karte.meta.problems import counted
-from karte.store import migrate_types as types
-from karte.store.migrate_checks import (
+from karte.store.migrate import types
+from karte.store.migrate.checks import (
     duplicates,
     empty_required,
     example_list,
     live_rows,
     orphans,
 )
-from karte.store.migrate_history import last_definitions
-from karte.store.migrate_plan import Step, step_rank
-from karte.store.migrate_values import value_steps
+from karte.store.migrate.schema_history import last_definitions
+from karte.store.migrate.steps import Step, step_rank
+from karte.store.migrate.values import value_steps
 from karte.store.tables import index_name, junction_name
 
 

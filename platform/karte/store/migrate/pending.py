@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from karte.meta.model import Entity, Field, Option, Pack, Text, frozen_map, humanise
-from karte.store.migrate_plan import Plan, Step
+from karte.store.migrate.steps import Plan, Step
 
 SERVABLE = frozenset({"change_type", "add_index", "add_foreign_key", "retire_value"})
 STORAGE_KEYS = ("max_length", "precision", "scale", "currency", "to")

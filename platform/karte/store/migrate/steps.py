@@ -1,6 +1,6 @@
 """The migration plan as a value: steps a person can read before anything is changed.
 
-A plan is computed by comparing the pack with the database (`store/migrate_diff.py`) and
+A plan is computed by comparing the pack with the database (`store/migrate/compare.py`) and
 printed by `karte migrate`; the same object, returned by `migrate`, says which steps were
 applied, which wait for `--apply` and which are only reported (SPEC §6.3).
 """

@@ -16,11 +16,10 @@ import sqlalchemy as sa
 from alembic.operations import Operations, ops
 
 from karte.meta.model import Pack
-from karte.store import migrate_types as types
-from karte.store import migrate_values as values
-from karte.store.migrate_checks import orphans
-from karte.store.migrate_diff import context
-from karte.store.migrate_plan import Step
+from karte.store.migrate import types, values
+from karte.store.migrate.checks import orphans
+from karte.store.migrate.compare import context
+from karte.store.migrate.steps import Step
 from karte.store.tables import field_column, index_name
 
 COPY_FOR_KEYS = frozenset({"sqlite"})

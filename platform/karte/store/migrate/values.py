@@ -24,9 +24,9 @@ from karte.fields import JSON
 from karte.meta.model import Entity, Field
 from karte.meta.problems import counted
 from karte.store import audit
-from karte.store.migrate_history import recorded_options
-from karte.store.migrate_plan import Step
-from karte.store.migrate_types import BATCH, LISTED, batches
+from karte.store.migrate.schema_history import recorded_options
+from karte.store.migrate.steps import Step
+from karte.store.migrate.types import BATCH, LISTED, batches
 from karte.store.records.moves import move_row
 
 ENUMS = ("enum", "multi_enum")
