@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from karte.meta.conditions_model import fields_used
+from karte.meta.conditions.model import fields_used
 from karte.meta.model import Rule, Stage, Transition, Workflow
 
 Holds = Callable[[Any], bool]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from karte.meta.conditions import Context, Token
-from karte.meta.conditions_model import resolve
+from karte.meta.conditions.model import resolve
 from karte.meta.model import Action, Entity, Field, Pack, Workflow
 
 Record = Mapping[str, Any]

@@ -1,5 +1,5 @@
 """Conditions run in Python (`evaluate`, for forms and moves): the same answer as `to_sql`
-in `conditions_sql` for every record, by the rules in `karte.meta.conditions`."""
+in `sql.py` for every record, by the rules in `karte.meta.conditions.parse`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from karte.fields import EMPTY_OPS
-from karte.meta.conditions_model import (
+from karte.meta.conditions.model import (
     TRUE_WHEN_EMPTY,
     AllOf,
     AnyOf,

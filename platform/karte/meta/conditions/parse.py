@@ -26,8 +26,8 @@ for forms and moves). Both MUST give the same answer for every record, so the ru
   `$me` matches no one: `= $me` is false, `!= $me` is true.
 - `{"all": []}` is true; `{"any": []}` is false.
 
-This module parses and type-checks; `conditions_model` holds the checked nodes and
-`Context`, `conditions_eval` runs them in Python, `conditions_sql` compiles them to SQL.
+This module parses and type-checks; `model` holds the checked nodes and
+`Context`, `evaluate` runs them in Python, `sql` compiles them to SQL.
 Import from here: every public name of the language is re-exported.
 """
 
@@ -38,8 +38,8 @@ from dataclasses import replace
 from typing import Any
 
 from karte.fields import EMPTY_OPS, TYPES, is_empty, normalise, record_id
-from karte.meta.conditions_eval import evaluate
-from karte.meta.conditions_model import (
+from karte.meta.conditions.evaluate import evaluate
+from karte.meta.conditions.model import (
     OPERATORS,
     TEXT_TYPES,
     AllOf,
@@ -53,7 +53,7 @@ from karte.meta.conditions_model import (
     fields_used,
     fold,
 )
-from karte.meta.conditions_sql import ascii_lower, includes, to_sql
+from karte.meta.conditions.sql import ascii_lower, includes, to_sql
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.problems import Problem, at, did_you_mean, pointer, show
 

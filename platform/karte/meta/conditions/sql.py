@@ -1,6 +1,6 @@
 """Conditions compiled to SQL (`to_sql`, for lists, filters and boards): a WHERE clause that
-is true exactly when `evaluate` in `conditions_eval` is, by the rules in
-`karte.meta.conditions`. Every piece is two-valued (never NULL), so `not` agrees too."""
+is true exactly when `evaluate` in `evaluate.py` is, by the rules in
+`karte.meta.conditions.parse`. Every piece is two-valued (never NULL), so `not` agrees too."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from karte.fields import EMPTY_OPS
-from karte.meta.conditions_model import (
+from karte.meta.conditions.model import (
     JSON_TYPES,
     TEXT_TYPES,
     TRUE_WHEN_EMPTY,
