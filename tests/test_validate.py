@@ -16,8 +16,8 @@ from jsonschema import Draft202012Validator
 from karte.fields import TYPES
 from karte.meta import conditions
 from karte.meta.load import check_pack, read_layers
-from karte.meta.schema_check import SCHEMA_FILES, SCHEMAS
 from karte.meta.validate import CODES, check_schemas
+from karte.meta.validate.schema import SCHEMA_FILES, SCHEMAS
 from tests.conftest import write_pack
 
 DEFS = Path(__file__).parent / "defs"

@@ -1,6 +1,6 @@
 """The move policy of SPEC §4, in one place: which stage may follow which, and why not.
 
-The load-time reachability check (`validate_workflows`) and the workflow engine
+The load-time reachability check (`validate/workflows.py`) and the workflow engine
 (`karte.workflow`) both read this module, so a pipeline the validator calls reachable is
 exactly the pipeline the engine lets people walk. It is pure: it knows stages, roles and a
 `holds(condition)` callback, never a database.

@@ -15,7 +15,7 @@ from karte.meta.load import Doc
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field, Workflow
 from karte.meta.moves import next_stages
 from karte.meta.problems import Problem, at, did_you_mean, pointer
-from karte.meta.validate_context import Ctx, Tokens, misnamed, repeats, reserved, unfit
+from karte.meta.validate.context import Ctx, Tokens, misnamed, repeats, reserved, unfit
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from karte.fields import TYPES
 from karte.meta.load import Doc
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.problems import Problem, at, did_you_mean, pointer
-from karte.meta.validate_context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
+from karte.meta.validate.context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
 
 NUMBERS = ("integer", "decimal", "money", "percent")
 SCALAR = tuple(name for name, kind in TYPES.items() if kind.scalar)

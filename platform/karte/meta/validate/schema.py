@@ -22,7 +22,7 @@ from referencing.jsonschema import DRAFT202012
 from karte.meta.load import Doc
 from karte.meta.problems import Problem, at, did_you_mean, pointer, show
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 SCHEMA_FILES = {"pack": "pack.schema.json", "entity": "entity.schema.json",
                 "workflow": "workflow.schema.json"}
 

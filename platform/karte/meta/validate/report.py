@@ -5,8 +5,8 @@ files; CODES says what each means), a `file: /json/pointer` location and, where 
 looks misspelt, a did-you-mean. The checks are small functions in tables run over every
 entity, field and workflow, so one run reports every problem, never just the first.
 
-The checks live by what they check: `schema_check` (JSON Schema and its wording),
-`validate_fields`, `validate_entities` and `validate_workflows` (meaning); this module
+The checks live by what they check: `schema` (JSON Schema and its wording), `fields`,
+`entities` and `workflows` (meaning) over a `context`; this module
 holds the codes, the checks that span the whole pack, and the two entry points that
 `load.check_pack` calls.
 """
@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from karte.meta.load import RawPack
 from karte.meta.model import Pack, Workflow
 from karte.meta.problems import Problem, at, pointer
-from karte.meta.schema_check import schema_problems
-from karte.meta.validate_context import Ctx
-from karte.meta.validate_entities import ENTITY_CHECKS
-from karte.meta.validate_workflows import check_workflow
+from karte.meta.validate.context import Ctx
+from karte.meta.validate.entities import ENTITY_CHECKS
+from karte.meta.validate.schema import schema_problems
+from karte.meta.validate.workflows import check_workflow
 
 CODES = {
     "DEF000": "the pack folder does not exist",
