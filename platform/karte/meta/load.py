@@ -282,7 +282,8 @@ def _merge_fields(fields: dict[str, Any], patch: dict[str, Any], origins: dict[s
     return fields
 
 
-def _remove_fields(data: dict[str, Any], base_fields: Any, patch: Doc, patched: set[str]) -> list[Problem]:
+def _remove_fields(data: dict[str, Any], base_fields: Any, patch: Doc,
+                   patched: set[str]) -> list[Problem]:
     """Hide the fields the overlay removes, and drop them from base lists and cards."""
     removal = patch.data.get("remove")
     if not isinstance(removal, list) or not isinstance(data.get("fields"), dict):
