@@ -108,6 +108,13 @@ class Field:
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)
 
+    @property
+    def to_entity(self) -> str:
+        """The entity a link or links field points to (`to`, which their schema requires)."""
+        if self.to is None:
+            raise TypeError(f'"{self.name}" is a {self.type} field; it points to no entity')
+        return self.to
+
 
 SYSTEM_FIELD_DEFS: Mapping[str, Field] = frozen_map({
     name: Field(name, kind, Text.of(label), read_only=True)
