@@ -22,6 +22,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check platform tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: setup

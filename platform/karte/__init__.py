@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from karte.config import Settings
 from karte.meta.problems import Problem, ProblemsError
@@ -21,12 +21,8 @@ class StartupRefused(ProblemsError, click.ClickException):
 
     exit_code = 1
 
-    def __init__(self, problems):
-        ProblemsError.__init__(self, problems)
-        self.message = "the app cannot start:\n" + "\n".join(str(p) for p in self.problems)
-
     def format_message(self) -> str:
-        return self.message
+        return "the app cannot start:\n" + "\n".join(str(p) for p in self.problems)
 
 
 def create_app(pack: str | Path | None = None, database_url: str | None = None,
@@ -57,8 +53,10 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     app = Flask(__name__, instance_path=str(settings.instance))
     app.config.update(SECRET_KEY=settings.secret_key(), KARTE_LOCALE=settings.locale,
                       KARTE_MAX_UPLOAD_MB=settings.max_upload_mb, **(config or {}))
-    app.jinja_loader = ChoiceLoader([FileSystemLoader([str(p) for p in served.template_dirs]),
-                                     app.jinja_loader])
+    loaders: list[BaseLoader] = [FileSystemLoader([str(p) for p in served.template_dirs])]
+    if app.jinja_loader is not None:      # Flask's own: the package's templates/
+        loaders.append(app.jinja_loader)
+    app.jinja_loader = ChoiceLoader(loaders)
     from karte.store.migrate.pending import banner
     from karte.store.records import Records
     from karte.workflow.service import Workflows

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import email_validator
@@ -42,20 +42,23 @@ TEXT_LIMIT = 100_000
 NUL = "\x00"
 NUL_MESSAGE = "Remove the invisible NUL character from this text; it cannot be saved."
 OFF_CALENDAR = "This date is outside the calendar (years 1 to 9999)."
+Ordered = TypeVar("Ordered", bound=int | Decimal | dt.date)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[dt.datetime]):
     """Timestamps stored as naive UTC on every database, returned timezone-aware (UTC)."""
 
     impl = sa.DateTime
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None,
+                           dialect: sa.Dialect) -> dt.datetime | None:
         if value is not None and value.tzinfo is not None:
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None,
+                             dialect: sa.Dialect) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=dt.UTC)
         return value
@@ -68,7 +71,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 @dataclass(frozen=True)
 class FieldType:
     name: str
-    column: Callable[[Field], sa.types.TypeEngine] | None   # None: not a column (links)
+    column: Callable[[Field], sa.types.TypeEngine[Any]] | None   # None: not a column (links)
     normalise: Callable[[Any, Field, str | None], Any]
     ops: frozenset[str]
     numeric: bool = False
@@ -105,7 +108,7 @@ def _text(value: Any, field: Field, country: str | None) -> str:
     return text
 
 
-def _bounded(value: Any, field: Field) -> Any:
+def _bounded(value: Ordered, field: Field) -> Ordered:
     if field.min is not None and value < _bound(field.min, value):
         raise ValueError(f"Must be at least {field.min}.")
     if field.max is not None and value > _bound(field.max, value):
@@ -171,27 +174,31 @@ def _boolean(value: Any, field: Field, country: str | None) -> bool:
 def _date(value: Any, field: Field, country: str | None) -> dt.date:
     if isinstance(value, dt.datetime):
         raise ValueError("Enter a date without a time (YYYY-MM-DD).")
-    if not isinstance(value, dt.date):
-        try:
-            value = dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            raise ValueError("Enter a date as YYYY-MM-DD.") from None
-    return _bounded(value, field)
+    if isinstance(value, dt.date):
+        return _bounded(value, field)
+    try:
+        day = dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError("Enter a date as YYYY-MM-DD.") from None
+    return _bounded(day, field)
 
 
 def _datetime(value: Any, field: Field, country: str | None) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
+    moment: dt.datetime
+    if isinstance(value, dt.datetime):
+        moment = value
+    else:
         try:
-            value = dt.datetime.fromisoformat(str(value).strip())
+            moment = dt.datetime.fromisoformat(str(value).strip())
         except ValueError:
             raise ValueError("Enter a date and time as YYYY-MM-DDTHH:MM.") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
     try:
-        value = value.astimezone(dt.UTC)
+        moment = moment.astimezone(dt.UTC)
     except OverflowError:
         raise ValueError(OFF_CALENDAR) from None
-    return _bounded(value, field)
+    return _bounded(moment, field)
 
 
 def _email(value: Any, field: Field, country: str | None) -> str:
@@ -224,6 +231,8 @@ def phone_country(country: str | None, timezone: str | None) -> str | None:
     country of its `timezone` (CLDR's zone → territory table, via Babel), else none."""
     if country:
         return country
+    if not timezone:
+        return None
     zone = get_global("zone_aliases").get(timezone, timezone)
     territory = get_global("zone_territories").get(zone)
     return territory if territory and len(territory) == 2 and territory != "ZZ" else None
@@ -291,14 +300,14 @@ def _read_only(value: Any, field: Field, country: str | None) -> Any:
     raise ValueError("This value is computed and cannot be set.")
 
 
-def _files(value: Any, field: Field, country: str | None) -> list[dict]:
+def _files(value: Any, field: Field, country: str | None) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) and "name" in item
                                               for item in value):
         raise ValueError("Attach files through the upload form.")
     return value
 
 
-def _varchar(length: int) -> Callable[[Field], sa.types.TypeEngine]:
+def _varchar(length: int) -> Callable[[Field], sa.types.TypeEngine[Any]]:
     return lambda field: sa.String(length)
 
 

@@ -346,7 +346,10 @@ def update_user(engine: sa.Engine, pack: Pack, id: int, *, by: int | None = None
         conn.execute(_users().update().where(_users().c.id == id).values(values))
         if password is not None or active is False or sign_out:
             revoke(conn, id, keep=keep_session)
-    return get_user(engine, id)
+    user = get_user(engine, id)
+    if user is None:              # deleted since, by someone else
+        raise LookupError(f"no user {id}")
+    return user
 
 
 def change_password(engine: sa.Engine, id: int, *, current: str, new: str, repeated: str,

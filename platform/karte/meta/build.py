@@ -64,7 +64,7 @@ def _plural(raw: Any, label: Text, name: str) -> Text:
                     for locale, text in label.values.items()}, key=name)
 
 
-def _options(raw: list | None) -> tuple[Option, ...]:
+def _options(raw: list[Any] | None) -> tuple[Option, ...]:
     options = []
     for item in raw or ():
         if isinstance(item, str):
@@ -75,7 +75,7 @@ def _options(raw: list | None) -> tuple[Option, ...]:
     return tuple(options)
 
 
-def _field(name: str, raw: Mapping, currency: str) -> Field:
+def _field(name: str, raw: Mapping[str, Any], currency: str) -> Field:
     kwargs = {key: raw[key] for key in FIELD_KEYS if key in raw}
     field = Field(name=name, type=raw["type"], label=_text(raw.get("label"), name),
                   help=Text.of(raw["help"]) if "help" in raw else None,
@@ -89,7 +89,7 @@ def _field(name: str, raw: Mapping, currency: str) -> Field:
     return field
 
 
-def _stage_field(owner: str, workflow: Mapping, declared: Field | None,
+def _stage_field(owner: str, workflow: Mapping[str, Any], declared: Field | None,
                  labelled: bool) -> Field:
     """The workflow's stage field: declared by the engine, or the entity's own enum. Its
     label, unless the entity gives one: the workflow's `field_label`, else its `label`
@@ -100,15 +100,15 @@ def _stage_field(owner: str, workflow: Mapping, declared: Field | None,
                     for s in stages)
     name = workflow["field"]
     label = _text(workflow.get("field_label", workflow.get("label")), name)
-    values = {"retired": frozen_map(workflow.get("retired")),
-              "renamed_values": frozen_map({s["renamed_from"]: s["key"] for s in stages
-                                            if s.get("renamed_from")})}
+    retired = frozen_map(workflow.get("retired"))
+    renamed = frozen_map({s["renamed_from"]: s["key"] for s in stages if s.get("renamed_from")})
     if declared is not None:
         return replace(declared, workflow=owner, index=True,
                        options=declared.options or options,
-                       label=declared.label if labelled else label, **values)
-    return Field(name=name, type="enum", label=label,
-                 options=options, index=True, workflow=owner, declared=False, **values)
+                       label=declared.label if labelled else label,
+                       retired=retired, renamed_values=renamed)
+    return Field(name=name, type="enum", label=label, options=options, index=True,
+                 workflow=owner, declared=False, retired=retired, renamed_values=renamed)
 
 
 def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
@@ -118,7 +118,7 @@ def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
     for owner, doc in raw.workflows.items():
         entity = raw.entities.get(doc.data.get("entity"))
         entity_fields = fields.get(doc.data.get("entity"))
-        if entity_fields is not None and doc.data.get("field"):
+        if entity is not None and entity_fields is not None and doc.data.get("field"):
             name = doc.data["field"]
             labelled = "label" in (entity.data.get("fields", {}).get(name) or {})
             entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name),
@@ -133,7 +133,7 @@ def _default_title(fields: Mapping[str, Field]) -> str:
     return textual[0] if textual else next(iter(fields), "id")
 
 
-def _list_config(raw: Mapping, fields: Mapping[str, Field], title: str) -> ListConfig:
+def _list_config(raw: Mapping[str, Any], fields: Mapping[str, Field], title: str) -> ListConfig:
     others = [name for name in fields if name != title and TYPES[fields[name].type].orderable]
     searchable = [name for name, f in fields.items()
                   if name == title or TYPES[f.type].textual]
@@ -148,7 +148,7 @@ def _list_config(raw: Mapping, fields: Mapping[str, Field], title: str) -> ListC
     )
 
 
-def _card_config(raw: Mapping, entity: str, fields: Mapping[str, Field],
+def _card_config(raw: Mapping[str, Any], entity: str, fields: Mapping[str, Field],
                  related: list[str]) -> CardConfig:
     sections = [Section(_text(s.get("label"), "section"), tuple(s.get("fields", ())))
                 for s in raw.get("sections", ())]
@@ -160,7 +160,7 @@ def _card_config(raw: Mapping, entity: str, fields: Mapping[str, Field],
     return CardConfig(tuple(sections), tuple(raw.get("related", related)))
 
 
-def _permissions(raw: Mapping | None) -> Mapping[str, Permission]:
+def _permissions(raw: Mapping[str, Any] | None) -> Mapping[str, Permission]:
     return frozen_map({key: Permission(**value) for key, value in (raw or {}).items()})
 
 
@@ -199,7 +199,7 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
     fields = {}
     for name, f in entity.fields.items():
         where = pointer("fields", name)
-        parsed = {}
+        parsed: dict[str, Any] = {}     # Field keeps parsed expressions as Any
         for key in CONDITION_KEYS:
             raw = getattr(f, key)
             if raw is not None:
@@ -214,7 +214,7 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
     return replace(entity, fields=frozen_map(fields))
 
 
-def _conditions_of(raw: Mapping, key: str, entity: Entity | None,
+def _conditions_of(raw: Mapping[str, Any], key: str, entity: Entity | None,
                    entities: Mapping[str, Entity], file: str, where: str,
                    problems: list[Problem]) -> Any:
     if raw.get(key) is None or entity is None:
@@ -265,7 +265,7 @@ def _workflow(name: str, doc: Doc, entities: Mapping[str, Entity],
         retired=frozen_map(data.get("retired")))
 
 
-def _roles(raw: Mapping | None) -> Mapping[str, Mapping[str, Permission]]:
+def _roles(raw: Mapping[str, Any] | None) -> Mapping[str, Mapping[str, Permission]]:
     return frozen_map({role: _permissions(scopes) for role, scopes in (raw or {}).items()})
 
 

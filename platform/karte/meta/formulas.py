@@ -40,7 +40,7 @@ _SYMBOLS = {ast.Pow: "**", ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@",
 
 # A compiled formula is a tree of tuples: ("num", Decimal), ("name", str),
 # ("unary", op type, node), ("binary", op type, left, right).
-Node = tuple
+Node = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -187,11 +187,13 @@ def _number(value: Any) -> Decimal | None:
 def _evaluate(node: Node, values: Mapping[str, Any]) -> Decimal | None:
     kind = node[0]
     if kind == "num":
-        return node[1]
+        number: Decimal = node[1]
+        return number
     if kind == "name":
         return _number(values.get(node[1]))
     operands = [_evaluate(child, values) for child in node[2:]]
-    if any(operand is None for operand in operands):
+    present = [operand for operand in operands if operand is not None]
+    if len(present) < len(operands):
         return None
     table = _UNARY if kind == "unary" else _BINARY
-    return table[node[1]](*operands)
+    return table[node[1]](*present)

@@ -268,7 +268,8 @@ def patch_entity(base: Doc, patch: Doc) -> tuple[Doc, list[Problem]]:
     return Doc(data, patch.file, "entity", origins), problems
 
 
-def _merge_fields(fields: dict, patch: dict, origins: dict[str, str], file: str) -> dict:
+def _merge_fields(fields: dict[str, Any], patch: dict[str, Any], origins: dict[str, str],
+                  file: str) -> dict[str, Any]:
     fields = dict(fields)
     for name, keys in patch.items():
         if isinstance(fields.get(name), dict) and isinstance(keys, dict):
@@ -281,7 +282,8 @@ def _merge_fields(fields: dict, patch: dict, origins: dict[str, str], file: str)
     return fields
 
 
-def _remove_fields(data: dict, base_fields: Any, patch: Doc, patched: set[str]) -> list[Problem]:
+def _remove_fields(data: dict[str, Any], base_fields: Any, patch: Doc,
+                   patched: set[str]) -> list[Problem]:
     """Hide the fields the overlay removes, and drop them from base lists and cards."""
     removal = patch.data.get("remove")
     if not isinstance(removal, list) or not isinstance(data.get("fields"), dict):
@@ -304,7 +306,7 @@ def _without(names: Any, gone: set[str]) -> Any:
     return [n for n in names if n not in gone] if isinstance(names, list) else names
 
 
-def _prune(data: dict, gone: set[str], patched: set[str]) -> None:
+def _prune(data: dict[str, Any], gone: set[str], patched: set[str]) -> None:
     """Removed fields leave the base's list, card and duplicate rules (not the overlay's)."""
     if not gone:
         return
@@ -372,6 +374,6 @@ def check_pack(root: Path | str) -> tuple[Pack | None, list[Problem]]:
 def load_pack(root: Path | str) -> Pack:
     """The validated Registry of the pack at `root`; raises ProblemsError listing all."""
     pack, problems = check_pack(root)
-    if problems:
+    if pack is None:                 # there are problems exactly when there is no pack
         raise ProblemsError(problems)
     return pack

@@ -7,11 +7,15 @@ freely between threads and requests.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 SYSTEM_FIELDS = ("id", "version", "created_at", "updated_at", "created_by", "updated_by",
                  "deleted_at")
@@ -19,7 +23,7 @@ NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 NAME_MAX = 40
 
 
-def frozen_map(data: Mapping | None = None) -> Mapping:
+def frozen_map(data: Mapping[K, V] | None = None) -> Mapping[K, V]:
     """A read-only mapping (insertion order kept)."""
     return MappingProxyType(dict(data or {}))
 
@@ -104,6 +108,13 @@ class Field:
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)
 
+    @property
+    def to_entity(self) -> str:
+        """The entity a link or links field points to (`to`, which their schema requires)."""
+        if self.to is None:
+            raise TypeError(f'"{self.name}" is a {self.type} field; it points to no entity')
+        return self.to
+
 
 SYSTEM_FIELD_DEFS: Mapping[str, Field] = frozen_map({
     name: Field(name, kind, Text.of(label), read_only=True)
@@ -165,11 +176,8 @@ class Permission:
 
     def fill(self, fallback: Permission) -> Permission:
         """Keys not said here taken from `fallback`."""
-        return Permission(*(mine if mine is not None else theirs for mine, theirs in
-                            zip(self.astuple(), fallback.astuple(), strict=True)))
-
-    def astuple(self) -> tuple:
-        return (self.read, self.create, self.update, self.delete)
+        said = {key: value for key, value in vars(self).items() if value is not None}
+        return dataclasses.replace(fallback, **said)
 
 
 ALL_RIGHTS = Permission("all", True, "all", "all")
@@ -257,9 +265,10 @@ class Workflow:
     back: bool = True
     reopen: bool = False
     transitions: tuple[Transition, ...] = ()
-    on_enter: Mapping[str, tuple[Action, ...]] = field(default_factory=frozen_map)
+    # `dataclasses.field`: the attribute `field` above shadows the import for type checkers
+    on_enter: Mapping[str, tuple[Action, ...]] = dataclasses.field(default_factory=frozen_map)
     source: str = ""
-    retired: Mapping[str, str] = field(default_factory=frozen_map)  # old stage → current
+    retired: Mapping[str, str] = dataclasses.field(default_factory=frozen_map)  # old → current
 
     def stage(self, key: str) -> Stage:
         return next(s for s in self.stages if s.key == key)

@@ -29,7 +29,7 @@ def jsonable(value: Any) -> Any:
 
 
 def changes(before: Mapping[str, Any], after: Mapping[str, Any],
-            names: Iterable[str]) -> dict[str, list]:
+            names: Iterable[str]) -> dict[str, list[Any]]:
     """`{field: [old, new]}` in JSON form for `names`, plus the version step."""
     found = {name: [jsonable(before.get(name)), jsonable(after.get(name))] for name in names}
     found[VERSION] = [before.get(VERSION), after.get(VERSION)]
@@ -37,7 +37,7 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any],
 
 
 def row(entity: str, record_id: int, action: str, user_id: int | None, at: dt.datetime,
-        found: Mapping[str, list]) -> dict[str, Any]:
+        found: Mapping[str, list[Any]]) -> dict[str, Any]:
     """Parameters of one audit row (many of them go to one executemany)."""
     return {"entity": entity, "record_id": record_id, "action": action, "user_id": user_id,
             "at": at, "changes": dict(found)}
@@ -48,7 +48,7 @@ def write(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> N
         conn.execute(table.insert(), rows)
 
 
-def _rows(conn: sa.Connection, table: sa.Table, entity: str, record_id: int) -> list:
+def _rows(conn: sa.Connection, table: sa.Table, entity: str, record_id: int) -> list[sa.RowMapping]:
     query = (sa.select(table).where(table.c.entity == entity, table.c.record_id == record_id)
              .order_by(table.c.id))
     return list(conn.execute(query).mappings())
@@ -79,7 +79,7 @@ def history(conn: sa.Connection, tables: Mapping[str, sa.Table], entity: str,
     return [_entry(found) for found in conn.execute(query).mappings()]
 
 
-def _entry(found: Mapping[str, Any]) -> dict[str, Any]:
+def _entry(found: sa.RowMapping) -> dict[str, Any]:
     changed = dict(found["changes"])
     step = changed.pop(VERSION, [None, None])
     return {"id": found["id"], "at": found["at"], "action": found["action"],

@@ -15,6 +15,8 @@ import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from karte.fields import NUL
 from karte.meta.problems import Problem
@@ -51,7 +53,8 @@ def make_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(parsed, pool_pre_ping=True)
 
         @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection,
+                            _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")

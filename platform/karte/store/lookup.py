@@ -20,7 +20,7 @@ from karte.store.records.store import Store, chunks
 PICKER_LIMIT = 20
 
 
-def _title_column(store: Store, entity_name: str) -> tuple[sa.Table, sa.ColumnElement]:
+def _title_column(store: Store, entity_name: str) -> tuple[sa.Table, sa.ColumnElement[Any]]:
     entity = store.entity(entity_name)
     table = store.table(entity)
     return table, table.c[entity.title_field]

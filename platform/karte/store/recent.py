@@ -19,7 +19,7 @@ from karte.store.records.store import Store
 RECENT = 15
 
 
-def _query(store: Store, entity: Entity, actor: Actor | None, limit: int) -> sa.Select:
+def _query(store: Store, entity: Entity, actor: Actor | None, limit: int) -> sa.Select[Any]:
     audit, users, table = store.audit, store.users, store.table(entity)
     title = table.c[entity.title_field] if entity.title_field in table.c else sa.null()
     who = sa.func.coalesce(sa.func.nullif(users.c.name, ""), users.c.email)

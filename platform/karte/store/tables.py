@@ -9,6 +9,7 @@ rows (a partial index on both SQLite and PostgreSQL).
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -119,7 +120,7 @@ def engine_table(name: str) -> sa.Table:
     return ENGINE_METADATA.tables[name]
 
 
-def _system_columns() -> list[sa.Column]:
+def _system_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
         sa.Column("version", sa.Integer(), nullable=False, server_default="1"),
@@ -133,12 +134,12 @@ def _system_columns() -> list[sa.Column]:
     ]
 
 
-def field_column(entity: Entity, field: Field) -> sa.Column | None:
+def field_column(entity: Entity, field: Field) -> sa.Column[Any] | None:
     """The column storing `field`, or None for a junction-table type."""
     kind = TYPES[field.type]
     if kind.column is None:
         return None
-    args: list = []
+    args: list[sa.ForeignKey] = []
     if field.type == "link":
         args.append(sa.ForeignKey(f"{field.to}.id", ondelete=ON_DELETE[field.on_delete]))
     elif field.type == "user":

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.fields import NUL_MESSAGE, has_nul, normalise
-from karte.meta.model import Entity, Field
+from karte.meta.model import Entity, Field, TimelineItem
 from karte.meta.problems import Problem
 from karte.store.actor import Actor, actor_id
 from karte.store.audit import VERSION
@@ -94,11 +94,11 @@ def linking(store: Store, entity: Entity) -> list[tuple[Entity, tuple[Field, ...
     return found
 
 
-def _who(users: sa.Table) -> sa.ColumnElement:
+def _who(users: sa.Table) -> sa.ColumnElement[str]:
     return sa.func.coalesce(sa.func.nullif(users.c.name, ""), users.c.email).label("who")
 
 
-def _before_date(column: sa.ColumnElement, before: dt.datetime) -> sa.ColumnElement[bool]:
+def _before_date(column: sa.ColumnElement[Any], before: dt.datetime) -> sa.ColumnElement[bool]:
     """A date column's midnight (UTC) is earlier than `before`."""
     day = before.astimezone(dt.UTC)
     if day.time() == dt.time.min:
@@ -145,9 +145,9 @@ class Timeline:
                 batches += self._items(conn, other, fields, id, actor, limit, before)
         return batches
 
-    def _run(self, conn: sa.Connection, query: sa.Select, limit: int,
-             make: Callable[[Mapping[str, Any]], Entry | None],
-             at: Callable[[Mapping[str, Any]], dt.datetime]) -> _Batch:
+    def _run(self, conn: sa.Connection, query: sa.Select[Any], limit: int,
+             make: Callable[[sa.RowMapping], Entry | None],
+             at: Callable[[sa.RowMapping], dt.datetime]) -> _Batch:
         rows = list(conn.execute(query.limit(limit)).mappings())
         entries = [entry for row in rows if (entry := make(row)) is not None]
         return _Batch(entries, len(rows) == limit, at(rows[-1]) if rows else None)
@@ -176,8 +176,8 @@ class Timeline:
                              moves.c.from_stage.is_not(None))
         return self._run(conn, query, limit, _move_entry, lambda row: row["at"])
 
-    def _newest(self, table: sa.Table, user: sa.Column, at: sa.Column, entity: Entity,
-                id: int, before: dt.datetime | None, *where: Any) -> sa.Select:
+    def _newest(self, table: sa.Table, user: sa.Column[Any], at: sa.Column[Any], entity: Entity,
+                id: int, before: dt.datetime | None, *where: Any) -> sa.Select[Any]:
         """A log table's rows about one record, newest first, with who wrote each."""
         users = self.store.users
         query = (sa.select(table, _who(users))
@@ -191,6 +191,8 @@ class Timeline:
         """Readable live records of `other` linking here: those with an `at` value by it,
         those without by their creation time."""
         table, users, item = self.store.table(other), self.store.users, other.timeline_item
+        if item is None:
+            return []
         owner, at = table.c[own_column(other)], table.c[item.at]
         names = [n for n in dict.fromkeys((other.title_field, item.summary, item.at))
                  if n not in ("id", "created_at")]
@@ -203,11 +205,13 @@ class Timeline:
         undated = query.where(at.is_(None)).order_by(table.c.created_at.desc(),
                                                       table.c.id.desc())
         if before is not None:
-            is_date = other.lookup(item.at).type == "date"
+            at_field = other.lookup(item.at)
+            is_date = at_field is not None and at_field.type == "date"
             dated = dated.where(_before_date(at, before) if is_date else at < before)
             undated = undated.where(table.c.created_at < before)
-        when = (lambda row: aware(row[item.at])), (lambda row: row["created_at"])
-        return [self._run(conn, q, limit, lambda row, w=w: _item_entry(other, row, w(row)), w)
+        when: tuple[Callable[[sa.RowMapping], dt.datetime], ...] = (
+            lambda row: aware(row[item.at]), lambda row: row["created_at"])
+        return [self._run(conn, q, limit, _item_maker(other, item, w), w)
                 for q, w in zip((dated, undated), when, strict=True)]
 
     def _links_to(self, other: Entity, f: Field, id: int) -> sa.ColumnElement[bool]:
@@ -232,7 +236,8 @@ class Timeline:
             values = {"entity": ent.name, "record_id": record["id"], "body": text,
                       "created_by": actor_id(actor),
                       "created_at": now or dt.datetime.now(dt.UTC)}
-            note_id = conn.execute(self.notes.insert().values(**values)).inserted_primary_key[0]
+            note_id = conn.execute(self.notes.insert().values(**values)
+                                   .returning(self.notes.c.id)).scalar_one()
         return {"id": note_id, **values}
 
 
@@ -255,12 +260,12 @@ def _note_text(body: Any) -> str:
 # ---------------------------------------------------------------- entries
 
 
-def _note_entry(row: Mapping[str, Any]) -> Entry:
+def _note_entry(row: sa.RowMapping) -> Entry:
     return Entry("note", row["created_at"], row["created_by"], row["who"],
                  {"id": row["id"], "body": row["body"]})
 
 
-def _change_entry(entity: Entity, row: Mapping[str, Any], country: str | None) -> Entry | None:
+def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None) -> Entry | None:
     """A write from the change log. A move's stage field is left to the move's own entry;
     a move that changed nothing else is no separate entry."""
     stages = {f.name for f in entity.fields.values() if f.workflow}
@@ -275,14 +280,19 @@ def _change_entry(entity: Entity, row: Mapping[str, Any], country: str | None) -
                  {"action": row["action"], "changes": shown})
 
 
-def _move_entry(row: Mapping[str, Any]) -> Entry:
+def _move_entry(row: sa.RowMapping) -> Entry:
     return Entry("move", row["at"], row["user_id"], row["who"],
                  {"workflow": row["workflow"], "from": row["from_stage"],
                   "to": row["to_stage"], "seconds": row["seconds_in_previous"]})
 
 
-def _item_entry(other: Entity, row: Mapping[str, Any], at: dt.datetime) -> Entry:
-    item = other.timeline_item
+def _item_maker(other: Entity, item: TimelineItem,
+                when: Callable[[sa.RowMapping], dt.datetime]) -> Callable[[sa.RowMapping], Entry]:
+    return lambda row: _item_entry(other, item, row, when(row))
+
+
+def _item_entry(other: Entity, item: TimelineItem, row: sa.RowMapping,
+                at: dt.datetime) -> Entry:
     return Entry("item", at, None, row["who"],
                  {"entity": other.name, "id": row["id"], "title": row.get(other.title_field),
                   "summary": item.summary, "at_field": item.at,

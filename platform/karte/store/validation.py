@@ -24,7 +24,7 @@ Judge = Callable[[Any, Mapping[str, Any]], bool]
 """judge(condition, record) -> whether the condition holds on that record."""
 
 
-class KarteField(ma.fields.Field):
+class KarteField(ma.fields.Field[Any]):
     """One marshmallow field for every Karte type: the type table's normaliser does the
     work and its ValueError becomes the field's error message."""
 
@@ -67,13 +67,15 @@ class Schemas:
         if schema is None:
             # Attribute names are prefixed so a field called "load" or "fields" cannot
             # shadow the Schema's own members; data_key/attribute keep the real name.
-            declared = {f"f_{name}": KarteField(f, self.pack.country)
-                        for name, f in _input_fields(entity).items()}
+            declared: dict[str, ma.fields.Field[Any]] = {
+                f"f_{name}": KarteField(f, self.pack.country)
+                for name, f in _input_fields(entity).items()}
             schema_class = ma.Schema.from_dict(declared, name=f"{entity.name}_schema")
             schema = self._cache[entity.name] = schema_class()
         return schema
 
-    def load(self, entity: Entity, values: Mapping[str, Any]) -> tuple[dict, list[Problem]]:
+    def load(self, entity: Entity,
+             values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
         """Normalised values for the names the entity accepts, and every problem found."""
         problems = check_names(entity, values)
         accepted = {k: v for k, v in values.items() if k in entity.fields

@@ -8,12 +8,14 @@ everyone else with the whole page (DESIGN rule 6).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from flask import Flask, abort, current_app, g, render_template, request, session
 from flask_htmx import HTMX
 from flask_login import current_user
+from jinja2 import Template
 from werkzeug.routing import IntegerConverter
 
 from karte.auth.users import User
@@ -52,6 +54,14 @@ def actor() -> User | None:
         g.karte_actor = replace(user._get_current_object() if hasattr(
             user, "_get_current_object") else user, locale=locale())
     return g.karte_actor
+
+
+def signed_in_actor() -> User:
+    """`actor()` on a page behind the sign-in gate (every page but the public ones)."""
+    user = actor()
+    if user is None:
+        abort(401)
+    return user
 
 
 def locale() -> str:
@@ -101,10 +111,12 @@ def is_fragment() -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context: Any):
+def render(page: str | Sequence[str], fragment: str | None = None, status: int = 200,
+           **context: Any):
     """The whole page, or `fragment` alone for an htmx request; `Vary: HX-Request` always,
     so caches keep the two apart."""
-    template = fragment if fragment is not None and is_fragment() else page
+    chosen = fragment if fragment is not None and is_fragment() else page
+    template: str | list[str | Template] = chosen if isinstance(chosen, str) else [*chosen]
     response = current_app.make_response((render_template(template, **context), status))
     response.vary.add("HX-Request")
     return response

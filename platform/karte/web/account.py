@@ -22,7 +22,7 @@ from flask_limiter import RequestLimit
 
 from karte.auth.sessions import end_sessions, live_sessions
 from karte.auth.users import MIN_PASSWORD, UserRefused, change_password
-from karte.web import actor, render
+from karte.web import render, signed_in_actor
 from karte.web.auth import limiter, session_lifetime
 from karte.web.refusals import worded
 
@@ -35,7 +35,7 @@ def _engine():
 
 
 def _page(status: int = 200, errors: dict[str, str] | None = None):
-    me = actor()
+    me = signed_in_actor()
     return render("account.html", status=status, me=me, min_password=MIN_PASSWORD,
                   sessions=live_sessions(_engine(), me.id, session_lifetime()),
                   errors=errors or {})
@@ -47,16 +47,16 @@ def show():
 
 
 def _too_many(limit: RequestLimit):
-    log.warning("account %s: password change rate limit hit", actor().id)
+    log.warning("account %s: password change rate limit hit", signed_in_actor().id)
     return _page(429, {"current": _("Too many attempts. Wait a minute and try again.")})
 
 
 @blueprint.post("/account/password")
 @limiter.limit(lambda: current_app.config["KARTE_LOGIN_LIMIT_PER_ACCOUNT"],
-               key_func=lambda: f"password:{actor().id}", on_breach=_too_many,
+               key_func=lambda: f"password:{signed_in_actor().id}", on_breach=_too_many,
                deduct_when=lambda response: response.status_code != 303)
 def password():
-    me = actor()
+    me = signed_in_actor()
     try:
         change_password(_engine(), me.id, current=request.form.get("current", ""),
                         new=request.form.get("password", ""),
@@ -72,7 +72,7 @@ def password():
 
 @blueprint.post("/account/sessions/<int:id>/end")
 def end(id: int):
-    me = actor()
+    me = signed_in_actor()
     if not end_sessions(_engine(), me.id, only=id):
         abort(404)  # not one of theirs, or over already
     log.info("account %s: ended session %s", me.id, id)
@@ -82,7 +82,7 @@ def end(id: int):
 
 @blueprint.post("/account/sessions/end-others")
 def end_others():
-    me = actor()
+    me = signed_in_actor()
     count = end_sessions(_engine(), me.id, keep=me.session_id)
     log.info("account %s: ended %d other sessions", me.id, count)
     flash(ngettext("%(num)d other session has ended.", "%(num)d other sessions have ended.",

@@ -28,7 +28,7 @@ from karte.auth.users import (
     list_users,
     update_user,
 )
-from karte.web import actor, registry, render
+from karte.web import actor, registry, render, signed_in_actor
 from karte.web.refusals import worded
 
 blueprint = Blueprint("admin", __name__)
@@ -64,7 +64,7 @@ def _page(status: int = 200, **context: Any):
     roles = registry().role_names
     context.setdefault("typed", {"role": roles[1] if len(roles) > 1 else roles[0]})
     return render("admin_users.html", status=status, users=list_users(_engine()),
-                  roles=roles, min_password=MIN_PASSWORD, me=actor().id,
+                  roles=roles, min_password=MIN_PASSWORD, me=signed_in_actor().id,
                   **{"errors": {}, "row": None, "row_typed": {}, "row_errors": {}, **context})
 
 
@@ -73,13 +73,14 @@ def users():
     if request.method == "GET":
         return _page()
     typed = {key: request.form.get(key, "").strip() for key in ("email", "name", "role")}
+    me = signed_in_actor()
     try:
         id = create_user(_engine(), registry(), typed["email"], typed["role"],
                          request.form.get("password", ""), typed["name"])
     except UserRefused as error:
-        log.info("admin %s: adding user %r refused (%s)", actor().id, typed["email"], error)
+        log.info("admin %s: adding user %r refused (%s)", me.id, typed["email"], error)
         return _page(error.status, typed=typed, errors=worded(error))
-    log.info("admin %s: added user %s (%s) with role %s", actor().id, id, typed["email"],
+    log.info("admin %s: added user %s (%s) with role %s", me.id, id, typed["email"],
              typed["role"])
     flash(_("Added %(email)s with the role %(role)s.", email=typed["email"],
             role=typed["role"]))
@@ -92,7 +93,7 @@ def update(id: int):
     if action not in CHANGES:
         abort(400)
     changes = CHANGES[action](request.form)
-    me = actor()
+    me = signed_in_actor()
     try:
         user = update_user(_engine(), registry(), id, by=me.id, keep_session=me.session_id,
                            **changes)

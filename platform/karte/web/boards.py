@@ -125,7 +125,9 @@ def _board_context(flow: Workflow, entity: Entity, columns: list[Column],
         "owner_field": owner, "money": entity.fields[money] if money else None,
         "refs": references(entity, shown, [*keys, *([owner] if owner else [])]),
         "colours": {s.key: f"c-{colour_class(s.color)}" for s in flow.stages if s.color},
-        "kept": dict(kept), "back": url_for("boards.show", workflow=flow.name, **kept),
+        "kept": dict(kept),
+        "back": url_for("boards.show", workflow=flow.name, owner=kept.get("owner"),
+                        q=kept.get("q")),
         "users": _users() if owner else [], "searchable": bool(entity.list.search),
         "may_move": bool(rights(records().store, entity, actor()).update),
     }
@@ -202,7 +204,7 @@ def _choices(fields: Iterable[Field]) -> dict[str, list[tuple[Any, str]]]:
     store, found = records().store, {}
     for f in fields:
         if f.type in ("link", "links"):
-            found[f.name] = pick(store, f.to, "", actor(), limit=CHOICES)
+            found[f.name] = pick(store, f.to_entity, "", actor(), limit=CHOICES)
         elif f.type == "user":
             found[f.name] = _users()
     return found

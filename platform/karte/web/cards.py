@@ -176,7 +176,8 @@ def _timeline_refs(entity: Entity, page: Page) -> dict[str, Refs]:
             items.setdefault(e.details["entity"], []).append(e.details["record"])
     for name, rows in items.items():
         other = registry().entities[name]
-        refs[name] = references(other, rows, [other.timeline_item.summary])
+        summary = [other.timeline_item.summary] if other.timeline_item else []
+        refs[name] = references(other, rows, summary)
     return refs
 
 
@@ -198,7 +199,8 @@ def _duration(seconds: int | None) -> str:
 
 def _quick_inputs(child: Entity) -> list[Field]:
     """What a quick-add form asks: the title, and the item's date when it has one."""
-    names = dict.fromkeys((child.title_field, child.timeline_item.at))
+    item = child.timeline_item          # set: `linking` offers only entities with one
+    names = dict.fromkeys((child.title_field, *([item.at] if item else [])))
     return [f for name in names if (f := child.fields.get(name)) is not None
             and not f.read_only and (name == child.title_field or f.type in INPUT_TYPES)]
 

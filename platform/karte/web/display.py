@@ -59,13 +59,13 @@ def references(entity: Entity, rows: Iterable[Mapping[str, Any]],
         for row in rows:
             value = row.get(f.name)
             if f.type == "link" and value is not None:
-                targets.setdefault(f.to, set()).add(value)
+                targets.setdefault(f.to_entity, set()).add(value)
             elif f.type == "links":
-                targets.setdefault(f.to, set()).update(value or ())
+                targets.setdefault(f.to_entity, set()).update(value or ())
             elif f.type == "user" and value is not None:
                 users.add(value)
     for row in rows:
-        users.update(row.get(k) for k in ("created_by", "updated_by") if row.get(k))
+        users.update(id for k in ("created_by", "updated_by") if (id := row.get(k)))
     store = records().store
     return Refs({name: titles(store, name, ids, actor()) for name, ids in targets.items()},
                 user_names(store.engine, users))
@@ -120,7 +120,7 @@ def _minutes(value: dt.datetime) -> str:
     """A moment in the user's timezone to the minute, as the UI language writes it: its
     medium date and short time ("Nov 25, 2026, 4:29 PM", "2026/11/25 16:29"). Seconds
     are noise on a card, a list or a timeline."""
-    pattern = get_datetime_format("medium", locale=get_locale()).replace("'", "")
+    pattern = str(get_datetime_format("medium", locale=get_locale())).replace("'", "")
     return pattern.replace("{0}", format_time(value, "short")).replace(
         "{1}", format_date(value, "medium"))
 
@@ -165,11 +165,11 @@ def link_to(entity: str, id: int, refs: Refs) -> Markup:
 
 
 def _link(f: Field, value: Any, refs: Refs) -> Markup:
-    return link_to(f.to, value, refs)
+    return link_to(f.to_entity, value, refs)
 
 
 def _links(f: Field, value: Any, refs: Refs) -> Markup:
-    return Markup(", ").join(link_to(f.to, id, refs) for id in value)
+    return Markup(", ").join(link_to(f.to_entity, id, refs) for id in value)
 
 
 def _user(f: Field, value: Any, refs: Refs) -> Markup:

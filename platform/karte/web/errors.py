@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from karte.store.db import UNAVAILABLE, unavailable
 from karte.store.errors import NotFound, RecordError
+from karte.web.auth import login_manager
 from karte.web.messages import not_found
 
 log = logging.getLogger("karte.errors")
@@ -78,7 +79,7 @@ def _database_down(error: Exception):
     if not unavailable(error):
         raise error  # a bug, not an outage: Flask logs it and shows the 500 page
     log.error("the database is not answering: %s", error, exc_info=error)
-    g._login_user = current_app.login_manager.anonymous_user()  # Flask-Login's request user
+    g._login_user = login_manager.anonymous_user()  # Flask-Login's request user
     g.pop("karte_actor", None)
     response = problem_page(503, [("", _("The database is not answering; nothing was saved. "
                                          "Try again in a moment."))])

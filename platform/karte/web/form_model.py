@@ -9,8 +9,9 @@ typed title the server resolves.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import url_for
@@ -96,10 +97,11 @@ class Widget:
     live: bool                    # a condition reads it: a change re-renders the form
     display: Markup = Markup("")  # read-only value
     note: str = ""                # why it is read-only
-    choices: list[tuple[str, str]] = field(default_factory=list)
+    # `dataclasses.field`: the attribute `field` above shadows the import for type checkers
+    choices: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     search: bool = False          # a picker that searches (too many targets to list)
     text: str = ""                # the picker's text box
-    titles: dict[str, str] = field(default_factory=dict)   # chosen id -> title
+    titles: dict[str, str] = dataclasses.field(default_factory=dict)   # chosen id -> title
 
     @property
     def name(self) -> str:
@@ -237,7 +239,7 @@ class FormModel:
         widget.choices = _keeping(people, widget.values, refs.users)
 
     def _targets(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
-        target = widget.field.to
+        target = widget.field.to_entity
         known = dict(refs.titles.get(target, {}))
         ids = (record_id(v) for v in widget.values)
         unknown = [id for id in ids if id is not None and id not in known]

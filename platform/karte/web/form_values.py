@@ -117,7 +117,7 @@ def _many(f: Field, form: MultiDict, parsed: Parsed, zone: ZoneInfo, look: Looku
 def _links(f: Field, form: MultiDict, parsed: Parsed, zone: ZoneInfo, look: Lookup) -> None:
     _many(f, form, parsed, zone, look)
     typed = form.get(QUERY + f.name)
-    if _blank(typed):
+    if typed is None or _blank(typed):
         return
     parsed.raw[QUERY + f.name] = typed
     found = resolve(f, typed, None, look, parsed)
@@ -165,9 +165,9 @@ def resolve(f: Field, typed: str, chosen: str | None, look: Lookup,
         parsed.problems.setdefault(f.name, []).append(_(NUL_MESSAGE))
         return None
     id = record_id(chosen or "")
-    if id is not None and look.title(f.to, id) == text:
+    if id is not None and look.title(f.to_entity, id) == text:
         return id
-    matches = look.search(f.to, text)
+    matches = look.search(f.to_entity, text)
     exact = [id for id, title in matches if fold(title.strip()) == fold(text)]
     if len(exact) == 1 or len(matches) == 1:
         return exact[0] if exact else matches[0][0]
@@ -177,9 +177,9 @@ def resolve(f: Field, typed: str, chosen: str | None, look: Lookup,
     if matches:
         message = _('%(count)d %(things)s match "%(text)s": type more of the title, or choose '
                     'one from the suggestions.', count=len(matches),
-                    things=look.noun(f.to, plural=True), text=text)
+                    things=look.noun(f.to_entity, plural=True), text=text)
     else:
-        message = _('No %(thing)s matches "%(text)s".', thing=look.noun(f.to), text=text)
+        message = _('No %(thing)s matches "%(text)s".', thing=look.noun(f.to_entity), text=text)
     parsed.problems.setdefault(f.name, []).append(message)
     return None
 

@@ -31,6 +31,7 @@ from karte.web import (
     records,
     registry,
     render,
+    signed_in_actor,
     text,
     timezone,
 )
@@ -63,7 +64,7 @@ def _templates(entity: Entity, page: str) -> list[str]:
 def _check_update(entity: Entity, record: Mapping[str, Any]) -> None:
     if not allows(records().store, entity, actor(), "update", record):
         level = rights(records().store, entity, actor()).update
-        raise forbidden(entity, actor(), "update", own=level == "own")
+        raise forbidden(entity, signed_in_actor(), "update", own=level == "own")
 
 
 def _base_text(model: FormModel) -> dict[str, Any]:
@@ -211,7 +212,7 @@ def _seen(entity: Entity, id: int, version: int) -> dict[str, Any]:
 def _touched(model: FormModel, parsed: Parsed, error: Conflict) -> set[str]:
     """The changed fields the user edited too; any other one keeps the value saved now."""
     entity = model.entity
-    seen = _seen(entity, model.record["id"], int(request.form.get("version", 0)))
+    seen = _seen(entity, error.current["id"], int(request.form.get("version", 0)))
     mine = stored_form(entity, parsed.values, registry().country)
     return {name for name in error.changed if name in mine
             and differs(seen.get(name), mine[name])}

@@ -40,7 +40,16 @@ from karte.meta.problems import Problem
 from karte.store.errors import InvalidQuery, RecordError
 from karte.store.lookup import titles
 from karte.store.permissions import forbidden, rights
-from karte.web import actor, entity_or_404, is_fragment, records, render, text, timezone
+from karte.web import (
+    actor,
+    entity_or_404,
+    is_fragment,
+    records,
+    render,
+    signed_in_actor,
+    text,
+    timezone,
+)
 from karte.web.display import Refs, references
 from karte.web.list_params import ListQuery, parse, widgets
 
@@ -77,7 +86,7 @@ def _readable(name: str) -> tuple[Entity, Permission]:
     entity = entity_or_404(name)
     allowed = rights(records().store, entity, actor())
     if not allowed.read:
-        raise forbidden(entity, actor(), "read")
+        raise forbidden(entity, signed_in_actor(), "read")
     return entity, allowed
 
 
@@ -164,6 +173,8 @@ def _columns(entity: Entity, query: ListQuery, current: str) -> list[Column]:
     columns = []
     for name in _column_names(entity):
         field = entity.lookup(name)
+        if field is None:        # _column_names keeps only names that are fields
+            continue
         kind = TYPES[field.type]
         toggled = f"-{name}" if current == name else name
         sorted_as = {name: "ascending", f"-{name}": "descending"}.get(current)
@@ -191,7 +202,7 @@ def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
     """The header, then one chunk of rows per batch read with the view's sort (ties broken
     by id, so pages do not overlap). The first `next()` reads the first batch only."""
     names = ["id", *entity.fields, *EXPORT_STAMPS]
-    fields = [entity.lookup(name) for name in names]
+    fields = [f for name in names if (f := entity.lookup(name)) is not None]
     batch = _batch(entity, query, 0)
     yield "\ufeff" + _csv([[text(f.label) for f in fields]])
     offset = 0
@@ -243,8 +254,8 @@ CELLS: dict[str, Callable[[Field, Any, Refs, ZoneInfo], str]] = {
     "datetime": lambda f, v, refs, zone: v.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
     "enum": lambda f, v, refs, zone: _safe(_label(f, v)),
     "multi_enum": lambda f, v, refs, zone: _safe("; ".join(_label(f, k) for k in v)),
-    "link": lambda f, v, refs, zone: _safe(_title(f.to, v, refs)),
-    "links": lambda f, v, refs, zone: _safe("; ".join(_title(f.to, i, refs) for i in v)),
+    "link": lambda f, v, refs, zone: _safe(_title(f.to_entity, v, refs)),
+    "links": lambda f, v, refs, zone: _safe("; ".join(_title(f.to_entity, i, refs) for i in v)),
     "user": lambda f, v, refs, zone: _safe(refs.users.get(v, f"#{v}")),
     "file": lambda f, v, refs, zone: _safe(", ".join(
         str(item.get("name", "")) if isinstance(item, dict) else str(item) for item in v)),
@@ -303,10 +314,13 @@ def _ids(raw: list[str]) -> list[int]:
     if len(raw) > MAX_BULK:
         raise InvalidQuery([Problem("ids", _("Delete at most %(max)d records at once.",
                                               max=MAX_BULK), "ids")])
-    ids = [record_id(value) for value in raw]
-    if None in ids:
-        raise InvalidQuery([Problem("ids", _("“%(value)s” is not a record id.",
-                                              value=raw[ids.index(None)]), "ids")])
+    ids = []
+    for value in raw:
+        id = record_id(value)
+        if id is None:
+            raise InvalidQuery([Problem("ids", _("“%(value)s” is not a record id.",
+                                                  value=value), "ids")])
+        ids.append(id)
     return list(dict.fromkeys(ids))
 
 

@@ -100,8 +100,9 @@ def _refuse_nul_in_query():
 def init_app(app: Flask) -> None:
     proxies = int(os.environ.get("KARTE_TRUSTED_PROXIES", "0") or 0)
     if proxies > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,
-                                x_host=proxies)
+        # Flask's documented way to wrap its WSGI app in middleware.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.config["MAX_CONTENT_LENGTH"] = app.config["KARTE_MAX_UPLOAD_MB"] * 1024 * 1024
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("WTF_CSRF_HEADERS", ["X-CSRFToken"])

@@ -87,4 +87,5 @@ def creations(pack: Pack, workflow: Workflow, stage: str, scope: Scope) -> list[
     return [Creation(action.entity, resolved(pack.entities[action.entity], action.values,
                                              scope))
             for action in actions_of(workflow, stage)
-            if action.kind == "create" and action.entity in pack.entities]
+            if action.kind == "create" and action.entity is not None
+            and action.entity in pack.entities]

@@ -178,9 +178,12 @@ def plan_move(records: Records, conn: sa.Connection, workflow: Workflow, entity:
               record: Record, to: str, actor: Actor | None, voice: Voice,
               values: Mapping[str, Any]) -> Plan:
     """The move of `record` to stage `to`, judged (nothing is written)."""
+    target = moves.stage_index(workflow, to)
+    if target is None:            # the workflow was chosen as the one with this stage
+        raise ValueError(f'workflow "{workflow.name}" has no stage "{to}"')
     ctx = records.store.context(actor)
     judging = Judging(records, workflow, entity, record, source_index(workflow, record),
-                      moves.stage_index(workflow, to), actor, voice, ctx,
+                      target, actor, voice, ctx,
                       judge_with(ctx, records.store.fetcher(conn)))
     return _judge(judging, values)
 

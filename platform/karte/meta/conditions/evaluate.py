@@ -42,7 +42,7 @@ def _evaluate_compare(cond: Compare, record: Mapping[str, Any], ctx: Context,
 
 
 def _read(ref: Ref, record: Mapping[str, Any], fetch: Fetch) -> Any:
-    if ref.link is None:
+    if ref.link is None or ref.target is None:   # the two are set together
         return record.get(ref.field.name)
     link_id = record.get(ref.link)
     target = fetch(ref.target, link_id) if link_id is not None else None

@@ -61,6 +61,7 @@ __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "No
            "Token", "ascii_lower", "evaluate", "fields_used", "fold", "includes", "parse",
            "to_sql"]
 
+Parts = tuple[str | int, ...]     # a JSON pointer's parts, below the condition's own
 LIST_OPS = frozenset({"in", "not_in"})
 MAX_DAYS = 100_000
 MAX_DEPTH = 32              # levels of all / any / not
@@ -99,10 +100,10 @@ class _Parser:
         self.entity, self.entities, self.file, self.base = entity, entities, file, base
         self.problems: list[Problem] = []
 
-    def problem(self, parts: tuple, code: str, message: str) -> None:
+    def problem(self, parts: Parts, code: str, message: str) -> None:
         self.problems.append(at(self.file, self.base + pointer(*parts), message, code))
 
-    def condition(self, raw: Any, parts: tuple) -> Condition | None:
+    def condition(self, raw: Any, parts: Parts) -> Condition | None:
         if sum(isinstance(part, str) for part in parts) > MAX_DEPTH:
             self.problem(parts, "COND015", f"conditions nest too deeply (at most "
                          f"{MAX_DEPTH} levels of all / any / not)")
@@ -126,14 +127,21 @@ class _Parser:
                              f'unknown key "{key}"{did_you_mean(key, allowed)}')
         return _BUILDERS[kinds[0]](self, raw, parts)
 
-    def group(self, raw: Mapping, parts: tuple, key: str) -> tuple[Condition | None, ...]:
+    def group(self, raw: Mapping[str, Any], parts: Parts, key: str) -> tuple[Condition, ...]:
+        """The conditions that parsed: any that did not left a problem, and a condition
+        with problems is never returned by `parse`."""
         items = raw[key]
         if not isinstance(items, list):
             self.problem((*parts, key), "COND013", f'"{key}" takes a list of conditions')
             return ()
-        return tuple(self.condition(item, (*parts, key, i)) for i, item in enumerate(items))
+        found = (self.condition(item, (*parts, key, i)) for i, item in enumerate(items))
+        return tuple(condition for condition in found if condition is not None)
 
-    def compare(self, raw: Mapping, parts: tuple) -> Compare | None:
+    def negation(self, raw: Mapping[str, Any], parts: Parts) -> Not | None:
+        inner = self.condition(raw["not"], (*parts, "not"))
+        return None if inner is None else Not(inner)
+
+    def compare(self, raw: Mapping[str, Any], parts: Parts) -> Compare | None:
         if "field" not in raw:
             self.problem(parts, "COND001", 'a comparison needs "field"')
         ref = self.ref(raw["field"], (*parts, "field")) if "field" in raw else None
@@ -142,7 +150,7 @@ class _Parser:
             return None
         return Compare(ref, op, self.value(raw, ref.field, op, parts))
 
-    def ref(self, path: Any, parts: tuple) -> Ref | None:
+    def ref(self, path: Any, parts: Parts) -> Ref | None:
         if not isinstance(path, str):
             self.problem(parts, "COND001", f"\"field\" is a field name, not {show(path)}")
             return None
@@ -152,18 +160,20 @@ class _Parser:
                          'condition may follow one ("customer.segment")')
             return None
         first = self.known(self.entity, hops[0], parts)
-        if first is None or len(hops) == 1:
-            return first and Ref(self.entity.table_name, path, first)
+        if first is None:
+            return None
+        if len(hops) == 1:
+            return Ref(self.entity.table_name, path, first)
         return self.hop(first, hops[1], path, parts)
 
-    def known(self, entity: Entity, name: str, parts: tuple) -> Field | None:
+    def known(self, entity: Entity, name: str, parts: Parts) -> Field | None:
         found = entity.lookup(name)
         if found is None:
             self.problem(parts, "COND002", f'"{entity.name}" has no field "{name}"'
                          f"{did_you_mean(name, _field_names(entity))}")
         return found
 
-    def hop(self, link: Field, name: str, path: str, parts: tuple) -> Ref | None:
+    def hop(self, link: Field, name: str, path: str, parts: Parts) -> Ref | None:
         if link.type != "link":
             self.problem(parts, "COND004", f'"{link.name}" is a {link.type} field; only a '
                          "link field can be followed")
@@ -174,15 +184,17 @@ class _Parser:
                          "which is not an entity of this pack")
             return None
         field = self.known(target, name, parts)
-        return field and Ref(self.entity.table_name, path, field, link.name, target.name)
+        if field is None:
+            return None
+        return Ref(self.entity.table_name, path, field, link.name, target.name)
 
-    def operator(self, raw: Mapping, ref: Ref | None, parts: tuple) -> str | None:
+    def operator(self, raw: Mapping[str, Any], ref: Ref | None, parts: Parts) -> str | None:
         if "op" not in raw:
             self.problem(parts, "COND001", 'a comparison needs "op" (one of '
                          f"{', '.join(OPERATORS)})")
             return None
         op = raw["op"]
-        if op not in OPERATORS:
+        if not isinstance(op, str) or op not in OPERATORS:
             self.problem((*parts, "op"), "COND005", f"unknown operator {show(op)}"
                          f"{did_you_mean(str(op), OPERATORS)}; use one of "
                          f"{', '.join(OPERATORS)}")
@@ -196,7 +208,7 @@ class _Parser:
             return None
         return op
 
-    def value(self, raw: Mapping, field: Field, op: str, parts: tuple) -> Any:
+    def value(self, raw: Mapping[str, Any], field: Field, op: str, parts: Parts) -> Any:
         if op in EMPTY_OPS:
             if raw.get("value") is not None:
                 self.problem((*parts, "value"), "COND010", f'"{op}" takes no value')
@@ -213,7 +225,7 @@ class _Parser:
         return tuple(self.one(item, field, op, (*parts, "value", i))
                      for i, item in enumerate(raw["value"]))
 
-    def one(self, raw: Any, field: Field, op: str, parts: tuple) -> Any:
+    def one(self, raw: Any, field: Field, op: str, parts: Parts) -> Any:
         try:
             return _coerce(raw, field, op)
         except _Bad as bad:
@@ -221,11 +233,11 @@ class _Parser:
             return None
 
 
-_BUILDERS: dict[str, Callable[[_Parser, Mapping, tuple], Condition | None]] = {
+_BUILDERS: dict[str, Callable[[_Parser, Mapping[str, Any], Parts], Condition | None]] = {
     "field": _Parser.compare,
     "all": lambda p, raw, parts: AllOf(p.group(raw, parts, "all")),
     "any": lambda p, raw, parts: AnyOf(p.group(raw, parts, "any")),
-    "not": lambda p, raw, parts: Not(p.condition(raw["not"], (*parts, "not"))),
+    "not": _Parser.negation,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from karte.fields import EMPTY_OPS
@@ -32,9 +33,10 @@ from karte.meta.model import Field
 
 Tables = Mapping[str, sa.Table]
 Clause = sa.ColumnElement[bool]
+SqlOp = Callable[[sa.ColumnElement[Any], Any, Field], Clause]
 
 
-class ascii_lower(FunctionElement):
+class ascii_lower(FunctionElement[str]):
     """lower() for A-Z only (see `fold`): translate() in general, lower() on SQLite."""
 
     type = sa.Text()
@@ -43,17 +45,17 @@ class ascii_lower(FunctionElement):
 
 
 @compiles(ascii_lower)
-def _ascii_lower(element, compiler, **kw):
+def _ascii_lower(element: ascii_lower, compiler: SQLCompiler, **kw: Any) -> str:
     arg = compiler.process(element.clauses, **kw)
     return f"translate({arg}, '{string.ascii_uppercase}', '{string.ascii_lowercase}')"
 
 
 @compiles(ascii_lower, "sqlite")
-def _ascii_lower_sqlite(element, compiler, **kw):
+def _ascii_lower_sqlite(element: ascii_lower, compiler: SQLCompiler, **kw: Any) -> str:
     return f"lower({compiler.process(element.clauses, **kw)})"
 
 
-class includes(FunctionElement):
+class includes(FunctionElement[bool]):
     """includes(haystack, needle): a case-sensitive substring test without LIKE's
     wildcards (SQLite's LIKE ignores ASCII case)."""
 
@@ -63,13 +65,13 @@ class includes(FunctionElement):
 
 
 @compiles(includes)
-def _includes(element, compiler, **kw):
+def _includes(element: includes, compiler: SQLCompiler, **kw: Any) -> str:
     haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
     return f"(position({needle} in {haystack}) > 0)"
 
 
 @compiles(includes, "sqlite")
-def _includes_sqlite(element, compiler, **kw):
+def _includes_sqlite(element: includes, compiler: SQLCompiler, **kw: Any) -> str:
     haystack, needle = (compiler.process(c, **kw) for c in element.clauses)
     return f"(instr({haystack}, {needle}) > 0)"
 
@@ -102,9 +104,9 @@ _COMPILERS: dict[type, Callable[..., Clause]] = {
 }
 
 
-def _column(ref: Ref, tables: Tables) -> sa.ColumnElement:
+def _column(ref: Ref, tables: Tables) -> sa.ColumnElement[Any]:
     source = tables[ref.entity]
-    if ref.link is None:
+    if ref.link is None or ref.target is None:   # the two are set together
         return source.c[ref.field.name]
     target = tables[ref.target].alias()   # aliased: a link may point at its own entity
     return (sa.select(target.c[ref.field.name])
@@ -121,7 +123,7 @@ def _links_sql(cond: Compare, tables: Tables) -> Clause:
     return ~sa.exists(rows) if cond.op == "empty" else sa.exists(rows)
 
 
-def _empty_sql(column: sa.ColumnElement, field: Field) -> Clause:
+def _empty_sql(column: sa.ColumnElement[Any], field: Field) -> Clause:
     if field.type in TEXT_TYPES:
         return sa.or_(column.is_(None), column == "")
     if field.type in JSON_TYPES:
@@ -129,7 +131,7 @@ def _empty_sql(column: sa.ColumnElement, field: Field) -> Clause:
     return column.is_(None)
 
 
-def _sql_contains(column: sa.ColumnElement, expected: Any, field: Field) -> Clause:
+def _sql_contains(column: sa.ColumnElement[Any], expected: Any, field: Field) -> Clause:
     if field.type in JSON_TYPES:
         text = sa.cast(column, sa.Text)
         # SQLite's JSON keeps non-ASCII keys \u-escaped, PostgreSQL's does not.
@@ -139,24 +141,24 @@ def _sql_contains(column: sa.ColumnElement, expected: Any, field: Field) -> Clau
                    ascii_lower(column).contains(fold(expected), autoescape=True))
 
 
-def _sql_starts_with(column: sa.ColumnElement, expected: Any, field: Field) -> Clause:
+def _sql_starts_with(column: sa.ColumnElement[Any], expected: Any, field: Field) -> Clause:
     return sa.and_(column.is_not(None),
                    ascii_lower(column).startswith(fold(expected), autoescape=True))
 
 
-def _present(compare: Callable[[sa.ColumnElement, Any], Any]) -> Callable:
+def _present(compare: Callable[[sa.ColumnElement[Any], Any], Any]) -> SqlOp:
     """A comparison that is false, never NULL, on an empty field."""
     return lambda column, expected, field: sa.and_(
         sa.not_(_empty_sql(column, field)), compare(column, expected))
 
 
-def _absent_or(compare: Callable[[sa.ColumnElement, Any], Any]) -> Callable:
+def _absent_or(compare: Callable[[sa.ColumnElement[Any], Any], Any]) -> SqlOp:
     """A comparison that is true, never NULL, on an empty field."""
     return lambda column, expected, field: sa.or_(_empty_sql(column, field),
                                                   compare(column, expected))
 
 
-_SQL_OPS: dict[str, Callable[[sa.ColumnElement, Any, Field], Clause]] = {
+_SQL_OPS: dict[str, Callable[[sa.ColumnElement[Any], Any, Field], Clause]] = {
     "=": _present(lambda c, e: c == e),
     "!=": _absent_or(lambda c, e: c != e),
     ">": _present(lambda c, e: c > e),

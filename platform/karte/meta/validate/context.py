@@ -31,7 +31,7 @@ class Ctx:
         return list(self.raw.entities)
 
     @functools.cached_property
-    def role_scopes(self) -> dict | None:
+    def role_scopes(self) -> dict[str, Any] | None:
         """pack.json's "roles" ({} when absent), or None when it cannot be read."""
         data = self.raw.pack.data
         roles = data.get("roles", {}) if isinstance(data, dict) else None

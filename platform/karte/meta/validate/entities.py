@@ -6,7 +6,8 @@ fields, entities and roles that exist. ENTITY_CHECKS runs them all, fields inclu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from karte.fields import TYPES
 from karte.meta.load import Doc
@@ -42,9 +43,10 @@ def _title(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
 def _list_part(ctx: Ctx, entity: Entity, doc: Doc, key: str, system: tuple[str, ...],
                fits: Callable[[Field], bool], why: str) -> Iterator[Problem]:
     items = entries(doc.data, "list", key)
+    named: Sequence[tuple[int | None, Any]] = items
     if key == "sort" and isinstance(doc.data.get("list", {}).get("sort"), str):
-        items = [(None, doc.data["list"]["sort"].lstrip("-"))]
-    for index, name in items:
+        named = [(None, doc.data["list"]["sort"].lstrip("-"))]
+    for index, name in named:
         where = pointer("list", key, *([] if index is None else [index]))
         field = entity.fields.get(name)
         if name in system:
@@ -125,7 +127,7 @@ def _timeline(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
         return
     for key in ("at", "summary"):
         name = item.get(key)
-        field = entity.lookup(name)
+        field = entity.lookup(name) if isinstance(name, str) else None
         if field is None and name not in ctx.field_names(entity.name):
             yield at(doc.file, pointer("timeline_item", key),
                      ctx.unknown_field(entity, name), "DEF037")

@@ -38,7 +38,7 @@ class FieldSite:
     ctx: Ctx
     entity: Entity
     name: str
-    raw: dict
+    raw: dict[str, Any]
     field: Field
     file: str
 
@@ -118,7 +118,7 @@ def _bound(site: FieldSite, key: str) -> Any:
 
 
 def _limits(site: FieldSite) -> Iterator[Problem]:
-    bounds = {}
+    bounds: dict[str, Any] = {}
     for key in ("min", "max"):
         if key in site.raw and site.field.type in APPLIES[key]:
             try:

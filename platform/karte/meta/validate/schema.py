@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,7 @@ def schema_problems(doc: Doc) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
-def _position(error: Any) -> tuple:
+def _position(error: ValidationError) -> tuple[tuple[tuple[int, int | str, str], ...], str]:
     """Errors in a stable order (jsonschema walks sets): by location, then message, so
     `karte check` prints the same report on every run."""
     path = tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part))
@@ -71,15 +72,37 @@ def _got(value: Any) -> str:
         return show(value)
     if isinstance(value, int | float):
         return "a number"
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "a value")
+    names: dict[type[Any], str] = {str: "a string", list: "a list", dict: "an object"}
+    return names.get(type(value), "a value")
 
 
-def _key_of(error: ValidationError) -> str:
+@dataclass(frozen=True)
+class _Failure:
+    """What the describers read of a ValidationError, typed as it is for every error that
+    `iter_errors` yields (jsonschema's types also allow errors built by hand, unset)."""
+
+    validator: str
+    validator_value: Any
+    instance: Any
+    schema: Mapping[str, Any]          # Karte's schemas use no `true` / `false` schemas
+    absolute_path: Sequence[str | int]
+    absolute_schema_path: Sequence[str | int]
+    message: str
+
+    @classmethod
+    def of(cls, error: ValidationError) -> _Failure:
+        return cls(error.validator if isinstance(error.validator, str) else "",
+                   error.validator_value, error.instance,
+                   error.schema if isinstance(error.schema, Mapping) else {},
+                   error.absolute_path, error.absolute_schema_path, error.message)
+
+
+def _key_of(error: _Failure) -> str:
     keys = [part for part in error.absolute_path if isinstance(part, str)]
     return keys[-1] if keys else "value"
 
 
-def _unknown_keys(error: ValidationError, where: str) -> Described:
+def _unknown_keys(error: _Failure, where: str) -> Described:
     known = list(error.schema.get("properties", {}))
     for key in error.instance:
         if key not in known:
@@ -87,7 +110,7 @@ def _unknown_keys(error: ValidationError, where: str) -> Described:
                    10)
 
 
-def _type(error: ValidationError, where: str) -> Described:
+def _type(error: _Failure, where: str) -> Described:
     expected = error.validator_value
     if isinstance(expected, list) and "errorMessage" in error.schema:
         yield where, f"{error.schema['errorMessage']}, got {_got(error.instance)}", 11
@@ -110,7 +133,7 @@ TYPE_SYNONYMS = {
 }
 
 
-def _enum(error: ValidationError, where: str) -> Described:
+def _enum(error: _Failure, where: str) -> Described:
     allowed = error.validator_value
     value = error.instance
     if isinstance(value, str):
@@ -126,20 +149,20 @@ def _enum(error: ValidationError, where: str) -> Described:
     yield where, message, 12
 
 
-def _missing(error: ValidationError, where: str) -> Described:
+def _missing(error: _Failure, where: str) -> Described:
     for key in error.validator_value:
         if isinstance(error.instance, dict) and key not in error.instance:
             yield where, f'missing key "{key}"', 13
 
 
-def _dependent(error: ValidationError, where: str) -> Described:
+def _dependent(error: _Failure, where: str) -> Described:
     for key, needs in error.validator_value.items():
         for need in needs:
             if key in error.instance and need not in error.instance:
                 yield where, f'missing key "{need}" (needed with "{key}")', 13
 
 
-def _malformed(error: ValidationError, where: str) -> Described:
+def _malformed(error: _Failure, where: str) -> Described:
     reason = error.schema.get("errorMessage")
     if reason is None:
         reason = ("too long: at most {} characters" if error.validator == "maxLength"
@@ -147,7 +170,7 @@ def _malformed(error: ValidationError, where: str) -> Described:
     yield where, f"{show(error.instance)} is not valid: {reason}", 14
 
 
-def _bounds(error: ValidationError, where: str) -> Described:
+def _bounds(error: _Failure, where: str) -> Described:
     limit = error.validator_value
     text = {"minimum": f"must be at least {limit}", "maximum": f"must be at most {limit}",
             "minItems": "must not be empty" if limit == 1 else f"needs at least {limit} items",
@@ -158,11 +181,11 @@ def _bounds(error: ValidationError, where: str) -> Described:
     yield where, text, 15
 
 
-def _shape(error: ValidationError, where: str) -> Described:
+def _shape(error: _Failure, where: str) -> Described:
     yield where, error.schema.get("errorMessage") or error.message, 16
 
 
-DESCRIBE: dict[str, Callable[[ValidationError, str], Described]] = {
+DESCRIBE: dict[str, Callable[[_Failure, str], Described]] = {
     "additionalProperties": _unknown_keys, "type": _type, "enum": _enum,
     "required": _missing, "dependentRequired": _dependent, "pattern": _malformed,
     "minimum": _bounds, "maximum": _bounds, "minItems": _bounds, "minProperties": _bounds,
@@ -170,8 +193,9 @@ DESCRIBE: dict[str, Callable[[ValidationError, str], Described]] = {
 }
 
 
-def _describe(error: ValidationError) -> list[tuple[str, str, int]]:
+def _describe(raw: ValidationError) -> list[tuple[str, str, int]]:
     """One error worded for a consultant (several problems for several unknown keys)."""
+    error = _Failure.of(raw)
     where = pointer(*error.absolute_path)
     if "propertyNames" in error.absolute_schema_path:
         return [(f"{where}{pointer(error.instance)}",

@@ -54,11 +54,11 @@ def _wf_field(flow: Flow) -> Iterator[Problem]:
         yield flow.at("WF037", f'"{name}" is reserved for the engine; name the stage field '
                       'e.g. "stage" or "status"', "field")
         return
-    entity_doc = flow.ctx.raw.entities.get(flow.workflow.entity)
-    declared = flow.entity.fields.get(name) if flow.entity else None
-    if declared is not None and declared.declared and declared.type != "enum":
+    entity = flow.entity
+    declared = entity.fields.get(name) if entity else None
+    if entity and declared is not None and declared.declared and declared.type != "enum":
         yield flow.at("WF022", f'{flow.workflow.entity}.{name} is declared as a '
-                      f"{declared.type} field in {entity_doc.file}; a stage field is an "
+                      f"{declared.type} field in {entity.source}; a stage field is an "
                       "enum (or leave it undeclared: the engine declares it)", "field")
     elif declared is not None and declared.declared and declared.options:
         options, keys = set(declared.option_keys), set(flow.keys)
@@ -92,9 +92,9 @@ def _wf_retired(flow: Flow) -> Iterator[Problem]:
                           "retired", old)
     seen: set[str] = set()
     for index, stage in enumerate(flow.workflow.stages):
-        old = stage.renamed_from
-        if old is None:
+        if stage.renamed_from is None:
             continue
+        old = stage.renamed_from
         if old in flow.keys or old in flow.workflow.retired or old in seen:
             yield flow.at("WF041", f'renamed_from "{old}" is a current stage, a retired one '
                           "or renamed twice; a rename needs the old key gone", "stages",
@@ -152,7 +152,7 @@ def _action_tokens(entity: str) -> Tokens:
             "$record": lambda f: f.type == "link" and f.to == entity}
 
 
-def _value(flow: Flow, field: Field, value: Any, where: tuple) -> Iterator[Problem]:
+def _value(flow: Flow, field: Field, value: Any, where: tuple[str | int, ...]) -> Iterator[Problem]:
     reason = unfit(field, value, _action_tokens(flow.workflow.entity),
                    flow.ctx.pack.country, days=True)
     if reason and value == "$record":
@@ -173,7 +173,7 @@ def _settable(field: Field) -> str | None:
 
 
 def _values(flow: Flow, target: Entity, values: Mapping[str, Any], code: str,
-            where: tuple) -> Iterator[Problem]:
+            where: tuple[str | int, ...]) -> Iterator[Problem]:
     """Each value of a `set` or `create` action names a field it may write, and fits it."""
     for name, value in values.items():
         field = target.fields.get(name)
@@ -186,13 +186,13 @@ def _values(flow: Flow, target: Entity, values: Mapping[str, Any], code: str,
             yield from _value(flow, field, value, (*where, name))
 
 
-def _set(flow: Flow, values: Mapping[str, Any], where: tuple) -> Iterator[Problem]:
+def _set(flow: Flow, values: Mapping[str, Any], where: tuple[str | int, ...]) -> Iterator[Problem]:
     if flow.entity is not None:
         yield from _values(flow, flow.entity, values, "WF032", (*where, "set"))
 
 
 def _create(flow: Flow, entity: str | None, values: Mapping[str, Any],
-            where: tuple) -> Iterator[Problem]:
+            where: tuple[str | int, ...]) -> Iterator[Problem]:
     if entity not in flow.ctx.entity_names:
         yield flow.at("WF034", flow.ctx.unknown_entity(entity), *where, "create")
     target = flow.ctx.pack.entities.get(entity or "")

@@ -35,26 +35,28 @@ def live_rows(conn: sa.Connection, table: str) -> int:
 def duplicates(conn: sa.Connection, table: str, columns: list[str | None]) -> dict[str, Any]:
     """Values a new unique index would reject: equal values among live rows (soft-deleted
     rows are outside the index). A column not in the database yet holds no values."""
-    if None in columns:
+    names = [c for c in columns if c is not None]
+    if len(names) < len(columns):
         return {"duplicated": 0, "examples": []}
-    source = _live(table, *columns)
-    keys = [source.c[c] for c in columns]
+    source = _live(table, *names)
+    keys = [source.c[c] for c in names]
     groups = (sa.select(*keys).where(source.c.deleted_at.is_(None),
                                      *(k.is_not(None) for k in keys))
               .group_by(*keys).having(sa.func.count() > 1).subquery())
     count = conn.execute(sa.select(sa.func.count()).select_from(groups)).scalar_one()
     if not count:
         return {"duplicated": 0, "examples": []}
-    match = sa.and_(*(source.c[c] == groups.c[c] for c in columns))
+    match = sa.and_(*(source.c[c] == groups.c[c] for c in names))
     ids = conn.execute(sa.select(source.c.id).join(groups, match)
                        .where(source.c.deleted_at.is_(None))
                        .order_by(source.c.id).limit(EXAMPLES)).scalars().all()
     return {"duplicated": count, "examples": list(ids)}
 
 
-def _empty(column: sa.ColumnClause, field: Field) -> sa.ColumnElement[bool]:
+def _empty(column: sa.ColumnClause[Any], field: Field) -> sa.ColumnElement[bool]:
     """Empty as `karte.fields.is_empty` sees it: NULL, blank text, an empty list."""
-    stored = TYPES[field.type].column(field)
+    kind = TYPES[field.type].column
+    stored = kind(field) if kind is not None else None
     if isinstance(stored, sa.JSON):
         return sa.or_(column.is_(None), sa.cast(column, sa.Text).in_(("[]", "null")))
     if isinstance(stored, sa.String):
@@ -63,12 +65,12 @@ def _empty(column: sa.ColumnClause, field: Field) -> sa.ColumnElement[bool]:
 
 
 def empty_required(conn: sa.Connection, entity: Entity, field: Field, column: str | None,
-                   existing: dict[str, dict]) -> dict[str, Any]:
+                   existing: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Live rows with no value in a required field — their count and the first ids, so
     they can be listed for clean-up (`column`: where its data is now; None when the column
     is not in the database yet, so every live row is empty)."""
     source = _live(entity.table_name, *([column] if column else []))
-    where = [source.c.deleted_at.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [source.c.deleted_at.is_(None)]
     if field.type == "links":
         name = junction_name(entity.name, field.name)
         if name in existing:

@@ -9,9 +9,9 @@ never seen as a removed column plus a new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -44,7 +44,7 @@ class Comparison:
     conn: sa.Connection
     pack: Pack
     metadata: sa.MetaData
-    existing: dict[str, dict[str, sa.types.TypeEngine]]  # table -> column -> type
+    existing: dict[str, dict[str, sa.types.TypeEngine[Any]]]  # table -> column -> type
     renamed: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def db_column(self, table: str, column: str) -> str | None:
@@ -52,17 +52,17 @@ class Comparison:
         name = self.renamed.get((table, column), column)
         return name if name in self.existing.get(table, ()) else None
 
-    def type_text(self, type_: sa.types.TypeEngine) -> str:
+    def type_text(self, type_: sa.types.TypeEngine[Any]) -> str:
         return str(type_.compile(dialect=self.conn.dialect))
 
 
-def existing_columns(conn: sa.Connection) -> dict[str, dict[str, sa.types.TypeEngine]]:
+def existing_columns(conn: sa.Connection) -> dict[str, dict[str, sa.types.TypeEngine[Any]]]:
     inspector = sa.inspect(conn)
     return {t: {c["name"]: c["type"] for c in inspector.get_columns(t)}
             for t in inspector.get_table_names()}
 
 
-def _field_renames(entity: Entity, existing: dict[str, dict]) -> Iterable[Step]:
+def _field_renames(entity: Entity, existing: dict[str, dict[str, Any]]) -> Iterable[Step]:
     columns = existing.get(entity.table_name, {})
     for f in entity.fields.values():
         old = f.renamed_from
@@ -99,14 +99,14 @@ def _retire_table(cmp: Comparison, table: sa.Table) -> list[Step]:
                  {"rows": rows})]
 
 
-def _add_column(cmp: Comparison, schema: Any, table: str, column: sa.Column) -> list[Step]:
+def _add_column(cmp: Comparison, schema: Any, table: str, column: sa.Column[Any]) -> list[Step]:
     safe = column.nullable or column.server_default is not None
     return [Step("add_column", table, column.name,
                  f"add column {table}.{column.name} ({cmp.type_text(column.type)})", safe,
                  {"type": cmp.type_text(column.type)})]
 
 
-def _retire_column(cmp: Comparison, schema: Any, table: str, column: sa.Column) -> list[Step]:
+def _retire_column(cmp: Comparison, schema: Any, table: str, column: sa.Column[Any]) -> list[Step]:
     source = sa.table(table, sa.column(column.name))
     values = cmp.conn.execute(sa.select(sa.func.count()).select_from(source)
                               .where(source.c[column.name].is_not(None))).scalar_one()
@@ -116,8 +116,13 @@ def _retire_column(cmp: Comparison, schema: Any, table: str, column: sa.Column) 
                  f"`karte migrate --purge {table}.{column.name}`)", True, {"values": values})]
 
 
+def _table_of(index: sa.Index) -> str:
+    # The comparison only yields indexes of tables (alembic reads them from one).
+    return cast(sa.Table, index.table).name
+
+
 def _add_index(cmp: Comparison, index: sa.Index) -> list[Step]:
-    table = index.table.name
+    table = _table_of(index)
     if table not in cmp.existing:
         return []  # created with its table
     columns = [c.name for c in index.columns]
@@ -136,13 +141,13 @@ def _add_index(cmp: Comparison, index: sa.Index) -> list[Step]:
 
 
 def _drop_index(cmp: Comparison, index: sa.Index) -> list[Step]:
-    return [Step("drop_index", index.table.name, None,
+    return [Step("drop_index", _table_of(index), None,
                  f"drop index {index.name} (no longer wanted; no data lost)", True,
                  {"index": index.name})]
 
 
-def _type_change(cmp: Comparison, table: str, column: str, old: sa.types.TypeEngine,
-                 new: sa.types.TypeEngine) -> Step:
+def _type_change(cmp: Comparison, table: str, column: str, old: sa.types.TypeEngine[Any],
+                 new: sa.types.TypeEngine[Any]) -> Step:
     change = {"from": cmp.type_text(old), "to": cmp.type_text(new)}
     what = f"{table}.{column} from {change['from']} to {change['to']}"
     if types.is_widening(old, new):
@@ -161,8 +166,8 @@ def _type_change(cmp: Comparison, table: str, column: str, old: sa.types.TypeEng
     return Step("change_type", table, column, f"change {what}: {result}", False, change)
 
 
-def _modify(cmp: Comparison, schema: Any, table: str, column: str, info: dict, old: Any,
-            new: Any, kind: str = "") -> list[Step]:
+def _modify(cmp: Comparison, schema: Any, table: str, column: str, info: dict[str, Any],
+            old: Any, new: Any, *, kind: str = "") -> list[Step]:
     if kind == "modify_type":
         return [_type_change(cmp, table, column, old, new)]
     return [Step("differs", table, column,
@@ -241,17 +246,19 @@ def _column_key(diff: Any) -> tuple[str, str] | None:
     return None
 
 
-def _renamed_type(cmp: Comparison, table: str, new: str, old_column: sa.Column) -> list:
+def _renamed_type(cmp: Comparison, table: str, new: str,
+                  old_column: sa.Column[Any]) -> list[Any]:
     column = cmp.metadata.tables[table].c[new]
     if not context(cmp.conn).impl.compare_type(old_column, column):
         return []
     return [[("modify_type", None, table, new, {}, old_column.type, column.type)]]
 
 
-def _pending_renames(cmp: Comparison, diffs: list, renames: list[Step]) -> list:
+def _pending_renames(cmp: Comparison, diffs: list[Any], renames: list[Step]) -> list[Any]:
     """Before a rename is applied the database shows the old name; fold the removed and
     added column (or junction table) back into the rename, keeping any type change."""
-    pairs = {(s.table, s.detail["from"]): s.column for s in renames if s.kind == "rename_column"}
+    pairs = {(s.table, s.detail["from"]): s.column for s in renames
+             if s.kind == "rename_column" and s.column is not None}
     tables = {s.table: s.detail["to"] for s in renames if s.kind == "rename_table"}
     cmp.renamed = {(table, new): old for (table, old), new in pairs.items()}
     for source, target in tables.items():
@@ -272,7 +279,7 @@ def _pending_renames(cmp: Comparison, diffs: list, renames: list[Step]) -> list:
 
 
 def compare(conn: sa.Connection, pack: Pack, metadata: sa.MetaData,
-            renames: list[Step] = ()) -> list[Step]:
+            renames: Sequence[Step] = ()) -> list[Step]:
     """Every difference between the pack and the database, classified and ordered;
     `renames` are renames not applied yet (a plan that only reads)."""
     cmp = Comparison(conn, pack, metadata, existing_columns(conn))

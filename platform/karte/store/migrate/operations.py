@@ -106,10 +106,11 @@ def _add_column(target: Target, step: Step) -> None:
     SQLite does not record ON DELETE for a key added with ADD COLUMN as reflection reads
     it, so a column with a key is added there by copying the table."""
     entity = target.pack.entities.get(step.table)
+    column = None
     if entity is not None and step.column in entity.fields:
-        column = field_column(entity, entity.fields[step.column])
-    else:
-        column = target.metadata.tables[step.table].c[step.column]
+        column = field_column(entity, entity.fields[step.column_name])
+    if column is None:
+        column = target.metadata.tables[step.table].c[step.column_name]
     key = next(iter(column.foreign_keys), None)
     if key is not None and target.conn.dialect.name in COPY_FOR_KEYS:
         with target.op.batch_alter_table(step.table, recreate="always") as batch:
@@ -129,7 +130,7 @@ def _drop_foreign_key(target: Target, step: Step) -> None:
 def _add_foreign_key(target: Target, step: Step) -> None:
     """Checked again here: after a type change in the same run the plan could not."""
     detail = step.detail
-    found = orphans(target.conn, step.table, step.column, detail["referred"])
+    found = orphans(target.conn, step.table, step.column_name, detail["referred"])
     if found["orphans"]:
         raise ValueError(f"{step.target}: {found['orphans']} rows point at no "
                          f"{detail['referred']} (ids {found['examples']}); nothing was changed")
@@ -145,12 +146,12 @@ def _add_index(target: Target, step: Step) -> None:
 
 
 def _widen(target: Target, step: Step) -> None:
-    types.widen(target.op, target.metadata.tables[step.table], step.column)
+    types.widen(target.op, target.metadata.tables[step.table], step.column_name)
 
 
 def _change_type(target: Target, step: Step) -> None:
-    field = target.pack.entity(step.table).field(step.column)
-    types.change_type(target.op, target.metadata.tables[step.table], step.column, field,
+    field = target.pack.entity(step.table).field(step.column_name)
+    types.change_type(target.op, target.metadata.tables[step.table], step.column_name, field,
                       target.pack.country)
 
 

@@ -17,9 +17,6 @@ from karte.meta.model import Entity, Field, Option, Pack, Text, frozen_map, huma
 from karte.store.migrate.steps import Plan, Step
 
 SERVABLE = frozenset({"change_type", "add_index", "add_foreign_key", "retire_value"})
-STORAGE_KEYS = ("max_length", "precision", "scale", "currency", "to")
-
-
 @dataclass(frozen=True)
 class Waiting:
     """A step that waits, for the admins' banner: what, on which entity, which rows."""
@@ -50,7 +47,8 @@ def _stored_field(field: Field, entry: dict[str, Any]) -> Field:
                     for k in entry.get("options", ()))
     return replace(field, type=entry["type"], options=options, formula=None, pattern=None,
                    min=None, max=None, read_only=field.read_only or entry["type"] == "formula",
-                   **{k: entry.get(k) for k in STORAGE_KEYS})
+                   max_length=entry.get("max_length"), precision=entry.get("precision"),
+                   scale=entry.get("scale"), currency=entry.get("currency"), to=entry.get("to"))
 
 
 def serving_pack(pack: Pack, plan: Plan, last: dict[str, Any] | None) -> Pack:
@@ -63,10 +61,10 @@ def serving_pack(pack: Pack, plan: Plan, last: dict[str, Any] | None) -> Pack:
         entity = pack.entity(step.table)
         entry = ((last or {}).get("entities", {}).get(entity.name, {}).get("fields", {})
                  .get(step.column))
-        if entry is None or step.column not in entity.fields:
+        if entry is None or step.column_name not in entity.fields:
             raise ValueError(step.target)
-        changed.setdefault(entity.name, {})[step.column] = _stored_field(
-            entity.fields[step.column], entry)
+        changed.setdefault(entity.name, {})[step.column_name] = _stored_field(
+            entity.fields[step.column_name], entry)
     if not changed:
         return pack
     entities = {name: _with_fields(e, changed.get(name)) for name, e in pack.entities.items()}

@@ -86,7 +86,7 @@ def _kept_values(result: Plan) -> dict[tuple[str, str], set[str]]:
     kept: dict[tuple[str, str], set[str]] = {}
     for step in result.steps:
         if step.kind == "retire_value" and step not in result.applied:
-            kept.setdefault((step.table, step.column), set()).add(step.detail["from"])
+            kept.setdefault((step.table, step.column_name), set()).add(step.detail["from"])
     return kept
 
 

@@ -43,7 +43,7 @@ class HistoryEntry:
 
 
 def _field_definition(field: Field, kept: set[str]) -> dict[str, Any]:
-    found = {"type": field.type}
+    found: dict[str, Any] = {"type": field.type}
     found.update({k: getattr(field, k) for k in FIELD_KEYS if getattr(field, k) not in
                   (None, False)})
     if field.type == "link":
@@ -110,13 +110,14 @@ def _show(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _keyed(items: list) -> dict[str, Any] | None:
+def _keyed(items: list[Any]) -> dict[str, Any] | None:
     """A list of options or stages by key (plain string options are their own key)."""
     keys = [i if isinstance(i, str) else i.get("key") if isinstance(i, dict) else None
             for i in items]
-    if None in keys or len(set(keys)) != len(keys):
+    named = [key for key in keys if key is not None]
+    if len(named) < len(keys) or len(set(named)) != len(named):
         return None
-    return dict(zip(keys, items, strict=True))
+    return dict(zip(named, items, strict=True))
 
 
 def _diff(old: Any, new: Any, where: str) -> Iterator[str]:

@@ -42,6 +42,13 @@ class Step:
         return self.detail.get("refused")
 
     @property
+    def column_name(self) -> str:
+        """The column of a column step (set on every kind that changes a column)."""
+        if self.column is None:
+            raise TypeError(f"a {self.kind} step on {self.table} names no column")
+        return self.column
+
+    @property
     def target(self) -> str:
         return f"{self.table}.{self.column}" if self.column else self.table
 

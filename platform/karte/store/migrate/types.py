@@ -13,7 +13,7 @@ copy converted values in batches, then drop the old column and rename the tempor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -28,8 +28,6 @@ BATCH = 500
 EXAMPLES = 5
 LISTED = 50        # ids kept so that the rows can be listed (a list filter) and fixed
 TEMP_SUFFIX = "__karte_new"
-VALIDATION_ONLY = {"pattern": None, "min_length": None, "min": None, "max": None,
-                   "required": False}
 
 
 def conversion_field(field: Field) -> Field:
@@ -38,14 +36,14 @@ def conversion_field(field: Field) -> Field:
     formula takes no input but stores a number: its values convert as NUMERIC(18, 4)."""
     if field.type == "formula":
         field = replace(field, type="decimal", precision=18, scale=4)
-    return replace(field, **VALIDATION_ONLY)
+    return replace(field, pattern=None, min_length=None, min=None, max=None, required=False)
 
 
-def _length(type_: sa.types.TypeEngine) -> int | None:
+def _length(type_: sa.String) -> int | None:
     return None if isinstance(type_, sa.Text) else type_.length
 
 
-def is_widening(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> bool:
+def is_widening(old: sa.types.TypeEngine[Any], new: sa.types.TypeEngine[Any]) -> bool:
     """A string made wider (or into text): every stored value still fits, no data moves."""
     if not isinstance(old, sa.String) or not isinstance(new, sa.String):
         return False
@@ -54,7 +52,7 @@ def is_widening(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> bool:
 
 
 def batches(conn: sa.Connection, table: str, column: str,
-            type_: sa.types.TypeEngine) -> Iterator[list[sa.Row]]:
+            type_: sa.types.TypeEngine[Any]) -> Iterator[Sequence[sa.Row[Any, Any]]]:
     """(id, value) rows with a value, in id order, a batch at a time (keyset paging keeps
     memory flat on large tables)."""
     source = sa.table(table, sa.column("id", sa.BigInteger()), sa.column(column, type_))
@@ -78,11 +76,11 @@ def _convert(field: Field, value: Any, country: str | None) -> tuple[bool, Any]:
         return False, str(error)
 
 
-def dry_run(conn: sa.Connection, table: str, column: str, old_type: sa.types.TypeEngine,
+def dry_run(conn: sa.Connection, table: str, column: str, old_type: sa.types.TypeEngine[Any],
             field: Field, country: str | None) -> dict[str, Any]:
     """How many stored values exist and which would not convert to `field`'s type: the
     first ids (`ids`, enough to list them), and a few with their values (`examples`)."""
-    checked, failed, values = 0, [], []
+    checked, failed, values = 0, list[int](), list[str]()
     target = conversion_field(field)
     for rows in batches(conn, table, column, old_type):
         checked += len(rows)
@@ -106,7 +104,7 @@ def refusal(found: dict[str, Any]) -> str | None:
             "migration again")
 
 
-def _copy_converted(conn: sa.Connection, table: str, column: str, temp: sa.Column,
+def _copy_converted(conn: sa.Connection, table: str, column: str, temp: sa.Column[Any],
                     field: Field, country: str | None) -> None:
     old_type = sa.Table(table, sa.MetaData(), autoload_with=conn).c[column].type
     sink = sa.table(table, sa.column("id", sa.BigInteger()), sa.column(temp.name, temp.type))
@@ -127,7 +125,7 @@ def _copy_converted(conn: sa.Connection, table: str, column: str, temp: sa.Colum
 def drop_indexes_on(op: Operations, table: str, column: str) -> list[str]:
     """Indexes naming the column go before it is swapped (they are re-created after)."""
     found = sa.inspect(op.get_bind()).get_indexes(table)
-    names = [ix["name"] for ix in found if column in ix["column_names"]]
+    names = [ix["name"] for ix in found if ix["name"] and column in ix["column_names"]]
     for name in names:
         op.drop_index(name, table_name=table)
     return names

@@ -15,7 +15,7 @@ key since the last applied definitions (`karte_schema_history`), or when those a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -84,7 +84,8 @@ def _step(entity: Entity, field: Field, value: str, found: tuple[int, list[int]]
                 detail)
 
 
-def _fields(entity: Entity, existing: dict, last: dict | None) -> Iterator[Field]:
+def _fields(entity: Entity, existing: dict[str, Any],
+            last: dict[str, Any] | None) -> Iterator[Field]:
     """Enum fields with a column whose options may have lost a key since last time."""
     for field in entity.fields.values():
         if field.type not in ENUMS or field.name not in existing.get(entity.table_name, ()):
@@ -94,8 +95,8 @@ def _fields(entity: Entity, existing: dict, last: dict | None) -> Iterator[Field
             yield field
 
 
-def value_steps(conn: sa.Connection, entities: list[Entity], existing: dict,
-                last: dict | None) -> list[Step]:
+def value_steps(conn: sa.Connection, entities: list[Entity], existing: dict[str, Any],
+                last: dict[str, Any] | None) -> list[Step]:
     """A step per stored value that is no longer a stage or option, with its row count."""
     return [_step(entity, field, value, found)
             for entity in entities for field in _fields(entity, existing, last)
@@ -106,7 +107,7 @@ def value_steps(conn: sa.Connection, entities: list[Entity], existing: dict,
 # -- applying ------------------------------------------------------------------------------
 
 def _holding(table: sa.Table, field: Field, step: Step,
-             conn: sa.Connection) -> Iterator[list]:
+             conn: sa.Connection) -> Iterator[Sequence[sa.Row[Any, Any, Any]]]:
     """(id, version, value) of the rows holding the step's value, a batch at a time."""
     column = table.c[field.name]
     match = (column == step.detail["from"]) if field.type == "enum" else column.is_not(None)
@@ -129,7 +130,7 @@ def _replaced(field: Field, value: Any, old: str, new: str) -> Any:
 def rename_value(conn: sa.Connection, entity: Entity, step: Step) -> None:
     """A stage renamed: its rows and its stage history take the new key; not a change of
     the records themselves, so no version step."""
-    field, old, new = entity.field(step.column), step.detail["from"], step.detail["to"]
+    field, old, new = entity.field(step.column_name), step.detail["from"], step.detail["to"]
     source = sa.table(entity.table_name, sa.column("id"), sa.column(field.name))
     conn.execute(sa.update(source).where(source.c[field.name] == old).values({field.name: new}))
     moves = sa.table("karte_stage_move", sa.column("workflow"), sa.column("from_stage"),
@@ -140,7 +141,7 @@ def rename_value(conn: sa.Connection, entity: Entity, step: Step) -> None:
 
 
 def _entered(conn: sa.Connection, moves: sa.Table, entity: Entity, workflow: str,
-             ids: list[int]) -> dict:
+             ids: list[int]) -> dict[int, dt.datetime]:
     query = (sa.select(moves.c.record_id, sa.func.max(moves.c.at))
              .where(moves.c.entity == entity.name, moves.c.workflow == workflow,
                     moves.c.record_id.in_(ids)).group_by(moves.c.record_id))
@@ -151,7 +152,7 @@ def retire_value(conn: sa.Connection, tables: dict[str, sa.Table], entity: Entit
                  step: Step) -> None:
     """Rows holding a retired value take the mapped one: a version step and an audit row
     each, and for a stage a move by the system (no user) in the stage history."""
-    field, old, new = entity.field(step.column), step.detail["from"], step.detail["to"]
+    field, old, new = entity.field(step.column_name), step.detail["from"], step.detail["to"]
     table, now = tables[entity.table_name], dt.datetime.now(dt.UTC)
     for rows in _holding(table, field, step, conn):
         if not rows:

@@ -37,6 +37,9 @@ class Plan:
     """entity → ids of live records whose restrict link points into the deletion"""
 
 
+Pointing = sa.Row[Any, Any, Any]     # a pointing record's (id, version, link value)
+
+
 def referrers(store: Store, target: str) -> list[tuple[Entity, Field]]:
     """Every link field of the pack that points at `target`."""
     return [(entity, f) for entity in store.pack.entities.values()
@@ -44,17 +47,17 @@ def referrers(store: Store, target: str) -> list[tuple[Entity, Field]]:
 
 
 def _pointing(store: Store, conn: sa.Connection, source: Entity, link: Field,
-              ids: list[int]) -> list[sa.Row]:
+              ids: list[int]) -> list[Pointing]:
     table = store.table(source)
     column = table.c[link.name]
-    rows: list[sa.Row] = []
+    rows: list[Pointing] = []
     for batch in chunks(ids):
         rows += conn.execute(sa.select(table.c.id, table.c.version, column)
                              .where(column.in_(batch), table.c.deleted_at.is_(None))).all()
     return rows
 
 
-def _cascade(plan: Plan, source: Entity, link: Field, row: sa.Row) -> bool:
+def _cascade(plan: Plan, source: Entity, link: Field, row: Pointing) -> bool:
     id, version, _target = row
     if id in plan.deletes[source.name]:
         return False
@@ -62,23 +65,23 @@ def _cascade(plan: Plan, source: Entity, link: Field, row: sa.Row) -> bool:
     return True
 
 
-def _set_null(plan: Plan, source: Entity, link: Field, row: sa.Row) -> bool:
+def _set_null(plan: Plan, source: Entity, link: Field, row: Pointing) -> bool:
     id, version, target = row
     plan.nulls[(source.name, link.name)][id] = (version, target)
     return False
 
 
-def _restrict(plan: Plan, source: Entity, link: Field, row: sa.Row) -> bool:
+def _restrict(plan: Plan, source: Entity, link: Field, row: Pointing) -> bool:
     plan.blockers[source.name].add(row[0])
     return False
 
 
-ON_DELETE: dict[str, Callable[[Plan, Entity, Field, sa.Row], bool]] = {
+ON_DELETE: dict[str, Callable[[Plan, Entity, Field, Pointing], bool]] = {
     "cascade": _cascade, "set_null": _set_null, "restrict": _restrict}
 """Per `on_delete`: record what a pointing row needs; True when it is newly deleted."""
 
 
-def _follow(plan: Plan, source: Entity, link: Field, rows: list[sa.Row]) -> list[int]:
+def _follow(plan: Plan, source: Entity, link: Field, rows: list[Pointing]) -> list[int]:
     """Apply the link's on_delete to each pointing row; return the rows deleted along."""
     act = ON_DELETE.get(link.on_delete, _restrict)
     return [row[0] for row in rows if act(plan, source, link, row)]
@@ -97,11 +100,11 @@ def plan_delete(store: Store, conn: sa.Connection, entity: Entity, id: int,
                 rows = _pointing(store, conn, source, link, ids)
                 following[source.name] += _follow(plan, source, link, rows)
         frontier = {name: ids for name, ids in following.items() if ids}
-    for name, ids in plan.blockers.items():
-        ids.difference_update(plan.deletes[name])
-    for (name, _link), rows in plan.nulls.items():
-        for gone in set(rows) & set(plan.deletes[name]):
-            del rows[gone]
+    for name, blocked in plan.blockers.items():
+        blocked.difference_update(plan.deletes[name])
+    for (name, _link), nulled in plan.nulls.items():
+        for gone in set(nulled) & set(plan.deletes[name]):
+            del nulled[gone]
     return plan
 
 
@@ -128,14 +131,16 @@ def apply_delete(store: Store, conn: sa.Connection, plan: Plan, at: dt.datetime,
         for id, (version, target) in targets.items():
             conn.execute(table.update().where(table.c.id == id).values(
                 {link: None, "version": version + 1, "updated_at": at, "updated_by": user_id}))
-            change = {link: [target, None], audit.VERSION: [version, version + 1]}
+            change: dict[str, list[Any]] = {link: [target, None],
+                                            audit.VERSION: [version, version + 1]}
             rows.append(audit.row(name, id, "update", user_id, at, change))
     for name, versions in plan.deletes.items():
         table = store.table(name)
         for id, version in versions.items():
             conn.execute(table.update().where(table.c.id == id).values(
                 deleted_at=at, version=version + 1, updated_at=at, updated_by=user_id))
-            change = {"deleted_at": [None, at.isoformat()], audit.VERSION: [version, version + 1]}
+            change = {"deleted_at": [None, at.isoformat()],
+                      audit.VERSION: [version, version + 1]}
             rows.append(audit.row(name, id, "delete", user_id, at, change))
     audit.write(conn, store.audit, rows)
 
@@ -148,11 +153,11 @@ def dead_links(store: Store, conn: sa.Connection, entity: Entity,
         target_id = record.get(f.name) if f.type == "link" else None
         if target_id is None:
             continue
-        target = store.table(f.to)
+        target = store.table(f.to_entity)
         alive = conn.scalar(sa.select(target.c.id).where(target.c.id == target_id,
                                                          target.c.deleted_at.is_(None)))
         if alive is None:
-            problems.append(Problem(f.name, f"Restore {noun(store.entity(f.to))} "
+            problems.append(Problem(f.name, f"Restore {noun(store.entity(f.to_entity))} "
                                             f"{target_id} first: this {noun(entity)} points "
                                             "at it.",
                                     "restrict"))

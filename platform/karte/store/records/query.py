@@ -38,7 +38,7 @@ def _condition(store: Store, entity: Entity, where: Any) -> Any:
     return parsed
 
 
-def _text_match(column: sa.ColumnElement, text: str) -> sa.ColumnElement[bool]:
+def _text_match(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
     return sa.and_(column.is_not(None),
                    ascii_lower(column).contains(fold(text), autoescape=True))
 
@@ -52,7 +52,7 @@ def _search(store: Store, entity: Entity, table: sa.Table,
 
 
 def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
-             include_deleted: bool = False, actor: Actor | None = None) -> sa.Select:
+             include_deleted: bool = False, actor: Actor | None = None) -> sa.Select[Any]:
     """SELECT of the entity's table with every filter applied (no order, no paging),
     limited to the records the actor may read."""
     table = store.table(entity)
@@ -68,16 +68,18 @@ def filtered(store: Store, entity: Entity, where: Any = None, search: str | None
     return query
 
 
-def _option_order(store: Store, field: Field, column: sa.ColumnElement) -> sa.ColumnElement:
+def _option_order(store: Store, field: Field,
+                  column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """Enum (and stage) fields sort in the order their options are declared (a key no
     longer declared sorts as empty)."""
     order = {key: index for index, key in enumerate(field.option_keys)}
     return sa.case(order, value=column) if order else column
 
 
-def _title_order(store: Store, field: Field, column: sa.ColumnElement) -> sa.ColumnElement:
+def _title_order(store: Store, field: Field,
+                 column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """A link sorts by its target's title, as the list shows it."""
-    target_entity = store.entity(field.to)
+    target_entity = store.entity(field.to_entity)
     target = store.table(target_entity).alias()
     title = target_entity.title_field
     if title not in target.c:
@@ -85,7 +87,12 @@ def _title_order(store: Store, field: Field, column: sa.ColumnElement) -> sa.Col
     return sa.select(target.c[title]).where(target.c.id == column).scalar_subquery()
 
 
-SORT_KEYS: dict[str, Callable[[Store, Field, sa.ColumnElement], sa.ColumnElement]] = {
+def _plain_order(store: Store, field: Field, column: sa.ColumnElement[Any]
+                 ) -> sa.ColumnElement[Any]:
+    return column
+
+
+SORT_KEYS: dict[str, Callable[[Store, Field, sa.ColumnElement[Any]], sa.ColumnElement[Any]]] = {
     "enum": _option_order,
     "link": _title_order,
 }
@@ -96,17 +103,17 @@ def _sortable(entity: Entity, table: sa.Table) -> list[str]:
             if (f := entity.lookup(name)) is not None and TYPES[f.type].orderable]
 
 
-def order_by(store: Store, entity: Entity, sort: str | None) -> list[sa.ColumnElement]:
+def order_by(store: Store, entity: Entity, sort: str | None) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak."""
     table = store.table(entity)
     sort = sort or entity.list.sort
     name, descending = sort.lstrip("-"), sort.startswith("-")
-    if name not in _sortable(entity, table):
+    field = entity.lookup(name)
+    if field is None or name not in _sortable(entity, table):
         hint = did_you_mean(name, _sortable(entity, table))
         raise InvalidQuery([Problem("sort", f'{entity.name} cannot be sorted by "{name}"'
                                             f"{hint}", "sort")])
-    field = entity.lookup(name)
-    key = SORT_KEYS.get(field.type, lambda s, f, c: c)(store, field, table.c[name])
+    key = SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name])
     first = key.desc() if descending else key.asc()
     return [first.nulls_last(), table.c.id.desc() if descending else table.c.id.asc()]
 
@@ -125,17 +132,17 @@ def check_paging(limit: Any, offset: Any) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- duplicates
 
-def _digits(column: sa.ColumnElement) -> sa.ColumnElement:
+def _digits(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     for char in "+- ()./":
         column = sa.func.replace(column, char, "")
     return column
 
 
-def _folded(column: sa.ColumnElement) -> sa.ColumnElement:
+def _folded(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return ascii_lower(sa.func.trim(column))
 
 
-MATCHERS: dict[str, tuple[Callable[[sa.ColumnElement], sa.ColumnElement],
+MATCHERS: dict[str, tuple[Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]],
                           Callable[[Any], Any]]] = {
     "phone": (_digits, lambda value: re.sub(r"\D", "", value)),
     **{kind: (_folded, lambda value: fold(value.strip()))
@@ -166,7 +173,7 @@ def _rule_clause(store: Store, entity: Entity, table: sa.Table, rule: tuple[str,
 
 def duplicate_queries(store: Store, entity: Entity, values: Mapping[str, Any],
                       exclude_id: int | None, actor: Actor | None = None
-                      ) -> list[tuple[tuple[str, ...], sa.Select]]:
+                      ) -> list[tuple[tuple[str, ...], sa.Select[Any]]]:
     """Per duplicate rule the values can fill: a query of the live records matching it
     that the actor may read (a warning must not reveal records hidden from them)."""
     table = store.table(entity)

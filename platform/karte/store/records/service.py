@@ -126,7 +126,7 @@ class Records:
 
     def _db_problems(self, conn: sa.Connection, entity: Entity, records: Sequence[Record],
                      names: Sequence[Sequence[str]], exclude: set[int],
-                     seen: dict[str, set], actor: Actor | None,
+                     seen: dict[str, set[Any]], actor: Actor | None,
                      reader: Actor | None) -> Tagged:
         """Dead links (for `actor`: None when the pack's own action writes) and unique
         clashes, naming the clashing record only when `reader` may read it."""
@@ -170,7 +170,7 @@ class Records:
         check_create(self.store, ent, actor)
         ids: list[int] = []
         problems: Tagged = []
-        seen: dict[str, set] = {}
+        seen: dict[str, set[Any]] = {}
         rows = iter(rows)
         with self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
@@ -191,7 +191,7 @@ class Records:
 
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
-                       moving: bool, seen: dict[str, set],
+                       moving: bool, seen: dict[str, set[Any]],
                        actor: Actor | None) -> tuple[list[Record], Tagged]:
         records, problems, clean = [], [], []
         for i, values in enumerate(batch):
@@ -390,7 +390,7 @@ class Records:
             matching = matching.limit(cap)
         query = sa.select(sa.func.count()).select_from(matching.subquery())
         with self.engine.connect() as c:
-            return c.scalar(query)
+            return c.execute(query).scalar_one()
 
     def clashes(self, entity: str, values: Mapping[str, Any], exclude_id: Any = None, *,
                 actor: Actor | None = None) -> list[Problem]:

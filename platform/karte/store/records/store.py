@@ -111,7 +111,7 @@ class Store:
         ids = [record["id"] for record in records]
         for field in links_fields(entity):
             targets: dict[int, list[int]] = defaultdict(list)
-            junction, target = self.junction(entity, field), self.table(field.to)
+            junction, target = self.junction(entity, field), self.table(field.to_entity)
             for batch in chunks(ids):
                 query = (sa.select(junction.c.source_id, junction.c.target_id)
                          .join(target, target.c.id == junction.c.target_id)

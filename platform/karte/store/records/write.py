@@ -140,7 +140,7 @@ def _pointable(store: Store, field: Field, actor: Actor | None) -> sa.ColumnElem
     (an unreadable record is answered like a missing one: its existence must not leak)."""
     if field.type == "user":
         return store.users.c.active.is_(True)
-    target = store.entity(field.to)
+    target = store.entity(field.to_entity)
     return sa.and_(store.table(target).c.deleted_at.is_(None),
                    scope(store, target, actor, "read"))
 
@@ -148,7 +148,7 @@ def _pointable(store: Store, field: Field, actor: Actor | None) -> sa.ColumnElem
 def _live_ids(store: Store, conn: sa.Connection, field: Field, ids: set[int],
               actor: Actor | None) -> set[int]:
     """Of `ids`, those the field may point at for the actor."""
-    table = store.users if field.type == "user" else store.table(field.to)
+    table = store.users if field.type == "user" else store.table(field.to_entity)
     alive = _pointable(store, field, actor)
     found: set[int] = set()
     for batch in chunks(sorted(ids)):
@@ -160,7 +160,8 @@ def _missing_message(store: Store, field: Field, ids: list[int]) -> str:
     shown = ", ".join(str(i) for i in ids[:5])
     if field.type == "user":
         return f"There is no active user with id {shown}."
-    return f"There is no {noun(store.entity(field.to))} with id {shown} (it may have been deleted)."
+    return (f"There is no {noun(store.entity(field.to_entity))} with id {shown} "
+            "(it may have been deleted).")
 
 
 def reference_problems(store: Store, conn: sa.Connection, entity: Entity,
@@ -234,7 +235,7 @@ def _readable_titles(store: Store, conn: sa.Connection, entity: Entity, ids: set
 
 def unique_problems(store: Store, conn: sa.Connection, entity: Entity,
                     records: Sequence[Mapping[str, Any]], names: Sequence[Sequence[str]],
-                    exclude: set[int], seen: dict[str, set],
+                    exclude: set[int], seen: dict[str, set[Any]],
                     actor: Actor | None = None) -> Tagged:
     """Unique values already used by a live record (named when the actor may read it),
     or earlier in the same batch (`seen` carries them across the batches of one call)."""
@@ -308,7 +309,7 @@ def insert(store: Store, conn: sa.Connection, entity: Entity,
     return ids
 
 
-def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict]) -> list[int]:
+def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict[str, Any]]) -> list[int]:
     """Ids of the inserted rows, in input order. SQLAlchemy's sort_by_parameter_order
     falls back to one INSERT per row on SQLite; there it is not needed, because while this
     transaction holds the write lock each new row gets max(rowid) + 1 in statement order,
@@ -344,7 +345,7 @@ def replace_links(store: Store, conn: sa.Connection, entity: Entity, field: Fiel
         conn.execute(junction.insert(), [{"source_id": id, "target_id": t} for t in targets])
 
 
-def created_changes(entity: Entity, record: Mapping[str, Any]) -> dict[str, list]:
+def created_changes(entity: Entity, record: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Audit changes of a new record: every non-empty field from None."""
     names = [n for n in entity.fields if not is_empty(record.get(n))]
     return audit.changes({}, {**record, "version": 1}, names)
