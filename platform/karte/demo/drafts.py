@@ -12,26 +12,28 @@ still fails becomes the draft's problems: field, and why, never an exception.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from faker import Faker
 
 from karte.fields import is_empty
 from karte.meta.conditions import Context, evaluate
-from karte.meta.model import Entity, Field, Pack
+from karte.meta.model import Entity, Field
 from karte.meta.moves import rule_where
 from karte.meta.problems import Problem
-from karte.store.records_write import blank, compute_formulas, default_of
+from karte.store.records_store import Store
+from karte.store.records_write import blank, compute_formulas, default_of, prepare_create
 
 from .links import Links
 from .satisfy import Change, Fetch, Satisfier
-from .stages import Placement, held_back, needed, place, set_values
+from .stages import Placement, creations, held_back, needed, place, set_values
 from .values import NoValue, Values
 
 ROUNDS = 4            # settling visible_if / required_if, and proposing values for rules
 OPTIONAL_SHARE = 0.75  # how often an optional field gets a value
 SKIPPED = frozenset({"formula", "file"})
+PROVISIONAL_ID = 1    # `$record` while a draft has no id yet: any id passes prepare_create
 
 
 @dataclass
@@ -44,6 +46,7 @@ class Draft:
     problems: list[Problem] = field(default_factory=list)
     origin: str = ""       # for records an action makes: which action
     tries: int = 0
+    mover: Context | None = None     # whose moves took it to its stages (`$me`)
 
 
 @dataclass
@@ -58,8 +61,9 @@ class _Plan:
 class Builder:
     """Makes drafts for any entity of the pack."""
 
-    def __init__(self, pack: Pack, values: Values, links: Links, ctx: Context, fetch: Fetch):
-        self.pack, self.values, self.links, self.ctx, self.fetch = pack, values, links, ctx, fetch
+    def __init__(self, store: Store, values: Values, links: Links, ctx: Context, fetch: Fetch):
+        self.store, self.pack = store, store.pack
+        self.values, self.links, self.ctx, self.fetch = values, links, ctx, fetch
         self.satisfier = Satisfier(values, ctx, fetch)
         self._defaults: dict[str, dict[str, Any]] = {}
 
@@ -91,17 +95,24 @@ class Builder:
         placements = [place(w, self.values.rng, at_start)
                       for w in self.pack.workflows_of(entity.name)]
         plan = _Plan(needed(placements), held_back(placements))
-        draft = Draft(entity, {}, placements)
+        draft = Draft(entity, {}, placements, mover=self._mover())
         self._fill(draft, plan, fake)
         for placement in placements:
             draft.values[placement.workflow.field] = placement.stage.key
         sets = set_values(self.pack, entity, placements, self.view(entity, draft.values),
-                          self.ctx)
+                          draft.mover)
         draft.values.update(sets)
         plan.fixed.update(sets)
         self._settle(draft, plan, fake)
         self._rules(draft, plan, fake)
+        self._actions(draft)
         return draft
+
+    def _mover(self) -> Context:
+        """A demo user moved the record: `$me` in its actions is them. (Conditions are
+        judged as the records service judges the saved record: as the system.)"""
+        users = self.values.users
+        return replace(self.ctx, user_id=self.values.rng.choice(users) if users else None)
 
     def _wanted(self, f: Field, plan: _Plan) -> bool:
         if f.name in plan.held and not f.required:
@@ -137,15 +148,15 @@ class Builder:
             draft.problems.append(Problem(f.name, "demo data has no files; attach them by "
                                                   "hand", "demo"))
 
-    def _value(self, draft: Draft, f: Field, plan: _Plan, fake: Faker, among: Any = None,
-               must: bool = False) -> Any:
+    def _value(self, draft: Draft, f: Field, plan: _Plan, fake: Faker,
+               among: Any = None) -> Any:
         """A value, or None — with a problem when the field must have one."""
         try:
             if among is not None:
                 return self.values.pick(draft.entity, f, among)
             return self.values.value(draft.entity, f, fake, need=self._needs(f, plan))
         except NoValue as error:
-            if must or self._needs(f, plan):
+            if self._needs(f, plan):
                 draft.problems.append(Problem(f.name, str(error), "demo"))
             return None
 
@@ -156,24 +167,43 @@ class Builder:
                     or (f.required_if is not None and self.judge(f.required_if, view)))
 
     def _settle(self, draft: Draft, plan: _Plan, fake: Faker) -> None:
-        """Empty hidden fields and fill required ones until nothing changes."""
-        entity, record = draft.entity, draft.values
-        conditional = [f for f in entity.fields.values()
+        """Empty hidden fields and fill required ones until nothing changes; a field
+        required by a condition that no value can be found for gets the condition
+        turned false where the record allows (a self-link asked for before any record
+        exists to point at)."""
+        conditional = [f for f in draft.entity.fields.values()
                        if f.visible_if is not None or f.required_if is not None]
-        for _ in range(ROUNDS if conditional else 0):
-            view, changed = self.view(entity, record), False
-            for f in conditional:
-                empty = is_empty(view.get(f.name))
-                if not empty and f.visible_if is not None and \
-                        not self.judge(f.visible_if, view) and self._may_clear(f, plan, view):
-                    record[f.name] = view[f.name] = None
-                    changed = True
-                elif empty and f.required_if is not None and self.judge(f.required_if, view):
-                    value = self._value(draft, f, plan, fake, must=True)
-                    record[f.name] = view[f.name] = value
-                    changed = changed or value is not None
-            if not changed:
-                return
+        if not conditional:
+            return
+        reasons: dict[str, str] = {}
+        for _ in range(ROUNDS):
+            if not self._settle_once(draft, plan, fake, conditional, reasons):
+                break
+        view = self.view(draft.entity, draft.values)
+        draft.problems += [Problem(f.name, reasons.get(f.name, "no demo value found"), "demo")
+                           for f in conditional if f.required_if is not None
+                           and is_empty(view.get(f.name)) and self.judge(f.required_if, view)]
+
+    def _settle_once(self, draft: Draft, plan: _Plan, fake: Faker, conditional: list[Field],
+                     reasons: dict[str, str]) -> bool:
+        """One pass over the conditional fields; whether anything changed."""
+        record, changed = draft.values, False
+        view = self.view(draft.entity, record)
+        for f in conditional:
+            empty = is_empty(view.get(f.name))
+            if not empty and f.visible_if is not None and \
+                    not self.judge(f.visible_if, view) and self._may_clear(f, plan, view):
+                record[f.name] = view[f.name] = None
+                changed = True
+            elif empty and f.required_if is not None and self.judge(f.required_if, view):
+                try:
+                    record[f.name] = self.values.value(draft.entity, f, fake, need=True)
+                except NoValue as error:
+                    reasons[f.name] = str(error)
+                    self.satisfier.make(f.required_if, self._change(draft, plan, fake), False)
+                view = self.view(draft.entity, record)
+                changed = True
+        return changed
 
     def _rules(self, draft: Draft, plan: _Plan, fake: Faker) -> None:
         """Make every rule of the draft's stages hold, or say which does not. The rules of
@@ -198,6 +228,23 @@ class Builder:
                     f"{rule.message.get(None, self.pack.locale) or 'its condition'}", "rule")
             for p, stage, rule in rules
             if stage is p.stage and not self.judge(rule.when, view)]
+
+    def _actions(self, draft: Draft) -> None:
+        """The records the `create` actions will make must be valid too: the engine
+        refuses a move whose actions fail, so such a draft goes back to the start."""
+        if draft.problems or not any(stage.key in p.workflow.on_enter
+                                     for p in draft.placements for stage in p.entered):
+            return
+        record = {**self.view(draft.entity, draft.values), "id": PROVISIONAL_ID}
+        for creation in creations(self.pack, draft.entity, draft.placements, record,
+                                  draft.mover or self.ctx):
+            target = self.pack.entities[creation.entity]
+            _, found = prepare_create(self.store, target, creation.values, self.ctx,
+                                      self.judge, True)
+            draft.problems += [Problem(f"{target.name}.{p.where}" if p.where else target.name,
+                                       f"an on_enter action of {draft.entity.name} cannot "
+                                       f"create this {target.name}: {p.message}", "action")
+                               for p in found]
 
     def _change(self, draft: Draft, plan: _Plan, fake: Faker) -> Change:
         entity, record = draft.entity, draft.values

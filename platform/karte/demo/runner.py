@@ -102,7 +102,7 @@ class Run:
         self.ctx = records.store.context(None)
         self.values = Values(self.pack, random.Random(seed), fakers(seed), users)
         self.links = Links(self.pack)
-        self.builder = Builder(self.pack, self.values, self.links, self.ctx,
+        self.builder = Builder(records.store, self.values, self.links, self.ctx,
                                _fetcher(records))
         self.created = self.by_actions = self.failures = 0
         self.reasons: Counter[tuple[str, str]] = Counter()
@@ -175,7 +175,8 @@ class Run:
         made: dict[str, list[Draft]] = {}
         for draft, id in done:
             record = {**self.builder.view(entity, draft.values), "id": id}
-            for creation in creations(self.pack, entity, draft.placements, record, self.ctx):
+            for creation in creations(self.pack, entity, draft.placements, record,
+                                      draft.mover or self.ctx):
                 target = self.pack.entities[creation.entity]
                 made.setdefault(target.name, []).append(Draft(
                     target, dict(creation.values),
