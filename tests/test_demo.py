@@ -207,6 +207,48 @@ def test_a_record_that_cannot_be_made_is_reported_and_the_rest_is_made(demo):
     assert re.search(r"^\d+ demo records could not be created", result.stdout, re.MULTILINE)
 
 
+def test_rules_of_every_kind_get_values_that_meet_them(demo):
+    org = {"fields": {"name": {"type": "string", "required": True},
+                      "tier": {"type": "enum", "options": ["top", "low"], "required": True}}}
+    account = {"fields": {
+        "org": {"type": "link", "to": "org"},
+        "tags": {"type": "multi_enum", "options": ["vip", "new", "old"]},
+        "code": {"type": "string", "max_length": 20},
+        "notes": {"type": "text"},
+        "due": {"type": "date"},
+        "score": {"type": "integer", "min": 0, "max": 10},
+        "region": {"type": "enum", "options": ["north", "south"], "required": True}}}
+    rules = [{"field": "tags", "op": "contains", "value": "vip"},
+             {"field": "code", "op": "starts_with", "value": "VIP"},
+             {"field": "notes", "op": "not_empty"},
+             {"field": "due", "op": "<", "value": "$today"},
+             {"any": [{"field": "score", "op": ">=", "value": 8},
+                      {"field": "score", "op": "<=", "value": 1}]},
+             {"not": {"field": "region", "op": "=", "value": "north"}},
+             {"field": "org.tier", "op": "=", "value": "top"}]
+    flow = {"entity": "account", "field": "stage", "stages": [
+        {"key": "new"}, {"key": "gold", "rules": [{"when": r, "message": "gold"} for r in rules]},
+        {"key": "done", "final": "won"}, {"key": "lost", "final": "lost"}]}
+    result, rows = demo({"org": org, "account": account}, {"flow": flow}, "--size", "150")
+    assert result.exit_code == 0, result.output
+    tiers = {o["id"]: o["tier"] for o in rows["org"]}
+    gold = [a for a in rows["account"] if a["stage"] == "gold"]
+    assert len(gold) >= 5
+    for a in gold:
+        assert "vip" in a["tags"] and a["code"].startswith("VIP") and a["notes"]
+        assert a["due"] < dt.date.today() and (a["score"] >= 8 or a["score"] <= 1)
+        assert a["region"] == "south" and tiers[a["org"]] == "top"
+
+
+def test_a_link_required_only_sometimes_is_not_asked_for_before_it_can_be_given(demo):
+    part = {"fields": {"spare": {"type": "boolean", "required": True},
+                       "replaces": {"type": "link", "to": "part", "required_if": {
+                           "field": "spare", "op": "=", "value": True}}}}
+    result, rows = demo({"part": part}, None, "--size", "30")
+    assert result.exit_code == 0, result.output
+    assert all(p["replaces"] is not None for p in rows["part"] if p["spare"])
+
+
 def test_a_stage_whose_rule_cannot_hold_stays_empty(demo):
     pipeline = {**PIPELINE, "stages": [
         {"key": "new"},

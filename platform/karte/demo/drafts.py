@@ -27,7 +27,15 @@ from karte.store.records_write import blank, compute_formulas, default_of, prepa
 
 from .links import Links
 from .satisfy import Change, Fetch, Satisfier
-from .stages import Placement, creations, held_back, needed, place, set_values
+from .stages import (
+    Placement,
+    creations,
+    has_actions,
+    held_back,
+    needed,
+    place,
+    set_values,
+)
 from .values import NoValue, Values
 
 ROUNDS = 4            # settling visible_if / required_if, and proposing values for rules
@@ -99,10 +107,11 @@ class Builder:
         self._fill(draft, plan, fake)
         for placement in placements:
             draft.values[placement.workflow.field] = placement.stage.key
-        sets = set_values(self.pack, entity, placements, self.view(entity, draft.values),
-                          draft.mover)
-        draft.values.update(sets)
-        plan.fixed.update(sets)
+        if has_actions(placements):
+            sets = set_values(self.pack, entity, placements, self.view(entity, draft.values),
+                              draft.mover)
+            draft.values.update(sets)
+            plan.fixed.update(sets)
         self._settle(draft, plan, fake)
         self._rules(draft, plan, fake)
         self._actions(draft)
@@ -232,8 +241,7 @@ class Builder:
     def _actions(self, draft: Draft) -> None:
         """The records the `create` actions will make must be valid too: the engine
         refuses a move whose actions fail, so such a draft goes back to the start."""
-        if draft.problems or not any(stage.key in p.workflow.on_enter
-                                     for p in draft.placements for stage in p.entered):
+        if draft.problems or not has_actions(draft.placements):
             return
         record = {**self.view(draft.entity, draft.values), "id": PROVISIONAL_ID}
         for creation in creations(self.pack, draft.entity, draft.placements, record,

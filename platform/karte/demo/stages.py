@@ -83,6 +83,11 @@ def held_back(placements: Sequence[Placement]) -> set[str]:
     return later - needed(placements)
 
 
+def has_actions(placements: Sequence[Placement]) -> bool:
+    """Whether a stage the record entered has `on_enter` actions."""
+    return any(stage.key in p.workflow.on_enter for p in placements for stage in p.entered)
+
+
 def set_values(pack: Pack, entity: Entity, placements: Sequence[Placement],
                record: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     """What the `set` actions of the stages entered write, in order, later ones winning

@@ -188,8 +188,9 @@ class Values:
         """Every value a choice-like field may take (None: not a choice field)."""
         if field.type in ("link", "links"):
             return self.ids.get(field.to, [])
-        return {"enum": field.option_keys, "multi_enum": field.option_keys,
-                "boolean": (True, False), "user": self.users}.get(field.type)
+        if field.type in ("enum", "multi_enum"):
+            return field.option_keys
+        return {"boolean": (True, False), "user": self.users}.get(field.type)
 
     def _choose(self, entity: Entity, field: Field, choices: Sequence[Any],
                 need: bool) -> Any:
