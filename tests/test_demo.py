@@ -16,7 +16,9 @@ from click.testing import CliRunner
 from karte.cli import main
 from karte.config import REPO_ROOT
 from karte.meta.load import load_pack
+from karte.meta.problems import Problem
 from karte.store.db import make_engine
+from karte.store.errors import ValidationFailed
 from karte.store.records import Records
 from tests.conftest import write_pack
 
@@ -247,6 +249,25 @@ def test_a_link_required_only_sometimes_is_not_asked_for_before_it_can_be_given(
     result, rows = demo({"part": part}, None, "--size", "30")
     assert result.exit_code == 0, result.output
     assert all(p["replaces"] is not None for p in rows["part"] if p["spare"])
+
+
+def test_rows_the_database_refuses_without_naming_them_are_found_and_reported(demo,
+                                                                            monkeypatch):
+    save = Records.create_many
+
+    def refusing(self, entity, rows, *args, **kwargs):
+        rows = list(rows)
+        if any(row.get("n") == 2 for row in rows):    # as a unique index would, mid-batch
+            raise ValidationFailed([Problem("", "This record conflicts with another.")])
+        return save(self, entity, rows, *args, **kwargs)
+
+    monkeypatch.setattr(Records, "create_many", refusing)
+    thing = {"fields": {"n": {"type": "integer", "required": True, "min": 1, "max": 2}}}
+    result, rows = demo({"thing": thing}, None, "--size", "40")
+    assert result.exit_code == 3, result.output
+    made = len(rows["thing"])
+    assert 0 < made < 40 and all(t["n"] == 1 for t in rows["thing"])
+    assert f"thing: This record conflicts with another. ({40 - made} records)" in result.stderr
 
 
 def test_a_stage_whose_rule_cannot_hold_stays_empty(demo):

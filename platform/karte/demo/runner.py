@@ -147,6 +147,9 @@ class Run:
                 ids = self.records.create_many(entity.name, [d.values for d in pending],
                                                moving=True)
                 return list(zip(pending, ids, strict=True))
+            except sa.exc.DBAPIError as error:   # a refusal the service did not foresee
+                refused = Problem("", f"the database refused it: {error.orig}", "database")
+                return self._halves(entity, pending, [refused])
             except ValidationFailed as error:
                 rows = _by_row(error.problems)
                 if rows is None:
@@ -160,8 +163,8 @@ class Run:
                 problems: list[Problem]) -> list[tuple[Draft, int]]:
         """The database refused a batch without naming a row: find the rows by halves."""
         if len(drafts) == 1:
-            self._fail(drafts[0], problems)
-            return []
+            again = self._again(drafts[0], problems)
+            return [] if again is None else self._insert(entity, [again])
         middle = len(drafts) // 2
         return self._insert(entity, drafts[:middle]) + self._insert(entity, drafts[middle:])
 

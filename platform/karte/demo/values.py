@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import string
+from collections import Counter
 from collections.abc import Callable, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from karte.meta.model import Entity, Field, Pack
 LOCALES = ("en_US", "ja_JP")
 POOL = 400
 TRIES = 12
+GIVE_UP = 3         # a field that gets no value this many times is not tried again
 NAME_HINTS: tuple[tuple[str, Callable[[Faker], str]], ...] = (
     ("first_name", lambda f: f.first_name()),
     ("last_name", lambda f: f.last_name()),
@@ -111,7 +113,8 @@ class Values:
         self.pools: dict[tuple[str, str], list[str]] = {}
         self.used: dict[tuple[str, str], set] = {}
         self.counters: dict[tuple[str, str], int] = {}
-        self.broken: dict[tuple[str, str], str] = {}
+        self.misses: Counter[tuple[str, str]] = Counter()
+        self.broken: dict[tuple[str, str], str] = {}   # fields given up on, and why
         self.xegers = [_ShortRepeats(rng, limit) for limit in (6, 2, 0, 20)]
 
     def fake(self) -> Faker:
@@ -149,11 +152,13 @@ class Values:
             value = self.stored(field, maker(self, entity, field, fake, attempt))
             if value is not None and self.claim(entity, field, value):
                 return value
-        if not field.unique:
+        if field.unique:
+            raise NoValue(f"no unused value found after {TRIES} tries (the field is unique "
+                          f"and {len(self.used.get(key, ()))} values are used)")
+        self.misses[key] += 1
+        if self.misses[key] >= GIVE_UP:
             self.broken[key] = self._why(field)
-            raise NoValue(self.broken[key])
-        raise NoValue(f"no unused value found after {TRIES} tries "
-                      f"({len(self.used.get(key, ()))} used)")
+        raise NoValue(self._why(field))
 
     def stored(self, field: Field, value: Any) -> Any:
         """The value as the records service would store it, or None when it refuses it."""
