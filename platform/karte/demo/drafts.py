@@ -143,10 +143,10 @@ class Builder:
 
         self.links.choose(entity, record, lambda f: self._wanted(f, plan), pick)
         for f in entity.fields.values():
-            if f.workflow or f.type == "link" or f.name in record:
-                continue
             if f.name in plan.held and not f.required:
-                record[f.name] = None        # a default would fill what the stage has not asked
+                record[f.name] = None        # nor a default nor an implied link fills it
+            elif f.workflow or f.type == "link" or f.name in record:
+                continue
             elif f.type in SKIPPED:
                 self._skipped(draft, f, plan)
             elif self._wanted(f, plan):

@@ -60,6 +60,7 @@ class Links:
                 for bridge in field_bridges:
                     self.known.setdefault(bridge.key, {})
                     self.holders.setdefault(bridge.key, {})
+        self.orders = {name: self._order(entity) for name, entity in pack.entities.items()}
 
     def _bridges(self, entity: Entity) -> dict[str, list[Bridge]]:
         mine = _single_links(entity)
@@ -73,8 +74,9 @@ class Links:
                                  for c in mine if c in theirs and c != field.to]
         return found
 
-    def order(self, entity: Entity) -> list[Field]:
-        """Link fields in the order they are chosen."""
+    def _order(self, entity: Entity) -> list[Field]:
+        """Link fields in the order they are chosen: required ones first, then those
+        implying the most others."""
         bridges = self.bridges[entity.name]
         return sorted(entity.links(),
                       key=lambda f: (not f.required, -len(bridges.get(f.name, ()))))
@@ -121,7 +123,7 @@ class Links:
     def choose(self, entity: Entity, record: dict[str, Any], wanted: Callable[[Field], bool],
                pick: Pick) -> None:
         """Fill the link fields `wanted` says to fill, in agreement with each other."""
-        for field in self.order(entity):
+        for field in self.orders[entity.name]:
             if record.get(field.name) is not None or not wanted(field):
                 continue
             among = self.among(entity, field, record)

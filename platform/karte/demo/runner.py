@@ -29,7 +29,7 @@ from karte.store.records import Records
 from .drafts import Builder, Draft
 from .links import Links
 from .satisfy import Fetch
-from .stages import creations
+from .stages import creations, has_actions
 from .values import Values, fakers
 
 BATCH = 2000
@@ -148,7 +148,8 @@ class Run:
                                                moving=True)
                 return list(zip(pending, ids, strict=True))
             except sa.exc.DBAPIError as error:   # a refusal the service did not foresee
-                refused = Problem("", f"the database refused it: {error.orig}", "database")
+                reason = str(error.orig).partition("\n")[0]
+                refused = Problem("", f"the database refused it: {reason}", "database")
                 return self._halves(entity, pending, [refused])
             except ValidationFailed as error:
                 rows = _by_row(error.problems)
@@ -177,6 +178,8 @@ class Run:
         """Run the `create` actions of the stages the new records entered."""
         made: dict[str, list[Draft]] = {}
         for draft, id in done:
+            if not has_actions(draft.placements):
+                continue
             record = {**self.builder.view(entity, draft.values), "id": id}
             for creation in creations(self.pack, entity, draft.placements, record,
                                       draft.mover or self.ctx):

@@ -65,7 +65,7 @@ def _path(workflow: Workflow, initial: Stage, target: Stage,
     stages = workflow.stages
     start, end = stages.index(initial), stages.index(target)
     between = [s for s in stages[start + 1:end] if not s.final]
-    first_final = next(s for s in stages if s.final)
+    first_final = next((s for s in stages if s.final), None)
     if target.final and target is not first_final:
         between = between[:rng.randint(0, len(between))]
     return (initial, *between, target)

@@ -153,8 +153,8 @@ class Values:
             if value is not None and self.claim(entity, field, value):
                 return value
         if field.unique:
-            raise NoValue(f"no unused value found after {TRIES} tries (the field is unique "
-                          f"and {len(self.used.get(key, ()))} values are used)")
+            raise NoValue("no unused value found (the field is unique, and the values "
+                          "that fit its limits are taken)")
         self.misses[key] += 1
         if self.misses[key] >= GIVE_UP:
             self.broken[key] = self._why(field)
@@ -221,8 +221,8 @@ class Values:
             for value in (*choices[start:], *choices[:start]):
                 if self.claim(entity, field, value):
                     return value
-        raise NoValue(f"all {len(choices)} possible values are used by other records "
-                      "(the field is unique)")
+        raise NoValue("every possible value is used by another record (the field is "
+                      "unique)")
 
     # ------------------------------------------------------------ ranges
 
