@@ -3,11 +3,12 @@
 Hypothesis writes packs of one to three entities using the features that make demo data
 hard — patterns, length limits, unique fields, bounds, `visible_if` / `required_if`, links
 that imply other links, formulas, workflows whose stages `require` fields, carry `rules`
-and `on_enter` actions — and keeps those `check_pack` accepts. A pack whose records no
-one could ever save (a required pattern longer than its `max_length`, more required unique
-values than the field can hold) is left out: for those the demo's promise is a report, not
-records, and `test_demo.py` covers it. A second test takes the fuzzer's mangled packs
-(`test_fuzz_pack`): whatever passes checking, the demo answers without a traceback.
+and `on_enter` actions — and keeps those `check_pack` accepts. Packs whose records no one
+could ever save (a required pattern longer than its `max_length`, more required unique
+values than the field can hold, a `create` action the target refuses) are not generated:
+for those the demo's promise is a report, not records, and `test_demo.py` covers it. A
+second test takes the fuzzer's mangled packs (`test_fuzz_pack`): whatever passes checking,
+the demo answers without a traceback.
 """
 
 from __future__ import annotations

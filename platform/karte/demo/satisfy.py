@@ -33,9 +33,18 @@ HOP_TRIES = 30
 Fetch = Callable[[str, int], Mapping[str, Any] | None]
 
 
+class _Keep:
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+"""No value proposed: the field stays as it is."""
+
+
 @dataclass
 class Change:
-    """What may be changed in one record, and how to judge a condition on it."""
+    """One record being changed, and what may be changed in it."""
 
     entity: Entity
     record: dict[str, Any]
@@ -146,12 +155,16 @@ class Satisfier:
 
     def _avoiding(self, field: Field, op: str, expected: Any, current: Any,
                   change: Change) -> Any:
-        """!=, not_in, not contains, not starts with: an empty field meets the first two
-        and fails the others' positive forms, so empty is the simplest answer."""
+        """!=, not_in, not contains, not starts with: a value that is not it. An empty
+        field meets the first two and fails the others' positive forms, so when the
+        current value does not do, empty is the simplest answer."""
+        if field.type in ("multi_enum", "links"):
+            kept = [item for item in current or [] if item != expected]
+            return kept if kept or change.may_clear(field.name) else KEEP
+        if not is_empty(current) and not _matches(op, current, expected):
+            return KEEP
         if change.may_clear(field.name):
             return None
-        if field.type in ("multi_enum", "links") and op == "not_contains":
-            return [item for item in current or [] if item != expected] or KEEP
         for _ in range(5):
             value = self._fresh(field, change)
             if value is not KEEP and not _matches(op, value, expected):
@@ -168,11 +181,3 @@ def _matches(op: str, value: Any, expected: Any) -> bool:
     text, part = str(value).lower(), str(expected).lower()
     return part in text if op == "not_contains" else text.startswith(part)
 
-
-class _Keep:
-    def __repr__(self) -> str:
-        return "KEEP"
-
-
-KEEP: Any = _Keep()
-"""The field stays as it is: no value proposed."""
