@@ -106,34 +106,3 @@ def test_erd_prints_mermaid_relations(cli):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("erDiagram")
     assert 'customer ||--o{ deal : "customer"' in result.output
-
-
-def test_demo_is_deterministic_with_a_seed(cli, db_url):
-    invoke, _ = cli
-
-    def titles():
-        engine = sa.create_engine(db_url)
-        with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT title FROM deal ORDER BY id")).scalars().all()
-        engine.dispose()
-        return rows
-
-    result = invoke("demo", "--size", "60", "--seed", "7")
-    assert result.exit_code == 0, result.output
-    assert "admin@example.com" in result.output
-    first = titles()
-    assert len(first) > 10
-    skipped = invoke("demo", "--size", "60", "--seed", "7", "--if-empty")
-    assert "already" in skipped.output
-    assert titles() == first
-
-
-def test_demo_if_empty_on_a_database_with_other_data_explains_how_to_sign_in(cli, tmp_path):
-    invoke, _ = cli
-    invoke("migrate")
-    added = invoke("demo", "--size", "20", "--seed", "1")
-    assert added.exit_code == 0, added.output
-    (tmp_path / "instance" / "demo-login.txt").unlink()
-    result = invoke("demo", "--if-empty")
-    assert result.exit_code == 0, result.output
-    assert "karte user add" in result.output

@@ -197,15 +197,21 @@ def user_add(email: str, role: str, name: str | None, password_stdin: bool,
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has records.")
 @reports_problems
 def demo(pack_dir: Path | None, size: int, seed: int | None, if_empty: bool) -> None:
-    """Fill the database with realistic demo records (English and Japanese)."""
+    """Fill the database with realistic demo records (English and Japanese). Exit 0 when
+    every record was made, 1 when the pack has problems, 3 when some records could not
+    be made (each reason printed, the others kept)."""
     from karte.demo import fill
     from karte.store.migrate import migrate as run_migrations
 
     settings, pack = _load(pack_dir)
     with _database(settings) as engine:
         run_migrations(engine, pack)
-        fill(engine, pack, size=size, seed=seed, if_empty=if_empty,
-             instance=settings.instance, echo=click.echo)
+        unmade = fill(engine, pack, size=size, seed=seed, if_empty=if_empty,
+                      instance=settings.instance, echo=click.echo)
+    for problem in unmade:
+        click.echo(str(problem), err=True)
+    if unmade:
+        sys.exit(3)
 
 
 @main.command()
