@@ -22,8 +22,8 @@ from karte.meta.conditions import Context, evaluate
 from karte.meta.model import Entity, Field
 from karte.meta.moves import rule_where
 from karte.meta.problems import Problem
-from karte.store.records_store import Store
-from karte.store.records_write import blank, compute_formulas, default_of, prepare_create
+from karte.store.records.store import Store
+from karte.store.records.write import blank, compute_formulas, default_of, prepare_create
 
 from .links import Links
 from .satisfy import Change, Fetch, Satisfier

@@ -19,7 +19,7 @@ from faker import Faker
 
 from karte.fields import is_empty
 from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Context, Not, evaluate
-from karte.meta.conditions_model import resolve
+from karte.meta.conditions.model import resolve
 from karte.meta.model import Entity, Field
 
 from .values import NoValue, Values
