@@ -23,6 +23,7 @@ run: setup
 test: setup
 	$(BIN)/ruff check platform tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: setup

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from karte import create_app
-from karte.meta.problems import ProblemsError
+from karte.problems import ProblemsError
 from tests.conftest import write_pack
 
 ENTITIES = {

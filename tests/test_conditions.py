@@ -17,6 +17,7 @@ from karte.meta import conditions
 from karte.meta.conditions import Context, Token
 from karte.meta.model import CardConfig, Entity, Field, ListConfig, Option, Pack, Text, frozen_map
 from karte.store.tables import build_metadata
+from karte.store.where import to_sql
 
 FILE = "entity_defs/deal.json"
 BASE = "/fields/lost_reason/visible_if"
@@ -382,7 +383,7 @@ def python_matches(condition, context=CTX) -> set[str]:
 def sql_matches(crm, condition, context=CTX) -> set[str]:
     engine, tables = crm
     deal = tables["deal"]
-    query = sa.select(deal.c.title).where(conditions.to_sql(condition, tables, context))
+    query = sa.select(deal.c.title).where(to_sql(condition, tables, context))
     with engine.connect() as conn:
         return set(conn.scalars(query))
 
@@ -454,7 +455,7 @@ def test_a_link_may_point_at_its_own_entity(crm):
                                             "value": "vip"}, CUSTOMER, ENTITIES, FILE, BASE)
     assert problems == []
     query = sa.select(tables["customer"].c.name).where(
-        conditions.to_sql(condition, tables, CTX))
+        to_sql(condition, tables, CTX))
     with engine.connect() as conn:
         assert set(conn.scalars(query)) == {"Bolt"}
 

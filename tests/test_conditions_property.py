@@ -16,6 +16,7 @@ from karte.fields import TYPES
 from karte.meta import conditions
 from karte.meta.conditions import Context
 from karte.store.tables import build_metadata
+from karte.store.where import to_sql
 from tests.test_conditions import entity, field, options, pack
 
 UTC = dt.UTC
@@ -195,7 +196,7 @@ def test_sql_selects_exactly_what_python_accepts(store, data, raws, context):
                 expected = {row["id"] for row in item_rows
                             if conditions.evaluate(condition, row, context, fetch)}
                 query = sa.select(tables["item"].c.id).where(
-                    conditions.to_sql(condition, tables, context))
+                    to_sql(condition, tables, context))
                 assert set(conn.scalars(query)) == expected
         finally:
             transaction.rollback()

@@ -16,10 +16,10 @@ from click.testing import CliRunner
 from karte.cli import main
 from karte.config import REPO_ROOT
 from karte.meta.load import load_pack
-from karte.meta.problems import Problem
+from karte.problems import Problem
+from karte.store import Records
 from karte.store.db import make_engine
 from karte.store.errors import ValidationFailed
-from karte.store.records import Records
 from tests.conftest import write_pack
 
 MINI = {"name": "mini", "roles": {"sales": {"*": {"read": "all"}}}}

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from karte.meta.load import check_pack
-from karte.meta.problems import Problem
+from karte.problems import Problem
 
 CASE = json.loads((Path(__file__).parent / "defs" / "valid" / "everything.json")
                   .read_text(encoding="utf-8"))

@@ -6,7 +6,7 @@ import pytest
 
 from karte.meta.load import check_pack, load_pack, read_pack
 from karte.meta.model import Pack
-from karte.meta.problems import ProblemsError
+from karte.problems import ProblemsError
 from tests.conftest import write_pack
 
 DEAL = {"fields": {"title": {"type": "string"}}}

@@ -32,7 +32,7 @@ def without(key: str, **changes) -> list[dict]:
 
 def seeded(make_pack, engine):
     """Three shipments: two in "returned", one in "new"; kinds and tags of every sort."""
-    from karte.store.records import Records
+    from karte.store import Records
     from karte.workflow.service import Workflows
 
     pack = make_pack(ENTITIES, flow())
@@ -92,7 +92,7 @@ def test_retired_stage_moves_records_as_system_moves_on_apply(make_pack, engine)
     assert rows(engine, "stage", "version") == [(ids[0], "preparing", 3),
                                                 (ids[1], "preparing", 3), (ids[2], "new", 1)]
     assert moves_of(engine, ids[0])[-1] == ("returned", "preparing", None)  # by the system
-    from karte.store.records import Records
+    from karte.store import Records
 
     [latest, *_] = Records(engine, mapped).history("shipment", ids[0])
     assert latest["action"] == "move" and latest["changes"] == {

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden, NotFound
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import Workflows, can_move
 
 FLOW = {"stages": [{"key": "open"}, {"key": "done", "final": "won"}]}

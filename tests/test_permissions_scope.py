@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden, NotFound, Refused, ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import Workflows
 
 ENTITIES = {

@@ -7,9 +7,9 @@ import pytest
 
 from karte.fields import normalise, phone_country
 from karte.meta.model import Field, Text
+from karte.store import Records
 from karte.store.errors import ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 
 PHONE = Field("phone", "phone", Text.of("Phone"))
 

@@ -11,10 +11,10 @@ import pytest
 
 from karte.auth.users import add_user
 from karte.fields import TYPES
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import NotFound, ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 
 
 @pytest.fixture

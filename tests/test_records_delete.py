@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from karte.store import Records
 from karte.store.errors import Conflict, NotFound, Refused
 from karte.store.migrate import migrate
-from karte.store.records import Records
 
 ENTITIES = {
     "customer": {"name": "customer", "fields": {"name": {"type": "string"}}},

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from karte.meta import conditions
+from karte.store import Records
 from karte.store.errors import InvalidQuery
 from karte.store.migrate import migrate
-from karte.store.records import Records
 
 ENTITIES = {
     "customer": {"name": "customer", "fields": {

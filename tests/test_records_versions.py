@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 import karte.store.records.service as records_module
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Conflict, ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 
 CUSTOMER = {"name": "customer", "fields": {
     "name": {"type": "string", "required": True},

@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden, NotFound, ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.store.tables import build_metadata
 from karte.store.timeline import MAX_NOTE, Timeline
 from karte.workflow import Workflows

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import MoveRefused, Workflows
 
 DEAL = {"name": "deal", "fields": {

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import Workflows
 
 DEAL = {"name": "deal", "fields": {

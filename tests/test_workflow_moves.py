@@ -10,10 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from karte.auth.users import add_user
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import MoveRefused, Workflows, can_move
 
 DEAL = {"name": "deal", "label": {"en": "Deal", "ja": "商談"}, "fields": {

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from karte.auth.users import add_user
 from karte.meta import conditions
 from karte.meta.moves import refusal, stage_index
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import MoveRefused, Workflows
 
 ITEM = {"name": "item", "fields": {"a": {"type": "integer"}, "b": {"type": "string"},

@@ -12,10 +12,10 @@ import pytest
 
 from karte.auth.users import add_user
 from karte.meta.load import load_pack
+from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden
 from karte.store.migrate import migrate
-from karte.store.records import Records
 from karte.workflow import MoveRefused, Workflows
 
 ROOT = Path(__file__).resolve().parents[1]

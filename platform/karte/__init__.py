@@ -12,7 +12,7 @@ from flask import Flask
 from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from karte.config import Settings
-from karte.meta.problems import Problem, ProblemsError
+from karte.problems import Problem, ProblemsError
 
 
 class StartupRefused(ProblemsError, click.ClickException):
@@ -57,8 +57,8 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     if app.jinja_loader is not None:      # Flask's own: the package's templates/
         loaders.append(app.jinja_loader)
     app.jinja_loader = ChoiceLoader(loaders)
+    from karte.store import Records
     from karte.store.migrate.pending import banner
-    from karte.store.records import Records
     from karte.workflow.service import Workflows
 
     service = Records(engine, served)

@@ -13,7 +13,7 @@ import click
 import sqlalchemy as sa
 
 from karte.config import Settings
-from karte.meta.problems import ProblemsError, counted
+from karte.problems import ProblemsError, counted
 
 pack_option = click.option(
     "--pack", "pack_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

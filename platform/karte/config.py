@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from karte.meta.problems import Problem, ProblemsError
+from karte.problems import Problem, ProblemsError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_UPLOAD_MB = 20

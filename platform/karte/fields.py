@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import email_validator
@@ -23,7 +23,31 @@ from babel.core import get_global
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeDecorator
 
-from karte.meta.model import Field
+
+class FieldSpec(Protocol):
+    """What the field-type table reads of a field definition. The bottom layer takes any
+    object of this shape (the Registry's `karte.meta.model.Field` is one), so it needs
+    nothing from the layers above it."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def max_length(self) -> int | None: ...
+    @property
+    def min_length(self) -> int | None: ...
+    @property
+    def pattern(self) -> str | None: ...
+    @property
+    def min(self) -> Any: ...
+    @property
+    def max(self) -> Any: ...
+    @property
+    def precision(self) -> int | None: ...
+    @property
+    def scale(self) -> int | None: ...
+    @property
+    def option_keys(self) -> tuple[str, ...]: ...
+
 
 TEXT_OPS = frozenset({"=", "!=", "in", "not_in", "contains", "starts_with", "empty",
                       "not_empty"})
@@ -71,8 +95,8 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 @dataclass(frozen=True)
 class FieldType:
     name: str
-    column: Callable[[Field], sa.types.TypeEngine[Any]] | None   # None: not a column (links)
-    normalise: Callable[[Any, Field, str | None], Any]
+    column: Callable[[FieldSpec], sa.types.TypeEngine[Any]] | None   # None: not a column (links)
+    normalise: Callable[[Any, FieldSpec, str | None], Any]
     ops: frozenset[str]
     numeric: bool = False
     scalar: bool = True          # may be unique / indexed / defaulted
@@ -84,7 +108,7 @@ def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
 
-def _string(value: Any, field: Field, country: str | None) -> str:
+def _string(value: Any, field: FieldSpec, country: str | None) -> str:
     if not isinstance(value, str | int | Decimal) or isinstance(value, bool):
         raise ValueError("Enter text.")
     text = str(value).strip()
@@ -98,7 +122,7 @@ def _string(value: Any, field: Field, country: str | None) -> str:
     return text
 
 
-def _text(value: Any, field: Field, country: str | None) -> str:
+def _text(value: Any, field: FieldSpec, country: str | None) -> str:
     if not isinstance(value, str):
         raise ValueError("Enter text.")
     text = value.replace("\r\n", "\n").strip()
@@ -108,7 +132,7 @@ def _text(value: Any, field: Field, country: str | None) -> str:
     return text
 
 
-def _bounded(value: Ordered, field: Field) -> Ordered:
+def _bounded(value: Ordered, field: FieldSpec) -> Ordered:
     if field.min is not None and value < _bound(field.min, value):
         raise ValueError(f"Must be at least {field.min}.")
     if field.max is not None and value > _bound(field.max, value):
@@ -137,7 +161,7 @@ def _finite(value: Any, message: str) -> Decimal:
     return number
 
 
-def _integer(value: Any, field: Field, country: str | None) -> int:
+def _integer(value: Any, field: FieldSpec, country: str | None) -> int:
     number = _finite(value, "Enter a whole number.")
     if number != number.to_integral_value():
         raise ValueError("Enter a whole number.")
@@ -146,8 +170,8 @@ def _integer(value: Any, field: Field, country: str | None) -> int:
     return _bounded(int(number), field)
 
 
-def _decimal_with(precision: int, scale: int) -> Callable[[Any, Field, str | None], Decimal]:
-    def normalise(value: Any, field: Field, country: str | None) -> Decimal:
+def _decimal_with(precision: int, scale: int) -> Callable[[Any, FieldSpec, str | None], Decimal]:
+    def normalise(value: Any, field: FieldSpec, country: str | None) -> Decimal:
         number = _finite(value, "Enter a number.")
         digits = field.scale if field.scale is not None else scale
         total = field.precision or precision
@@ -160,7 +184,7 @@ def _decimal_with(precision: int, scale: int) -> Callable[[Any, Field, str | Non
     return normalise
 
 
-def _boolean(value: Any, field: Field, country: str | None) -> bool:
+def _boolean(value: Any, field: FieldSpec, country: str | None) -> bool:
     if isinstance(value, bool):
         return value
     words = {"true": True, "1": True, "yes": True, "on": True,
@@ -171,7 +195,7 @@ def _boolean(value: Any, field: Field, country: str | None) -> bool:
     return words[key]
 
 
-def _date(value: Any, field: Field, country: str | None) -> dt.date:
+def _date(value: Any, field: FieldSpec, country: str | None) -> dt.date:
     if isinstance(value, dt.datetime):
         raise ValueError("Enter a date without a time (YYYY-MM-DD).")
     if isinstance(value, dt.date):
@@ -183,7 +207,7 @@ def _date(value: Any, field: Field, country: str | None) -> dt.date:
     return _bounded(day, field)
 
 
-def _datetime(value: Any, field: Field, country: str | None) -> dt.datetime:
+def _datetime(value: Any, field: FieldSpec, country: str | None) -> dt.datetime:
     moment: dt.datetime
     if isinstance(value, dt.datetime):
         moment = value
@@ -201,7 +225,7 @@ def _datetime(value: Any, field: Field, country: str | None) -> dt.datetime:
     return _bounded(moment, field)
 
 
-def _email(value: Any, field: Field, country: str | None) -> str:
+def _email(value: Any, field: FieldSpec, country: str | None) -> str:
     try:
         result = email_validator.validate_email(str(value).strip(), check_deliverability=False)
     except email_validator.EmailNotValidError as error:
@@ -209,7 +233,7 @@ def _email(value: Any, field: Field, country: str | None) -> str:
     return result.normalized.lower()
 
 
-def _phone(value: Any, field: Field, country: str | None) -> str:
+def _phone(value: Any, field: FieldSpec, country: str | None) -> str:
     """E.164 where the number parses (a national number read in `country`); any other
     text is kept as typed, trimmed — a phone number is never refused for its form."""
     if not isinstance(value, str | int) or isinstance(value, bool):
@@ -238,7 +262,7 @@ def phone_country(country: str | None, timezone: str | None) -> str | None:
     return territory if territory and len(territory) == 2 and territory != "ZZ" else None
 
 
-def _url(value: Any, field: Field, country: str | None) -> str:
+def _url(value: Any, field: FieldSpec, country: str | None) -> str:
     text = str(value).strip()
     parts = urlsplit(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -248,14 +272,14 @@ def _url(value: Any, field: Field, country: str | None) -> str:
     return text
 
 
-def _enum(value: Any, field: Field, country: str | None) -> str:
+def _enum(value: Any, field: FieldSpec, country: str | None) -> str:
     key = str(value).strip()
     if key not in field.option_keys:
         raise ValueError(f'"{key}" is not one of the options: {", ".join(field.option_keys)}.')
     return key
 
 
-def _multi_enum(value: Any, field: Field, country: str | None) -> list[str]:
+def _multi_enum(value: Any, field: FieldSpec, country: str | None) -> list[str]:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, list | tuple):
@@ -277,7 +301,7 @@ def record_id(value: Any) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _record_id(value: Any, field: Field, country: str | None) -> int:
+def _record_id(value: Any, field: FieldSpec, country: str | None) -> int:
     if isinstance(value, dict):
         value = value.get("id")
     if isinstance(value, bool):
@@ -288,7 +312,7 @@ def _record_id(value: Any, field: Field, country: str | None) -> int:
     return number
 
 
-def _record_ids(value: Any, field: Field, country: str | None) -> list[int]:
+def _record_ids(value: Any, field: FieldSpec, country: str | None) -> list[int]:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, list | tuple):
@@ -296,18 +320,18 @@ def _record_ids(value: Any, field: Field, country: str | None) -> list[int]:
     return sorted({_record_id(item, field, country) for item in value})
 
 
-def _read_only(value: Any, field: Field, country: str | None) -> Any:
+def _read_only(value: Any, field: FieldSpec, country: str | None) -> Any:
     raise ValueError("This value is computed and cannot be set.")
 
 
-def _files(value: Any, field: Field, country: str | None) -> list[dict[str, Any]]:
+def _files(value: Any, field: FieldSpec, country: str | None) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) and "name" in item
                                               for item in value):
         raise ValueError("Attach files through the upload form.")
     return value
 
 
-def _varchar(length: int) -> Callable[[Field], sa.types.TypeEngine[Any]]:
+def _varchar(length: int) -> Callable[[FieldSpec], sa.types.TypeEngine[Any]]:
     return lambda field: sa.String(length)
 
 
@@ -340,7 +364,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
 )}
 
 
-def field_type(field: Field) -> FieldType:
+def field_type(field: FieldSpec) -> FieldType:
     return TYPES[field.type]
 
 
@@ -358,7 +382,7 @@ def has_nul(value: Any) -> bool:
                                                    for item in value)
 
 
-def normalise(field: Field, value: Any, country: str | None = None) -> Any:
+def normalise(field: FieldSpec, value: Any, country: str | None = None) -> Any:
     """The stored form of `value`, or None when empty; raises ValueError with a message."""
     if _empty(value):
         return None

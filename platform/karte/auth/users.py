@@ -28,7 +28,7 @@ from karte.auth.sessions import (
     revoke,
 )
 from karte.meta.model import Pack
-from karte.meta.problems import did_you_mean
+from karte.problems import did_you_mean
 from karte.store.actor import Actor
 from karte.store.tables import engine_table
 

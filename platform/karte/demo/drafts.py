@@ -21,7 +21,7 @@ from karte.fields import is_empty
 from karte.meta.conditions import Context, evaluate
 from karte.meta.model import Entity, Field
 from karte.meta.moves import rule_where
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.records.store import Store
 from karte.store.records.write import blank, compute_formulas, default_of, prepare_create
 
@@ -103,13 +103,14 @@ class Builder:
         placements = [place(w, self.values.rng, at_start)
                       for w in self.pack.workflows_of(entity.name)]
         plan = _Plan(needed(placements), held_back(placements))
-        draft = Draft(entity, {}, placements, mover=self._mover())
+        mover = self._mover()
+        draft = Draft(entity, {}, placements, mover=mover)
         self._fill(draft, plan, fake)
         for placement in placements:
             draft.values[placement.workflow.field] = placement.stage.key
         if has_actions(placements):
             sets = set_values(self.pack, entity, placements, self.view(entity, draft.values),
-                              draft.mover)
+                              mover)
             draft.values.update(sets)
             plan.fixed.update(sets)
         self._settle(draft, plan, fake)

@@ -42,7 +42,7 @@ def _single_links(entity: Entity) -> dict[str, Field]:
     """Link fields by target entity, for targets this entity links to exactly once."""
     by_target: dict[str, list[Field]] = {}
     for field in entity.links():
-        by_target.setdefault(field.to, []).append(field)
+        by_target.setdefault(field.to_entity, []).append(field)
     return {target: fields[0] for target, fields in by_target.items() if len(fields) == 1}
 
 
@@ -66,11 +66,11 @@ class Links:
         mine = _single_links(entity)
         found: dict[str, list[Bridge]] = {}
         for field in mine.values():
-            target = self.pack.entities.get(field.to)
-            if target is None or field.to == entity.name:
+            target = self.pack.entities.get(field.to_entity)
+            if target is None or field.to_entity == entity.name:
                 continue
             theirs = _single_links(target)
-            found[field.name] = [Bridge(field.name, field.to, theirs[c].name, mine[c].name)
+            found[field.name] = [Bridge(field.name, field.to_entity, theirs[c].name, mine[c].name)
                                  for c in mine if c in theirs and c != field.to]
         return found
 

@@ -22,9 +22,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Pack
-from karte.meta.problems import Problem, counted
+from karte.problems import Problem, counted
+from karte.store import Records
 from karte.store.errors import ValidationFailed
-from karte.store.records import Records
 
 from .drafts import Builder, Draft
 from .links import Links
@@ -46,8 +46,8 @@ def link_order(pack: Pack) -> list[Entity]:
             return
         visiting.add(name)
         for field in pack.entities[name].fields.values():
-            if field.type in ("link", "links") and field.to in pack.entities:
-                visit(field.to)
+            if field.type in ("link", "links") and field.to_entity in pack.entities:
+                visit(field.to_entity)
         done.append(name)
 
     for name in pack.entities:
@@ -61,7 +61,7 @@ def shares(pack: Pack, size: int) -> dict[str, int]:
                for e in pack.entities.values()}
     total = sum(weights.values()) or 1
     counts = {name: max(1, size * weight // total) for name, weight in weights.items()}
-    largest = max(counts, key=counts.get)
+    largest = max(counts, key=lambda name: counts[name])
     counts[largest] += size - sum(counts.values())
     return counts
 

@@ -77,8 +77,10 @@ class Satisfier:
 
     def _hop(self, cond: Compare, change: Change, want: bool) -> None:
         """`link.field` compared: pick a linked record for which it comes out right."""
+        if cond.ref.link is None:
+            return
         link = change.entity.fields[cond.ref.link]
-        targets = self.values.ids.get(link.to) or []
+        targets = self.values.ids.get(link.to_entity) or []
         if not change.may_set(link.name) or not targets:
             return
         for _ in range(HOP_TRIES):
@@ -131,6 +133,7 @@ class Satisfier:
         above, below = RANGES[op]
         strict = (bool(above), bool(below))
         low, high = (expected, None) if above is not None else (None, expected)
+        value: Any
         if field.type == "date":
             value = self.values.date(field, low, high, strict)
         elif field.type == "datetime":

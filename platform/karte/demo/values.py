@@ -42,13 +42,14 @@ NAME_HINTS: tuple[tuple[str, Callable[[Faker], str]], ...] = (
     ("sku", lambda f: f.bothify("??-####").upper()),
     ("code", lambda f: f.bothify("??-####").upper()),
     ("subject", lambda f: f.sentence(nb_words=5).rstrip(".")),
-    ("title", lambda f: f.catch_phrase() if f.locale_tag == "en_US" else f.sentence(4)),
+    ("title", lambda f: f.catch_phrase() if f.locales[0] == "en_US" else f.sentence(4)),
     ("name", lambda f: f.company()),
 )
 PHONE_FORMATS = {"en_US": "+1 ### 555 ####", "ja_JP": "+81 3-####-####"}
 # Typical values per number type (low, high, step) when the field's bounds allow them.
-NUMBERS = {"integer": (1, 100, 1), "decimal": (0, 1000, Decimal("0.01")),
-           "money": (500, 200_000, 100), "percent": (0, 100, 5)}
+NUMBERS: dict[str, tuple[int, int, int | Decimal]] = {
+    "integer": (1, 100, 1), "decimal": (0, 1000, Decimal("0.01")),
+    "money": (500, 200_000, 100), "percent": (0, 100, 5)}
 DIGITS = {"money": (18, 2), "percent": (7, 2), "decimal": (18, 2)}
 DAYS = (-180, 90)                       # dates around today
 # Unique numbers and dates are drawn from a range this much wider than the typical one.
@@ -65,7 +66,6 @@ def fakers(seed: int | None) -> dict[str, Faker]:
     for offset, tag in enumerate(LOCALES):
         fake = Faker(tag)
         fake.seed_instance(None if seed is None else seed + offset)
-        fake.locale_tag = tag
         found[tag] = fake
     return found
 
@@ -123,9 +123,9 @@ class Values:
     def pooled(self, fake: Faker, key: str, make: Callable[[Faker], str]) -> str:
         """A value from a pool of POOL values made once per locale: Faker is far slower
         than the rest of a demo record, and a few hundred names per kind look real."""
-        pool = self.pools.get((fake.locale_tag, key))
+        pool = self.pools.get((fake.locales[0], key))
         if pool is None:
-            pool = self.pools[(fake.locale_tag, key)] = [make(fake) for _ in range(POOL)]
+            pool = self.pools[(fake.locales[0], key)] = [make(fake) for _ in range(POOL)]
         return self.rng.choice(pool)
 
     def count(self, entity: Entity, field: Field) -> int:
@@ -192,7 +192,7 @@ class Values:
     def choices(self, field: Field) -> Sequence[Any] | None:
         """Every value a choice-like field may take (None: not a choice field)."""
         if field.type in ("link", "links"):
-            return self.ids.get(field.to, [])
+            return self.ids.get(field.to_entity, [])
         if field.type in ("enum", "multi_enum"):
             return field.option_keys
         return {"boolean": (True, False), "user": self.users}.get(field.type)
@@ -306,7 +306,7 @@ class Values:
             return hint
         xeger = self.xegers[attempt % len(self.xegers)]
         try:
-            return xeger.xeger(field.pattern)
+            return xeger.xeger(field.pattern or "")
         except Exception:  # noqa: BLE001 - rstr cannot build every construct (lookbehind,
             return None    # conditionals...); the field then gets NoValue, not a crash
 
@@ -336,8 +336,8 @@ def _email(values: Values, entity: Entity, field: Field, fake: Faker, attempt: i
 
 def _phone(values: Values, entity: Entity, field: Field, fake: Faker, attempt: int) -> str:
     if field.unique or attempt:
-        return fake.numerify(PHONE_FORMATS[fake.locale_tag])
-    return values.pooled(fake, "phone", lambda f: f.numerify(PHONE_FORMATS[f.locale_tag]))
+        return fake.numerify(PHONE_FORMATS[fake.locales[0]])
+    return values.pooled(fake, "phone", lambda f: f.numerify(PHONE_FORMATS[f.locales[0]]))
 
 
 def _url(values: Values, entity: Entity, field: Field, fake: Faker, attempt: int) -> str:

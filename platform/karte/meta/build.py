@@ -14,7 +14,6 @@ from typing import Any
 
 from karte.fields import TYPES, phone_country
 from karte.meta import conditions, formulas
-from karte.meta.load import Doc, RawPack
 from karte.meta.model import (
     Action,
     CardConfig,
@@ -34,7 +33,8 @@ from karte.meta.model import (
     frozen_map,
     humanise,
 )
-from karte.meta.problems import Problem, pointer
+from karte.meta.raw import Doc, RawPack
+from karte.problems import Problem, pointer
 
 CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from karte.meta.problems import Problem, at
+from karte.problems import Problem, at
 
 DEFINITION_FOLDERS = {"entity_defs": "entity", "workflows": "workflow",
                       "dashboards": "dashboard", "automations": "automation"}

@@ -18,7 +18,7 @@ from typing import Any
 
 from karte.fields import TYPES
 from karte.meta.model import Entity, Field
-from karte.meta.problems import Problem, at, did_you_mean
+from karte.problems import Problem, at, did_you_mean
 
 MAX_LENGTH = 500
 MAX_DEPTH = 100            # keeps evaluation far from Python's recursion limit

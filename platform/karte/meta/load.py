@@ -15,49 +15,19 @@ import json
 import os
 import posixpath
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from karte.meta.build import build_pack
 from karte.meta.folders import stray_files
 from karte.meta.model import Pack
-from karte.meta.problems import Problem, ProblemsError, at, did_you_mean, pointer
+from karte.meta.raw import Doc, RawPack
+from karte.meta.validate import check_meaning, check_schemas
+from karte.problems import Problem, ProblemsError, at, did_you_mean, pointer
 
 KINDS = {"entity_defs": "entity", "workflows": "workflow"}
 NOT_INHERITED = ("name", "extends", "$schema")   # pack.json keys a client never inherits
-
-
-@dataclass
-class Doc:
-    """One definition as read: its data and the pack-relative file it came from."""
-
-    data: Any
-    file: str
-    kind: str = ""                      # "pack" | "entity" | "workflow"
-    origins: dict[str, str] = field(default_factory=dict)   # pointer → file, when merged
-
-    def source_of(self, where: str) -> str:
-        """The file the data at JSON pointer `where` came from."""
-        parts = where.split("/")
-        for end in range(len(parts), 1, -1):
-            found = self.origins.get("/".join(parts[:end]))
-            if found is not None:
-                return found
-        return self.file
-
-
-@dataclass
-class RawPack:
-    root: Path
-    pack: Doc
-    entities: dict[str, Doc] = field(default_factory=dict)
-    workflows: dict[str, Doc] = field(default_factory=dict)
-    template_dirs: list[Path] = field(default_factory=list)
-    files: list[Doc] = field(default_factory=list)    # every file read, base packs too
-
-    def documents(self) -> list[Doc]:
-        """The documents the Registry is built from (merged where overlaid)."""
-        return [self.pack, *self.entities.values(), *self.workflows.values()]
 
 
 def read_json(path: Path, label: str) -> tuple[Any, list[Problem]]:
@@ -358,8 +328,6 @@ def _buildable(raw: RawPack, broken: set[str]) -> RawPack:
 
 def check_pack(root: Path | str) -> tuple[Pack | None, list[Problem]]:
     """Every problem of a pack, and the Registry when there are none."""
-    from karte.meta.build import build_pack
-    from karte.meta.validate import check_meaning, check_schemas
 
     raw, problems = read_layers(root)
     if not raw.root.is_dir():

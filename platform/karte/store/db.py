@@ -19,7 +19,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from karte.fields import NUL
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.errors import ValidationFailed
 
 CONNECT_TIMEOUT = 10

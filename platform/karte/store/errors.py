@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from karte.meta.problems import Problem
+from karte.problems import Problem
 
 
 class RecordError(Exception):

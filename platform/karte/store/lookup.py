@@ -12,10 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.fields import record_id
-from karte.meta.conditions import ascii_lower, fold
+from karte.meta.conditions import fold
 from karte.store.actor import Actor
 from karte.store.permissions import rights, scope
 from karte.store.records.store import Store, chunks
+from karte.store.where import ascii_lower
 
 PICKER_LIMIT = 20
 

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import ALL_RIGHTS, Entity, Permission
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.actor import Actor
 from karte.store.errors import Forbidden
 from karte.store.records.store import Store

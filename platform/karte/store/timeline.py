@@ -22,12 +22,12 @@ import sqlalchemy as sa
 
 from karte.fields import NUL_MESSAGE, has_nul, normalise
 from karte.meta.model import Entity, Field, TimelineItem
-from karte.meta.problems import Problem
+from karte.problems import Problem
+from karte.store import Records
 from karte.store.actor import Actor, actor_id
 from karte.store.audit import VERSION
 from karte.store.errors import ValidationFailed
 from karte.store.permissions import own_column, read_for, rights, scope
-from karte.store.records import Records
 from karte.store.records.store import Store
 
 PAGE = 30

@@ -18,7 +18,7 @@ from karte.fields import is_empty, normalise
 from karte.meta.conditions import fields_used
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack, Rule, Stage, Workflow
 from karte.meta.moves import rule_where
-from karte.meta.problems import Problem, did_you_mean
+from karte.problems import Problem, did_you_mean
 
 Judge = Callable[[Any, Mapping[str, Any]], bool]
 """judge(condition, record) -> whether the condition holds on that record."""

@@ -21,7 +21,7 @@ from werkzeug.routing import IntegerConverter
 from karte.auth.users import User
 from karte.fields import MAX_ID
 from karte.meta.model import Entity, Pack
-from karte.store.records import Records
+from karte.store import Records
 from karte.workflow.service import Workflows
 
 LOCALES = ("en", "ja")

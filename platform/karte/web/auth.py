@@ -40,7 +40,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 
 from karte.auth.sessions import Lifetime, end_sessions
 from karte.auth.users import normalise_email, session_user, sign_in, verify_password
-from karte.meta.problems import Problem
+from karte.problems import Problem
 
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Text, Workflow
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.errors import InvalidQuery, ValidationFailed
 from karte.store.lookup import can_read
 from karte.store.permissions import allows, rights

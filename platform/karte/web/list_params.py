@@ -22,7 +22,7 @@ from werkzeug.datastructures import MultiDict
 from karte.fields import TYPES, record_id
 from karte.meta import conditions
 from karte.meta.model import Entity, Field
-from karte.meta.problems import Problem, did_you_mean
+from karte.problems import Problem, did_you_mean
 from karte.store.errors import InvalidQuery
 
 PREFIX = "f."

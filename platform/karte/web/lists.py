@@ -36,7 +36,7 @@ from flask_babel import gettext as _
 
 from karte.fields import TYPES, record_id
 from karte.meta.model import Entity, Field, Permission
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.errors import InvalidQuery, RecordError
 from karte.store.lookup import titles
 from karte.store.permissions import forbidden, rights

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from karte.meta.model import Entity
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.errors import NotFound, RecordError
 from karte.store.records.write import Clash
 from karte.web.display import Refs, link_to

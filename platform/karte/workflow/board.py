@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Stage, Workflow
+from karte.store import Records
 from karte.store.actor import Actor
-from karte.store.records import Records
 from karte.store.records.query import check_paging, filtered, order_by
 from karte.workflow import history, reports
 

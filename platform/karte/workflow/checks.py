@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from karte.fields import is_empty
 from karte.meta import conditions, moves
 from karte.meta.model import Entity, Stage, Workflow
-from karte.meta.problems import Problem
+from karte.problems import Problem
+from karte.store import Records
 from karte.store.actor import Actor
-from karte.store.records import Records
 from karte.store.records.write import compute_formulas, judge_with, prepare_create
 from karte.store.validation import Judge, check_protected, check_required, check_stages
 from karte.workflow import actions

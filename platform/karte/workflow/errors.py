@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store.errors import Refused
 
 

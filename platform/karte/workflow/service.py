@@ -23,11 +23,11 @@ import sqlalchemy as sa
 
 from karte.meta import moves
 from karte.meta.model import Entity, Workflow
-from karte.meta.problems import Problem
+from karte.problems import Problem
+from karte.store import Records
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.permissions import check_record, read_for, scope
-from karte.store.records import Records
 from karte.store.records.write import judge_with
 from karte.workflow import actions, history, reports
 from karte.workflow import board as kanban

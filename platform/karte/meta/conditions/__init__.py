@@ -1,8 +1,9 @@
 """The condition language (SPEC §5): one language for visible_if, stage rules,
 transitions, filters and dashboards.
 
-`parse` reads and type-checks a condition into the nodes of `model`; `sql` compiles them to
-SQLAlchemy and `evaluate` judges them in Python, by the same rules.
+`parse` reads and type-checks a condition into the nodes of `model`, and `evaluate` judges
+them in Python. Their SQL twin, by the same rules, is `karte.store.where` (meta knows no
+database).
 """
 
 from karte.meta.conditions.parse import (
@@ -15,15 +16,11 @@ from karte.meta.conditions.parse import (
     Not,
     Ref,
     Token,
-    ascii_lower,
     evaluate,
     fields_used,
     fold,
-    includes,
     parse,
-    to_sql,
 )
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
-           "Token", "ascii_lower", "evaluate", "fields_used", "fold", "includes", "parse",
-           "to_sql"]
+           "Token", "evaluate", "fields_used", "fold", "parse"]

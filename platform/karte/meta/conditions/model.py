@@ -1,6 +1,6 @@
 """The checked form of a condition (see `karte.meta.conditions.parse` for the language's rules):
 frozen nodes, the `Context` tokens are resolved against, and the pieces that both runners
-(`evaluate` in Python, `sql` in SQL) share so that they agree."""
+(`evaluate` in Python, `karte.store.where` in SQL) share so that they agree."""
 
 from __future__ import annotations
 

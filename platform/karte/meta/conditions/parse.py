@@ -3,8 +3,9 @@
 A condition is data (`{"field": "amount", "op": ">=", "value": 100000}`, `{"all": [...]}`,
 `{"any": [...]}`, `{"not": {...}}`), never code. `parse` checks it against the Registry and
 reports every problem with its file and JSON pointer; the result compiles to a SQL
-expression (`to_sql`, for lists, filters and boards) and to a Python predicate (`evaluate`,
-for forms and moves). Both MUST give the same answer for every record, so the rules are:
+expression (`karte.store.where.to_sql`, for lists, filters and boards) and to a Python
+predicate (`evaluate`, for forms and moves). Both MUST give the same answer for every
+record, so the rules are:
 
 - *Empty* is NULL, `''` for text types, `[]` for multi_enum (and a JSON `null`), no junction
   rows for `links`. Stored values are normalised (trimmed), so `'  '` never occurs.
@@ -53,13 +54,11 @@ from karte.meta.conditions.model import (
     fields_used,
     fold,
 )
-from karte.meta.conditions.sql import ascii_lower, includes, to_sql
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
-from karte.meta.problems import Problem, at, did_you_mean, pointer, show
+from karte.problems import Problem, at, did_you_mean, pointer, show
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
-           "Token", "ascii_lower", "evaluate", "fields_used", "fold", "includes", "parse",
-           "to_sql"]
+           "Token", "evaluate", "fields_used", "fold", "parse"]
 
 Parts = tuple[str | int, ...]     # a JSON pointer's parts, below the condition's own
 LIST_OPS = frozenset({"in", "not_in"})

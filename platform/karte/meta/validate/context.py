@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from karte.fields import normalise
-from karte.meta.load import RawPack
 from karte.meta.model import Entity, Field, Pack
-from karte.meta.problems import did_you_mean, show
+from karte.meta.raw import RawPack
+from karte.problems import did_you_mean, show
 
 
 @dataclass

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from karte.fields import TYPES
-from karte.meta.load import Doc
 from karte.meta.model import Entity, Field
-from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.raw import Doc
 from karte.meta.validate.context import Ctx, entries, misnamed, repeats, reserved
 from karte.meta.validate.fields import check_fields
+from karte.problems import Problem, at, did_you_mean, pointer
 
 ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static",  # SPEC §11 URLs
                 "admin", "search", "healthz")  # and the engine's other pages

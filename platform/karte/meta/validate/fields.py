@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from karte.fields import TYPES
-from karte.meta.load import Doc
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
-from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.raw import Doc
 from karte.meta.validate.context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
+from karte.problems import Problem, at, did_you_mean, pointer
 
 NUMBERS = ("integer", "decimal", "money", "percent")
 SCALAR = tuple(name for name, kind in TYPES.items() if kind.scalar)

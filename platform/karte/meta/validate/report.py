@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from karte.meta.load import RawPack
 from karte.meta.model import Pack, Workflow
-from karte.meta.problems import Problem, at, pointer
+from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
 from karte.meta.validate.schema import schema_problems
 from karte.meta.validate.workflows import check_workflow
+from karte.problems import Problem, at, pointer
 
 CODES = {
     "DEF000": "the pack folder does not exist",

@@ -20,8 +20,8 @@ from jsonschema.exceptions import ValidationError, best_match, relevance
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from karte.meta.load import Doc
-from karte.meta.problems import Problem, at, did_you_mean, pointer, show
+from karte.meta.raw import Doc
+from karte.problems import Problem, at, did_you_mean, pointer, show
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 SCHEMA_FILES = {"pack": "pack.schema.json", "entity": "entity.schema.json",

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from karte.meta.load import Doc
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field, Workflow
 from karte.meta.moves import next_stages
-from karte.meta.problems import Problem, at, did_you_mean, pointer
+from karte.meta.raw import Doc
 from karte.meta.validate.context import Ctx, Tokens, misnamed, repeats, reserved, unfit
+from karte.problems import Problem, at, did_you_mean, pointer
 
 
 @dataclass(frozen=True)

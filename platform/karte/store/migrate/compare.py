@@ -18,7 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from karte.meta.model import Entity, Pack
-from karte.meta.problems import counted
+from karte.problems import counted
 from karte.store.migrate import types
 from karte.store.migrate.checks import (
     duplicates,

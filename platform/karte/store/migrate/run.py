@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import SYSTEM_FIELDS, Pack
-from karte.meta.problems import counted
+from karte.problems import counted
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
 from karte.store.migrate.operations import Target, apply, operations, session

@@ -22,7 +22,7 @@ from alembic.operations import Operations, ops
 
 from karte.fields import normalise
 from karte.meta.model import Field
-from karte.meta.problems import counted
+from karte.problems import counted
 
 BATCH = 500
 EXAMPLES = 5

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from karte.fields import JSON
 from karte.meta.model import Entity, Field
-from karte.meta.problems import counted
+from karte.problems import counted
 from karte.store import audit
 from karte.store.migrate.schema_history import recorded_options
 from karte.store.migrate.steps import Step

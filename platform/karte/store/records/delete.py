@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Field
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store import audit
 from karte.store.errors import Refused
 from karte.store.records.store import Store, chunks

@@ -15,13 +15,14 @@ import sqlalchemy as sa
 
 from karte.fields import TYPES, normalise
 from karte.meta import conditions
-from karte.meta.conditions import ascii_lower, fold
+from karte.meta.conditions import fold
 from karte.meta.model import Entity, Field
-from karte.meta.problems import Problem, did_you_mean
+from karte.problems import Problem, did_you_mean
 from karte.store.actor import Actor
 from karte.store.errors import InvalidQuery
 from karte.store.permissions import scope
 from karte.store.records.store import Store
+from karte.store.where import ascii_lower, to_sql
 
 MAX_LIMIT = 1000
 SEARCHED_TYPES = frozenset({"string", "text", "email", "phone", "url"})
@@ -61,7 +62,7 @@ def filtered(store: Store, entity: Entity, where: Any = None, search: str | None
         query = query.where(table.c.deleted_at.is_(None))
     condition = _condition(store, entity, where)
     if condition is not None:
-        query = query.where(conditions.to_sql(condition, store.tables,
+        query = query.where(to_sql(condition, store.tables,
                                               store.context(actor)))
     if search is not None and search.strip():
         query = query.where(_search(store, entity, table, search.strip()))

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from karte.fields import normalise
 from karte.meta.model import Entity, Pack
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store import audit
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from karte.fields import record_id
 from karte.meta.conditions import Context
 from karte.meta.model import Entity, Field, Pack
-from karte.meta.problems import did_you_mean
+from karte.problems import did_you_mean
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import NotFound
 from karte.store.tables import build_metadata, junction_name

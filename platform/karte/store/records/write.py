@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from karte.fields import is_empty, normalise
 from karte.meta import conditions
 from karte.meta.model import Entity, Field
-from karte.meta.problems import Problem
+from karte.problems import Problem
 from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.permissions import scope

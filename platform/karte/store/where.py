@@ -1,5 +1,5 @@
 """Conditions compiled to SQL (`to_sql`, for lists, filters and boards): a WHERE clause that
-is true exactly when `evaluate` in `evaluate.py` is, by the rules in
+is true exactly when `karte.meta.conditions.evaluate` is, by the rules in
 `karte.meta.conditions.parse`. Every piece is two-valued (never NULL), so `not` agrees too."""
 
 from __future__ import annotations
