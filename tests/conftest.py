@@ -6,10 +6,13 @@ to run every database test on PostgreSQL too; each test gets a schema of its own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,21 +46,35 @@ def _quick_password_hashing():
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
-@pytest.fixture(params=DATABASES)
-def db_url(request, tmp_path) -> str:
-    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'karte.db'}"
+@contextlib.contextmanager
+def fresh_database(kind: str, folder: Path | None = None) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file (in `folder`, else a temporary one), or
+    a fresh PostgreSQL schema, dropped afterwards. Property tests take one per example."""
+    if kind == "sqlite":
+        if folder is not None:
+            yield f"sqlite:///{folder / 'karte.db'}"
+            return
+        with tempfile.TemporaryDirectory() as temporary:
+            yield f"sqlite:///{Path(temporary) / 'karte.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        sep = "&" if "?" in PG_URL else "?"
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request, tmp_path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,22 +13,18 @@ the demo answers without a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import tempfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from karte.cli import main
 from karte.meta.load import check_pack
-from tests.conftest import DATABASES, PG_URL
+from tests.conftest import DATABASES, fresh_database
 from tests.test_fuzz_pack import mutated_files
 
 PATTERNS = (r"^[A-Z]{3}-[0-9]{4}$", r"^[a-z]+$", r"^\d{3,6}$", r"^(red|green|blue)-\d+$",
@@ -37,26 +33,6 @@ SIMPLE = ("string", "text", "integer", "decimal", "money", "percent", "boolean",
           "datetime", "email", "phone", "url", "enum", "multi_enum", "user")
 NUMBERS = ("integer", "decimal", "money", "percent")
 OPTIONS = ["a", "b", "c", "d"]
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str) -> Iterator[str]:
-    """An empty database for one example: a SQLite file, or a PostgreSQL schema."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'demo.db'}"
-        return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in PG_URL else "?"
-        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def run_demo(kind: str, files: dict[str, str], size: int = 50):
