@@ -22,6 +22,8 @@ PHONE = Field("phone", "phone", Text.of("Phone"))
     ("ext. 12, ask for Ann", "JP", "ext. 12, ask for Ann"),
     ("123", "JP", "123"),                              # too short for Japan: as typed
     (312345678, None, "312345678"),
+    ("03-1234-5678 ext. 12", "JP", "+81312345678 ext. 12"),  # the extension is kept
+    ("+1 202 555 0143 x7", None, "+12025550143 ext. 7"),
 ])
 def test_a_number_is_e164_where_it_parses_and_kept_as_typed_otherwise(typed, country,
                                                                        stored):

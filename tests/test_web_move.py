@@ -151,6 +151,19 @@ def test_the_move_page_asks_before_trying(app):
     assert len(reasons(blocked)) == 1
 
 
+def test_an_unknown_stage_in_the_address_goes_back_to_the_card_saying_so(app):
+    client = app.client()
+    id = add_deal(app, "Alpha")
+
+    stale = client.get(f"/deal/{id}/move?to=returned")
+
+    assert stale.status_code == 303 and stale.headers["Location"].endswith(f"/deal/{id}")
+    card = soup_of(client.get(f"/deal/{id}"))
+    assert [p.get_text(strip=True) for p in card.select(".flash")] == [
+        "There is no stage “returned”; choose one on the stage bar."]
+    assert deal(app, id)["stage"] == "new"
+
+
 def test_transitions_honour_roles(app):
     me, boss = app.user("sales"), app.user("manager")
     sales, manager = app.client("sales"), app.client("manager")

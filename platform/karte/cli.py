@@ -225,3 +225,7 @@ def run(pack_dir: Path | None, host: str, port: int) -> None:
 
     app = create_app(pack=pack_dir)
     app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point
+    main()

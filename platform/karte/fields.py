@@ -58,6 +58,7 @@ SET_OPS = frozenset({"contains", "empty", "not_empty"})
 EMPTY_OPS = frozenset({"empty", "not_empty"})
 ALL_OPS = TEXT_OPS | NUMBER_OPS | SET_OPS
 PHONE_LENGTH = 32
+EXTENSION = " ext. "
 MAX_ID = 2**63 - 1
 """The largest id a 64-bit key holds (PostgreSQL BIGINT, SQLite INTEGER): a larger number
 names no record, and the database would raise instead of finding none."""
@@ -234,8 +235,9 @@ def _email(value: Any, field: FieldSpec, country: str | None) -> str:
 
 
 def _phone(value: Any, field: FieldSpec, country: str | None) -> str:
-    """E.164 where the number parses (a national number read in `country`); any other
-    text is kept as typed, trimmed — a phone number is never refused for its form."""
+    """E.164 where the number parses (a national number read in `country`), with its
+    extension (`+81312345678 ext. 12`); any other text is kept as typed, trimmed — a phone
+    number is never refused for its form."""
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise ValueError("Enter text.")
     text = str(value).strip()
@@ -244,7 +246,10 @@ def _phone(value: Any, field: FieldSpec, country: str | None) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is not None and phonenumbers.is_possible_number(number):
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        with_extension = f"{e164}{EXTENSION}{number.extension}" if number.extension else e164
+        if len(with_extension) <= PHONE_LENGTH:
+            return with_extension  # an extension is part of the number: never dropped
     if len(text) > PHONE_LENGTH:
         raise ValueError(f"Use at most {PHONE_LENGTH} characters (this has {len(text)}).")
     return text

@@ -52,6 +52,11 @@ def counted(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else many or word + 's'}"
 
 
+def a_an(word: str) -> str:
+    """"an integer", "an enum", "a string": the word with its article, for a message."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """` (did you mean "x"?)` when a candidate is close to `name`, else ``."""
     close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)

@@ -18,7 +18,7 @@ from typing import Any
 
 from karte.fields import TYPES
 from karte.meta.model import Entity, Field
-from karte.problems import Problem, at, did_you_mean
+from karte.problems import Problem, a_an, at, did_you_mean
 
 MAX_LENGTH = 500
 MAX_DEPTH = 100            # keeps evaluation far from Python's recursion limit
@@ -153,7 +153,7 @@ class _Builder:
             return self.problem(node, "FORM004", f'"{self.entity.name}" has no field '
                                 f'"{node.id}"{did_you_mean(node.id, numeric_fields(self.entity))}')
         if not _usable(field):
-            return self.problem(node, "FORM005", f'"{node.id}" is a {field.type} field; a '
+            return self.problem(node, "FORM005", f'"{node.id}" is {a_an(field.type)} field; a '
                                 "formula uses integer, decimal, money and percent fields")
         self.names.add(node.id)
         return ("name", node.id)

@@ -14,6 +14,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from karte.problems import a_an
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -112,7 +114,7 @@ class Field:
     def to_entity(self) -> str:
         """The entity a link or links field points to (`to`, which their schema requires)."""
         if self.to is None:
-            raise TypeError(f'"{self.name}" is a {self.type} field; it points to no entity')
+            raise TypeError(f'"{self.name}" is {a_an(self.type)} field; it points to no entity')
         return self.to
 
 

@@ -244,7 +244,11 @@ def _move_form(ent: Entity, id: int):
     fallback, and the page a refused move without JavaScript ends on. Without a stage
     there is nothing to ask: the card, whose stage bar offers the moves."""
     to, workflow = request.args.get("to", "").strip(), request.args.get("workflow") or None
-    if not to:
+    stages = {key for flow in registry().workflows_of(ent.name) for key in flow.stage_keys}
+    if to not in stages:  # no stage, or one from an old bookmark: the card offers the moves
+        if to:
+            flash(_("There is no stage “%(stage)s”; choose one on the stage bar.",
+                    stage=to))
         return redirect(url_for("cards.show", entity=ent.name, id=id), 303)
     problems = workflows().can_move(ent.name, id, to, actor=actor(), workflow=workflow)
     missing = [p.where for p in problems if p.code == "required"]

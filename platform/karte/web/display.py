@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from karte.auth.users import user_names
-from karte.fields import is_empty
+from karte.fields import EXTENSION, is_empty
 from karte.meta.model import Entity, Field
 from karte.store.lookup import titles
 
@@ -85,7 +85,7 @@ def _email(f: Field, value: Any, refs: Refs) -> Markup:
 
 
 def _phone(f: Field, value: Any, refs: Refs) -> Markup:
-    return Markup('<a href="tel:{0}">{0}</a>').format(value)
+    return Markup('<a href="tel:{}">{}</a>').format(str(value).replace(EXTENSION, ";ext="), value)
 
 
 def _url(f: Field, value: Any, refs: Refs) -> Markup:

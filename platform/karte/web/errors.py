@@ -73,12 +73,19 @@ def _http_error(error: HTTPException):
     return problem_page(error.code or 500, [("", message)])
 
 
+def _first_line(error: Exception) -> str:
+    """The driver's own first line ("connection refused"): an outage repeats on every
+    request, so one line each, not a traceback each."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
 def _database_down(error: Exception):
     """503 with Retry-After. The page is drawn for a visitor: loading the signed-in user
     would ask the database again (the session is kept, so nobody is signed out)."""
     if not unavailable(error):
         raise error  # a bug, not an outage: Flask logs it and shows the 500 page
-    log.error("the database is not answering: %s", error, exc_info=error)
+    log.warning("the database is not answering: %s", _first_line(error))
     g._login_user = login_manager.anonymous_user()  # Flask-Login's request user
     g.pop("karte_actor", None)
     response = problem_page(503, [("", _("The database is not answering; nothing was saved. "

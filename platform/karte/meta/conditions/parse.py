@@ -55,7 +55,7 @@ from karte.meta.conditions.model import (
     fold,
 )
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
-from karte.problems import Problem, at, did_you_mean, pointer, show
+from karte.problems import Problem, a_an, at, did_you_mean, pointer, show
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
            "Token", "evaluate", "fields_used", "fold", "parse"]
@@ -174,7 +174,7 @@ class _Parser:
 
     def hop(self, link: Field, name: str, path: str, parts: Parts) -> Ref | None:
         if link.type != "link":
-            self.problem(parts, "COND004", f'"{link.name}" is a {link.type} field; only a '
+            self.problem(parts, "COND004", f'"{link.name}" is {a_an(link.type)} field; only a '
                          "link field can be followed")
             return None
         target = self.entities.get(link.to or "")

@@ -14,7 +14,7 @@ from typing import Any
 from karte.fields import normalise
 from karte.meta.model import Entity, Field, Pack
 from karte.meta.raw import RawPack
-from karte.problems import did_you_mean, show
+from karte.problems import a_an, did_you_mean, show
 
 
 @dataclass
@@ -118,7 +118,7 @@ def unfit(field: Field, value: Any, tokens: Tokens, country: str | None,
         if value not in tokens:
             return (f'unknown token "{value}"{did_you_mean(value, tokens)}; tokens here: '
                     + ", ".join(tokens))
-        return None if tokens[value](field) else f'"{value}" does not fit a {field.type} field'
+        return None if tokens[value](field) else f'"{value}" does not fit {a_an(field.type)} field'
     if days and isinstance(value, dict) and "days_from_today" in value:
         number = value["days_from_today"]
         if (set(value) != {"days_from_today"} or isinstance(number, bool)

@@ -14,7 +14,7 @@ from karte.meta.model import Entity, Field
 from karte.meta.raw import Doc
 from karte.meta.validate.context import Ctx, entries, misnamed, repeats, reserved
 from karte.meta.validate.fields import check_fields
-from karte.problems import Problem, at, did_you_mean, pointer
+from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static",  # SPEC §11 URLs
                 "admin", "search", "healthz")  # and the engine's other pages
@@ -54,7 +54,7 @@ def _list_part(ctx: Ctx, entity: Entity, doc: Doc, key: str, system: tuple[str, 
         if name not in ctx.field_names(entity.name):
             yield at(doc.file, where, ctx.unknown_field(entity, name, system), "DEF031")
         elif field is not None and not fits(field):
-            yield at(doc.file, where, f'"{name}" is a {field.type} field; {why}', "DEF032")
+            yield at(doc.file, where, f'"{name}" is {a_an(field.type)} field; {why}', "DEF032")
     for index in repeats(items) if key != "sort" else ():
         yield at(doc.file, pointer("list", key, index), f'"{items[index][1]}" is listed twice',
                  "DEF034")
@@ -100,7 +100,7 @@ def _related_problem(ctx: Ctx, entity: Entity, ref: str) -> str | None:
                 f"{did_you_mean(ref, links_here) or did_you_mean(name, other.fields)}")
     if field.type != "link" or field.to != entity.name:
         target = f" to {field.to}" if field.to else ""
-        return (f'"{ref}" is a {field.type} field{target}; a related list needs a link field '
+        return (f'"{ref}" is {a_an(field.type)} field{target}; a related list needs a link field '
                 f"to {entity.name}" + (f" ({', '.join(links_here)})" if links_here else ""))
     return None
 
@@ -114,7 +114,7 @@ def _duplicates(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
             if name not in ctx.field_names(entity.name):
                 yield at(doc.file, where, ctx.unknown_field(entity, name), "DEF036")
             elif field is not None and not TYPES[field.type].scalar:
-                yield at(doc.file, where, f'"{name}" is a {field.type} field; duplicate rules '
+                yield at(doc.file, where, f'"{name}" is {a_an(field.type)} field; duplicate rules '
                          "compare single values", "DEF032")
         for index in repeats(names):
             yield at(doc.file, pointer("duplicates", rule, "fields", index),
@@ -132,7 +132,7 @@ def _timeline(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
             yield at(doc.file, pointer("timeline_item", key),
                      ctx.unknown_field(entity, name), "DEF037")
         elif key == "at" and field is not None and field.type not in ("date", "datetime"):
-            yield at(doc.file, "/timeline_item/at", f'"{name}" is a {field.type} field; '
+            yield at(doc.file, "/timeline_item/at", f'"{name}" is {a_an(field.type)} field; '
                      "timeline_item.at is a date or datetime field", "DEF032")
 
 

@@ -16,7 +16,7 @@ from karte.fields import TYPES
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.raw import Doc
 from karte.meta.validate.context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
-from karte.problems import Problem, at, did_you_mean, pointer
+from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 NUMBERS = ("integer", "decimal", "money", "percent")
 SCALAR = tuple(name for name, kind in TYPES.items() if kind.scalar)
@@ -58,7 +58,7 @@ def _link_target(site: FieldSite) -> Iterator[Problem]:
     if site.field.type not in ("link", "links"):
         return
     if "to" not in site.raw:
-        yield site.at("DEF023", f'a {site.field.type} field needs "to": the entity it points '
+        yield site.at("DEF023", f'{a_an(site.field.type)} field needs "to": the entity it points '
                       "at")
     elif site.raw["to"] not in site.ctx.entity_names:
         yield site.at("DEF024", f'"to" names no entity: "{site.raw["to"]}"'
@@ -73,7 +73,7 @@ def _keys_apply(site: FieldSite) -> Iterator[Problem]:
         hint = (" (people are linked with the user type, which needs no \"to\")"
                 if key == "to" and site.field.type == "user"
                 else f"; it applies to {', '.join(types)}")
-        yield site.at("DEF025", f'"{key}" does not apply to a {site.field.type} field{hint}',
+        yield site.at("DEF025", f'"{key}" does not apply to {a_an(site.field.type)} field{hint}',
                       key)
 
 
@@ -107,7 +107,7 @@ def _bound(site: FieldSite, key: str) -> Any:
     value = site.raw[key]
     if site.field.type in NUMBERS:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{key} of a {site.field.type} field is a number")
+            raise ValueError(f"{key} of {a_an(site.field.type)} field is a number")
         return value
     if not isinstance(value, str):
         raise ValueError(f'{key} of a date field is written as text, e.g. "2024-01-31"')

@@ -15,7 +15,7 @@ from karte.meta.model import SYSTEM_FIELDS, Entity, Field, Workflow
 from karte.meta.moves import next_stages
 from karte.meta.raw import Doc
 from karte.meta.validate.context import Ctx, Tokens, misnamed, repeats, reserved, unfit
-from karte.problems import Problem, at, did_you_mean, pointer
+from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ def _value(flow: Flow, field: Field, value: Any, where: tuple[str | int, ...]) -
                    flow.ctx.pack.country, days=True)
     if reason and value == "$record":
         yield flow.at("WF036", f'"$record" is the moved {flow.workflow.entity}: it fits a '
-                      f"link field to {flow.workflow.entity}, and this is a {field.type} "
+                      f"link field to {flow.workflow.entity}, and this is {a_an(field.type)} "
                       f"field{' to ' + field.to if field.to else ''}", *where)
     elif reason:
         yield flow.at("WF033", reason, *where)

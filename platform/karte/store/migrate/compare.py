@@ -288,7 +288,7 @@ def compare(conn: sa.Connection, pack: Pack, metadata: sa.MetaData,
         diffs = _pending_renames(cmp, diffs, list(renames))
     steps = [step for diff in diffs for step in _classify(cmp, diff)]
     steps += _required_notes(cmp)
-    steps += value_steps(conn, list(pack.entities.values()), cmp.existing,
+    steps += value_steps(conn, pack, cmp.existing,
                          last_definitions(conn))
     return sorted(steps, key=step_rank)
 

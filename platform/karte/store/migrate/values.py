@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.fields import JSON
-from karte.meta.model import Entity, Field
+from karte.meta.model import Entity, Field, Pack
 from karte.problems import counted
 from karte.store import audit
 from karte.store.migrate.schema_history import recorded_options
@@ -55,15 +55,19 @@ def _stored(conn: sa.Connection, table: str, column: str,
             for key, count in conn.execute(query).all()}
 
 
-def _noun(entity: Entity, field: Field) -> tuple[str, str]:
-    return ("stage", "workflows/" + field.workflow + ".json") if field.workflow else \
-        ("option", f"{entity.name}.{field.name}")
+def _noun(pack: Pack, entity: Entity, field: Field) -> tuple[str, str]:
+    """"stage" or "option", and the file where a person maps it."""
+    if field.workflow:
+        return "stage", pack.workflows[field.workflow].source
+    return "option", entity.source
 
 
-def _step(entity: Entity, field: Field, value: str, found: tuple[int, list[int]]) -> Step:
-    noun, where = _noun(entity, field)
+def _step(pack: Pack, entity: Entity, field: Field, value: str,
+          found: tuple[int, list[int]]) -> Step:
+    noun, where = _noun(pack, entity, field)
     rows, ids = found
     records = counted(rows, f"{entity.name} record")
+    one = rows == 1
     detail: dict[str, Any] = {"from": value, "rows": rows, "workflow": field.workflow,
                               "ids": ids}
     if value in field.renamed_values:
@@ -74,11 +78,13 @@ def _step(entity: Entity, field: Field, value: str, found: tuple[int, list[int]]
         detail["to"] = field.retired[value]
         how = "recorded as moves by the system" if field.workflow else "audited"
         return Step("retire_value", entity.table_name, field.name,
-                    f'{records} in retired {noun} "{value}" go to "{detail["to"]}" ({how})',
+                    f'{records} in retired {noun} "{value}" {"goes" if one else "go"} to '
+                    f'"{detail["to"]}" ({how})',
                     False, detail)
     key = '"retired"' + ("" if field.workflow else f" on the field {field.name}")
-    detail["refused"] = (f'{records} hold {noun} "{value}", which is no longer defined: map '
-                         f'it with {key} in {where}, e.g. "retired": {{"{value}": '
+    detail["refused"] = (f'{records} {"holds" if one else "hold"} {noun} "{value}", which is '
+                         f'no longer defined: map it with {key} in {where}, e.g. "retired": '
+                         f'{{"{value}": '
                          f'"{field.option_keys[0]}"}}, then run `karte migrate --apply`')
     return Step("retire_value", entity.table_name, field.name, detail["refused"], False,
                 detail)
@@ -95,11 +101,11 @@ def _fields(entity: Entity, existing: dict[str, Any],
             yield field
 
 
-def value_steps(conn: sa.Connection, entities: list[Entity], existing: dict[str, Any],
+def value_steps(conn: sa.Connection, pack: Pack, existing: dict[str, Any],
                 last: dict[str, Any] | None) -> list[Step]:
     """A step per stored value that is no longer a stage or option, with its row count."""
-    return [_step(entity, field, value, found)
-            for entity in entities for field in _fields(entity, existing, last)
+    return [_step(pack, entity, field, value, found)
+            for entity in pack.entities.values() for field in _fields(entity, existing, last)
             for value, found in sorted(_stored(conn, entity.table_name, field.name,
                                                field).items())]
 
