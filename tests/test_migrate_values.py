@@ -19,7 +19,8 @@ STAGES = [{"key": "new"}, {"key": "returned"}, {"key": "preparing"},
 ENTITIES = {"shipment": {"fields": {
     "title": {"type": "string"},
     "kind": {"type": "enum", "options": ["road", "sea", "air"]},
-    "tags": {"type": "multi_enum", "options": ["fragile", "cold", "urgent"]}}}}
+    "tags": {"type": "multi_enum", "options": ["fragile", "cold", "urgent"]},
+    "eta": {"type": "date"}}}}
 
 
 def flow(stages=STAGES, **more) -> dict:
@@ -98,6 +99,20 @@ def test_retired_stage_moves_records_as_system_moves_on_apply(make_pack, engine)
     assert latest["action"] == "move" and latest["changes"] == {
         "stage": ["returned", "preparing"]}
     assert migrate(engine, mapped).steps == ()
+
+
+def test_the_plan_says_when_moved_records_lack_what_the_new_stage_requires(make_pack, engine):
+    seeded(make_pack, engine)
+    strict = without("returned", preparing={"requires": ["eta", "title"]})
+    mapped = make_pack(ENTITIES, flow(strict, retired={"returned": "preparing"}))
+
+    [step] = migrate(engine, mapped).steps
+
+    assert step.detail["unready"] == {"rows": 2, "fields": ["eta", "title"]}
+    assert step.description.endswith("; 2 of them lack what that stage requires (eta, "
+                                     "title): fill them in after the move")
+    migrate(engine, mapped, apply_risky=True)  # a move by the system is not refused
+    assert [r[1] for r in rows(engine, "stage")] == ["preparing", "preparing", "new"]
 
 
 def test_renamed_stage_renames_rows_and_stage_history(make_pack, engine):

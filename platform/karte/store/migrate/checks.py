@@ -53,7 +53,7 @@ def duplicates(conn: sa.Connection, table: str, columns: list[str | None]) -> di
     return {"duplicated": count, "examples": list(ids)}
 
 
-def _empty(column: sa.ColumnClause[Any], field: Field) -> sa.ColumnElement[bool]:
+def empty(column: sa.ColumnClause[Any], field: Field) -> sa.ColumnElement[bool]:
     """Empty as `karte.fields.is_empty` sees it: NULL, blank text, an empty list."""
     kind = TYPES[field.type].column
     stored = kind(field) if kind is not None else None
@@ -77,7 +77,7 @@ def empty_required(conn: sa.Connection, entity: Entity, field: Field, column: st
             junction = sa.table(name, sa.column("source_id"))
             where.append(~sa.exists().where(junction.c.source_id == source.c.id))
     elif column is not None:
-        where.append(_empty(source.c[column], field))
+        where.append(empty(source.c[column], field))
     count = conn.execute(sa.select(sa.func.count()).select_from(source).where(*where))
     ids = conn.execute(sa.select(source.c.id).where(*where).order_by(source.c.id)
                        .limit(EXAMPLES)).scalars().all()

@@ -24,6 +24,7 @@ from karte.fields import JSON
 from karte.meta.model import Entity, Field, Pack
 from karte.problems import counted
 from karte.store import audit
+from karte.store.migrate.checks import empty
 from karte.store.migrate.schema_history import recorded_options
 from karte.store.migrate.steps import Step
 from karte.store.migrate.types import BATCH, LISTED, batches
@@ -63,13 +64,15 @@ def _noun(pack: Pack, entity: Entity, field: Field) -> tuple[str, str]:
 
 
 def _step(pack: Pack, entity: Entity, field: Field, value: str,
-          found: tuple[int, list[int]]) -> Step:
+          found: tuple[int, list[int]], unready: dict[str, Any] | None = None) -> Step:
     noun, where = _noun(pack, entity, field)
     rows, ids = found
     records = counted(rows, f"{entity.name} record")
     one = rows == 1
     detail: dict[str, Any] = {"from": value, "rows": rows, "workflow": field.workflow,
                               "ids": ids}
+    if unready:
+        detail["unready"] = unready
     if value in field.renamed_values:
         detail["to"] = field.renamed_values[value]
         return Step("rename_value", entity.table_name, field.name,
@@ -79,7 +82,7 @@ def _step(pack: Pack, entity: Entity, field: Field, value: str,
         how = "recorded as moves by the system" if field.workflow else "audited"
         return Step("retire_value", entity.table_name, field.name,
                     f'{records} in retired {noun} "{value}" {"goes" if one else "go"} to '
-                    f'"{detail["to"]}" ({how})',
+                    f'"{detail["to"]}" ({how}){_unready_note(detail)}',
                     False, detail)
     key = '"retired"' + ("" if field.workflow else f" on the field {field.name}")
     detail["refused"] = (f'{records} {"holds" if one else "hold"} {noun} "{value}", which is '
@@ -101,10 +104,39 @@ def _fields(entity: Entity, existing: dict[str, Any],
             yield field
 
 
+def _unready_note(detail: dict[str, Any]) -> str:
+    """What a system move skips: the fields the new stage requires that rows lack."""
+    missing = detail.get("unready")
+    if not missing:
+        return ""
+    return (f"; {missing['rows']} of them lack what that stage requires "
+            f"({', '.join(missing['fields'])}): fill them in after the move")
+
+
+def _unready(conn: sa.Connection, pack: Pack, entity: Entity, field: Field,
+             value: str) -> dict[str, Any] | None:
+    """Rows a retired stage maps into a stage whose `requires` they do not meet: a move
+    by the system is not refused for that, but the plan says so."""
+    target = field.retired.get(value)
+    if not field.workflow or target is None:
+        return None
+    stage = pack.workflows[field.workflow].stage(target)
+    wanted = [entity.fields[n] for n in stage.requires
+              if n in entity.fields and entity.fields[n].type != "links"]
+    if not wanted:
+        return None
+    source = sa.table(entity.table_name, sa.column(field.name),
+                      *(sa.column(f.name) for f in wanted))
+    lacking = sa.or_(*(empty(source.c[f.name], f) for f in wanted))
+    rows = conn.execute(sa.select(sa.func.count()).select_from(source)
+                        .where(source.c[field.name] == value, lacking)).scalar_one()
+    return {"rows": rows, "fields": [f.name for f in wanted]} if rows else None
+
+
 def value_steps(conn: sa.Connection, pack: Pack, existing: dict[str, Any],
                 last: dict[str, Any] | None) -> list[Step]:
     """A step per stored value that is no longer a stage or option, with its row count."""
-    return [_step(pack, entity, field, value, found)
+    return [_step(pack, entity, field, value, found, _unready(conn, pack, entity, field, value))
             for entity in pack.entities.values() for field in _fields(entity, existing, last)
             for value, found in sorted(_stored(conn, entity.table_name, field.name,
                                                field).items())]
