@@ -4,6 +4,7 @@ action that cannot be saved refuses the whole move."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -128,3 +129,93 @@ def test_actions_run_only_when_entering_their_stage(flows):
     service.move("deal", deal["id"], "lost")
 
     assert service.records.query("task") == []
+
+
+# -- $record.<field>: one field of the moved record ----------------------------------------
+
+ORDER = {"name": "order", "fields": {
+    "title": {"type": "string", "required": True},
+    "customer": {"type": "link", "to": "customer"},
+    "contacts": {"type": "links", "to": "customer"},
+    "amount": {"type": "money"}, "seats": {"type": "integer"},
+    "ships_on": {"type": "date"}, "paid": {"type": "boolean"},
+    "tags": {"type": "multi_enum", "options": ["vip", "new"]},
+    "owner": {"type": "user"}, "billed": {"type": "money"}, "billed_twice": {"type": "money"}}}
+INVOICE = {"name": "invoice", "fields": {
+    "title": {"type": "text"},
+    "customer": {"type": "link", "to": "customer", "required": True},
+    "contacts": {"type": "links", "to": "customer"},
+    "amount": {"type": "money"}, "seats": {"type": "decimal"},
+    "due_on": {"type": "date"}, "paid": {"type": "boolean"},
+    "tags": {"type": "multi_enum", "options": ["vip", "new", "old"]},
+    "owner": {"type": "user"}, "placed_by": {"type": "user"}}}
+COPY_ALL = {"create": "invoice", "values": {
+    name: f"$record.{name}" for name in ("title", "customer", "contacts", "amount", "seats",
+                                         "paid", "tags", "owner")}
+    | {"due_on": "$record.ships_on", "placed_by": "$record.created_by"}}
+
+
+@pytest.fixture
+def orders(engine, make_pack):
+    def make(*actions):
+        flow = {"name": "fulfilment", "entity": "order", "field": "stage",
+                "stages": [{"key": "open"}, {"key": "done", "label": "Done", "final": "won"}],
+                "on_enter": {"done": list(actions)}}
+        built = make_pack({"customer": {"name": "customer", "fields": {
+            "name": {"type": "string"}}}, "order": ORDER, "invoice": INVOICE},
+            {"fulfilment": flow})
+        migrate(engine, built)
+        return Workflows(Records(engine, built))
+    return make
+
+
+def test_record_field_tokens_copy_every_type_as_the_record_enters(orders):
+    service = orders({"set": {"billed": "$record.amount"}},
+                     {"set": {"billed_twice": "$record.billed"}}, COPY_ALL)
+    owner = person(service, "owner@example.com")
+    acme, beta = (service.records.create("customer", {"name": n})["id"] for n in "AB")
+    order = service.records.create("order", {
+        "title": "Ten seats", "customer": acme, "contacts": [acme, beta], "amount": "100",
+        "seats": 10, "ships_on": "2030-01-02", "paid": False, "tags": ["vip"],
+        "owner": owner.id}, owner)
+
+    done = service.move("order", order["id"], "done", values={"amount": "250.50"})
+
+    assert done["billed"] == done["billed_twice"] == Decimal("250.50")   # after carrying
+    [invoice] = service.records.query("invoice")
+    assert {k: invoice[k] for k in (*COPY_ALL["values"],)} == {
+        "title": "Ten seats", "customer": acme, "contacts": [acme, beta],
+        "amount": Decimal("250.50"), "seats": Decimal("10.00"), "paid": False,
+        "tags": ["vip"], "owner": owner.id, "due_on": dt.date(2030, 1, 2),
+        "placed_by": owner.id}
+
+
+def test_an_empty_source_writes_an_empty_value(orders):
+    service = orders({"set": {"billed": "$record.amount"}},
+                     {"create": "invoice", "values": {
+                         "customer": "$record.customer", "amount": "$record.amount",
+                         "contacts": "$record.contacts", "tags": "$record.tags"}})
+    acme = service.records.create("customer", {"name": "A"})["id"]
+    order = service.records.create("order", {"title": "T", "customer": acme,
+                                             "billed": "5"})
+
+    done = service.move("order", order["id"], "done")
+
+    [invoice] = service.records.query("invoice")
+    assert done["billed"] is None
+    assert (invoice["amount"], invoice["contacts"], invoice["tags"]) == (None, [], None)
+
+
+def test_a_create_left_without_a_required_copied_value_refuses_the_move(orders):
+    service = orders({"set": {"billed": "1"}},
+                     {"create": "invoice", "values": {"customer": "$record.customer"}})
+    order = service.records.create("order", {"title": "No customer yet"})
+
+    with pytest.raises(MoveRefused) as error:
+        service.move("order", order["id"], "done")
+
+    [problem] = error.value.problems
+    assert problem.where == "invoice.customer"
+    assert problem.message.endswith("but: Customer is required.")
+    assert service.records.get("order", order["id"]) == order
+    assert service.records.query("invoice") == []

@@ -3,14 +3,16 @@
 Tokens: `$record` is the moved record's id, `$owner` its owner (the `owner` user field, or
 whoever created it when it has none or it is empty), `$me` the mover, `$today`, `$now` and
 `{"days_from_today": n}` as in conditions (today in the pack's time zone; on a datetime
-field, midnight UTC of that day). Resolution happens when the move runs, on the record as
-it enters the stage (carried values and earlier `set` actions included).
+field, midnight UTC of that day), and `$record.<field>` one field of the moved record (one
+hop: a link gives the linked id; `links` and `multi_enum` a copy of the list; empty gives
+empty). Resolution happens when the move runs, on the record as it enters the stage
+(carried values and earlier `set` actions included; `create` sees every `set`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from karte.meta.conditions import Context, Token
@@ -18,6 +20,7 @@ from karte.meta.conditions.model import resolve
 from karte.meta.model import Action, Entity, Field, Pack, Workflow
 
 Record = Mapping[str, Any]
+RECORD_FIELD = "$record."
 
 
 def owner_of(entity: Entity, record: Record) -> int | None:
@@ -53,7 +56,15 @@ def resolve_value(value: Any, field: Field | None, scope: Scope) -> Any:
         return resolve(Token("today", value["days_from_today"]), field, scope.ctx)
     if isinstance(value, str) and value in TOKENS:
         return TOKENS[value](scope, field)
+    if isinstance(value, str) and value.startswith(RECORD_FIELD):
+        return _field_of(scope.record, value.removeprefix(RECORD_FIELD))
     return value
+
+
+def _field_of(record: Record, name: str) -> Any:
+    """`$record.<name>`: the moved record's value, a list copied so the two never share."""
+    value = record.get(name)
+    return list(value) if isinstance(value, list | tuple) else value
 
 
 def resolved(target: Entity, values: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
@@ -74,11 +85,13 @@ def actions_of(workflow: Workflow, stage: str) -> tuple[Action, ...]:
 
 
 def set_values(workflow: Workflow, stage: str, scope: Scope) -> dict[str, Any]:
-    """What the `set` actions write on the moved record, later actions winning."""
+    """What the `set` actions write on the moved record, later actions winning; each
+    action's tokens see what the earlier ones wrote."""
     values: dict[str, Any] = {}
     for action in actions_of(workflow, stage):
         if action.kind == "set":
-            values.update(resolved(scope.entity, action.values, scope))
+            seen = replace(scope, record={**scope.record, **values})
+            values.update(resolved(scope.entity, action.values, seen))
     return values
 
 
