@@ -220,3 +220,61 @@ def test_type_words_from_other_crms_point_at_the_karte_type(tmp_path, typed, kar
     assert [str(p) for p in problems] == [
         f'entity_defs/thing.json: /fields/size/type: unknown type "{typed}" '
         f'(Karte calls it "{karte}")']
+
+
+SOURCE = {"fields": {
+    "n": {"type": "integer"}, "d": {"type": "decimal"}, "m": {"type": "money"},
+    "p": {"type": "percent"}, "s": {"type": "string"}, "t": {"type": "text"},
+    "e": {"type": "email"}, "day": {"type": "date"}, "at": {"type": "datetime"},
+    "to_a": {"type": "link", "to": "a"}, "to_b": {"type": "link", "to": "b"},
+    "many_a": {"type": "links", "to": "a"}, "u": {"type": "user"},
+    "size": {"type": "enum", "options": ["s", "m"]},
+    "tags": {"type": "multi_enum", "options": ["x", "y"]}, "doc": {"type": "file"}}}
+TARGET = {"fields": {**SOURCE["fields"],
+                     "size": {"type": "enum", "options": ["s"]},
+                     "tags": {"type": "multi_enum", "options": ["x", "y", "z"]}}}
+
+
+def record_copy(tmp_path, source: str, target: str) -> list[str]:
+    """The problems of `{"create": "target", "values": {target: "$record.<source>"}}`."""
+    flow = {"entity": "src", "field": "stage",
+            "stages": [{"key": "new"}, {"key": "done", "final": "won"}],
+            "on_enter": {"done": [{"create": "dst", "values": {target: f"$record.{source}"}}]}}
+    root = write_pack(tmp_path, {"src": SOURCE, "dst": TARGET, "a": {"fields": {}},
+                                 "b": {"fields": {}}}, {"flow": flow})
+    return [f"{p.code} {p.message}" for p in check_pack(root)[1]]
+
+
+@pytest.mark.parametrize(("source", "target"), [
+    *((name, name) for name in SOURCE["fields"] if name not in ("size", "doc")),
+    ("n", "m"), ("n", "d"), ("n", "p"), ("d", "m"), ("m", "d"), ("s", "t"), ("e", "s"),
+    ("e", "t"), ("id", "n"), ("created_by", "u"), ("created_at", "at"),
+])
+def test_a_record_field_fits_its_own_type_and_the_wider_ones(tmp_path, source, target):
+    assert record_copy(tmp_path, source, target) == []
+
+
+@pytest.mark.parametrize(("source", "target", "reason"), [
+    ("m", "day", "a money value does not fit a date field"),
+    ("d", "n", "a decimal value does not fit an integer field"),
+    ("m", "p", "a money value does not fit a percent field"),
+    ("t", "s", "a text value does not fit a string field"),
+    ("day", "at", "a date value does not fit a datetime field"),
+    ("n", "s", "an integer value does not fit a string field"),
+    ("to_a", "to_b", "it points to a, this field to b"),
+    ("many_a", "to_a", "a links value does not fit a link field"),
+    ("to_a", "u", "a link value does not fit a user field"),
+    ("size", "size", "this field has no option m"),
+    ("doc", "doc", "a file field is not copied"),
+])
+def test_a_record_field_that_does_not_fit_is_wf051(tmp_path, source, target, reason):
+    [problem] = record_copy(tmp_path, source, target)
+    assert problem.startswith(f'WF051 "$record.{source}" is src.{source}') and reason in problem
+
+
+@pytest.mark.parametrize(("source", "hint"), [
+    ("amout", 'src has no field "amout"'), ("tgas", 'did you mean "tags"'),
+    ("to_a.name", "one hop"), ("created_byy", 'did you mean "created_by"')])
+def test_a_record_field_the_moved_entity_lacks_is_wf050(tmp_path, source, hint):
+    [problem] = record_copy(tmp_path, source, "s")
+    assert problem.startswith(f'WF050 "$record.{source}"') and hint in problem

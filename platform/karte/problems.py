@@ -53,8 +53,10 @@ def counted(count: int, word: str, many: str | None = None) -> str:
 
 
 def a_an(word: str) -> str:
-    """"an integer", "an enum", "a string": the word with its article, for a message."""
-    return ("an " if word[:1] in "aeiou" else "a ") + word
+    """"an integer", "an enum", "a string", "a user", "a url": the word with its article,
+    for a message."""
+    vowel = word[:1] in "aeiou" and not word.startswith(("us", "ur"))
+    return ("an " if vowel else "a ") + word
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -94,6 +94,8 @@ CODES = {
     "WF038": "a declared stage field's options are not the stage keys",
     "WF040": "retired maps a stage that is still listed, or into one that is not",
     "WF041": "a stage's renamed_from is a current, retired or repeated key",
+    "WF050": "a $record.<field> token names no field of the moved entity",
+    "WF051": "a $record.<field> token's field does not fit the field it is written to",
 }
 
 MAX_TABLE_NAME = 63     # PostgreSQL truncates longer identifiers

@@ -152,7 +152,51 @@ def _action_tokens(entity: str) -> Tokens:
             "$record": lambda f: f.type == "link" and f.to == entity}
 
 
+RECORD_FIELD = "$record."
+NUMBERS = frozenset({"integer", "decimal", "money", "formula"})
+WIDER: Mapping[str, frozenset[str]] = {
+    "decimal": NUMBERS, "money": NUMBERS, "percent": frozenset({"integer"}),
+    "string": frozenset({"email", "phone", "url"}),
+    "text": frozenset({"string", "email", "phone", "url"})}
+"""Target type -> the other source types a `$record.<field>` copy fits (besides its own):
+each one the target's normaliser accepts without losing what the source holds."""
+
+
+def _copy_unfit(source: Field, target: Field) -> str | None:
+    """Why the value of `source` cannot be copied into `target`; None when it can."""
+    if source.type == "file" or target.type == "file":
+        return "a file field is not copied"
+    if source.type != target.type and source.type not in WIDER.get(target.type, ()):
+        return f"{a_an(source.type)} value does not fit {a_an(target.type)} field"
+    if source.to != target.to:
+        return f"it points to {source.to}, this field to {target.to}"
+    lost = [key for key in source.option_keys if key not in target.option_keys]
+    if target.option_keys and lost:
+        return f"this field has no option {', '.join(lost)}"
+    return None
+
+
+def _record_field(flow: Flow, field: Field, name: str,
+                  where: tuple[str | int, ...]) -> Iterator[Problem]:
+    """`$record.<name>`: a field of the moved record whose values fit `field`."""
+    entity = flow.entity
+    if entity is None or (name not in entity.fields and name in flow.ctx.field_names(entity.name)):
+        return                    # a stage field whose workflow file has problems of its own
+    source = entity.lookup(name)
+    if source is None:
+        hop = "; tokens read the moved record only (one hop)" if "." in name else ""
+        yield flow.at("WF050", f'"$record.{name}": '
+                      f"{flow.ctx.unknown_field(entity, name, SYSTEM_FIELDS)}{hop}", *where)
+    elif reason := _copy_unfit(source, field):
+        yield flow.at("WF051", f'"$record.{name}" is {entity.name}.{name}, '
+                      f"{a_an(source.type)} field{' to ' + source.to if source.to else ''}"
+                      f": {reason}", *where)
+
+
 def _value(flow: Flow, field: Field, value: Any, where: tuple[str | int, ...]) -> Iterator[Problem]:
+    if isinstance(value, str) and value.startswith(RECORD_FIELD):
+        yield from _record_field(flow, field, value.removeprefix(RECORD_FIELD), where)
+        return
     reason = unfit(field, value, _action_tokens(flow.workflow.entity),
                    flow.ctx.pack.country, days=True)
     if reason and value == "$record":
