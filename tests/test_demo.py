@@ -293,6 +293,8 @@ def test_the_standard_pack_fills_its_boards_with_records_its_rules_accept(demo):
     assert all(d["probability"] == 100 and d["amount"] and d["invoice_no"] for d in won)
     kick_offs = [t for t in rows["task"] if t["title"] == "Kick-off call"]
     assert sorted(t["deal"] for t in kick_offs) == sorted(d["id"] for d in won)
+    customer_of = {d["id"]: d["customer"] for d in won}
+    assert all(t["customer"] == customer_of[t["deal"]] for t in kick_offs)   # $record.customer
     for t in tickets:
         closed = t["status"] in ("resolved", "closed")
         assert (t["resolution"] is not None) == closed, t

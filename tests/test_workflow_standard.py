@@ -62,8 +62,8 @@ def test_a_deal_walks_the_sales_pipeline(service):
 
     assert (won["stage"], won["probability"]) == ("won", Decimal("100.00"))
     [task] = service.records.query("task")
-    assert (task["title"], task["deal"], task["owner"], task["priority"]) == (
-        "Kick-off call", deal["id"], sales.id, "high")
+    assert (task["title"], task["deal"], task["customer"], task["owner"], task["priority"]) == (
+        "Kick-off call", deal["id"], deal["customer"], sales.id, "high")
     assert task["due_on"] == won["close_on"] + dt.timedelta(days=3)
     error = refused(lambda: service.move("deal", deal["id"], "lost", sales,
                                          values={"lost_reason": "Changed their mind"}))
