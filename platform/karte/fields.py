@@ -105,6 +105,21 @@ class FieldType:
     orderable: bool = True
 
 
+class Unfit(ValueError):
+    """A refusal whose sentence has numbers in it: the English sentence (`str`), plus its
+    template and values, so a page in another language can say it again (a fixed sentence
+    is a plain ValueError, its text the catalogue's key)."""
+
+    def __init__(self, template: str, **values: Any):
+        super().__init__(template % values)
+        self.template, self.values = template, values
+
+
+def _too_long(limit: int, text: str) -> Unfit:
+    return Unfit("Use at most %(limit)d characters (this has %(count)d).", limit=limit,
+                 count=len(text))
+
+
 def _empty(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
@@ -115,7 +130,7 @@ def _string(value: Any, field: FieldSpec, country: str | None) -> str:
     text = str(value).strip()
     limit = field.max_length or 255
     if len(text) > limit:
-        raise ValueError(f"Use at most {limit} characters (this has {len(text)}).")
+        raise _too_long(limit, text)
     if field.min_length and len(text) < field.min_length:
         raise ValueError(f"Use at least {field.min_length} characters.")
     if field.pattern and not re.fullmatch(field.pattern, text):
@@ -129,7 +144,7 @@ def _text(value: Any, field: FieldSpec, country: str | None) -> str:
     text = value.replace("\r\n", "\n").strip()
     limit = field.max_length or TEXT_LIMIT
     if len(text) > limit:
-        raise ValueError(f"Use at most {limit} characters (this has {len(text)}).")
+        raise _too_long(limit, text)
     return text
 
 
@@ -179,8 +194,8 @@ def _decimal_with(precision: int, scale: int) -> Callable[[Any, FieldSpec, str |
         if number.adjusted() < total - digits:
             number = number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if number.adjusted() >= total - digits:
-            raise ValueError(f"This number is too large ({total - digits} digits at most "
-                             "before the decimal point).")
+            raise Unfit("This number is too large (%(digits)d digits at most before the "
+                        "decimal point).", digits=total - digits)
         return _bounded(number + 0, field)
     return normalise
 
@@ -230,7 +245,7 @@ def _email(value: Any, field: FieldSpec, country: str | None) -> str:
     try:
         result = email_validator.validate_email(str(value).strip(), check_deliverability=False)
     except email_validator.EmailNotValidError as error:
-        raise ValueError(f"Not a valid email address: {error}") from None
+        raise Unfit("Not a valid email address: %(reason)s", reason=str(error)) from None
     return result.normalized.lower()
 
 
@@ -251,7 +266,7 @@ def _phone(value: Any, field: FieldSpec, country: str | None) -> str:
         if len(with_extension) <= PHONE_LENGTH:
             return with_extension  # an extension is part of the number: never dropped
     if len(text) > PHONE_LENGTH:
-        raise ValueError(f"Use at most {PHONE_LENGTH} characters (this has {len(text)}).")
+        raise _too_long(PHONE_LENGTH, text)
     return text
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -25,6 +25,15 @@ class Problem:
 
     def as_dict(self) -> dict[str, str]:
         return {"where": self.where, "message": self.message, "code": self.code}
+
+
+@dataclass(frozen=True)
+class Detailed(Problem):
+    """A problem with the facts its (English) message was made from — the value, the field
+    name, the choices — so a page in another language can say it in its own words, by
+    `code` (karte.web.messages). The message stays what the CLI and the logs print."""
+
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
 
 def at(file: str, pointer: str, message: str, code: str = "") -> Problem:
@@ -59,10 +68,16 @@ def a_an(word: str) -> str:
     return ("an " if vowel else "a ") + word
 
 
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate close enough to `name` to be what was meant, if any."""
+    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """` (did you mean "x"?)` when a candidate is close to `name`, else ``."""
-    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.6)
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    close = closest(name, candidates)
+    return f' (did you mean "{close}"?)' if close else ""
 
 
 class ProblemsError(Exception):

@@ -7,6 +7,10 @@ naming the parameter and what is allowed (DESIGN rule 2: request text never beco
 identifier). Values become conditions of SPEC §5, which the condition language type-checks
 and the database receives as bound parameters. An empty value means "no filter": a form
 submitted without JavaScript sends every input, filled or not.
+
+Every refusal is in the UI language: it starts with the parameter as typed and names the
+entity and fields by their labels (the condition language's English is said again from its
+details by `karte.web.messages`); the names that may be typed instead stay names.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from karte.fields import TYPES, record_id
 from karte.meta import conditions
 from karte.meta.model import Entity, Field
-from karte.problems import Problem, did_you_mean
+from karte.problems import Problem
 from karte.store.errors import InvalidQuery
 
 PREFIX = "f."
@@ -125,23 +129,27 @@ def _page(raw: str, problems: list[Problem]) -> int:
 
 
 def _filter(entity: Entity, param: str, value: str) -> Filter:
+    from karte.web import text
+    from karte.web.messages import hint, noun
+
     name, _dot, op = param[len(PREFIX):].partition(".")
     field = entity.lookup(name) if name in filterable(entity) else None
     if field is None:
         raise _refused(param, _("“%(name)s” is not a field of %(entity)s%(hint)s; fields "
                                 "that can be filtered: %(allowed)s.", name=name,
-                                entity=entity.name, hint=did_you_mean(name, filterable(entity)),
+                                entity=noun(text(entity.label)),
+                                hint=hint(name, filterable(entity)),
                                 allowed=", ".join(filterable(entity))))
     op = op or "eq"
     fits = fitting_ops(field)
     if op not in OPS:
         raise _refused(param, _("“%(op)s” is not a filter operator%(hint)s; use one of "
-                                "%(allowed)s.", op=op, hint=did_you_mean(op, OPS),
+                                "%(allowed)s.", op=op, hint=hint(op, OPS),
                                 allowed=", ".join(fits)))
     if op not in fits:
         raise _refused(param, _("“%(op)s” does not fit %(name)s (%(type)s); operators that "
-                                "fit: %(allowed)s.", op=op, name=name, type=field.type,
-                                allowed=", ".join(fits)))
+                                "fit: %(allowed)s.", op=op, name=noun(text(field.label)),
+                                type=field.type, allowed=", ".join(fits)))
     return Filter(param, field, op, value)
 
 
@@ -151,8 +159,10 @@ def _refused(param: str, message: str) -> InvalidQuery:
 
 def _type_check(entity: Entity, filters: Iterable[Filter]) -> None:
     """Each filter's value checked by the condition language, so a value that does not
-    coerce is reported against its own parameter ("f.amount.gte: "abc" does not fit…")."""
+    coerce is reported against its own parameter ("f.amount.gte: "abc" does not fit…"),
+    in the UI language."""
     from karte.web import registry
+    from karte.web.messages import query_message
 
     problems = []
     for item in filters:
@@ -162,7 +172,8 @@ def _type_check(entity: Entity, filters: Iterable[Filter]) -> None:
             problems += error.problems
             continue
         _parsed, found = conditions.parse(raw, entity, registry().entities, "", "")
-        problems += [Problem(item.param, f"{item.param}: {p.message}", p.code) for p in found]
+        problems += [Problem(item.param, f"{item.param}: {query_message(entity, p, item.field)}",
+                             p.code) for p in found]
     if problems:
         raise InvalidQuery(problems)
 

@@ -51,7 +51,9 @@ from karte.web import (
     timezone,
 )
 from karte.web.display import Refs, references
+from karte.web.errors import problem_page
 from karte.web.list_params import ListQuery, parse, widgets
+from karte.web.messages import query_problems
 
 blueprint = Blueprint("lists", __name__)
 
@@ -104,7 +106,8 @@ def index(entity: str):
         query = parse(ent, request.args)
         page = _page(ent, query)
     except InvalidQuery as error:
-        return _show(ent, allowed, ListQuery(), None, error.problems, 400)
+        return _show(ent, allowed, ListQuery(), None, query_problems(ent, error.problems),
+                     400)
     response = _show(ent, allowed, query, page, [], 200)
     if is_fragment():
         response.headers["HX-Push-Url"] = _link(ent, query)
@@ -275,9 +278,12 @@ def export(entity: str):
     """Every record of the current view as CSV, streamed in batches (never the whole table
     in memory); a bad sort or filter is a 400 page before anything is sent."""
     ent, _allowed = _readable(entity)
-    query = parse(ent, request.args)
-    stream = csv_stream(ent, query)
-    header = next(stream)              # runs the first query: errors surface as pages
+    try:
+        query = parse(ent, request.args)
+        stream = csv_stream(ent, query)
+        header = next(stream)          # runs the first query: errors surface as pages
+    except InvalidQuery as error:      # each message starts with its parameter
+        return problem_page(400, [("", p.message) for p in query_problems(ent, error.problems)])
     response = Response(stream_with_context(chain([header], stream)),
                         content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{export_name(ent)}"'

@@ -4,16 +4,25 @@ The records service speaks English (its messages also reach the CLI and logs). A
 another language translates them here: a missing required field by its code, with the
 field's label in that language, and the fixed sentences of the field-type table through
 the message catalogue. A message the catalogue does not know stays as it is.
+
+A bad query parameter of a list, board or export (a value the condition language refuses, a
+sort the records service refuses) is said again the same way, from the facts the problem
+carries (`karte.problems.Detailed`), with labels for field and entity names and the
+parameter itself kept in front, so the user can find it in the address.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from karte.meta.model import Entity
-from karte.problems import Problem
+from karte.meta.conditions.parse import RECORD_ID
+from karte.meta.model import Entity, Field
+from karte.problems import Detailed, Problem, closest
 from karte.store.errors import NotFound, RecordError
 from karte.store.records.write import Clash
 from karte.web.display import Refs, link_to
@@ -30,10 +39,17 @@ FIXED = (
     _l("This value is computed and cannot be set."), _l("Attach files through the upload form."),
     _l("Remove the invisible NUL character from this text; it cannot be saved."),
     _l("This date is outside the calendar (years 1 to 9999)."),
+    _l("Use at most 2048 characters."),
+    _l("Use at most %(limit)d characters (this has %(count)d)."),
+    _l("This number is too large (%(digits)d digits at most before the decimal point)."),
+    _l("Not a valid email address: %(reason)s"),
+    _l(RECORD_ID),
 )
+SHOWN = 60
+"""A value longer than this is cut when a message repeats it."""
 
 
-def _noun(label: str) -> str:
+def noun(label: str) -> str:
     """A label inside a sentence: "email" in English, 電話番号 as it is."""
     return label.lower() if label.isascii() else label
 
@@ -43,7 +59,7 @@ def _clash(entity: Entity, problem: Clash) -> str:
     from karte.web import text
 
     field = entity.fields[problem.where]
-    said = {"thing": _noun(text(entity.label)), "field": _noun(text(field.label))}
+    said = {"thing": noun(text(entity.label)), "field": noun(text(field.label))}
     if problem.record is None:
         return _("Another %(thing)s already has this %(field)s.", **said)
     held = link_to(problem.entity, problem.record,
@@ -81,4 +97,75 @@ def not_found(error: NotFound) -> str:
         return _("There is no such page. Check the address, or start again from the "
                  "navigation.")
     return _("There is no %(thing)s #%(id)s (it may have been deleted).",
-             thing=_noun(text(entity.label)), id=error.id)
+             thing=noun(text(entity.label)), id=error.id)
+
+
+# ---------------------------------------------------------------- query parameters
+
+def hint(name: str, candidates: Iterable[str]) -> str:
+    """` (did you mean "x"?)` in the UI language when a candidate is close, else ``."""
+    close = closest(name, candidates)
+    return _(' (did you mean "%(name)s"?)', name=close) if close else ""
+
+
+def _shown(value: Any) -> str:
+    said = str(value)
+    return said if len(said) <= SHOWN else said[:SHOWN - 3] + "..."
+
+
+def _reason(details: dict[str, Any]) -> str:
+    values = details.get("reason_values") or {}
+    return _(str(details["reason"]), **values)
+
+
+def _option(field: Field | None, key: str) -> str:
+    """An option as typed in the address, with its label when that says more."""
+    from karte.web import text
+
+    option = field.option(key) if field is not None else None
+    label = text(option.label) if option is not None else ""
+    if not label or noun(label) == key.lower():
+        return key
+    return _("%(key)s (%(label)s)", key=key, label=label)
+
+
+def query_message(entity: Entity, problem: Problem, field: Field | None = None) -> str:
+    """What is wrong with one query parameter, in the UI language (the parameter is not
+    part of it). A problem without details, or with a code not known here, is looked up
+    in the catalogue as it is."""
+    from karte.web import text
+
+    if not isinstance(problem, Detailed):
+        return _(problem.message)
+    said = dict(problem.details)
+    field = field or entity.lookup(str(said.get("field", "")))
+    label = noun(text(field.label)) if field is not None else str(said.get("field", ""))
+    value = _shown(said.get("value", ""))
+    if problem.code == "sort":
+        name = str(said["name"])
+        return _('%(thing)s cannot be sorted by "%(name)s"%(hint)s.',
+                 thing=noun(text(entity.label)), name=_shown(name),
+                 hint=hint(name, said["choices"]))
+    if problem.code == "COND007" and "reason" in said:
+        return _('"%(value)s" does not fit %(field)s: %(reason)s', value=value, field=label,
+                 reason=_reason(said))
+    if problem.code == "COND008":
+        return _('"%(value)s" is not an option of %(field)s%(hint)s; options: %(allowed)s.',
+                 value=value, field=label, hint=hint(str(said["value"]), said["choices"]),
+                 allowed=", ".join(_option(field, key) for key in said["choices"]))
+    if problem.code == "COND012" and "types" in said:
+        return _('"%(value)s" cannot be used with %(field)s; it fits only %(types)s fields.',
+                 value=value, field=label, types=", ".join(said["types"]))
+    if problem.code == "COND012" and "choices" in said:
+        return _('"%(value)s" is not a known token%(hint)s; tokens: %(allowed)s.',
+                 value=value, hint=hint(str(said["value"]), said["choices"]),
+                 allowed=", ".join(said["choices"]))
+    return _(problem.message)
+
+
+def query_problems(entity: Entity, problems: Iterable[Problem]) -> list[Problem]:
+    """The records service's problems with a query (a sort it cannot do), said again in
+    the UI language after their parameter; the web layer's own (plain `Problem`s, already
+    in the UI language) as they are."""
+    return [Problem(p.where, f"{p.where}: {query_message(entity, p)}", p.code)
+            if isinstance(p, Detailed) else p for p in problems]

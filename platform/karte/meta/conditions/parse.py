@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from karte.fields import EMPTY_OPS, TYPES, is_empty, normalise, record_id
+from karte.fields import EMPTY_OPS, TYPES, Unfit, is_empty, normalise, record_id
 from karte.meta.conditions.evaluate import evaluate
 from karte.meta.conditions.model import (
     OPERATORS,
@@ -55,7 +55,7 @@ from karte.meta.conditions.model import (
     fold,
 )
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
-from karte.problems import Problem, a_an, at, did_you_mean, pointer, show
+from karte.problems import Detailed, Problem, a_an, at, did_you_mean, pointer, show
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
            "Token", "evaluate", "fields_used", "fold", "parse"]
@@ -64,6 +64,7 @@ Parts = tuple[str | int, ...]     # a JSON pointer's parts, below the condition'
 LIST_OPS = frozenset({"in", "not_in"})
 MAX_DAYS = 100_000
 MAX_DEPTH = 32              # levels of all / any / not
+RECORD_ID = "A record id is a whole number above 0."
 _SHAPES = {"field": ("field", "op", "value"), "all": ("all",), "any": ("any",),
            "not": ("not",)}
 _TOKEN_TYPES = {"$today": frozenset({"date", "datetime"}), "$now": frozenset({"datetime"}),
@@ -71,11 +72,14 @@ _TOKEN_TYPES = {"$today": frozenset({"date", "datetime"}), "$now": frozenset({"d
 
 
 class _Bad(Exception):
-    """A value that does not fit; carries the problem code and the reason."""
+    """A value that does not fit; carries the problem code, the reason and the facts a
+    page in another language says it from (`Detailed.details`): `field`, `value`, and
+    `reason` (an English sentence or template, with `reason_values`), `choices` or
+    `types` as the code has them."""
 
-    def __init__(self, code: str, reason: str):
-        super().__init__(reason)
-        self.code, self.reason = code, reason
+    def __init__(self, code: str, message: str, /, **details: Any):
+        super().__init__(message)
+        self.code, self.reason, self.details = code, message, details
 
 
 # ---------------------------------------------------------------------- parsing
@@ -99,8 +103,11 @@ class _Parser:
         self.entity, self.entities, self.file, self.base = entity, entities, file, base
         self.problems: list[Problem] = []
 
-    def problem(self, parts: Parts, code: str, message: str) -> None:
-        self.problems.append(at(self.file, self.base + pointer(*parts), message, code))
+    def problem(self, parts: Parts, code: str, message: str,
+                details: Mapping[str, Any] | None = None) -> None:
+        found = at(self.file, self.base + pointer(*parts), message, code)
+        self.problems.append(Detailed(found.where, message, code, details) if details
+                             else found)
 
     def condition(self, raw: Any, parts: Parts) -> Condition | None:
         if sum(isinstance(part, str) for part in parts) > MAX_DEPTH:
@@ -228,7 +235,7 @@ class _Parser:
         try:
             return _coerce(raw, field, op)
         except _Bad as bad:
-            self.problem(parts, bad.code, bad.reason)
+            self.problem(parts, bad.code, bad.reason, bad.details)
             return None
 
 
@@ -264,11 +271,13 @@ def _token(raw: Any, field: Field) -> Token | None:
         if field.type not in _TOKEN_TYPES[raw]:
             fits = " or ".join(sorted(_TOKEN_TYPES[raw]))
             raise _Bad("COND012", f'"{raw}" fits only {fits} fields, and "{field.name}" '
-                       f"is {field.type}")
+                       f"is {field.type}", field=field.name, value=raw,
+                       types=tuple(sorted(_TOKEN_TYPES[raw])))
         return Token(raw[1:])
     if field.type in TEXT_TYPES:
         return None              # "$5 off" is text, not a token
-    raise _Bad("COND012", f'unknown token "{raw}"{did_you_mean(raw, _TOKEN_TYPES)}')
+    raise _Bad("COND012", f'unknown token "{raw}"{did_you_mean(raw, _TOKEN_TYPES)}',
+               field=field.name, value=raw, choices=tuple(_TOKEN_TYPES))
 
 
 def _days(days: Any, field: Field) -> Token:
@@ -293,13 +302,17 @@ def _literal(raw: Any, field: Field) -> Any:
     if isinstance(raw, dict | list):
         raise _Bad("COND007", f'{show(raw)} is not a value for "{field.name}" '
                    f"({field.type})")
+    values: dict[str, Any] = {}
     try:
         return normalise(_loose(field), raw)
+    except Unfit as error:
+        reason, template, values = str(error), error.template, error.values
     except ValueError as error:
-        reason = str(error)
+        reason = template = str(error)
     except ArithmeticError:
-        reason = "This number is too large."
-    raise _Bad("COND007", f'{show(raw)} does not fit "{field.name}" ({field.type}): {reason}')
+        reason = template = "This number is too large."
+    raise _Bad("COND007", f'{show(raw)} does not fit "{field.name}" ({field.type}): {reason}',
+               field=field.name, value=raw, reason=template, reason_values=values)
 
 
 def _option(raw: Any, field: Field) -> str:
@@ -308,7 +321,8 @@ def _option(raw: Any, field: Field) -> str:
     if raw not in field.option_keys:
         raise _Bad("COND008", f'"{raw}" is not an option of "{field.name}"'
                    f"{did_you_mean(raw, field.option_keys)}; options: "
-                   f"{', '.join(field.option_keys)}")
+                   f"{', '.join(field.option_keys)}", field=field.name, value=raw,
+                   choices=field.option_keys)
     return raw
 
 
@@ -316,7 +330,8 @@ def _record_id(raw: Any, field: Field) -> int:
     number = record_id(raw)
     if number is None:
         raise _Bad("COND007", f'{show(raw)} does not fit "{field.name}" ({field.type}): '
-                   "a record id is a whole number above 0")
+                   "a record id is a whole number above 0", field=field.name, value=raw,
+                   reason=RECORD_ID, reason_values={})
     return number
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from karte.fields import TYPES, normalise
 from karte.meta import conditions
 from karte.meta.conditions import fold
 from karte.meta.model import Entity, Field
-from karte.problems import Problem, did_you_mean
+from karte.problems import Detailed, Problem, did_you_mean
 from karte.store.actor import Actor
 from karte.store.errors import InvalidQuery
 from karte.store.permissions import scope
@@ -35,7 +36,7 @@ def _condition(store: Store, entity: Entity, where: Any) -> Any:
         return where
     parsed, problems = conditions.parse(where, entity, store.pack.entities, "where", "")
     if problems:
-        raise InvalidQuery([Problem("where", p.message, p.code) for p in problems])
+        raise InvalidQuery([replace(p, where="where") for p in problems])  # details kept
     return parsed
 
 
@@ -111,9 +112,10 @@ def order_by(store: Store, entity: Entity, sort: str | None) -> list[sa.ColumnEl
     name, descending = sort.lstrip("-"), sort.startswith("-")
     field = entity.lookup(name)
     if field is None or name not in _sortable(entity, table):
-        hint = did_you_mean(name, _sortable(entity, table))
-        raise InvalidQuery([Problem("sort", f'{entity.name} cannot be sorted by "{name}"'
-                                            f"{hint}", "sort")])
+        sortable = _sortable(entity, table)
+        raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
+                                             f"{did_you_mean(name, sortable)}", "sort",
+                                     {"name": name, "choices": tuple(sortable)})])
     key = SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name])
     first = key.desc() if descending else key.asc()
     return [first.nulls_last(), table.c.id.desc() if descending else table.c.id.asc()]
