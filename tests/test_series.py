@@ -190,3 +190,25 @@ def test_creates_through_separate_engines_get_every_number_once(quotes, db_url):
         other.dispose()
 
     assert numbers(service) == [f"Q-2026-{n:04d}" for n in range(1, 4 * 8 + 1)]
+
+
+# ---------------------------------------------------------------- forms
+
+def test_forms_never_take_the_number_and_the_edit_form_shows_it_locked(make_app):
+    from bs4 import BeautifulSoup
+
+    app = make_app({"quote": QUOTE}, pack=TOKYO)
+    client = app.client()
+    new = BeautifulSoup(client.get("/quote/new").get_data(as_text=True), "html.parser")
+    assert new.find(attrs={"name": "number"}) is None
+
+    response = client.send("/quote/new", {"title": "First", "number": "Q-1999-0001"})
+    assert response.status_code == 303
+    [quote] = app.extensions["karte"]["records"].query("quote")
+    assert quote["number"].startswith("Q-") and quote["number"].endswith("-0001")
+    edit = BeautifulSoup(client.get(f"/quote/{quote['id']}/edit").get_data(as_text=True),
+                         "html.parser")
+    assert edit.find(attrs={"name": "number"}) is None
+    text = edit.get_text()
+    assert quote["number"] in text
+    assert "Numbered automatically when the record is created." in text
