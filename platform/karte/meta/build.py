@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from karte.fields import TYPES, phone_country
-from karte.meta import conditions, formulas
+from karte.meta import conditions, formulas, series
 from karte.meta.model import (
     Action,
     CardConfig,
@@ -82,11 +82,23 @@ def _field(name: str, raw: Mapping[str, Any], currency: str) -> Field:
                   options=_options(raw.get("options")),
                   retired=frozen_map(raw.get("retired")),
                   on_delete=raw.get("on_delete", "restrict"), **kwargs)
+    if isinstance(raw.get("series"), str):
+        field = _series_field(field, raw["series"])
     if field.type == "money" and not field.currency:
         field = replace(field, currency=currency)
     if field.type == "formula":
         field = replace(field, formula=raw.get("formula"), read_only=True)
     return field
+
+
+def _series_field(field: Field, pattern: str) -> Field:
+    """A series field is read_only and unique: the engine numbers it (SPEC §3.6). A
+    malformed pattern is left for `validate` to report."""
+    try:
+        parsed = series.parse(pattern)
+    except ValueError:
+        return field
+    return replace(field, series=parsed, read_only=True, unique=True)
 
 
 def _stage_field(owner: str, workflow: Mapping[str, Any], declared: Field | None,

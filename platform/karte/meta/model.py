@@ -85,6 +85,7 @@ class Field:
     max_length: int | None = None
     min_length: int | None = None
     pattern: str | None = None
+    series: Any = None           # karte.meta.series.Series once built
     min: Any = None
     max: Any = None
     precision: int | None = None

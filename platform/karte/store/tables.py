@@ -100,6 +100,15 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("deleted_at", UTCDateTime(), nullable=True),
         sa.Index("ix_karte_note_record", "entity", "record_id", "created_at"),
     )
+    sa.Table(  # one counter per series prefix (store/records/series.py)
+        "karte_series", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("field", sa.String(64), nullable=False),
+        sa.Column("prefix", sa.String(300), nullable=False),
+        sa.Column("last_number", sa.BigInteger(), nullable=False),
+        sa.Index("uq_karte_series_prefix", "entity", "field", "prefix", unique=True),
+    )
     sa.Table(
         "karte_schema_history", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),

@@ -167,6 +167,8 @@ def _why_locked(f: Field) -> str:
         return _("Calculated when the record is saved.")
     if f.type == "file":
         return _("Files are attached on the card, not in this form.")
+    if f.series is not None:
+        return _("Numbered automatically when the record is created.")
     if f.workflow is not None:
         return _("Changes through a move (the stage bar or the board).")
     if f.read_only:

@@ -30,9 +30,11 @@ class Context:
     user_id: int | None = None
 
     @classmethod
-    def current(cls, user_id: int | None = None, timezone: str = "UTC") -> Context:
-        """Now; `today` is the date in `timezone` (the pack's), so Tokyo's day starts at 0:00."""
-        now = dt.datetime.now(dt.UTC)
+    def current(cls, user_id: int | None = None, timezone: str = "UTC",
+                now: dt.datetime | None = None) -> Context:
+        """Now (or `now`, aware); `today` is the date in `timezone` (the pack's), so Tokyo's
+        day starts at 0:00."""
+        now = dt.datetime.now(dt.UTC) if now is None else now
         return cls(now.astimezone(ZoneInfo(timezone)).date(), now, user_id)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from karte.fields import TYPES
+from karte.meta import series
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.raw import Doc
 from karte.meta.validate.context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
@@ -27,8 +28,9 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "min": (*NUMBERS, "date"), "max": (*NUMBERS, "date"),
     "precision": ("decimal",), "scale": ("decimal",), "currency": ("money",),
     "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
-    "formula": ("formula",), "retired": ("enum", "multi_enum"),
+    "formula": ("formula",), "retired": ("enum", "multi_enum"), "series": ("string",),
 }
+STRING_LENGTH = 255  # a string field's max_length when it sets none
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,25 @@ def _pattern(site: FieldSite) -> Iterator[Problem]:
             yield site.at("DEF042", f"not a valid regular expression: {error}", "pattern")
 
 
+def _series(site: FieldSite) -> Iterator[Problem]:
+    """A series pattern (SPEC §3.6) must parse, and its numbers must fit the field."""
+    text = site.raw.get("series")
+    if not isinstance(text, str) or site.field.type not in APPLIES["series"]:
+        return
+    try:
+        parsed = series.parse(text)
+    except ValueError as error:
+        yield site.at("DEF051", f"series: {error}", "series")
+        return
+    room = site.raw.get("max_length", STRING_LENGTH)
+    if isinstance(room, int) and parsed.shortest > room:
+        yield site.at("DEF050", f"series: its numbers have at least {parsed.shortest} "
+                      f"characters, more than max_length ({room})", "series")
+    if "default" in site.raw:
+        yield site.at("DEF050", "a series field takes no default: the engine numbers each "
+                      "new record", "default")
+
+
 def _renamed(site: FieldSite) -> Iterator[Problem]:
     old = site.raw.get("renamed_from")
     if old is None:
@@ -176,7 +197,7 @@ def _retired(site: FieldSite) -> Iterator[Problem]:
 
 FIELD_CHECKS: tuple[Callable[[FieldSite], Iterator[Problem]], ...] = (
     _field_name, _link_target, _keys_apply, _options, _default, _formula, _limits,
-    _pattern, _renamed, _retired)
+    _pattern, _series, _renamed, _retired)
 
 
 def check_fields(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:

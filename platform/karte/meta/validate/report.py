@@ -66,6 +66,8 @@ CODES = {
     "DEF042": "pattern is not a valid regular expression",
     "DEF043": "a role in pack.json names no entity",
     "DEF046": "retired maps an option that is still listed, or into one that is not",
+    "DEF050": "a series field whose numbers do not fit it (max_length) or with a default",
+    "DEF051": "a malformed series pattern (unknown token, no counter or several)",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",

@@ -7,6 +7,7 @@ the database's Python types (Decimal, date, aware datetime, list for multi_enum)
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -49,6 +50,8 @@ class Store:
         self.engine, self.pack = engine, pack
         self.tables: Mapping[str, sa.Table] = build_metadata(pack).tables
         self.schemas = Schemas(pack)
+        # what "now" is for writes (created_at, `$today`, series dates); tests set it
+        self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     def entity(self, name: str) -> Entity:
         try:
@@ -71,7 +74,7 @@ class Store:
         return self.tables["karte_user"]
 
     def context(self, actor: Actor | None) -> Context:
-        return Context.current(actor_id(actor), self.pack.timezone)
+        return Context.current(actor_id(actor), self.pack.timezone, self.clock())
 
     def read(self, conn: sa.Connection, entity: Entity, ids: Sequence[int],
              include_deleted: bool = False, lock: bool = False,

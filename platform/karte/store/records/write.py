@@ -22,6 +22,7 @@ from karte.problems import Problem
 from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.permissions import scope
+from karte.store.records import series
 from karte.store.records.store import Fetch, Store, chunks, links_fields
 from karte.store.tables import index_name
 from karte.store.validation import (
@@ -98,6 +99,15 @@ def _requirements(store: Store, entity: Entity, record: Mapping[str, Any],
     return found + [p for p in staged if p.where not in named]
 
 
+def _protected(entity: Entity, loaded: Mapping[str, Any],
+               ctx: conditions.Context) -> Mapping[str, Any]:
+    """The given values to guard on create: all, but for the system (no user: an import)
+    not the series numbers it brings, which are kept (store/records/series.py)."""
+    if ctx.user_id is not None:
+        return loaded
+    return {n: v for n, v in loaded.items() if entity.fields[n].series is None}
+
+
 def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
                    ctx: conditions.Context, judge: Judge,
                    trusted: bool) -> tuple[dict[str, Any], list[Problem]]:
@@ -109,7 +119,8 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
         if not (trusted and not is_empty(loaded.get(workflow.field))):
             record[workflow.field] = workflow.initial
     compute_formulas(entity, record)
-    problems += found + check_protected(entity, loaded, {}, judge, trusted)
+    problems += found + check_protected(entity, _protected(entity, loaded, ctx), {}, judge,
+                                        trusted)
     return record, _without_repeats(problems, _requirements(store, entity, record, None, judge))
 
 
@@ -294,8 +305,10 @@ def stamp(at: dt.datetime, user_id: int | None, creating: bool) -> dict[str, Any
 
 
 def insert(store: Store, conn: sa.Connection, entity: Entity,
-           records: Sequence[Mapping[str, Any]], stamped: Mapping[str, Any]) -> list[int]:
-    """Insert rows in one executemany (ids in input order), then their links."""
+           records: Sequence[dict[str, Any]], stamped: Mapping[str, Any]) -> list[int]:
+    """Number the series fields, insert rows in one executemany (ids in input order),
+    then their links."""
+    series.assign(store, conn, entity, records, stamped["created_at"])
     table = store.table(entity)
     columns = [c.name for c in table.c if c.name not in ("id", "deleted_at")]
     params = [{c: stamped[c] if c in stamped else r.get(c) for c in columns} for r in records]
