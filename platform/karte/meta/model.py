@@ -196,6 +196,7 @@ class Entity:
     list: ListConfig
     card: CardConfig
     duplicates: tuple[tuple[str, ...], ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()  # combinations unique among live records
     permissions: Mapping[str, Permission] = field(default_factory=frozen_map)
     timeline_item: TimelineItem | None = None
     removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)

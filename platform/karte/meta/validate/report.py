@@ -66,6 +66,9 @@ CODES = {
     "DEF042": "pattern is not a valid regular expression",
     "DEF043": "a role in pack.json names no entity",
     "DEF046": "retired maps an option that is still listed, or into one that is not",
+    "DEF052": "a unique combination names no field",
+    "DEF053": "a unique combination of fewer than two fields, a field listed twice, or a "
+              "field type a unique index cannot hold",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",
