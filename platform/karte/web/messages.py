@@ -15,7 +15,7 @@ from markupsafe import Markup
 from karte.meta.model import Entity
 from karte.problems import Problem
 from karte.store.errors import NotFound, RecordError
-from karte.store.records.write import Clash
+from karte.store.records.unique import Clash
 from karte.web.display import Refs, link_to
 
 # The field-type table's fixed sentences (karte/fields.py), listed so the catalogue has them.
