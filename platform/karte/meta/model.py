@@ -217,6 +217,11 @@ class Entity:
         return tuple(f for f in self.fields.values() if f.type == "link")
 
     @property
+    def unique_keys(self) -> tuple[tuple[str, ...], ...]:
+        """Every unique key: each `unique` field alone, then the declared combinations."""
+        return (*((f.name,) for f in self.fields.values() if f.unique), *self.unique)
+
+    @property
     def owner_field(self) -> str | None:
         """`owner` when it is a user field: the "own" permission scope reads it."""
         owner = self.fields.get("owner")

@@ -38,12 +38,21 @@ def _noun(label: str) -> str:
     return label.lower() if label.isascii() else label
 
 
+def _listed(labels: list[str]) -> str:
+    """"email", "product and warehouse", "code, region and year" in the UI language."""
+    if len(labels) == 1:
+        return labels[0]
+    return _("%(first)s and %(last)s", first=_(", ").join(labels[:-1]), last=labels[-1])
+
+
 def _clash(entity: Entity, problem: Clash) -> str:
-    """A unique value another record holds, that record linked when the user may read it."""
+    """A unique value (or combination) another record holds, that record linked when the
+    user may read it."""
     from karte.web import text
 
-    field = entity.fields[problem.where]
-    said = {"thing": _noun(text(entity.label)), "field": _noun(text(field.label))}
+    fields = [entity.fields[name] for name in problem.fields or (problem.where,)]
+    said = {"thing": _noun(text(entity.label)),
+            "field": _listed([_noun(text(f.label)) for f in fields])}
     if problem.record is None:
         return _("Another %(thing)s already has this %(field)s.", **said)
     held = link_to(problem.entity, problem.record,
