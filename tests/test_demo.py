@@ -338,3 +338,23 @@ def test_a_second_demo_on_a_filled_database_adds_records_despite_unique_values(d
     second, rows = demo({"contact": contact}, None, "--size", "30")
     assert (first.exit_code, second.exit_code) == (0, 0), second.output
     assert len(rows["contact"]) == 60
+
+
+def test_unique_combinations_are_never_repeated_and_a_clash_left_is_reported(demo):
+    place = {"fields": {"name": {"type": "string", "required": True}}}
+    stock = {"fields": {"name": {"type": "string", "required": True},
+                        "product": {"type": "link", "to": "product", "required": True},
+                        "warehouse": {"type": "link", "to": "warehouse", "required": True},
+                        "code": {"type": "string", "required": True},
+                        "level": {"type": "enum", "options": ["a", "b"], "required": True}},
+             "unique": [["product", "warehouse"], ["code", "level"]]}
+    result, rows = demo({"product": place, "warehouse": place, "stock": stock}, None,
+                        "--size", "40")
+    assert result.exit_code in (0, 3), result.output
+    made = rows["stock"]
+    assert made
+    for key in (("product", "warehouse"), ("code", "level")):
+        combinations = [tuple(s[name] for name in key) for s in made]
+        assert len(combinations) == len(set(combinations))
+    reasons = [line for line in result.stderr.splitlines() if line.startswith("stock.")]
+    assert all("already has this product and warehouse" in r for r in reasons), reasons

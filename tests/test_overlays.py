@@ -18,6 +18,7 @@ BASE_DEAL = {
              "search": ["title", "notes"]},
     "card": {"sections": [{"label": "Deal", "fields": ["title", "amount", "notes"]}]},
     "duplicates": [{"fields": ["notes"]}, {"fields": ["title"]}],
+    "unique": [["title", "notes"], ["title", "amount"]],
 }
 PIPELINE = {"entity": "deal", "field": "stage",
             "stages": [{"key": "new"}, {"key": "won", "final": "won"}]}
@@ -83,6 +84,7 @@ def test_remove_hides_a_base_field_everywhere_the_base_showed_it(tmp_path, base)
     assert deal.list.sort == "-updated_at"
     assert deal.card.sections[0].fields == ("title", "amount")
     assert deal.duplicates == (("title",),)
+    assert deal.unique == (("title", "amount"),)
 
 
 def test_a_removed_field_still_named_by_the_overlay_is_a_problem(tmp_path, base):

@@ -198,6 +198,7 @@ def _entity(name: str, doc: Doc, fields: dict[str, Field], related: list[str]) -
         list=_list_config(data.get("list", {}), fields, title),
         card=_card_config(data.get("card", {}), name, fields, related),
         duplicates=tuple(tuple(rule["fields"]) for rule in data.get("duplicates", ())),
+        unique=tuple(tuple(names) for names in data.get("unique", ())),
         permissions=_permissions(data.get("permissions")),
         timeline_item=TimelineItem(timeline["at"], timeline["summary"]) if timeline else None,
         removed=tuple(data.get("remove", ())),

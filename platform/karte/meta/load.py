@@ -277,7 +277,8 @@ def _without(names: Any, gone: set[str]) -> Any:
 
 
 def _prune(data: dict[str, Any], gone: set[str], patched: set[str]) -> None:
-    """Removed fields leave the base's list, card and duplicate rules (not the overlay's)."""
+    """Removed fields leave the base's list, card, duplicate rules and unique combinations
+    (not the overlay's)."""
     if not gone:
         return
     if "list" not in patched and isinstance(data.get("list"), dict):
@@ -293,6 +294,8 @@ def _prune(data: dict[str, Any], gone: set[str], patched: set[str]) -> None:
     if "duplicates" not in patched and isinstance(data.get("duplicates"), list):
         data["duplicates"] = [rule for rule in data["duplicates"] if not (
             isinstance(rule, dict) and gone & set(_strings(rule.get("fields"))))]
+    if "unique" not in patched and isinstance(data.get("unique"), list):
+        data["unique"] = [names for names in data["unique"] if not gone & set(_strings(names))]
     if "title_field" not in patched and data.get("title_field") in gone:
         del data["title_field"]
 

@@ -197,6 +197,7 @@ class Entity:
     list: ListConfig
     card: CardConfig
     duplicates: tuple[tuple[str, ...], ...] = ()
+    unique: tuple[tuple[str, ...], ...] = ()  # combinations unique among live records
     permissions: Mapping[str, Permission] = field(default_factory=frozen_map)
     timeline_item: TimelineItem | None = None
     removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)
@@ -215,6 +216,11 @@ class Entity:
 
     def links(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields.values() if f.type == "link")
+
+    @property
+    def unique_keys(self) -> tuple[tuple[str, ...], ...]:
+        """Every unique key: each `unique` field alone, then the declared combinations."""
+        return (*((f.name,) for f in self.fields.values() if f.unique), *self.unique)
 
     @property
     def owner_field(self) -> str | None:

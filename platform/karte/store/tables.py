@@ -2,8 +2,8 @@
 
 Every entity table carries the system columns of SPEC §2. Indexes follow the metadata
 (DESIGN rule 10): link, user, enum and stage fields, the list's sort and filter fields,
-fields asking for `index`, and a unique index per `unique` field that ignores soft-deleted
-rows (a partial index on both SQLite and PostgreSQL).
+fields asking for `index`, and a unique index per `unique` field and per declared unique
+combination that ignores soft-deleted rows (a partial index on both SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def index_name(prefix: str, table: str, column: str) -> str:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
     return f"{name[:MAX_IDENTIFIER - 9]}_{digest}"
+
+
+def unique_index_name(entity: Entity, key: tuple[str, ...]) -> str:
+    """The unique index of a field (`uq_<entity>_<field>`) or of a combination of fields."""
+    return index_name("uq", entity.name, "__".join(key))
 
 
 def junction_name(entity: str, field: str) -> str:
@@ -167,11 +172,12 @@ def _indexes(entity: Entity, table: sa.Table) -> None:
     for field in entity.fields.values():
         if field.name not in table.c:
             continue
-        if field.unique:
-            sa.Index(index_name("uq", entity.name, field.name), table.c[field.name],
-                     unique=True, sqlite_where=live, postgresql_where=live)
-        elif _wants_index(entity, field):
+        if _wants_index(entity, field):
             sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
+    for key in entity.unique_keys:
+        if all(name in table.c for name in key):
+            sa.Index(unique_index_name(entity, key), *(table.c[name] for name in key),
+                     unique=True, sqlite_where=live, postgresql_where=live)
     sort = entity.list.sort_field
     if sort in ("created_at", "updated_at"):
         sa.Index(index_name("ix", entity.name, sort), table.c[sort])

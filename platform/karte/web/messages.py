@@ -24,7 +24,7 @@ from karte.meta.conditions.parse import RECORD_ID
 from karte.meta.model import Entity, Field
 from karte.problems import Detailed, Problem, closest
 from karte.store.errors import NotFound, RecordError
-from karte.store.records.write import Clash
+from karte.store.records.unique import Clash
 from karte.web.display import Refs, link_to
 
 # The field-type table's fixed sentences (karte/fields.py), listed so the catalogue has them.
@@ -54,12 +54,21 @@ def noun(label: str) -> str:
     return label.lower() if label.isascii() else label
 
 
+def _listed(labels: list[str]) -> str:
+    """"email", "product and warehouse", "code, region and year" in the UI language."""
+    if len(labels) == 1:
+        return labels[0]
+    return _("%(first)s and %(last)s", first=_(", ").join(labels[:-1]), last=labels[-1])
+
+
 def _clash(entity: Entity, problem: Clash) -> str:
-    """A unique value another record holds, that record linked when the user may read it."""
+    """A unique value (or combination) another record holds, that record linked when the
+    user may read it."""
     from karte.web import text
 
-    field = entity.fields[problem.where]
-    said = {"thing": noun(text(entity.label)), "field": noun(text(field.label))}
+    fields = [entity.fields[name] for name in problem.fields or (problem.where,)]
+    said = {"thing": noun(text(entity.label)),
+            "field": _listed([noun(text(f.label)) for f in fields])}
     if problem.record is None:
         return _("Another %(thing)s already has this %(field)s.", **said)
     held = link_to(problem.entity, problem.record,

@@ -121,6 +121,26 @@ def _duplicates(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
                      f'"{names[index][1]}" is listed twice', "DEF034")
 
 
+def _unique(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
+    """Each combination: two or more distinct fields that a unique index can hold."""
+    for rule, raw in entries(doc.data, "unique"):
+        names = list(enumerate(raw)) if isinstance(raw, list) else []
+        if len(names) < 2:
+            yield at(doc.file, pointer("unique", rule), "a unique combination needs at least "
+                     "two fields (a single field takes \"unique\": true)", "DEF053")
+        for index, name in names:
+            where = pointer("unique", rule, index)
+            field = entity.fields.get(name)
+            if name not in ctx.field_names(entity.name):
+                yield at(doc.file, where, ctx.unknown_field(entity, name), "DEF052")
+            elif field is not None and not TYPES[field.type].scalar:
+                yield at(doc.file, where, f'"{name}" is {a_an(field.type)} field; a unique '
+                         "combination holds single values", "DEF053")
+        for index in repeats(names):
+            yield at(doc.file, pointer("unique", rule, index),
+                     f'"{names[index][1]}" is listed twice', "DEF053")
+
+
 def _timeline(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
     item = doc.data.get("timeline_item")
     if not isinstance(item, dict):
@@ -146,4 +166,5 @@ def _permissions(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
 
 
 ENTITY_CHECKS: tuple[Callable[[Ctx, Entity, Doc], Iterator[Problem]], ...] = (
-    _entity_name, check_fields, _title, _list, _card, _duplicates, _timeline, _permissions)
+    _entity_name, check_fields, _title, _list, _card, _duplicates, _unique, _timeline,
+    _permissions)

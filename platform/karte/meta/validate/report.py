@@ -68,6 +68,9 @@ CODES = {
     "DEF046": "retired maps an option that is still listed, or into one that is not",
     "DEF050": "a series field whose numbers do not fit it (max_length) or with a default",
     "DEF051": "a malformed series pattern (unknown token, no counter or several)",
+    "DEF052": "a unique combination names no field",
+    "DEF053": "a unique combination of fewer than two fields, a field listed twice, or a "
+              "field type a unique index cannot hold",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",

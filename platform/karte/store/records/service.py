@@ -40,18 +40,16 @@ from karte.store.records.query import (
     order_by,
 )
 from karte.store.records.store import Store
+from karte.store.records.unique import integrity_problems, unique_clashes, unique_problems
 from karte.store.records.write import (
     Tagged,
     created_changes,
     insert,
-    integrity_problems,
     judge_with,
     prepare_create,
     prepare_update,
     reference_problems,
     stamp,
-    unique_clashes,
-    unique_problems,
     update_row,
 )
 from karte.store.validation import label, noun
