@@ -94,6 +94,7 @@ class Field:
     to: str | None = None
     on_delete: str = "restrict"
     formula: Any = None          # karte.meta.formulas.Formula once built
+    result: str | None = None    # a formula's value type (None: decimal)
     visible_if: Any = None       # karte.meta.conditions.Condition once built
     required_if: Any = None
     read_only_if: Any = None
