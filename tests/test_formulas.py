@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from karte.meta import formulas
-from karte.problems import ProblemsError
 from karte.meta.model import CardConfig, Entity, Field, ListConfig, Text, frozen_map
+from karte.problems import ProblemsError
 
 FILE = "entity_defs/product.json"
 WHERE = f"{FILE}: /fields/margin/formula"

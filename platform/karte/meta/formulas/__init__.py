@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from karte.meta.formulas.check import IF_NAME, MAX_DEPTH, Builder, usable_fields
+from karte.meta.formulas.check import IF_NAME, Builder
 from karte.meta.formulas.functions import BOOLEAN, DATE, KIND_WORDS, NUMBER, Node, evaluate
 from karte.meta.model import Entity
 from karte.problems import Problem, at, pointer
 
-__all__ = ["MAX_DEPTH", "Formula", "cycles", "in_order", "parse", "usable_fields"]
 MAX_LENGTH = 500
 # result → (places, the first value too large for its column), matching karte.fields
 NUMBERS: dict[str, tuple[Decimal, Decimal]] = {
@@ -64,7 +63,9 @@ def _stored(value: Any, result: str) -> Any:
     if not value.is_finite():
         return None
     value = value.quantize(places, rounding=decimal.ROUND_HALF_UP)
-    return None if abs(value) >= limit else value
+    if abs(value) >= limit:
+        return None
+    return int(value) if result == "integer" else value
 
 
 def _python(text: str) -> tuple[str, list[int]]:

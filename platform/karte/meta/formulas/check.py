@@ -12,9 +12,20 @@ from decimal import Decimal
 from typing import Any
 
 from karte.fields import TYPES
-from karte.meta.formulas.functions import (BINARY, BOOLEAN, COMPARE, DATE, EQUALITY,
-                                           FUNCTIONS, KIND_WORDS, NUMBER, SAME, UNARY, USAGE,
-                                           Node)
+from karte.meta.formulas.functions import (
+    BINARY,
+    BOOLEAN,
+    COMPARE,
+    DATE,
+    EQUALITY,
+    FUNCTIONS,
+    KIND_WORDS,
+    NUMBER,
+    SAME,
+    UNARY,
+    USAGE,
+    Node,
+)
 from karte.meta.model import Entity, Field
 from karte.problems import Problem, a_an, at, did_you_mean
 
@@ -40,7 +51,7 @@ def operand_kind(field: Field) -> Kind:
     return NUMBER if kind is not None and kind.numeric else None
 
 
-def usable_fields(entity: Entity) -> list[str]:
+def _usable_fields(entity: Entity) -> list[str]:
     return [name for name, f in entity.fields.items() if operand_kind(f) is not None]
 
 
@@ -113,7 +124,7 @@ class Builder:
         field = self.entity.fields.get(node.id)
         if field is None:
             return self.problem(node, "FORM004", f'"{self.entity.name}" has no field '
-                                f'"{node.id}"{did_you_mean(node.id, usable_fields(self.entity))}')
+                                f'"{node.id}"{did_you_mean(node.id, _usable_fields(self.entity))}')
         kind = operand_kind(field)
         if kind is None:
             return self.problem(node, "FORM005", f'"{node.id}" is {a_an(field.type)} field; a '

@@ -34,9 +34,8 @@ def conversion_field(field: Field) -> Field:
     """The field with only its storage rules: a stored value must fit the new type and
     size, while validation rules (pattern, bounds, required) apply to later writes. A
     formula takes no input but stores its `result`: a decimal converts as NUMERIC(18, 4)."""
-    if field.type == "formula":
-        field = replace(field, type=field.result or "decimal", precision=18, scale=4)
-    return replace(field, pattern=None, min_length=None, min=None, max=None, required=False)
+    return replace(field.as_value(), pattern=None, min_length=None, min=None, max=None,
+                   required=False)
 
 
 def _length(type_: sa.String) -> int | None:
