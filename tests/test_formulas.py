@@ -273,3 +273,20 @@ def test_a_cycle_is_refused_with_the_loop_named(make_pack):
     assert "a → b → c → a" in problem.message or "b → c → a → b" in problem.message \
         or "c → a → b → c" in problem.message
     assert problem.where.startswith("entity_defs/deal.json: /fields/")
+
+
+def test_conditions_on_a_formula_use_its_result_type(make_pack):
+    due = {"type": "formula", "formula": "add_days(signed, 30)", "result": "date"}
+    big = {"type": "formula", "formula": "amount > 100", "result": "boolean"}
+    fields = {"signed": {"type": "date"}, "amount": {"type": "money"}, "due": due, "big": big}
+    when = {"all": [{"field": "due", "op": ">", "value": "2026-01-01"},
+                    {"field": "big", "op": "=", "value": True}]}
+    pack = make_pack({"deal": {"name": "deal", "fields": {
+        **fields, "note": {"type": "text", "visible_if": when}}}})
+    condition = pack.entities["deal"].fields["note"].visible_if
+    assert condition is not None
+
+    with pytest.raises(ProblemsError) as error:
+        make_pack({"deal": {"name": "deal", "fields": {**fields, "note": {
+            "type": "text", "visible_if": {"field": "big", "op": ">", "value": True}}}}})
+    assert [p.code for p in error.value.problems] == ["COND006"]
