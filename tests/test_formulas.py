@@ -290,3 +290,15 @@ def test_conditions_on_a_formula_use_its_result_type(make_pack):
         make_pack({"deal": {"name": "deal", "fields": {**fields, "note": {
             "type": "text", "visible_if": {"field": "big", "op": ">", "value": True}}}}})
     assert [p.code for p in error.value.problems] == ["COND006"]
+
+
+def test_result_belongs_to_formulas_and_money_takes_the_packs_currency(make_pack):
+    with pytest.raises(ProblemsError) as error:
+        make_pack({"deal": {"name": "deal", "fields": {
+            "n": {"type": "integer", "result": "money"}}}})
+    assert [p.where for p in error.value.problems] == ["entity_defs/deal.json: /fields/n/result"]
+    pack = make_pack({"deal": {"name": "deal", "fields": {
+        "n": {"type": "integer"},
+        "price": {"type": "formula", "formula": "n * 2", "result": "money"}}}},
+        pack={"currency": "JPY"})
+    assert pack.entities["deal"].fields["price"].currency == "JPY"
