@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def codes_in(module) -> set[str]:
-    return set(re.findall(r'"((?:COND|FORM)\d{3})"', Path(module.__file__).read_text()))
+    """The codes a module uses; for a package, every module in its folder."""
+    path = Path(module.__file__)
+    files = path.parent.glob("*.py") if path.name == "__init__.py" else [path]
+    return {code for file in files
+            for code in re.findall(r'"((?:COND|FORM)\d{3})"', file.read_text())}
 
 
 def test_every_problem_code_is_documented():

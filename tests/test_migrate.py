@@ -517,3 +517,19 @@ def test_numbers_become_a_formula_field_with_their_values(engine, make_pack):
     migrate(engine, formula, apply_risky=True)
 
     assert read(engine, "deal", "margin") == {1: Decimal("3.0000")}
+
+
+def test_a_changed_formula_result_is_a_planned_type_change(engine, make_pack):
+    migrate(engine, make_pack(deal(price={"type": "money"},
+                                   share={"type": "formula", "formula": "price / 4"})))
+    insert(engine, "deal", {"title": "A", "price": Decimal("12.00"), "share": Decimal("3")})
+    typed = make_pack(deal(price={"type": "money"},
+                           share={"type": "formula", "formula": "price / 4",
+                                  "result": "integer"}))
+
+    assert kinds(plan(engine, typed)) == [("change_type", "share")]
+    migrate(engine, typed, apply_risky=True)
+
+    assert isinstance(columns(engine, "deal")["share"], sa.BigInteger)
+    assert read(engine, "deal", "share") == {1: 3}
+    assert plan(engine, typed).steps == ()

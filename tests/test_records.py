@@ -315,3 +315,32 @@ def test_one_transaction_can_carry_several_writes(records):
         service.create("target", {"nmae": "typo"}, conn=conn)
 
     assert service.count("target") == 0
+
+
+def test_typed_formulas_with_functions_are_saved_and_read_back(records):
+    service = records({"deal": {"name": "deal", "fields": {
+        "amount": {"type": "money"}, "units": {"type": "integer"},
+        "signed": {"type": "date"}, "closed": {"type": "date"},
+        "net": {"type": "formula", "formula": "round(gross * 0.9, 0)", "result": "money"},
+        "gross": {"type": "formula", "formula": "if(units = 0, 0, amount / units)"},
+        "each": {"type": "formula", "formula": "coalesce(amount / units, -1)",
+                 "result": "integer"},
+        "share": {"type": "formula", "formula": "max(abs(units), 1) * 10", "result": "percent"},
+        "days": {"type": "formula", "formula": "days_between(signed, closed)",
+                 "result": "integer"},
+        "due": {"type": "formula", "formula": "add_days(signed, min(units, 30))",
+                "result": "date"},
+        "big": {"type": "formula", "formula": "amount >= 1000", "result": "boolean"}}}})
+    values = {"amount": "1000", "units": 3, "signed": "2026-03-01", "closed": "2026-03-11"}
+
+    created = service.create("deal", values)
+
+    expected = {"gross": Decimal("333.3333"), "net": Decimal("300.00"), "each": 333,
+                "share": Decimal("30.00"), "days": 10, "due": dt.date(2026, 3, 4),
+                "big": True}
+    for read in (created, service.get("deal", created["id"])):
+        assert {name: read[name] for name in expected} == expected
+    empty = service.update("deal", created["id"], {"units": 0, "closed": None},
+                           version=created["version"])
+    assert (empty["gross"], empty["each"], empty["days"]) == (0, -1, None)
+    assert service.get("deal", created["id"])["due"] == dt.date(2026, 3, 1)

@@ -445,3 +445,34 @@ def test_records_the_role_may_not_read_are_not_found_everywhere(app):
     assert app.client().get("/nothing/1").status_code == 404
     records.delete("deal", theirs["id"])
     assert app.client("manager").get(base).status_code == 404
+
+
+def test_formulas_show_as_their_result_type(make_app):
+    app = make_app({"order": {"name": "order", "title_field": "title", "fields": {
+        "title": {"type": "string"}, "amount": {"type": "money"},
+        "signed": {"type": "date"},
+        "net": {"type": "formula", "formula": "amount * 0.9", "result": "money",
+                "label": "Net"},
+        "share": {"type": "formula", "formula": "amount / 10", "result": "percent",
+                  "label": "Share"},
+        "due": {"type": "formula", "formula": "add_days(signed, 30)", "result": "date",
+                "label": "Due"},
+        "big": {"type": "formula", "formula": "amount > 100", "result": "boolean",
+                "label": "Big"}},
+        "list": {"filters": ["due", "big"]}}}, pack={"currency": "EUR"})
+    records, _ = services(app)
+    order = records.create("order", {"title": "A", "amount": "250", "signed": "2026-03-01"})
+
+    values = list(sections(page(app.client().get(f"/order/{order['id']}"))).values())[-1]
+
+    assert values["Net"] == "€225.00"
+    assert values["Share"].replace("\xa0", "") == "25%"
+    assert "2026" in values["Due"] and "31" in values["Due"]
+    assert values["Big"] == "Yes"
+    client = app.client()
+    found = page(client.get("/order/?f.due.gte=2026-03-31&f.big=1"))
+    assert found.select_one('input[name="f.due.gte"]')["type"] == "date"
+    assert found.find("a", string="A") is not None
+    assert page(client.get("/order/?f.due.gte=2026-04-01")).find("a", string="A") is None
+    body = client.get("/order/export.csv").get_data().decode("utf-8")
+    assert "2026-03-31" in body and "225.00" in body

@@ -47,6 +47,8 @@ class FieldSpec(Protocol):
     def scale(self) -> int | None: ...
     @property
     def option_keys(self) -> tuple[str, ...]: ...
+    @property
+    def result(self) -> str | None: ...
 
 
 TEXT_OPS = frozenset({"=", "!=", "in", "not_in", "contains", "starts_with", "empty",
@@ -355,6 +357,12 @@ def _varchar(length: int) -> Callable[[FieldSpec], sa.types.TypeEngine[Any]]:
     return lambda field: sa.String(length)
 
 
+def _formula_column(field: FieldSpec) -> sa.types.TypeEngine[Any]:
+    """A formula stores its value as its `result` type does (decimal: NUMERIC(18, 4))."""
+    column = TYPES[field.result].column if field.result else None
+    return sa.Numeric(18, 4) if field.result == "decimal" or column is None else column(field)
+
+
 TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("string", lambda f: sa.String(f.max_length or 255), _string, TEXT_OPS,
               textual=True),
@@ -379,7 +387,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("link", lambda f: BIGINT, _record_id, CHOICE_OPS),
     FieldType("links", None, _record_ids, SET_OPS, scalar=False, orderable=False),
     FieldType("user", lambda f: BIGINT, _record_id, CHOICE_OPS),
-    FieldType("formula", lambda f: sa.Numeric(18, 4), _read_only, NUMBER_OPS, numeric=True),
+    FieldType("formula", _formula_column, _read_only, NUMBER_OPS, numeric=True),
     FieldType("file", lambda f: JSON, _files, EMPTY_OPS, scalar=False, orderable=False),
 )}
 

@@ -40,7 +40,7 @@ CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}
 FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
               "pattern", "min", "max", "precision", "scale", "currency", "to",
-              "renamed_from", "default", *CONDITION_KEYS)
+              "result", "renamed_from", "default", *CONDITION_KEYS)
 
 
 def _text(raw: Any, name: str) -> Text:
@@ -84,7 +84,7 @@ def _field(name: str, raw: Mapping[str, Any], currency: str) -> Field:
                   on_delete=raw.get("on_delete", "restrict"), **kwargs)
     if isinstance(raw.get("series"), str):
         field = _series_field(field, raw["series"])
-    if field.type == "money" and not field.currency:
+    if "money" in (field.type, field.result) and not field.currency:
         field = replace(field, currency=currency)
     if field.type == "formula":
         field = replace(field, formula=raw.get("formula"), read_only=True)
@@ -221,10 +221,12 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
                 problems += found
         if f.type == "formula" and isinstance(f.formula, str):
             parsed["formula"], found = formulas.parse(f.formula, entity, entity.source,
-                                                      f"{where}/formula")
+                                                      f"{where}/formula", f.result)
             problems += found
         fields[name] = replace(f, **parsed)
-    return replace(entity, fields=frozen_map(fields))
+    built = replace(entity, fields=frozen_map(fields))
+    problems += formulas.cycles(built)
+    return built
 
 
 def _conditions_of(raw: Mapping[str, Any], key: str, entity: Entity | None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -95,6 +95,7 @@ class Field:
     to: str | None = None
     on_delete: str = "restrict"
     formula: Any = None          # karte.meta.formulas.Formula once built
+    result: str | None = None    # a formula's value type (None: decimal)
     visible_if: Any = None       # karte.meta.conditions.Condition once built
     required_if: Any = None
     read_only_if: Any = None
@@ -107,6 +108,14 @@ class Field:
     @property
     def option_keys(self) -> tuple[str, ...]:
         return tuple(option.key for option in self.options)
+
+    def as_value(self) -> Field:
+        """A formula as a plain field of its `result` type (decimal: NUMERIC(18, 4)), which
+        is how its value is stored and converted; any other field as it is."""
+        if self.type != "formula":
+            return self
+        return replace(self, type=self.result or "decimal", precision=18, scale=4,
+                       formula=None)
 
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)

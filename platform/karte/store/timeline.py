@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,10 +74,8 @@ def from_audit(entity: Entity, name: str, value: Any, country: str | None = None
     f = entity.lookup(name)
     if f is None or value is None:
         return value
-    if f.type == "formula":
-        return Decimal(str(value))
     try:
-        return normalise(f, value, country)
+        return normalise(f.as_value(), value, country)
     except (ValueError, ArithmeticError):
         return value
 

@@ -181,12 +181,17 @@ def _file(f: Field, value: Any, refs: Refs) -> Markup:
     return escape(", ".join(names))
 
 
+def _formula(f: Field, value: Any, refs: Refs) -> Markup:
+    """Shown as a field of its `result` type is: currency, `%`, a date."""
+    return SHOW[f.result or "decimal"](f, value, refs)
+
+
 SHOW: dict[str, Callable[[Field, Any, Refs], Markup]] = {
     "string": _plain, "text": _text, "integer": _number, "decimal": _number,
     "money": _money, "percent": _percent, "boolean": _boolean, "date": _date,
     "datetime": _datetime, "email": _email, "phone": _phone, "url": _url, "enum": _enum,
     "multi_enum": _multi_enum, "link": _link, "links": _links, "user": _user,
-    "formula": _number, "file": _file,
+    "formula": _formula, "file": _file,
 }
 
 

@@ -208,7 +208,6 @@ FORMATTERS: dict[str, Callable[[Any, ZoneInfo], Any]] = {
     "decimal": lambda v, zone: _decimal(v),
     "money": lambda v, zone: _decimal(v),
     "percent": lambda v, zone: _decimal(v),
-    "formula": lambda v, zone: _decimal(v),
 }
 
 
@@ -216,7 +215,7 @@ def as_text(f: Field, value: Any, zone: ZoneInfo) -> Any:
     """A stored value as a form input shows it (a list of texts for many-valued fields)."""
     if value is None:
         return [] if f.type in MANY else ""
-    return FORMATTERS.get(f.type, lambda v, zone: str(v))(value, zone)
+    return FORMATTERS.get(f.as_value().type, lambda v, zone: str(v))(value, zone)
 
 
 def from_query(fields: Iterable[Field], args: Mapping[str, str]) -> dict[str, Any]:

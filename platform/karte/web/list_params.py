@@ -237,7 +237,7 @@ def _is_day(value: str) -> bool:
 
 PICK_LIMIT = 200
 RANGE_INPUTS = {"integer": "number", "decimal": "number", "money": "number",
-                "percent": "number", "formula": "number", "date": "date", "datetime": "date"}
+                "percent": "number", "date": "date", "datetime": "date"}
 TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url"})
 
 
@@ -271,6 +271,7 @@ def widgets(entity: Entity, args: MultiDict) -> list[Widget]:
 
 
 def _widget(field: Field, label: str, param: str, args: MultiDict) -> Widget | None:
+    field = field.as_value()          # a formula is filtered as its result type
     if field.type in RANGE_INPUTS:
         params = (f"{param}.gte", f"{param}.lte")
         return Widget(label, "range", params, tuple(args.get(p, "") for p in params),

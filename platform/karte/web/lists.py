@@ -251,7 +251,7 @@ def _number(f: Field, value: Any, refs: Refs, zone: ZoneInfo) -> str:
 
 
 CELLS: dict[str, Callable[[Field, Any, Refs, ZoneInfo], str]] = {
-    **{kind: _number for kind in ("integer", "decimal", "money", "percent", "formula")},
+    **{kind: _number for kind in ("integer", "decimal", "money", "percent")},
     "boolean": lambda f, v, refs, zone: _("Yes") if v else _("No"),
     "date": lambda f, v, refs, zone: v.isoformat(),
     "datetime": lambda f, v, refs, zone: v.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
@@ -270,7 +270,8 @@ def _cell(f: Field, value: Any, refs: Refs, zone: ZoneInfo) -> str:
     number (no currency sign, no grouping) that a spreadsheet can add up."""
     if value is None or value == [] or value == "":
         return ""
-    return CELLS.get(f.type, lambda f, v, refs, zone: _safe(str(v)))(f, value, refs, zone)
+    cell = CELLS.get(f.as_value().type, lambda f, v, refs, zone: _safe(str(v)))
+    return cell(f, value, refs, zone)
 
 
 @blueprint.get("/<entity>/export.csv")

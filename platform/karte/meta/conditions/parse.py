@@ -205,7 +205,7 @@ class _Parser:
                          f"{did_you_mean(str(op), OPERATORS)}; use one of "
                          f"{', '.join(OPERATORS)}")
             return None
-        kind = TYPES.get(ref.field.type) if ref else None
+        kind = TYPES.get(ref.field.as_value().type) if ref else None
         if ref is not None and (kind is None or op not in kind.ops):
             fits = [o for o in OPERATORS if kind and o in kind.ops]
             self.problem((*parts, "op"), "COND006", f'operator "{op}" does not fit "'
@@ -259,7 +259,7 @@ def _coerce(raw: Any, field: Field, op: str) -> Any:
                    '"empty" or "not_empty"')
     if op in ("contains", "starts_with") and field.type in TEXT_TYPES:
         return _substring(raw, field)
-    return _COERCERS.get(field.type, _literal)(raw, field)
+    return _COERCERS.get(field.type, _literal)(raw, field.as_value())
 
 
 def _token(raw: Any, field: Field) -> Token | None:

@@ -26,9 +26,10 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "default": tuple(t for t in SCALAR if t != "formula"),
     "max_length": ("string", "text"), "min_length": ("string",), "pattern": ("string",),
     "min": (*NUMBERS, "date"), "max": (*NUMBERS, "date"),
-    "precision": ("decimal",), "scale": ("decimal",), "currency": ("money",),
+    "precision": ("decimal",), "scale": ("decimal",), "currency": ("money", "formula"),
     "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
-    "formula": ("formula",), "retired": ("enum", "multi_enum"), "series": ("string",),
+    "formula": ("formula",), "result": ("formula",), "retired": ("enum", "multi_enum"),
+    "series": ("string",),
 }
 STRING_LENGTH = 255  # a string field's max_length when it sets none
 

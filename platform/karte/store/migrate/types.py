@@ -33,10 +33,9 @@ TEMP_SUFFIX = "__karte_new"
 def conversion_field(field: Field) -> Field:
     """The field with only its storage rules: a stored value must fit the new type and
     size, while validation rules (pattern, bounds, required) apply to later writes. A
-    formula takes no input but stores a number: its values convert as NUMERIC(18, 4)."""
-    if field.type == "formula":
-        field = replace(field, type="decimal", precision=18, scale=4)
-    return replace(field, pattern=None, min_length=None, min=None, max=None, required=False)
+    formula takes no input but stores its `result`: a decimal converts as NUMERIC(18, 4)."""
+    return replace(field.as_value(), pattern=None, min_length=None, min=None, max=None,
+                   required=False)
 
 
 def _length(type_: sa.String) -> int | None:

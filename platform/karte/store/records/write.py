@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.fields import is_empty, normalise
-from karte.meta import conditions
+from karte.meta import conditions, formulas
+from karte.meta.formulas import Formula
 from karte.meta.model import Entity, Field
 from karte.problems import Problem
 from karte.store import audit
@@ -74,10 +75,10 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
 
 
 def compute_formulas(entity: Entity, record: dict[str, Any]) -> None:
-    for name, field in entity.fields.items():
-        if field.type == "formula":
-            formula = field.formula
-            record[name] = formula.evaluate(record) if hasattr(formula, "evaluate") else None
+    """Every formula, each after the formulas it uses."""
+    for name in formulas.in_order(entity):
+        formula = entity.fields[name].formula
+        record[name] = formula.evaluate(record) if isinstance(formula, Formula) else None
 
 
 def _without_repeats(problems: list[Problem], required: list[Problem]) -> list[Problem]:
