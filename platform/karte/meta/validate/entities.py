@@ -105,20 +105,29 @@ def _related_problem(ctx: Ctx, entity: Entity, ref: str) -> str | None:
     return None
 
 
+def _single_values(ctx: Ctx, entity: Entity, doc: Doc, names: list[tuple[int, Any]],
+                   parts: tuple[Any, ...], codes: tuple[str, str, str],
+                   why: str) -> Iterator[Problem]:
+    """A list of field names that must each be a field holding one value, listed once:
+    `codes` are for an unknown field, a field of a list type, and a repeat."""
+    unknown, unfit, twice = codes
+    for index, name in names:
+        field = entity.fields.get(name)
+        if name not in ctx.field_names(entity.name):
+            yield at(doc.file, pointer(*parts, index), ctx.unknown_field(entity, name), unknown)
+        elif field is not None and not TYPES[field.type].scalar:
+            yield at(doc.file, pointer(*parts, index),
+                     f'"{name}" is {a_an(field.type)} field; {why}', unfit)
+    for index in repeats(names):
+        yield at(doc.file, pointer(*parts, index), f'"{names[index][1]}" is listed twice',
+                 twice)
+
+
 def _duplicates(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
     for rule, raw in entries(doc.data, "duplicates"):
-        names = entries(raw, "fields")
-        for index, name in names:
-            where = pointer("duplicates", rule, "fields", index)
-            field = entity.fields.get(name)
-            if name not in ctx.field_names(entity.name):
-                yield at(doc.file, where, ctx.unknown_field(entity, name), "DEF036")
-            elif field is not None and not TYPES[field.type].scalar:
-                yield at(doc.file, where, f'"{name}" is {a_an(field.type)} field; duplicate rules '
-                         "compare single values", "DEF032")
-        for index in repeats(names):
-            yield at(doc.file, pointer("duplicates", rule, "fields", index),
-                     f'"{names[index][1]}" is listed twice', "DEF034")
+        yield from _single_values(ctx, entity, doc, entries(raw, "fields"),
+                                  ("duplicates", rule, "fields"), ("DEF036", "DEF032", "DEF034"),
+                                  "duplicate rules compare single values")
 
 
 def _unique(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
@@ -128,17 +137,9 @@ def _unique(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
         if len(names) < 2:
             yield at(doc.file, pointer("unique", rule), "a unique combination needs at least "
                      "two fields (a single field takes \"unique\": true)", "DEF053")
-        for index, name in names:
-            where = pointer("unique", rule, index)
-            field = entity.fields.get(name)
-            if name not in ctx.field_names(entity.name):
-                yield at(doc.file, where, ctx.unknown_field(entity, name), "DEF052")
-            elif field is not None and not TYPES[field.type].scalar:
-                yield at(doc.file, where, f'"{name}" is {a_an(field.type)} field; a unique '
-                         "combination holds single values", "DEF053")
-        for index in repeats(names):
-            yield at(doc.file, pointer("unique", rule, index),
-                     f'"{names[index][1]}" is listed twice', "DEF053")
+        yield from _single_values(ctx, entity, doc, names, ("unique", rule),
+                                  ("DEF052", "DEF053", "DEF053"),
+                                  "a unique combination holds single values")
 
 
 def _timeline(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
