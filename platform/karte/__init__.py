@@ -45,7 +45,7 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     engine = make_engine(database_url or settings.database_url)
     plan = migrate(engine, registry)
     try:
-        served = _serving(engine, registry, plan)
+        served = _serving(registry, plan)
     except StartupRefused:
         engine.dispose()
         raise
@@ -75,19 +75,16 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     return app
 
 
-def _serving(engine, registry, plan):
+def _serving(registry, plan):
     """The Registry to serve: while risky steps wait, fields keep the definition their
     column has, so the rows that block a step can be corrected in the app; a step the app
     cannot run beside refuses the start with the plan's own words."""
     from karte.store.migrate.pending import serving_pack, unservable
-    from karte.store.migrate.schema_history import last_definitions
 
     blocked = unservable(plan)
     if not blocked:
-        with engine.connect() as conn:
-            last = last_definitions(conn)
         try:
-            return serving_pack(registry, plan, last)
+            return serving_pack(registry, plan, plan.definitions)
         except ValueError as error:
             blocked = [s for s in plan.risky if s.target == str(error)]
     raise StartupRefused([Problem(f"database: {step.target}", step.refused or

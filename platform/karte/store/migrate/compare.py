@@ -27,7 +27,6 @@ from karte.store.migrate.checks import (
     live_rows,
     orphans,
 )
-from karte.store.migrate.schema_history import last_definitions
 from karte.store.migrate.steps import Step, step_rank
 from karte.store.migrate.values import value_steps
 from karte.store.tables import index_name, junction_name
@@ -279,17 +278,17 @@ def _pending_renames(cmp: Comparison, diffs: list[Any], renames: list[Step]) -> 
 
 
 def compare(conn: sa.Connection, pack: Pack, metadata: sa.MetaData,
-            renames: Sequence[Step] = ()) -> list[Step]:
+            last: dict[str, Any] | None, renames: Sequence[Step] = ()) -> list[Step]:
     """Every difference between the pack and the database, classified and ordered;
-    `renames` are renames not applied yet (a plan that only reads)."""
+    `last` the definitions last recorded in the history, `renames` renames not applied
+    yet (a plan that only reads)."""
     cmp = Comparison(conn, pack, metadata, existing_columns(conn))
     diffs = compare_metadata(context(conn), metadata)
     if renames:
         diffs = _pending_renames(cmp, diffs, list(renames))
     steps = [step for diff in diffs for step in _classify(cmp, diff)]
     steps += _required_notes(cmp)
-    steps += value_steps(conn, pack, cmp.existing,
-                         last_definitions(conn))
+    steps += value_steps(conn, pack, cmp.existing, last)
     return sorted(steps, key=step_rank)
 
 

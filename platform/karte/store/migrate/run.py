@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def plan(engine: sa.Engine, pack: Pack) -> Plan:
     metadata = build_metadata(pack)
     with engine.connect() as conn:
         renames = rename_steps(conn, pack)
-        steps = renames + compare(conn, pack, metadata, renames)
+        steps = renames + compare(conn, pack, metadata, recorded.last_definitions(conn),
+                                  renames)
     return Plan(tuple(sorted(steps, key=step_rank)), pack=pack.name)
 
 
@@ -56,14 +58,15 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
     metadata = build_metadata(pack)
     with session(engine) as conn:
         target = Target(operations(conn), metadata, pack)
+        last = recorded.last_definitions(conn)
         renames = rename_steps(conn, pack)
         apply(target, renames)  # first, so the comparison sees the renamed columns
-        steps = sorted(renames + compare(conn, pack, metadata), key=step_rank)
+        steps = sorted(renames + compare(conn, pack, metadata, last), key=step_rank)
         chosen = [s for s in steps if _runs(s, apply_risky)]
         apply(target, [s for s in chosen if s not in renames])
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
-        _record_changes(conn, pack, result)
-    return result
+        stored = _record_changes(conn, pack, result, last)
+    return replace(result, definitions=stored)
 
 
 def _summary(result: Plan) -> str:
@@ -102,10 +105,11 @@ def _keep_stored_types(snapshot: dict[str, Any], last: dict[str, Any] | None,
             snapshot["entities"][step.table]["fields"][step.column] = before[step.column]
 
 
-def _record_changes(conn: sa.Connection, pack: Pack, result: Plan) -> None:
+def _record_changes(conn: sa.Connection, pack: Pack, result: Plan,
+                    last: dict[str, Any] | None) -> dict[str, Any] | None:
     """A history row when steps were applied or the definitions changed since the last
-    row (a stage added, a field made required, a rule changed: no DDL, still a trace)."""
-    last = recorded.last_definitions(conn)
+    row (a stage added, a field made required, a rule changed: no DDL, still a trace).
+    Returns the definitions the history now ends with."""
     snapshot = recorded.describe(pack, _kept_values(result))
     _keep_stored_types(snapshot, last, result)
     lines = recorded.changes((last or {}).get("raw"), snapshot["raw"])
@@ -119,8 +123,9 @@ def _record_changes(conn: sa.Connection, pack: Pack, result: Plan) -> None:
     elif last is not None and last.get("entities") != snapshot["entities"]:
         summary = "definitions recorded"
     else:
-        return
+        return last
     recorded.record(conn, pack, summary, operations, snapshot)
+    return snapshot
 
 
 def _purge_problem(pack: Pack, existing: dict[str, set[str]], ref: str) -> str | None:

@@ -70,6 +70,9 @@ class Plan:
     applied: tuple[Step, ...] = ()
     executed: bool = False
     pack: str = ""
+    # After `migrate`: the definitions the history ends with (what each column holds while
+    # a type change waits), so the app reads them without asking the database again.
+    definitions: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def safe(self) -> tuple[Step, ...]:
