@@ -402,12 +402,16 @@ def is_empty(value: Any) -> bool:
 
 
 def has_nul(value: Any) -> bool:
-    """Whether text (or a list of texts) holds a NUL character: PostgreSQL cannot store
-    one and SQLite's text functions stop at it, so neither database is given one."""
+    """Whether text — alone or anywhere in lists, tuples and dicts of it — holds a NUL
+    character: PostgreSQL cannot store one and SQLite's text functions stop at it, so
+    neither database is given one."""
     if isinstance(value, str):
         return NUL in value
-    return isinstance(value, list | tuple) and any(isinstance(item, str) and NUL in item
-                                                   for item in value)
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list | tuple):
+        return False
+    return any(has_nul(item) for item in value)
 
 
 def normalise(field: FieldSpec, value: Any, country: str | None = None) -> Any:

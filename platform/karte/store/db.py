@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from karte.fields import NUL
+from karte.fields import has_nul
 from karte.problems import Problem
 from karte.store.errors import ValidationFailed
 
@@ -74,21 +74,9 @@ def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: An
     """Text with a NUL character is invalid input (422) on every database. Forms and
     filters say so first, next to the field or parameter; this catches any other way in
     (a note, a user's name)."""
-    if _holds_nul(parameters):
+    if has_nul(parameters):
         raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
                                             "saved; remove it and try again.", "nul")])
-
-
-def _holds_nul(parameters: Any) -> bool:
-    """Whether a bound value is text with NUL: parameters are a row (tuple or dict), a
-    list of rows, or — for a batched INSERT — one flat tuple."""
-    for item in parameters.values() if isinstance(parameters, dict) else parameters or ():
-        if isinstance(item, str):
-            if NUL in item:
-                return True
-        elif isinstance(item, dict | list | tuple) and _holds_nul(item):
-            return True
-    return False
 
 
 def answers(engine: sa.Engine) -> bool:
