@@ -30,14 +30,10 @@ class Waiting:
         return self.step.description
 
 
-def waiting(plan: Plan) -> list[Step]:
-    return [s for s in plan.risky if s not in plan.applied]
-
-
 def unservable(plan: Plan) -> list[Step]:
     """Waiting steps the app cannot run beside (it would read a column that is not
     there, or write values the column cannot hold)."""
-    return [s for s in waiting(plan) if s.kind not in SERVABLE]
+    return [s for s in plan.waiting if s.kind not in SERVABLE]
 
 
 def _stored_field(field: Field, entry: dict[str, Any]) -> Field:
@@ -55,7 +51,7 @@ def serving_pack(pack: Pack, plan: Plan, last: dict[str, Any] | None) -> Pack:
     """The Registry the app serves: fields with a waiting type change keep the definition
     their column has. ValueError when that definition is not known."""
     changed: dict[str, dict[str, Field]] = {}
-    for step in waiting(plan):
+    for step in plan.waiting:
         if step.kind != "change_type" or step.table not in pack.entities:
             continue
         entity = pack.entity(step.table)
@@ -81,4 +77,4 @@ def banner(plan: Plan, pack: Pack) -> tuple[Waiting, ...]:
     """Each waiting step with its entity (when it is one) and the ids of blocking rows."""
     return tuple(Waiting(s, s.table if s.table in pack.entities else None,
                          tuple(s.detail.get("ids") or s.detail.get("examples") or ()))
-                 for s in waiting(plan))
+                 for s in plan.waiting)

@@ -78,17 +78,16 @@ def _summary(result: Plan) -> str:
         kinds = Counter(s.kind for s in result.applied)
         line = (f"{counted(len(result.applied), 'step')}: "
                 + ", ".join(f"{count} {kind}" for kind, count in kinds.items()))
-    pending = [s for s in result.risky if s not in result.applied]
-    if pending:
-        line += f"; {counted(len(pending), 'risky step')} not applied"
+    if result.waiting:
+        line += f"; {counted(len(result.waiting), 'risky step')} not applied"
     return line
 
 
 def _kept_values(result: Plan) -> dict[tuple[str, str], set[str]]:
     """Stage or option keys still stored in rows after this run (retirements waiting)."""
     kept: dict[tuple[str, str], set[str]] = {}
-    for step in result.steps:
-        if step.kind == "retire_value" and step not in result.applied:
+    for step in result.waiting:
+        if step.kind == "retire_value":
             kept.setdefault((step.table, step.column_name), set()).add(step.detail["from"])
     return kept
 
@@ -97,8 +96,8 @@ def _keep_stored_types(snapshot: dict[str, Any], last: dict[str, Any] | None,
                        result: Plan) -> None:
     """A field whose type change waits keeps its last applied entry: that is what its
     column holds, and what the app serves until `--apply` (store/migrate/pending.py)."""
-    for step in result.steps:
-        if step.kind != "change_type" or step in result.applied:
+    for step in result.waiting:
+        if step.kind != "change_type":
             continue
         before = (last or {}).get("entities", {}).get(step.table, {}).get("fields", {})
         if step.column in before and step.table in snapshot["entities"]:

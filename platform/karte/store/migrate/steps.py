@@ -91,10 +91,16 @@ class Plan:
         return tuple(s for s in self.risky if s.refused)
 
     @property
+    def waiting(self) -> tuple[Step, ...]:
+        """Risky steps not applied: refused until rows are corrected, or waiting for
+        `karte migrate --apply` (the app serves beside them: store/migrate/pending.py)."""
+        return tuple(s for s in self.risky if s not in self.applied)
+
+    @property
     def blocking(self) -> bool:
-        """Risky steps still pending: the app must not start until `karte migrate --apply`
-        (and, for refused steps, until the offending rows are cleaned up)."""
-        return any(s not in self.applied for s in self.risky)
+        """Whether the database does not match the definitions yet (`karte migrate`
+        exits 2)."""
+        return bool(self.waiting)
 
     @property
     def changes(self) -> bool:
@@ -121,7 +127,7 @@ class Plan:
             status = self.status(step)
             lines.append(f"  {MARKS[status]} {step.kind:<{width}}  {step.description}"
                          f"  [{LABELS[status]}]")
-        pending = [self.status(s) for s in self.risky if s not in self.applied]
+        pending = [self.status(s) for s in self.waiting]
         if "waiting" in pending:
             lines.append("Risky steps wait: review them, then run `karte migrate --apply`.")
         if "refused" in pending:
