@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from karte.meta.conditions.parse import RECORD_ID
+from karte.meta.conditions import RECORD_ID
 from karte.meta.model import Entity, Field
 from karte.problems import Detailed, Problem, closest
 from karte.store.errors import NotFound, RecordError

@@ -8,6 +8,7 @@ database).
 
 from karte.meta.conditions.parse import (
     OPERATORS,
+    RECORD_ID,
     AllOf,
     AnyOf,
     Compare,
@@ -22,5 +23,5 @@ from karte.meta.conditions.parse import (
     parse,
 )
 
-__all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
-           "Token", "evaluate", "fields_used", "fold", "parse"]
+__all__ = ["OPERATORS", "RECORD_ID", "AllOf", "AnyOf", "Compare", "Condition", "Context",
+           "Not", "Ref", "Token", "evaluate", "fields_used", "fold", "parse"]
