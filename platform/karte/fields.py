@@ -358,7 +358,8 @@ def _varchar(length: int) -> Callable[[FieldSpec], sa.types.TypeEngine[Any]]:
 
 
 def _formula_column(field: FieldSpec) -> sa.types.TypeEngine[Any]:
-    """A formula stores its value as its `result` type does (decimal: NUMERIC(18, 4))."""
+    """A formula or rollup stores its value as its `result` type does (decimal:
+    NUMERIC(18, 4))."""
     column = TYPES[field.result].column if field.result else None
     return sa.Numeric(18, 4) if field.result == "decimal" or column is None else column(field)
 
@@ -388,6 +389,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("links", None, _record_ids, SET_OPS, scalar=False, orderable=False),
     FieldType("user", lambda f: BIGINT, _record_id, CHOICE_OPS),
     FieldType("formula", _formula_column, _read_only, NUMBER_OPS, numeric=True),
+    FieldType("rollup", _formula_column, _read_only, NUMBER_OPS, numeric=True),
     FieldType("file", lambda f: JSON, _files, EMPTY_OPS, scalar=False, orderable=False),
 )}
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from karte.fields import TYPES, phone_country
-from karte.meta import conditions, formulas, series
+from karte.meta import conditions, formulas, rollups, series
 from karte.meta.model import (
     Action,
     CardConfig,
@@ -88,6 +88,9 @@ def _field(name: str, raw: Mapping[str, Any], currency: str) -> Field:
         field = replace(field, currency=currency)
     if field.type == "formula":
         field = replace(field, formula=raw.get("formula"), read_only=True)
+    if field.type == "rollup":
+        field = replace(field, rollup={k: raw[k] for k in rollups.KEYS if k in raw},
+                        read_only=True)
     return field
 
 
@@ -223,6 +226,10 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
             parsed["formula"], found = formulas.parse(f.formula, entity, entity.source,
                                                       f"{where}/formula", f.result)
             problems += found
+        if f.type == "rollup" and isinstance(f.rollup, dict):
+            parsed["rollup"], found = rollups.parse(f.rollup, f.result, entity, name, entities)
+            parsed["result"] = getattr(parsed["rollup"], "result", f.result)
+            problems += found
         fields[name] = replace(f, **parsed)
     built = replace(entity, fields=frozen_map(fields))
     problems += formulas.cycles(built)
@@ -295,6 +302,7 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
     plain = {name: _entity(name, doc, fields[name], reverse.get(name, []))
              for name, doc in raw.entities.items()}
     entities = {name: _with_expressions(e, plain, problems) for name, e in plain.items()}
+    problems += rollups.cycles(entities)
     workflows = {name: _workflow(name, doc, plain, problems)
                  for name, doc in raw.workflows.items()}
     pack = Pack(

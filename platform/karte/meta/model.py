@@ -96,6 +96,7 @@ class Field:
     on_delete: str = "restrict"
     formula: Any = None          # karte.meta.formulas.Formula once built
     result: str | None = None    # a formula's value type (None: decimal)
+    rollup: Any = None           # karte.meta.rollups.Rollup once built (raw keys before)
     visible_if: Any = None       # karte.meta.conditions.Condition once built
     required_if: Any = None
     read_only_if: Any = None
@@ -109,13 +110,18 @@ class Field:
     def option_keys(self) -> tuple[str, ...]:
         return tuple(option.key for option in self.options)
 
+    @property
+    def derived(self) -> bool:
+        """A formula or a rollup: computed by the engine, never input."""
+        return self.type in ("formula", "rollup")
+
     def as_value(self) -> Field:
-        """A formula as a plain field of its `result` type (decimal: NUMERIC(18, 4)), which
-        is how its value is stored and converted; any other field as it is."""
-        if self.type != "formula":
+        """A formula or rollup as a plain field of its `result` type (decimal: NUMERIC(18,
+        4)), which is how its value is stored and converted; any other field as it is."""
+        if not self.derived:
             return self
         return replace(self, type=self.result or "decimal", precision=18, scale=4,
-                       formula=None)
+                       formula=None, rollup=None)
 
     def option(self, key: str) -> Option | None:
         return next((o for o in self.options if o.key == key), None)

@@ -51,8 +51,8 @@ def noun(entity: Entity, plural: bool = False) -> str:
 
 
 def _input_fields(entity: Entity) -> dict[str, Field]:
-    """Fields a value may be given for (formulas are computed, never input)."""
-    return {name: f for name, f in entity.fields.items() if f.type != "formula"}
+    """Fields a value may be given for (formulas and rollups are computed, never input)."""
+    return {name: f for name, f in entity.fields.items() if not f.derived}
 
 
 class Schemas:
@@ -79,7 +79,7 @@ class Schemas:
         """Normalised values for the names the entity accepts, and every problem found."""
         problems = check_names(entity, values)
         accepted = {k: v for k, v in values.items() if k in entity.fields
-                    and entity.fields[k].type != "formula"}
+                    and not entity.fields[k].derived}
         try:
             return self.schema(entity).load(accepted), problems
         except ma.ValidationError as error:
@@ -97,9 +97,9 @@ def _problems_of(messages: Any) -> list[Problem]:
 
 def _name_problem(entity: Entity, name: str) -> Problem | None:
     field = entity.fields.get(name)
-    if field is not None and field.type == "formula":
-        return Problem(name, f"{label(field)} is set by the system (a formula computes it).",
-                       "read_only")
+    if field is not None and field.derived:
+        return Problem(name, f"{label(field)} is set by the system (a {field.type} computes "
+                             "it).", "read_only")
     if field is not None:
         return None
     if name in SYSTEM_FIELD_DEFS:
@@ -174,7 +174,7 @@ def check_required(entity: Entity, record: Mapping[str, Any], changed: set[str] 
     the record as it would be saved."""
     problems = []
     for name, field in entity.fields.items():
-        if field.type == "formula" or not is_empty(record.get(name)):
+        if field.derived or not is_empty(record.get(name)):
             continue
         asked = field.required and (changed is None or name in changed)
         if asked or (field.required_if is not None and judge(field.required_if, record)):

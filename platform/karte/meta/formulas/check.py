@@ -43,7 +43,7 @@ ALLOWED = "numbers, field names, functions, + - * / and parentheses"
 
 def operand_kind(field: Field) -> Kind:
     """What a field gives a formula: a number, a date, true/false, or nothing usable."""
-    if field.type == "formula":
+    if field.type in ("formula", "rollup"):
         return {"date": DATE, "boolean": BOOLEAN}.get(field.result or "", NUMBER)
     if field.type in ("date", "boolean"):
         return field.type

@@ -23,13 +23,14 @@ NUMBERS = ("integer", "decimal", "money", "percent")
 SCALAR = tuple(name for name, kind in TYPES.items() if kind.scalar)
 APPLIES: dict[str, tuple[str, ...]] = {
     "unique": SCALAR, "index": SCALAR,
-    "default": tuple(t for t in SCALAR if t != "formula"),
+    "default": tuple(t for t in SCALAR if t not in ("formula", "rollup")),
     "max_length": ("string", "text"), "min_length": ("string",), "pattern": ("string",),
     "min": (*NUMBERS, "date"), "max": (*NUMBERS, "date"),
-    "precision": ("decimal",), "scale": ("decimal",), "currency": ("money", "formula"),
+    "precision": ("decimal",), "scale": ("decimal",), "currency": ("money", "formula", "rollup"),
     "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
-    "formula": ("formula",), "result": ("formula",), "retired": ("enum", "multi_enum"),
-    "series": ("string",),
+    "formula": ("formula",), "result": ("formula", "rollup"), "retired": ("enum", "multi_enum"),
+    "series": ("string",), "of": ("rollup", "lines"), "agg": ("rollup",), "field": ("rollup",),
+    "where": ("rollup",),
 }
 STRING_LENGTH = 255  # a string field's max_length when it sets none
 

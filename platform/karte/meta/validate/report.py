@@ -71,6 +71,16 @@ CODES = {
     "DEF052": "a unique combination names no field",
     "DEF053": "a unique combination of fewer than two fields, a field listed twice, or a "
               "field type a unique index cannot hold",
+    "DEF070": "a rollup without \"of\" or \"agg\"",
+    "DEF071": "a rollup's \"of\" names no lines field, entity or link field",
+    "DEF072": "a rollup's \"of\" names a field that is not a link to this entity",
+    "DEF073": "a rollup's \"field\" names no field of the aggregated entity",
+    "DEF074": "a rollup's \"field\" does not fit its \"agg\" (sum and avg need a number, "
+              "min and max a number or a date)",
+    "DEF075": "a rollup's \"result\" does not fit its \"agg\" and \"field\"",
+    "DEF076": "a rollup's \"where\" reads another record or a token ($today, $me…)",
+    "DEF078": "a count with \"field\", or another aggregate without one",
+    "DEF079": "rollups (and formulas) whose values depend on themselves across entities",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",

@@ -32,6 +32,7 @@ from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
 from karte.store.records import moves as records_moves
+from karte.store.records import rollups
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.query import (
     check_paging,
@@ -156,6 +157,8 @@ class Records:
             audit.write(c, self.store.audit, [audit.row(ent.name, id, "create", user, ctx.now,
                                                         created_changes(ent, record))])
             self._first_moves(c, ent, [id], [record], user, ctx.now)
+            rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent,
+                                                                        [record]))
             return self.store.read_one(c, ent, id)
 
     def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]],
@@ -169,6 +172,7 @@ class Records:
         ids: list[int] = []
         problems: Tagged = []
         seen: dict[str, set[Any]] = {}
+        parents: rollups.Parents = {}
         rows = iter(rows)
         with self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
@@ -181,10 +185,12 @@ class Records:
                 problems += [(start + i, p) for i, p in found]
                 if not problems:
                     ids += self._insert_batch(c, ent, records, stamped)
+                    rollups.parents_of(self.store, ent, records, into=parents)
                 start += len(batch)
             if problems:
                 raise ValidationFailed([Problem(_row_where(i, p.where), p.message, p.code)
                                         for i, p in problems])
+            rollups.refresh(self.store, c, ent.name, parents)
         return ids
 
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
@@ -278,6 +284,8 @@ class Records:
             audit.write(c, self.store.audit, [audit.row(
                 ent.name, old["id"], _action(ent, changed), user, ctx.now,
                 audit.changes(old, after, changed))])
+            rollups.refresh(self.store, c, ent.name,
+                            rollups.parents_of(self.store, ent, [old, record], changed))
             return self.store.read_one(c, ent, id)
 
     def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:
@@ -326,6 +334,7 @@ class Records:
             if refused is not None:
                 raise refused
             apply_delete(self.store, c, plan, self.store.context(actor).now, actor_id(actor))
+            rollups.after_delete(self.store, c, plan)
         return {name: sorted(ids) for name, ids in plan.deletes.items() if ids}
 
     def restore(self, entity: str, id: Any, actor: Actor | None = None, *,
@@ -347,6 +356,7 @@ class Records:
             if taken:
                 raise ValidationFailed([p for _, p in taken])
             self._undelete(c, ent, old, actor)
+            rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent, [old]))
             return self.store.read_one(c, ent, id)
 
     def _undelete(self, conn: sa.Connection, entity: Entity, old: Record,

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.fields import is_empty, normalise
-from karte.meta import conditions, formulas
+from karte.meta import conditions, formulas, rollups
 from karte.meta.formulas import Formula
 from karte.meta.model import Entity, Field
 from karte.problems import Problem
@@ -113,7 +113,7 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
     """The record to insert (declared fields only) and every problem with it."""
     loaded, problems = store.schemas.load(entity, values)
     defaults, found = _defaults(entity, values, ctx, store.pack.country)
-    record = {**blank(entity), **defaults, **loaded}
+    record = {**blank(entity), **defaults, **loaded, **rollups.starting(entity)}
     for workflow in store.pack.workflows_of(entity.name):
         if not (trusted and not is_empty(loaded.get(workflow.field))):
             record[workflow.field] = workflow.initial

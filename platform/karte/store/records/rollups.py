@@ -1,0 +1,186 @@
+"""Rollups kept current in the transaction of every write that can change them (SPEC §3.6).
+
+A write of child records names the parents whose rollups it may have changed (old and new
+link values); `refresh` then runs one aggregate SELECT per rollup for exactly those parents
+(`GROUP BY` the link, live children only, `where` compiled to SQL) — never a scan of the
+whole child table — recomputes the parents' formulas, writes the parents whose values
+changed, and carries on to the grandparents whose rollups read what changed.
+
+A refresh leaves the parent's `version` and `updated_at` alone, and writes no audit row:
+the value is derived, nobody edited the parent, and bumping its version would make a
+colleague's open edit of the parent fail as a conflict because someone added a deal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.fields import is_empty
+from karte.meta.conditions import Context
+from karte.meta.model import Entity, Pack
+from karte.meta.rollups import Rollup, of_entity, stored
+from karte.store.records.delete import Plan
+from karte.store.records.store import Store, chunks
+from karte.store.records.write import compute_formulas
+from karte.store.where import to_sql
+
+Parents = dict[str, set[int]]          # link field of the child → parent ids
+MAX_ROUNDS = 100                       # grandparents and up; cycles are refused by check
+
+
+def over(pack: Pack, child: str) -> list[tuple[Entity, str, Rollup]]:
+    """Every rollup of the pack aggregating `child` records: (parent, field, rollup)."""
+    return [(entity, name, rollup) for entity in pack.entities.values()
+            for name, rollup in of_entity(entity) if rollup.child == child]
+
+
+def aggregate(store: Store, rollup: Rollup, parent_ids: Sequence[int] | None) -> sa.Select[Any]:
+    """(parent id, aggregate…) of the live children, per parent; all parents when
+    `parent_ids` is None (a backfill or `karte recompute`)."""
+    table = store.table(rollup.child)
+    link = table.c[rollup.link]
+    column = table.c[rollup.field] if rollup.field else None
+    values: list[sa.ColumnElement[Any]]
+    if column is None:
+        values = [sa.func.count()]
+    elif rollup.agg == "avg":     # in Python, exactly: SQLite's avg() is a float
+        values = [sa.func.sum(column), sa.func.count(column)]
+    else:
+        values = [getattr(sa.func, rollup.agg)(column)]
+    query = sa.select(link, *values).where(table.c.deleted_at.is_(None), link.is_not(None))
+    if rollup.where is not None:
+        query = query.where(to_sql(rollup.where, store.tables, Context.current()))
+    if parent_ids is not None:
+        query = query.where(link.in_(parent_ids))
+    return query.group_by(link)
+
+
+def value_of(rollup: Rollup, row: Sequence[Any]) -> Any:
+    """The stored value from one aggregate row (without the parent id)."""
+    if rollup.agg == "count":
+        return stored(Decimal(row[0]), rollup.result)
+    if rollup.agg == "avg":
+        total, count = row
+        return None if not count else stored(_decimal(total) / count, rollup.result)
+    if row[0] is None:
+        return rollup.empty
+    return stored(_decimal(row[0]), rollup.result)
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    return value
+
+
+def fresh(store: Store, conn: sa.Connection, rollup: Rollup,
+          parent_ids: Iterable[int]) -> dict[int, Any]:
+    """The rollup's value for each of `parent_ids` (no children: `rollup.empty`)."""
+    wanted = sorted(set(parent_ids))
+    values = dict.fromkeys(wanted, rollup.empty)
+    for batch in chunks(wanted):
+        for row in conn.execute(aggregate(store, rollup, batch)):
+            values[row[0]] = value_of(rollup, row[1:])
+    return values
+
+
+def parents_of(store: Store, entity: Entity, records: Iterable[Mapping[str, Any] | None],
+               changed: Iterable[str] | None = None,
+               into: Parents | None = None) -> Parents:
+    """The parents whose rollups over `entity` these records' writes may change: every
+    linked parent (`changed` None: a create, delete or restore), else those whose link
+    changed (old and new, pass both records) or whose rollup reads a changed field."""
+    found: Parents = {} if into is None else into
+    names = None if changed is None else set(changed)
+    rows = [r for r in records if r is not None]
+    for _parent, _name, rollup in over(store.pack, entity.name):
+        if names is not None and rollup.link not in names and not rollup.reads & names:
+            continue
+        found.setdefault(rollup.link, set()).update(
+            r[rollup.link] for r in rows if not is_empty(r.get(rollup.link)))
+    return found
+
+
+def refresh(store: Store, conn: sa.Connection, child: str,
+            parent_ids_by_link: Mapping[str, Iterable[int | None]]) -> None:
+    """Recompute the rollups over `child` records for the parents named per link field
+    (pass old and new link values of re-pointed records), then their formulas, and on up
+    to the grandparents while values change. Call it inside the write's transaction,
+    after the child rows are written."""
+    queue = deque([(child, {link: {i for i in ids if i is not None}
+                            for link, ids in parent_ids_by_link.items()})])
+    rounds = 0
+    while queue and rounds < MAX_ROUNDS:
+        rounds += 1
+        name, by_link = queue.popleft()
+        for parent_name, values in _fresh_by_parent(store, conn, name, by_link).items():
+            parent = store.entity(parent_name)
+            written = _write(store, conn, parent, values)
+            if written:
+                queue.append((parent.name, _next(store, parent, written)))
+
+
+def _fresh_by_parent(store: Store, conn: sa.Connection, child: str,
+                     by_link: Mapping[str, set[int]]) -> dict[str, dict[int, dict[str, Any]]]:
+    """Fresh rollup values per parent entity name, per parent id."""
+    found: dict[str, dict[int, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
+    for parent, name, rollup in over(store.pack, child):
+        ids = by_link.get(rollup.link)
+        if not ids:
+            continue
+        for id, value in fresh(store, conn, rollup, ids).items():
+            found[parent.name][id][name] = value
+    return found
+
+
+def _write(store: Store, conn: sa.Connection, entity: Entity,
+           values: Mapping[int, Mapping[str, Any]]) -> dict[int, tuple[dict[str, Any], set[str]]]:
+    """Store the fresh rollups (and the formulas they feed) of the parents that differ;
+    returns each written parent's row and changed field names."""
+    rows = store.read(conn, entity, list(values), include_deleted=True)
+    derived = [n for n, f in entity.fields.items() if f.derived]
+    written: dict[int, tuple[dict[str, Any], set[str]]] = {}
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for id, row in rows.items():
+        new = {**row, **values[id]}
+        compute_formulas(entity, new)
+        changed = tuple(n for n in derived if new.get(n) != row.get(n))
+        if changed:
+            written[id] = (new, set(changed))
+            groups[changed].append({"_id": id, **{n: new[n] for n in changed}})
+    table = store.table(entity)
+    for names, params in groups.items():
+        conn.execute(table.update().where(table.c.id == sa.bindparam("_id"))
+                     .values({n: sa.bindparam(n) for n in names}), params)
+    return written
+
+
+def _next(store: Store, entity: Entity,
+          written: Mapping[int, tuple[dict[str, Any], set[str]]]) -> dict[str, set[int]]:
+    """The grandparents to refresh: those of written parents whose rollups read a changed
+    value."""
+    by_link: Parents = {}
+    for row, changed in written.values():
+        parents_of(store, entity, [row], changed, by_link)
+    return by_link
+
+
+def after_delete(store: Store, conn: sa.Connection, plan: Plan) -> None:
+    """Refresh the parents of every record a delete took away (cascades included) or
+    unlinked (`set_null`: the old target)."""
+    touched: dict[str, Parents] = defaultdict(dict)
+    for name, versions in plan.deletes.items():
+        entity = store.entity(name)
+        if versions and over(store.pack, name):
+            rows = store.read(conn, entity, list(versions), include_deleted=True)
+            parents_of(store, entity, rows.values(), into=touched[name])
+    for (name, link), nulled in plan.nulls.items():
+        old = {target for _version, target in nulled.values()}
+        touched[name].setdefault(link, set()).update(old)
+    for name, parents in touched.items():
+        refresh(store, conn, name, parents)
