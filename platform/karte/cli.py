@@ -151,6 +151,32 @@ def _show_history(entries: list, number: int) -> None:
 
 @main.command()
 @pack_option
+@click.argument("ref", metavar="ENTITY.FIELD")
+@reports_problems
+def recompute(pack_dir: Path | None, ref: str) -> None:
+    """Recompute a rollup or formula for every record; report how many differed."""
+    from karte.store.migrate import migrate as run_migrations
+    from karte.store.records.recompute import recompute_field
+
+    settings, pack = _load(pack_dir)
+    with _database(settings) as engine:
+        run_migrations(engine, pack)
+        try:
+            outcome = recompute_field(engine, pack, ref)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{ref}: {counted(outcome.records, 'record')} recomputed, "
+               f"{outcome.differed} differed.")
+    for id, stored, fresh in outcome.examples:
+        click.echo(f"  #{id}: {_shown(stored)} → {_shown(fresh)}")
+
+
+def _shown(value: object) -> str:
+    return "empty" if value is None else str(value)
+
+
+@main.command()
+@pack_option
 def erd(pack_dir: Path | None) -> None:
     """Print the pack's ER diagram as Mermaid text."""
     from karte.meta.erd import mermaid

@@ -19,6 +19,7 @@ from karte.meta.model import Pack
 from karte.store.migrate import types, values
 from karte.store.migrate.checks import orphans
 from karte.store.migrate.compare import context
+from karte.store.migrate.fill import FILL, fill
 from karte.store.migrate.steps import Step
 from karte.store.tables import field_column, index_name
 
@@ -172,6 +173,7 @@ def _each(apply_one: Callable[[Target, Step], None]) -> Callable[[Target, list[S
 
 
 APPLIERS: dict[str, Callable[[Target, list[Step]], None]] = {
+    FILL: lambda target, steps: fill(target.conn, target.pack, steps),
     "add_table": _add_tables,
     "rename_table": _each(_rename_table),
     "rename_column": _each(_rename_column),

@@ -27,6 +27,7 @@ from karte.meta.model import SYSTEM_FIELDS, Pack
 from karte.problems import counted
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
+from karte.store.migrate.fill import fill_steps
 from karte.store.migrate.operations import Target, apply, operations, session
 from karte.store.migrate.schema_history import HistoryEntry, describe, history
 from karte.store.migrate.steps import Plan, Step, step_rank
@@ -43,8 +44,9 @@ def plan(engine: sa.Engine, pack: Pack) -> Plan:
     metadata = build_metadata(pack)
     with engine.connect() as conn:
         renames = rename_steps(conn, pack)
-        steps = renames + compare(conn, pack, metadata, recorded.last_definitions(conn),
-                                  renames)
+        last = recorded.last_definitions(conn)
+        steps = (renames + compare(conn, pack, metadata, last, renames)
+                 + fill_steps(conn, pack, last))
     return Plan(tuple(sorted(steps, key=step_rank)), pack=pack.name)
 
 
@@ -61,7 +63,8 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
         last = recorded.last_definitions(conn)
         renames = rename_steps(conn, pack)
         apply(target, renames)  # first, so the comparison sees the renamed columns
-        steps = sorted(renames + compare(conn, pack, metadata, last), key=step_rank)
+        steps = sorted(renames + compare(conn, pack, metadata, last)
+                       + fill_steps(conn, pack, last), key=step_rank)
         chosen = [s for s in steps if _runs(s, apply_risky)]
         apply(target, [s for s in chosen if s not in renames])
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)

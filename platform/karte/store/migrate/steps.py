@@ -13,7 +13,7 @@ from typing import Any
 NOTE_KINDS = frozenset({"retire_column", "retire_table", "required_on_empty", "differs"})
 STEP_ORDER = ("rename_table", "rename_column", "drop_index", "drop_foreign_key", "add_table",
               "add_column", "widen_column", "change_type", "rename_value", "retire_value",
-              "add_index", "add_foreign_key",
+              "add_index", "add_foreign_key", "fill_values",
               "retire_table", "retire_column", "required_on_empty", "differs")
 MARKS = {"applied": "✓", "automatic": "+", "waiting": "!", "refused": "✗", "reported": "·"}
 LABELS = {"applied": "applied", "automatic": "applied automatically",

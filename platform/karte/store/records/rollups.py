@@ -112,17 +112,22 @@ def refresh(store: Store, conn: sa.Connection, child: str,
     (pass old and new link values of re-pointed records), then their formulas, and on up
     to the grandparents while values change. Call it inside the write's transaction,
     after the child rows are written."""
-    queue = deque([(child, {link: {i for i in ids if i is not None}
-                            for link, ids in parent_ids_by_link.items()})])
+    propagate(store, conn, child, {link: {i for i in ids if i is not None}
+                                   for link, ids in parent_ids_by_link.items()})
+
+
+def propagate(store: Store, conn: sa.Connection, child: str, parents: Parents) -> None:
+    """Refresh the parents of `child` records, then theirs, while values change."""
+    queue = deque([(child, parents)])
     rounds = 0
     while queue and rounds < MAX_ROUNDS:
         rounds += 1
         name, by_link = queue.popleft()
         for parent_name, values in _fresh_by_parent(store, conn, name, by_link).items():
             parent = store.entity(parent_name)
-            written = _write(store, conn, parent, values)
+            written = write(store, conn, parent, values)
             if written:
-                queue.append((parent.name, _next(store, parent, written)))
+                queue.append((parent.name, next_parents(store, parent, written)))
 
 
 def _fresh_by_parent(store: Store, conn: sa.Connection, child: str,
@@ -138,20 +143,24 @@ def _fresh_by_parent(store: Store, conn: sa.Connection, child: str,
     return found
 
 
-def _write(store: Store, conn: sa.Connection, entity: Entity,
-           values: Mapping[int, Mapping[str, Any]]) -> dict[int, tuple[dict[str, Any], set[str]]]:
-    """Store the fresh rollups (and the formulas they feed) of the parents that differ;
-    returns each written parent's row and changed field names."""
+Written = dict[int, tuple[dict[str, Any], dict[str, Any], set[str]]]
+"""id → (row before, row after, changed field names) of the records a refresh wrote"""
+
+
+def write(store: Store, conn: sa.Connection, entity: Entity,
+          values: Mapping[int, Mapping[str, Any]]) -> Written:
+    """Store fresh rollup values (and every formula, recomputed) of the records that
+    differ — deleted ones too, so a restore finds them right — without a version bump."""
     rows = store.read(conn, entity, list(values), include_deleted=True)
     derived = [n for n, f in entity.fields.items() if f.derived]
-    written: dict[int, tuple[dict[str, Any], set[str]]] = {}
+    written: Written = {}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for id, row in rows.items():
         new = {**row, **values[id]}
         compute_formulas(entity, new)
         changed = tuple(n for n in derived if new.get(n) != row.get(n))
         if changed:
-            written[id] = (new, set(changed))
+            written[id] = (row, new, set(changed))
             groups[changed].append({"_id": id, **{n: new[n] for n in changed}})
     table = store.table(entity)
     for names, params in groups.items():
@@ -160,12 +169,11 @@ def _write(store: Store, conn: sa.Connection, entity: Entity,
     return written
 
 
-def _next(store: Store, entity: Entity,
-          written: Mapping[int, tuple[dict[str, Any], set[str]]]) -> dict[str, set[int]]:
+def next_parents(store: Store, entity: Entity, written: Written) -> Parents:
     """The grandparents to refresh: those of written parents whose rollups read a changed
     value."""
     by_link: Parents = {}
-    for row, changed in written.values():
+    for _before, row, changed in written.values():
         parents_of(store, entity, [row], changed, by_link)
     return by_link
 
