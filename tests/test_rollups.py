@@ -351,3 +351,42 @@ def test_karte_recompute_reports_what_differed(tmp_path, db_url, monkeypatch):
     assert 'no rollup or formula "won"' in unknown.output
     assert "won_amount" in unknown.output           # the fields it could mean
     assert invoke("recompute", "custmer.deals").exit_code == 1
+
+
+# ------------------------------------------------------------------ pages
+
+def test_pages_show_rollups_read_only_with_words_and_sort_and_filter_by_them(make_app):
+    from bs4 import BeautifulSoup
+
+    customer_def = {**CUSTOMER, "list": {"columns": ["name", "deals", "won_amount"],
+                                         "filters": ["won_amount"]}}
+    app = make_app({"customer": customer_def, "deal": DEAL})
+    records = app.extensions["karte"]["records"]
+    ann = records.create("customer", {"name": "Ann"})["id"]
+    bob = records.create("customer", {"name": "Bob"})["id"]
+    records.create("deal", {"title": "a", "customer": ann, "amount": "300", "stage": "won"})
+    records.create("deal", {"title": "b", "customer": bob, "amount": "20", "stage": "won"})
+    records.create("deal", {"title": "c", "customer": bob, "amount": "5", "stage": "open"})
+    client = app.client()
+
+    def page(url: str) -> BeautifulSoup:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+    card = page(f"/customer/{ann}")
+    won = card.select_one(".field-rollup .derived[title^='Sum of Amount of Deals']")
+    assert won is not None and won["title"] == "Sum of Amount of Deals where Stage = Won"
+    assert "$300.00" in won.get_text()
+
+    form = page(f"/customer/{bob}/edit")
+    assert form.select_one("input[name=won_amount]") is None
+    notes = [p.get_text(strip=True) for p in form.select(".field-rollup .note")]
+    assert "Number of Deals" in notes
+
+    def names(soup: BeautifulSoup) -> list[str]:
+        return [row.select("td a")[0].get_text(strip=True)
+                for row in soup.select("table.list-table tbody tr")]
+    assert names(page("/customer/?sort=-won_amount")) == ["Ann", "Bob"]
+    assert names(page("/customer/?sort=won_amount")) == ["Bob", "Ann"]
+    assert names(page("/customer/?f.won_amount.gte=100")) == ["Ann"]

@@ -122,8 +122,9 @@ def _expected(conn: sa.Connection, records: Records) -> dict[int, dict]:
     not_won = sa.or_(deal.c.stage.is_(None), deal.c.stage != "won")
     live = sa.and_(deal.c.customer == customer.c.id, deal.c.deleted_at.is_(None))
 
-    def agg(value, where=sa.true()):
-        return sa.select(value).where(live, where).scalar_subquery()
+    def agg(value, where=None):
+        return sa.select(value).where(live, sa.true() if where is None else where) \
+            .scalar_subquery()
     query = sa.select(
         customer.c.id, agg(sa.func.count()), agg(sa.func.count(), won),
         agg(sa.func.sum(deal.c.amount)), agg(sa.func.sum(deal.c.amount), won),

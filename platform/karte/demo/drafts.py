@@ -40,7 +40,7 @@ from .values import NoValue, Values
 
 ROUNDS = 4            # settling visible_if / required_if, and proposing values for rules
 OPTIONAL_SHARE = 0.75  # how often an optional field gets a value
-SKIPPED = frozenset({"formula", "file"})
+SKIPPED = frozenset({"formula", "rollup", "file"})
 PROVISIONAL_ID = 1    # `$record` while a draft has no id yet: any id passes prepare_create
 
 

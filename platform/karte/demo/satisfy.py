@@ -141,7 +141,7 @@ class Satisfier:
                                             * (1 if above is not None else -1))
         else:
             value = self.values.number(field, low, high, strict) \
-                if field.type != "formula" else None
+                if not field.derived else None
         return KEEP if value is None else value
 
     def _containing(self, field: Field, op: str, expected: Any, current: Any,

@@ -43,7 +43,7 @@ blueprint = Blueprint("cards", __name__)
 
 RELATED_PAGE = 10
 COUNT_CAP = 1000
-NUMERIC = frozenset({"integer", "decimal", "money", "percent", "formula"})
+NUMERIC = frozenset({"integer", "decimal", "money", "percent", "formula", "rollup"})
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),

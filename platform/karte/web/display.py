@@ -186,12 +186,20 @@ def _formula(f: Field, value: Any, refs: Refs) -> Markup:
     return SHOW[f.result or "decimal"](f, value, refs)
 
 
+def _rollup(f: Field, value: Any, refs: Refs) -> Markup:
+    """Shown as its `result` type, with what it aggregates as a tooltip."""
+    from karte.web.derived import describe
+
+    return Markup('<span class="derived" title="{}">{}</span>').format(
+        describe(f), _formula(f, value, refs))
+
+
 SHOW: dict[str, Callable[[Field, Any, Refs], Markup]] = {
     "string": _plain, "text": _text, "integer": _number, "decimal": _number,
     "money": _money, "percent": _percent, "boolean": _boolean, "date": _date,
     "datetime": _datetime, "email": _email, "phone": _phone, "url": _url, "enum": _enum,
     "multi_enum": _multi_enum, "link": _link, "links": _links, "user": _user,
-    "formula": _formula, "file": _file,
+    "formula": _formula, "rollup": _rollup, "file": _file,
 }
 
 

@@ -26,6 +26,7 @@ from karte.store import lookup
 from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
 from karte.web import actor, records, registry, text
+from karte.web.derived import describe
 from karte.web.display import Refs, references, show
 from karte.web.form_values import MANY, QUERY, editable, stored_form
 
@@ -165,6 +166,8 @@ def fresh(entity: Entity, ctx: Context) -> dict[str, Any]:
 def _why_locked(f: Field) -> str:
     if f.type == "formula":
         return _("Calculated when the record is saved.")
+    if f.type == "rollup":
+        return describe(f)
     if f.type == "file":
         return _("Files are attached on the card, not in this form.")
     if f.series is not None:

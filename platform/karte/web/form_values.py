@@ -30,7 +30,7 @@ QUERY = "_q."
 """Prefix of the text box of a link picker: `_q.customer`. Field names cannot hold a dot,
 and names starting with `_` are the engine's, so it never meets a field."""
 
-NOT_INPUT = frozenset({"formula", "file"})
+NOT_INPUT = frozenset({"formula", "rollup", "file"})
 MANY = frozenset({"multi_enum", "links"})
 DATETIME_INPUT = "%Y-%m-%dT%H:%M"
 _ID = re.compile(r"#?(\d{1,18})")

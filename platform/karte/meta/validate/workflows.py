@@ -153,7 +153,7 @@ def _action_tokens(entity: str) -> Tokens:
 
 
 RECORD_FIELD = "$record."
-NUMBERS = frozenset({"integer", "decimal", "money", "formula"})
+NUMBERS = frozenset({"integer", "decimal", "money", "formula", "rollup"})
 WIDER: Mapping[str, frozenset[str]] = {
     "decimal": NUMBERS, "money": NUMBERS, "percent": frozenset({"integer"}),
     "string": frozenset({"email", "phone", "url"}),
@@ -211,8 +211,8 @@ def _settable(field: Field) -> str | None:
     if field.workflow:
         return f'"{field.name}" is the stage field of workflow "{field.workflow}": it ' \
                "changes only through moves"
-    if field.type == "formula":
-        return f'"{field.name}" is a formula: it is computed on save'
+    if field.derived:
+        return f'"{field.name}" is a {field.type}: it is computed on save'
     return None
 
 
@@ -244,7 +244,7 @@ def _create(flow: Flow, entity: str | None, values: Mapping[str, Any],
         return
     yield from _values(flow, target, values, "WF035", (*where, "values"))
     missing = [n for n, f in target.fields.items() if f.required and f.default is None
-               and not f.workflow and f.type != "formula" and n not in values]
+               and not f.workflow and not f.derived and n not in values]
     if missing:
         yield flow.at("WF035", f"creating a {target.name} needs "
                       f"{', '.join(missing)} (required, without a default)", *where, "values")

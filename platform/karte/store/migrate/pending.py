@@ -42,7 +42,8 @@ def _stored_field(field: Field, entry: dict[str, Any]) -> Field:
     options = tuple(field.option(k) or Option(k, Text.of(humanise(k), key=k))
                     for k in entry.get("options", ()))
     return replace(field, type=entry["type"], options=options, formula=None, pattern=None,
-                   min=None, max=None, read_only=field.read_only or entry["type"] == "formula",
+                   min=None, max=None,
+                   read_only=field.read_only or entry["type"] in ("formula", "rollup"),
                    max_length=entry.get("max_length"), precision=entry.get("precision"),
                    scale=entry.get("scale"), currency=entry.get("currency"), to=entry.get("to"))
 

@@ -291,7 +291,7 @@ class Records:
     def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:
         """An audit value (JSON form) back in its stored type, as well as it converts."""
         field = entity.fields[name]
-        if value is None or field.type == "formula":
+        if value is None or field.derived:
             return None if value is None else Decimal(str(value))
         try:
             return normalise(field, value, self.pack.country)
