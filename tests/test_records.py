@@ -69,6 +69,7 @@ SAMPLES = {
     "links": ({"to": "target"}, lambda s: list(reversed(_targets(s))), None),
     "user": ({}, _user, None),
     "formula": ({"formula": "n * 2"}, None, Decimal("42.0000")),
+    "rollup": ({"of": "thing.parent", "agg": "sum", "field": "n"}, None, Decimal("0.0000")),
     "file": ({}, [{"name": "a.pdf", "size": 10}], [{"name": "a.pdf", "size": 10}]),
 }
 
@@ -79,11 +80,12 @@ def test_every_field_type_round_trips(records, kind):
         pytest.fail(f"add a round-trip sample for the new field type {kind!r}")
     extra, given, expected = SAMPLES[kind]
     service = records({"target": TARGET, "thing": {"name": "thing", "fields": {
-        "n": {"type": "integer"}, "value": {"type": kind, **extra}}}}, pack={"country": "JP"})
+        "n": {"type": "integer"}, "value": {"type": kind, **extra},
+        "parent": {"type": "link", "to": "thing"}}}}, pack={"country": "JP"})
     value = given(service) if callable(given) else given
     expected = (sorted(value) if isinstance(value, list) else value) if expected is None \
         else expected
-    values = {"n": 21} if kind == "formula" else {"value": value}
+    values = {"n": 21} if kind in ("formula", "rollup") else {"value": value}
 
     created = service.create("thing", values)
 

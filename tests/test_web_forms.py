@@ -90,12 +90,14 @@ def count(app, entity: str) -> int:
 def _spec(kind: str) -> dict:
     extra = {"link": {"to": "customer"}, "links": {"to": "customer"},
              "enum": {"options": ["a", "b"]}, "multi_enum": {"options": ["a", "b"]},
-             "formula": {"formula": "f_integer * 2"}}
+             "formula": {"formula": "f_integer * 2"},
+             "rollup": {"of": "thing.parent", "agg": "count"}}
     return {"type": kind, **extra.get(kind, {})}
 
 
 EVERY = {"customer": CUSTOMER,
-         "thing": {"fields": {f"f_{kind}": _spec(kind) for kind in TYPES}}}
+         "thing": {"fields": {**{f"f_{kind}": _spec(kind) for kind in TYPES},
+                              "parent": {"type": "link", "to": "thing"}}}}
 STORED = {"string": "Acme", "text": "line one\nline two", "integer": 42, "decimal": "12.5",
           "money": "1200", "percent": "7.25", "boolean": True, "date": "2024-05-01",
           "datetime": "2024-05-01T10:30:00+00:00", "email": "Ann@Example.com",
@@ -132,10 +134,10 @@ def test_every_field_type_has_a_widget_showing_the_stored_value(thing, kind):
     sent = submitted(soup).get(f"f_{kind}")
     expected = {**SHOWN, "link": [str(acme["id"])], "links": ["", str(acme["id"])],
                 "user": [str(record["f_user"])]}
-    if kind in ("formula", "file"):
+    if kind in ("formula", "file", "rollup"):
         assert sent is None and "is-readonly" in block["class"]
         shown = block.select_one(".readonly").get_text(strip=True)
-        assert shown == {"formula": "84", "file": "contract.pdf"}[kind]
+        assert shown == {"formula": "84", "file": "contract.pdf", "rollup": "0"}[kind]
         assert block.select_one(".note").get_text(strip=True)
     else:
         assert sent == expected[kind]
