@@ -17,8 +17,10 @@ from karte.fields import TYPES
 
 EXTRA = {"link": {"to": "customer"}, "links": {"to": "customer"},
          "enum": {"options": ["a", "b"]}, "multi_enum": {"options": ["a", "b"]},
-         "formula": {"formula": "f_integer * 2"}}
-ENTITIES = {"customer": {"fields": {"name": {"type": "string", "required": True}}},
+         "formula": {"formula": "f_integer * 2"},
+         "rollup": {"of": "customer.thing", "agg": "count"}}
+ENTITIES = {"customer": {"fields": {"name": {"type": "string", "required": True},
+                                    "thing": {"type": "link", "to": "thing"}}},
             "thing": {"fields": {f"f_{kind}": {"type": kind, **EXTRA.get(kind, {})}
                                  for kind in TYPES}}}
 HOSTILE = ["99999999999999999999", "-9223372036854775809", "9223372036854775807", "0",
