@@ -390,3 +390,27 @@ def test_pages_show_rollups_read_only_with_words_and_sort_and_filter_by_them(mak
     assert names(page("/customer/?sort=-won_amount")) == ["Ann", "Bob"]
     assert names(page("/customer/?sort=won_amount")) == ["Bob", "Ann"]
     assert names(page("/customer/?f.won_amount.gte=100")) == ["Ann"]
+
+
+def test_concurrent_writes_to_one_parent_lose_no_child(records):
+    """Each refresh locks the parent before aggregating, so two transactions adding deals
+    to one customer at once both end up counted."""
+    import threading
+
+    ann = records.create("customer", {"name": "Ann"})["id"]
+    errors: list[BaseException] = []
+
+    def add(n: int) -> None:
+        try:
+            for i in range(6):
+                records.create("deal", {"title": f"{n}-{i}", "customer": ann, "amount": "1",
+                                        "stage": "won"})
+        except BaseException as error:     # reported below, not lost in the thread
+            errors.append(error)
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert totals(records, ann)[:2] == (24, Decimal("24.00"))

@@ -123,24 +123,42 @@ def propagate(store: Store, conn: sa.Connection, child: str, parents: Parents) -
     while queue and rounds < MAX_ROUNDS:
         rounds += 1
         name, by_link = queue.popleft()
-        for parent_name, values in _fresh_by_parent(store, conn, name, by_link).items():
-            parent = store.entity(parent_name)
-            written = write(store, conn, parent, values)
+        for parent, rollups in _by_parent(store, name, by_link).items():
+            written = _refresh_parent(store, conn, store.entity(parent), rollups, by_link)
             if written:
-                queue.append((parent.name, next_parents(store, parent, written)))
+                queue.append((parent, next_parents(store, store.entity(parent), written)))
 
 
-def _fresh_by_parent(store: Store, conn: sa.Connection, child: str,
-                     by_link: Mapping[str, set[int]]) -> dict[str, dict[int, dict[str, Any]]]:
-    """Fresh rollup values per parent entity name, per parent id."""
-    found: dict[str, dict[int, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
+def _by_parent(store: Store, child: str,
+               by_link: Mapping[str, set[int]]) -> dict[str, list[tuple[str, Rollup]]]:
+    """The rollups over `child` that the named parents have, per parent entity."""
+    found: dict[str, list[tuple[str, Rollup]]] = defaultdict(list)
     for parent, name, rollup in over(store.pack, child):
-        ids = by_link.get(rollup.link)
-        if not ids:
-            continue
-        for id, value in fresh(store, conn, rollup, ids).items():
-            found[parent.name][id][name] = value
+        if by_link.get(rollup.link):
+            found[parent.name].append((name, rollup))
     return found
+
+
+def _refresh_parent(store: Store, conn: sa.Connection, entity: Entity,
+                    rollups: list[tuple[str, Rollup]],
+                    by_link: Mapping[str, set[int]]) -> Written:
+    """Lock the parents' rows, then aggregate: a concurrent write of another child of the
+    same parent waits for this transaction, and aggregates after it (on PostgreSQL each
+    statement sees what committed before it), so neither overwrites the other's total.
+    The lock is FOR NO KEY UPDATE, in id order: the children's foreign keys hold KEY SHARE
+    locks on their parents, which FOR UPDATE would deadlock with."""
+    ids = sorted(set().union(*(by_link[rollup.link] for _name, rollup in rollups)))
+    table = store.table(entity)
+    for batch in chunks(ids):
+        conn.execute(sa.select(table.c.id).where(table.c.id.in_(batch))
+                     .order_by(table.c.id).with_for_update(key_share=True))
+    rows = store.read(conn, entity, ids, include_deleted=True)
+    values: dict[int, dict[str, Any]] = {id: {} for id in rows}
+    for name, rollup in rollups:
+        for id, value in fresh(store, conn, rollup, by_link[rollup.link]).items():
+            if id in values:
+                values[id][name] = value
+    return write(store, conn, entity, values, rows)
 
 
 Written = dict[int, tuple[dict[str, Any], dict[str, Any], set[str]]]
@@ -148,10 +166,13 @@ Written = dict[int, tuple[dict[str, Any], dict[str, Any], set[str]]]
 
 
 def write(store: Store, conn: sa.Connection, entity: Entity,
-          values: Mapping[int, Mapping[str, Any]]) -> Written:
+          values: Mapping[int, Mapping[str, Any]],
+          rows: Mapping[int, dict[str, Any]] | None = None) -> Written:
     """Store fresh rollup values (and every formula, recomputed) of the records that
-    differ — deleted ones too, so a restore finds them right — without a version bump."""
-    rows = store.read(conn, entity, list(values), include_deleted=True)
+    differ — deleted ones too, so a restore finds them right — without a version bump.
+    `rows` are the records as read (else they are read here)."""
+    if rows is None:
+        rows = store.read(conn, entity, list(values), include_deleted=True)
     derived = [n for n, f in entity.fields.items() if f.derived]
     written: Written = {}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
