@@ -414,3 +414,33 @@ def test_concurrent_writes_to_one_parent_lose_no_child(records):
         thread.join()
     assert errors == []
     assert totals(records, ann)[:2] == (24, Decimal("24.00"))
+
+
+def test_a_stage_move_through_the_workflow_updates_the_rollup(engine, make_pack):
+    from karte.workflow import Workflows
+
+    deal = {"fields": {k: v for k, v in DEAL["fields"].items() if k != "stage"}}
+    flow = {"entity": "deal", "field": "stage", "stages": [
+        {"key": "open"}, {"key": "won", "final": "won"}, {"key": "lost", "final": "lost"}]}
+    pack = make_pack({"customer": CUSTOMER, "deal": deal}, {"deal_flow": flow})
+    migrate(engine, pack)
+    records = Records(engine, pack)
+    ann = records.create("customer", {"name": "Ann"})["id"]
+    one = records.create("deal", {"title": "a", "customer": ann, "amount": "40"})
+    assert totals(records, ann)[:2] == (1, Decimal("0.00"))
+    Workflows(records).move("deal", one["id"], "won")
+    assert totals(records, ann)[:2] == (1, Decimal("40.00"))
+    assert customer(records, ann)["bonus"] == Decimal("4.00")
+
+
+def test_source_reads_a_lines_field_as_its_part_linking_back_by_the_parents_name():
+    from types import SimpleNamespace
+
+    from karte.meta.rollups import source
+
+    quote = SimpleNamespace(name="quote", fields={
+        "lines": SimpleNamespace(type="lines", of="quote_line"),
+        "title": SimpleNamespace(type="string", of=None)})
+    assert source(quote, "lines", {}) == ("quote_line", "quote")
+    assert source(quote, "title", {}) is None
+    assert source(quote, "deal.customer", {}) == ("deal", "customer")
