@@ -444,3 +444,12 @@ def test_source_reads_a_lines_field_as_its_part_linking_back_by_the_parents_name
     assert source(quote, "lines", {}) == ("quote_line", "quote")
     assert source(quote, "title", {}) is None
     assert source(quote, "deal.customer", {}) == ("deal", "customer")
+
+
+def test_a_formula_reads_a_date_rollup_as_a_date(make_pack):
+    pack = make_pack({"customer": {"fields": {
+        "name": {"type": "string"},
+        "first_close": rollup("min", "close_on"),
+        "follow_up": {"type": "formula", "formula": "add_days(first_close, 30)",
+                      "result": "date"}}}, "deal": DEAL})
+    assert pack.entities["customer"].fields["first_close"].result == "date"

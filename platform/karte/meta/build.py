@@ -299,8 +299,9 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
     currency = meta.get("currency", "USD")
     fields = _plain_fields(raw, currency)
     reverse = _reverse_links(fields)
-    plain = {name: _entity(name, doc, fields[name], reverse.get(name, []))
-             for name, doc in raw.entities.items()}
+    plain = rollups.default_results({name: _entity(name, doc, fields[name],
+                                                   reverse.get(name, []))
+                                     for name, doc in raw.entities.items()})
     entities = {name: _with_expressions(e, plain, problems) for name, e in plain.items()}
     problems += rollups.cycles(entities)
     workflows = {name: _workflow(name, doc, plain, problems)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import graphlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from karte.meta import conditions
@@ -19,7 +19,7 @@ from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not, Token
 from karte.meta.formulas import NUMBERS, _stored
 from karte.meta.formulas.check import operand_kind
 from karte.meta.formulas.functions import DATE, NUMBER
-from karte.meta.model import Entity, Field
+from karte.meta.model import Entity, Field, frozen_map
 from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 AGGREGATES = ("count", "sum", "min", "max", "avg")
@@ -85,6 +85,30 @@ def of_entity(entity: Entity) -> Iterator[tuple[str, Rollup]]:
     for name, f in entity.fields.items():
         if isinstance(f.rollup, Rollup):
             yield name, f.rollup
+
+
+def default_results(entities: Mapping[str, Entity]) -> dict[str, Entity]:
+    """The entities with each rollup's `result` filled in when not given (integer for a
+    count, date for min/max of a date, else decimal), before formulas are parsed: a
+    formula using a rollup reads its kind from `result`."""
+    return {name: replace(entity, fields=frozen_map(
+        {n: _with_result(f, entity, entities) for n, f in entity.fields.items()}))
+        for name, entity in entities.items()}
+
+
+def _with_result(f: Field, entity: Entity, entities: Mapping[str, Entity]) -> Field:
+    raw = f.rollup
+    if f.type != "rollup" or f.result is not None or not isinstance(raw, Mapping):
+        return f
+    of = raw.get("of")
+    found = source(entity, of, entities) if isinstance(of, str) else None
+    child = entities.get(found[0]) if found else None
+    aggregated = child.fields.get(raw.get("field", "")) if child else None
+    date = aggregated is not None and operand_kind(aggregated) == DATE
+    if raw.get("agg") == "count":
+        return replace(f, result="integer")
+    return replace(f, result="date" if date and raw.get("agg") in ("min", "max")
+                   else "decimal")
 
 
 class _Checker:
