@@ -25,7 +25,6 @@ from karte.problems import Problem, a_an, at, did_you_mean, pointer
 AGGREGATES = ("count", "sum", "min", "max", "avg")
 KEYS = ("of", "agg", "field", "where")
 NEEDS_NUMBER = frozenset({"sum", "avg"})
-DERIVED = frozenset({"formula", "rollup"})
 
 
 @dataclass(frozen=True)
