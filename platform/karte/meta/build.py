@@ -40,7 +40,7 @@ CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}
 FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
               "pattern", "min", "max", "precision", "scale", "currency", "to",
-              "result", "renamed_from", "default", *CONDITION_KEYS)
+              "result", "renamed_from", "default", "fetch", *CONDITION_KEYS)
 
 
 def _text(raw: Any, name: str) -> Text:
@@ -221,7 +221,7 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
                 problems += found
         if f.type == "formula" and isinstance(f.formula, str):
             parsed["formula"], found = formulas.parse(f.formula, entity, entity.source,
-                                                      f"{where}/formula", f.result)
+                                                      f"{where}/formula", f.result, entities)
             problems += found
         fields[name] = replace(f, **parsed)
     built = replace(entity, fields=frozen_map(fields))

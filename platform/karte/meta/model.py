@@ -96,6 +96,7 @@ class Field:
     on_delete: str = "restrict"
     formula: Any = None          # karte.meta.formulas.Formula once built
     result: str | None = None    # a formula's value type (None: decimal)
+    fetch: str | None = None     # "<link field>.<field>": copied when the link is set (§3.6)
     visible_if: Any = None       # karte.meta.conditions.Condition once built
     required_if: Any = None
     read_only_if: Any = None

@@ -71,6 +71,13 @@ CODES = {
     "DEF052": "a unique combination names no field",
     "DEF053": "a unique combination of fewer than two fields, a field listed twice, or a "
               "field type a unique index cannot hold",
+    "DEF080": "fetch on a field whose value the engine computes (formula, rollup, series, "
+              "links, lines, file)",
+    "DEF081": "fetch names no field of this entity before the dot",
+    "DEF082": "fetch goes through a field that is not a link",
+    "DEF083": "fetch names no field of the linked entity",
+    "DEF084": "fetch copies a field whose values this field cannot store",
+    "DEF085": "fetch goes through a link that is itself fetched, or through itself",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",

@@ -162,7 +162,7 @@ WIDER: Mapping[str, frozenset[str]] = {
 each one the target's normaliser accepts without losing what the source holds."""
 
 
-def _copy_unfit(source: Field, target: Field) -> str | None:
+def copy_unfit(source: Field, target: Field) -> str | None:
     """Why the value of `source` cannot be copied into `target`; None when it can."""
     if source.type == "file" or target.type == "file":
         return "a file field is not copied"
@@ -187,7 +187,7 @@ def _record_field(flow: Flow, field: Field, name: str,
         hop = "; tokens read the moved record only (one hop)" if "." in name else ""
         yield flow.at("WF050", f'"$record.{name}": '
                       f"{flow.ctx.unknown_field(entity, name, SYSTEM_FIELDS)}{hop}", *where)
-    elif reason := _copy_unfit(source, field):
+    elif reason := copy_unfit(source, field):
         yield flow.at("WF051", f'"$record.{name}" is {entity.name}.{name}, '
                       f"{a_an(source.type)} field{' to ' + source.to if source.to else ''}"
                       f": {reason}", *where)
