@@ -33,6 +33,7 @@ from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
+from karte.store.records.fetch import Linked
 from karte.store.records.query import (
     check_paging,
     duplicate_queries,
@@ -145,7 +146,9 @@ class Records:
         with self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
-            record, problems = prepare_create(self.store, ent, values, ctx, judge, moving)
+            linked = Linked(self.store, c, ent, checked)
+            record, problems = prepare_create(self.store, ent, values, ctx, judge, moving,
+                                              linked)
             clean = [n for n in ent.fields if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {},
                                                          checked, actor)]
@@ -192,8 +195,11 @@ class Records:
                        moving: bool, seen: dict[str, set[Any]],
                        actor: Actor | None) -> tuple[list[Record], Tagged]:
         records, problems, clean = [], [], []
+        linked = Linked(self.store, conn, entity, actor)
+        linked.prime(batch)
         for i, values in enumerate(batch):
-            record, found = prepare_create(self.store, entity, values, ctx, judge, moving)
+            record, found = prepare_create(self.store, entity, values, ctx, judge, moving,
+                                           linked)
             records.append(record)
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
@@ -262,7 +268,7 @@ class Records:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             record, changed, problems = prepare_update(self.store, ent, old, values, judge,
-                                                       moving)
+                                                       moving, Linked(self.store, c, ent, actor))
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
                                                          {old["id"]}, {}, actor, actor)]
