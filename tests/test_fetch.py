@@ -162,9 +162,7 @@ def test_nothing_is_copied_from_a_record_the_actor_may_not_read(shop):
 
     assert [p.where for p in refused.value.problems] == ["product"]
     assert line["unit_price"] == Decimal("3.00")
-    with shop.engine.connect() as conn:
-        assert fetched_values(shop.store, conn, shop.store.entity("line"), "product",
-                              shop.widget["id"], seller) == {}
-        assert fetched_values(shop.store, conn, shop.store.entity("line"), "product",
-                              mine["id"], seller) == {"unit_price": Decimal("3.00"),
-                                                      "unit_cost": None}
+    assert fetched_values(shop.store, "line", "product", shop.widget["id"], seller) == {}
+    assert fetched_values(shop.store, "line", "product", mine["id"], seller) == {
+        "unit_price": Decimal("3.00"), "unit_cost": None}
+    assert fetched_values(shop.store, "line", "product", "nonsense", seller) == {}

@@ -27,6 +27,7 @@ from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
 from karte.web import actor, records, registry, text
 from karte.web.display import Refs, references, show
+from karte.web.form_fetch import links as fetch_links
 from karte.web.form_values import MANY, QUERY, editable, stored_form
 
 SELECT_MAX = 200
@@ -187,7 +188,8 @@ class FormModel:
         self._input_names = {f.name for f in self.inputs}
         self.live_fields = frozenset().union(*(
             fields_used(c) for f in entity.fields.values()
-            for c in (f.visible_if, f.required_if) if c is not None))
+            for c in (f.visible_if, f.required_if) if c is not None),
+            fetch_links(entity, self._input_names))
         self.has_conditions = bool(self.live_fields)
         self.live_url = url_for("forms.live", entity=entity.name)
 

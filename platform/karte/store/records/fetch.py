@@ -142,12 +142,17 @@ class Linked:
         return []
 
 
-def fetched_values(store: Store, conn: sa.Connection, entity: Entity, link: str,
-                   target_id: Any, actor: Actor | None) -> dict[str, Any]:
+def fetched_values(store: Store, entity: Entity | str, link: str, target_id: Any,
+                   actor: Actor | None, conn: sa.Connection | None = None) -> dict[str, Any]:
     """What picking `target_id` in the link field `link` copies: {field: value} for each
-    field fetched through it, from a live record the actor may read (else {})."""
-    linked = Linked(store, conn, entity, actor)
-    fields = fetched_fields(entity).get(link, [])
+    field fetched through it, from a live record the actor may read (else {}). A form or a
+    lines grid row calls it when a link is picked; nothing is written."""
+    if conn is None:
+        with store.engine.connect() as own:
+            return fetched_values(store, entity, link, target_id, actor, own)
+    ent = store.entity(entity) if isinstance(entity, str) else entity
+    fields = fetched_fields(ent).get(link, [])
+    linked = Linked(store, conn, ent, actor)
     row = linked.row(link, target_id)
     if not fields or row is None or not row[READABLE]:
         return {}
