@@ -133,3 +133,65 @@ def test_picking_an_unreadable_record_fetches_nothing(app, products):
                       "product": [str(products[0]["id"])]})
 
     assert value(soup, "unit_price") == ""
+
+
+# ---------------------------------------------------------------- derived values shown
+
+def made(app, products):
+    return services(app).create("line", {"title": "A", "product": products[0]["id"],
+                                         "quantity": 3, "start": "2026-01-10"})
+
+
+def test_a_list_shows_formulas_as_their_result_type_and_aligns_numbers_only(app, products):
+    made(app, products)
+    soup = page(app.client().get("/line/"))
+    headers = [th.get_text(" ", strip=True) for th in soup.select("table thead th")]
+    [row] = soup.select("table tbody tr")
+    cells = dict(zip(headers, row.select("td"), strict=True))
+
+    assert cells["Amount"].get_text(strip=True) == "$28.50"
+    assert cells["Share"].get_text(strip=True) == "75%"
+    assert cells["Due"].find("time")["datetime"] == "2026-02-09"
+    assert cells["Big"].get_text(strip=True) == "Yes"
+    assert cells["Units"].get_text(strip=True) == "6"
+    aligned = {name for name, cell in cells.items() if "num" in (cell.get("class") or [])}
+    assert aligned == {"Amount", "Share", "Units"}
+
+
+def test_a_card_shows_derived_values_as_derived_in_words(app, products):
+    line = made(app, products)
+    soup = page(app.client().get(f"/line/{line['id']}"))
+    amount = soup.select_one(".field-formula.derived[title]")
+
+    assert amount["title"] == "Computed: Quantity × Unit price"
+    assert amount.dd.get_text(strip=True) == "$28.50"
+    fetched = soup.select_one(".field-money.derived")
+    assert fetched["title"] == "Copied from Product → Price"
+    assert soup.select_one(".field-integer:not(.derived)") is not None
+
+
+def test_in_japanese_the_words_and_values_follow_the_language(app, products):
+    line = made(app, products)
+    soup = page(app.client().get(f"/line/{line['id']}?lang=ja"))
+    titles = {div.dt.get_text(strip=True): div["title"]
+              for div in soup.select(".field.derived")}
+
+    assert titles["単価"] == "商品 → 価格 からコピー"
+    assert titles["Amount"] == "計算: Quantity × 単価"
+    shown = {div.dt.get_text(strip=True): div.dd.get_text(strip=True)
+             for div in soup.select(".field-formula")}
+    assert shown["Big"] == "はい"
+    assert shown["Share"] == "75%"
+
+
+def test_a_form_shows_formulas_read_only_with_where_they_come_from(app, products):
+    line = made(app, products)
+    soup = page(app.client().get(f"/line/{line['id']}/edit"))
+
+    amount = field(soup, "amount")
+    assert amount.select_one(".readonly.derived")["title"] == \
+        "Computed: Quantity × Unit price"
+    assert amount.find("input", attrs={"name": "amount"}) is None
+    price = field(soup, "unit_price")
+    assert price.select_one(".derived-how").get_text(strip=True) == \
+        "Copied from Product → Price"

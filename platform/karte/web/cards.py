@@ -43,7 +43,6 @@ blueprint = Blueprint("cards", __name__)
 
 RELATED_PAGE = 10
 COUNT_CAP = 1000
-NUMERIC = frozenset({"integer", "decimal", "money", "percent", "formula"})
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
@@ -151,7 +150,7 @@ def related_list(child: Entity, field: Field, record: Mapping[str, Any],
     columns = [name for name in dict.fromkeys((child.title_field, *child.list.columns))
                if name != field.name and child.lookup(name) is not None]
     return {"child": child, "field": field, "rows": rows, "total": total, "page": page,
-            "columns": [child.lookup(name) for name in columns], "numeric": NUMERIC,
+            "columns": [child.lookup(name) for name in columns],
             "refs": references(child, rows, columns), "capped": total >= COUNT_CAP,
             "more": page * RELATED_PAGE < total,
             "may_create": bool(rights(records().store, child, actor()).create)}
@@ -249,7 +248,7 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
             "may_delete": allows(store, entity, user, "delete", record),
             "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
             "related": _related_lists(entity, record), "quick": quick_adds(entity),
-            "typed": {}, "errors": {}, "numeric": NUMERIC,
+            "typed": {}, "errors": {},
             **timeline_context(entity, record, extra.pop("before", None)), **extra}
 
 

@@ -33,6 +33,7 @@ from karte.auth.users import user_names
 from karte.fields import EXTENSION, is_empty
 from karte.meta.model import Entity, Field
 from karte.store.lookup import titles
+from karte.web.derived import how, numeric
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
@@ -250,7 +251,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/theme.css", "theme", theme_css)
     app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge, when=when,
                                  link_to=link_to, url_with=url_with, text=text,
-                                 entity_or_404=entity_or_404)
+                                 entity_or_404=entity_or_404, numeric=numeric, derived=how)
 
     @app.context_processor
     def _globals():

@@ -26,6 +26,7 @@ from karte.store import lookup
 from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
 from karte.web import actor, records, registry, text
+from karte.web.derived import how
 from karte.web.display import Refs, references, show
 from karte.web.form_fetch import links as fetch_links
 from karte.web.form_values import MANY, QUERY, editable, stored_form
@@ -103,6 +104,7 @@ class Widget:
     search: bool = False          # a picker that searches (too many targets to list)
     text: str = ""                # the picker's text box
     titles: dict[str, str] = dataclasses.field(default_factory=dict)   # chosen id -> title
+    derived: str = ""             # where a formula's or fetched value comes from, in words
 
     @property
     def name(self) -> str:
@@ -224,6 +226,7 @@ class FormModel:
                         list(errors.get(f.name, [])), visible,
                         f.required or holds(f.required_if, state), is_input,
                         f.name in self.live_fields)
+        widget.derived = how(self.entity, f)
         if not is_input:
             widget.display, widget.note = show(f, state.get(f.name), refs), _why_locked(f)
         else:

@@ -50,6 +50,7 @@ from karte.web import (
     text,
     timezone,
 )
+from karte.web.derived import numeric
 from karte.web.display import Refs, references
 from karte.web.errors import problem_page
 from karte.web.list_params import ListQuery, parse, widgets
@@ -181,7 +182,7 @@ def _columns(entity: Entity, query: ListQuery, current: str) -> list[Column]:
         kind = TYPES[field.type]
         toggled = f"-{name}" if current == name else name
         sorted_as = {name: "ascending", f"-{name}": "descending"}.get(current)
-        columns.append(Column(name, field, text(field.label), kind.numeric,
+        columns.append(Column(name, field, text(field.label), numeric(field),
                               name == entity.title_field,
                               _link(entity, query, sort=toggled, page=None)
                               if kind.orderable else None, sorted_as))
