@@ -116,3 +116,30 @@ def test_a_batch_reads_each_link_once(deals, engine):
     assert [d["net"] for d in deals.get_many("deal", ids[:2])] == [Decimal("9.00"),
                                                                   Decimal("5.00")]
     assert len(reads) == 2, reads         # the operands, and the links' check
+
+
+def test_a_stage_rule_reads_a_formula_with_a_hop_as_the_move_would_save_it(engine,
+                                                                          make_pack):
+    from karte.workflow import Workflows
+    from karte.workflow.errors import MoveRefused
+
+    flow = {"entity": "deal", "field": "stage",
+            "stages": [{"key": "open"},
+                       {"key": "won", "final": "won",
+                        "rules": [{"when": {"field": "net", "op": ">", "value": 100},
+                                   "message": "Net must be above 100"}]}]}
+    pack = make_pack({"customer": CUSTOMER,
+                      "deal": deal("amount * (100 - customer.discount_pct) / 100")},
+                     {"flow": flow})
+    migrate(engine, pack)
+    service = Workflows(Records(engine, pack))
+    acme = service.records.create("customer", {"name": "Acme", "discount_pct": "10"})
+    small = service.records.create("deal", {"customer": acme["id"], "amount": "100"})
+    large = service.records.create("deal", {"customer": acme["id"], "amount": "100"})
+
+    with pytest.raises(MoveRefused):
+        service.move("deal", small["id"], "won")
+    # the plan judges the rule on net as the move saves it: 300 less the customer's 10 %
+    moved = service.move("deal", large["id"], "won", values={"amount": "300"})
+
+    assert (moved["stage"], moved["net"]) == ("won", Decimal("270.00"))

@@ -23,6 +23,7 @@ from karte.meta.model import Entity, Stage, Workflow
 from karte.problems import Problem
 from karte.store import Records
 from karte.store.actor import Actor
+from karte.store.records.fetch import Linked
 from karte.store.records.write import compute_formulas, judge_with, prepare_create
 from karte.store.validation import Judge, check_protected, check_required, check_stages
 from karte.workflow import actions
@@ -73,6 +74,10 @@ class Judging:
     voice: Voice
     ctx: conditions.Context
     judge: Judge
+    linked: Linked | None = None     # values formulas read through links
+
+    def hops(self, record: Record) -> Mapping[str, Any] | None:
+        return self.linked.hop_values(record) if self.linked is not None else None
 
     @property
     def stage(self) -> Stage:
@@ -150,12 +155,12 @@ def _judge(j: Judging, values: Mapping[str, Any]) -> Plan:
     carried, problems = store.schemas.load(j.entity, values)
     problems += check_protected(j.entity, carried, j.record, j.judge, False)
     before = {**j.record, **carried}
-    compute_formulas(j.entity, before)
+    compute_formulas(j.entity, before, j.hops(before))
     scope = actions.Scope(j.ctx, j.entity, {**before, j.workflow.field: j.stage.key})
     sets = actions.set_values(j.workflow, j.stage.key, scope)
     loaded_sets, set_problems = _set_problems(j, sets)
     entering = {**before, **loaded_sets, j.workflow.field: j.stage.key}
-    compute_formulas(j.entity, entering)
+    compute_formulas(j.entity, entering, j.hops(entering))
     changed = {*carried, *loaded_sets, j.workflow.field}
     creations = actions.creations(j.records.pack, j.workflow, j.stage.key,
                                   actions.Scope(j.ctx, j.entity, entering))
@@ -184,7 +189,8 @@ def plan_move(records: Records, conn: sa.Connection, workflow: Workflow, entity:
     ctx = records.store.context(actor)
     judging = Judging(records, workflow, entity, record, source_index(workflow, record),
                       target, actor, voice, ctx,
-                      judge_with(ctx, records.store.fetcher(conn)))
+                      judge_with(ctx, records.store.fetcher(conn)),
+                      Linked(records.store, conn, entity, None))
     return _judge(judging, values)
 
 

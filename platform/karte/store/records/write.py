@@ -78,11 +78,14 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
 def compute_formulas(entity: Entity, record: dict[str, Any],
                      hops: Mapping[str, Any] | None = None) -> None:
     """Every formula, each after the formulas it uses; `hops` holds the values read
-    through links (`{"customer.discount_pct": ...}`, store/records/fetch.py)."""
+    through links (`{"customer.discount_pct": ...}`, store/records/fetch.py). Without
+    them a formula reading through a link keeps the value it has (a draft, a check)."""
     for name in formulas.in_order(entity):
         formula = entity.fields[name].formula
-        values = {**record, **hops} if hops else record
-        record[name] = formula.evaluate(values) if isinstance(formula, Formula) else None
+        if not isinstance(formula, Formula):
+            record[name] = None
+        elif hops is not None or not formula.hops:
+            record[name] = formula.evaluate({**record, **hops} if hops else record)
 
 
 def _without_repeats(problems: list[Problem], required: list[Problem]) -> list[Problem]:
