@@ -195,3 +195,20 @@ def test_a_form_shows_formulas_read_only_with_where_they_come_from(app, products
     price = field(soup, "unit_price")
     assert price.select_one(".derived-how").get_text(strip=True) == \
         "Copied from Product → Price"
+
+
+def test_a_read_only_fetched_field_shows_what_the_save_will_copy(make_app):
+    line = {"fields": {"product": {"type": "link", "to": "product"},
+                       "list_price": {"type": "money", "fetch": "product.price",
+                                      "read_only": True}}}
+    app = make_app({"product": PRODUCT, "line": line}, pack={"name": "ro"})
+    product = services(app).create("product", {"name": "W", "price": "4"})
+    client = app.client()
+    soup = page(client.get("/line/new"))
+    assert soup.find("input", attrs={"name": "list_price"}) is None
+
+    shown = live(client, {**submitted(soup), "product": [str(product["id"])]})
+    client.send("/line/new", submitted(shown))
+
+    assert field(shown, "list_price").select_one(".readonly").get_text(strip=True) == "$4.00"
+    assert [r["list_price"] for r in services(app).query("line")] == [Decimal("4.00")]

@@ -5,8 +5,9 @@ The form carries, as hidden `_fetched.<name>` inputs, the link each group of fet
 was last filled for and the text last filled into each field. A field still showing that
 text (or empty) is untouched; a field showing anything else was typed and is kept. The live
 form (`forms.live`, on the link's change or the no-script "Update form" button) fills the
-untouched fields with the new target's values; saving leaves them empty for the records
-service to copy, so a browser without JavaScript gets the same values on save.
+untouched fields with the new target's values (and shows the read_only ones the save will
+copy); saving leaves them empty for the records service to copy, so a browser without
+JavaScript gets the same values on save.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from karte.store.records.fetch import fetched_fields, fetched_values
 from karte.web import actor, records
 from karte.web.form_values import Parsed, as_text
 
-__all__ = ["MARK", "Fetching", "fetched_values", "links"]
+__all__ = ["MARK", "Fetching", "fetched_fields", "fetched_values", "links"]
 
 MARK = "_fetched."
 """Prefix of the hidden inputs remembering what was last fetched (`_` names are the
@@ -29,13 +30,10 @@ engine's: never a field)."""
 
 
 def links(entity: Entity, inputs: set[str]) -> dict[str, list[Field]]:
-    """Link inputs of the form, each with the fetched fields it fills that are inputs too."""
-    found = {}
-    for link, fields in fetched_fields(entity).items():
-        typed = [f for f in fields if f.name in inputs]
-        if link in inputs and typed:
-            found[link] = typed
-    return found
+    """Link inputs of the form that fields fetch through, each with those fields that are
+    inputs too (a read_only fetched field is shown, never sent)."""
+    return {link: [f for f in fields if f.name in inputs]
+            for link, fields in fetched_fields(entity).items() if link in inputs}
 
 
 def _id_text(value: Any) -> str:
@@ -49,6 +47,9 @@ class Fetching:
     def __init__(self, entity: Entity, inputs: set[str], base: Mapping[str, Any],
                  form: Mapping[str, str], zone: ZoneInfo):
         self.entity, self.links, self.zone = entity, links(entity, inputs), zone
+        self.following = {link: [f for f in fields if f.read_only]
+                          for link, fields in fetched_fields(entity).items()
+                          if link in self.links}
         self.base, self.form = base, form
         self.marks: dict[str, str] = {}
 
@@ -83,6 +84,8 @@ class Fetching:
                     parsed.raw[field.name] = text
                     parsed.values[field.name] = text or None
                     self.marks[field.name] = text
+            for field in self.following.get(link, ()):
+                parsed.values[field.name] = fetched.get(field.name)   # shown, not sent
             self.marks[link] = _id_text(target)
 
     def leave_to_service(self, parsed: Parsed) -> None:

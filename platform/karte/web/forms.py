@@ -36,7 +36,7 @@ from karte.web import (
     timezone,
 )
 from karte.web.display import references, show
-from karte.web.form_fetch import Fetching, fetched_values, links
+from karte.web.form_fetch import Fetching, fetched_fields, fetched_values, links
 from karte.web.form_model import Conditions, FormModel, Lookup
 from karte.web.form_values import (
     QUERY,
@@ -312,9 +312,9 @@ def fetched(entity: str, link: str):
     text ({field: text}, JSON): for a lines grid row. Empty for a record the user may not
     read; 404 for a name that is not a link with fetched fields."""
     ent = entity_or_404(entity)
-    fields = links(ent, set(ent.fields)).get(link)
-    if fields is None:
+    if link not in links(ent, set(ent.fields)):
         abort(404)
+    fields = fetched_fields(ent)[link]
     values = fetched_values(records().store, ent, link, request.args.get("id"), actor())
     return jsonify({f.name: as_text(f, values[f.name], _zone())
                     for f in fields if f.name in values})
