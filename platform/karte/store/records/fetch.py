@@ -115,9 +115,8 @@ class Linked:
         for link, fields in fetched_fields(self.entity).items():
             if link not in self.wanted:
                 continue
-            changed = link in given and (old is None or differs(old.get(link), record.get(link)))
-            if old is None and not is_empty(record.get(link)):
-                changed = True
+            changed = (not is_empty(record.get(link)) if old is None
+                       else link in given and differs(old.get(link), record.get(link)))
             for field in fields:
                 typed = field.name in given and not is_empty(given[field.name])
                 follows = field.read_only and not (trusted and typed)
@@ -126,6 +125,7 @@ class Linked:
         return problems
 
     def copy_into(self, record: dict[str, Any], field: Field, link: str) -> list[Problem]:
+        """The linked record's value into `record[field]` (a problem if it does not fit)."""
         row = self.row(link, record.get(link))
         if is_empty(record.get(link)):
             if field.read_only:
