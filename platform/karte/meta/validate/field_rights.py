@@ -1,0 +1,177 @@
+"""Meaning checks of field-level permissions (SPEC §3.4, docs/field-permissions.md).
+
+A role's entry for an entity (pack.json `roles.<role>.<entity>`, or the entity file's
+`permissions.<role>`) may list `hidden` and `read_only` fields. Field names belong to one
+entity, so a role's `"*"` entry may not list any (DEF090). The checks judge the lists as
+they apply — the most specific entry saying `hidden` (or `read_only`) wins — and point at
+the entry that said it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from karte.meta.model import Entity, Field
+from karte.meta.validate.context import Ctx
+from karte.problems import Problem, at, did_you_mean, pointer
+
+KEYS = ("hidden", "read_only")
+WARNINGS = frozenset({"DEF099"})   # printed by `karte check`; they do not stop startup
+
+
+def _said(ctx: Ctx, role: str, entity: Entity, key: str) -> tuple[str, tuple[str, ...]] | None:
+    """(file, JSON pointer) of the entry whose `key` applies to role × entity, or None."""
+    raw = ctx.raw.entities.get(entity.name)
+    data = raw.data if raw is not None and isinstance(raw.data, dict) else {}
+    own = (data.get("permissions") or {}).get(role)
+    if isinstance(own, dict) and key in own:
+        return entity.source, ("permissions", role, key)
+    scopes = (ctx.role_scopes or {}).get(role)
+    if isinstance(scopes, dict) and isinstance(scopes.get(entity.name), dict) \
+            and key in scopes[entity.name]:
+        return ctx.raw.pack.file, ("roles", role, entity.name, key)
+    return None
+
+
+def _where(ctx: Ctx, role: str, entity: Entity, key: str, name: str) -> tuple[str, str]:
+    file, path = _said(ctx, role, entity, key) or (entity.source, ())
+    names = list(getattr(ctx.pack.permission(role, entity.name), key) or ())
+    index = names.index(name) if name in names else 0
+    return file, pointer(*path, index)
+
+
+def _lists(ctx: Ctx) -> Iterator[tuple[str, Entity, str, tuple[str, ...]]]:
+    """(role, entity, key, names) for every role and entity where the key applies."""
+    for role in ctx.roles or ():
+        if role == "admin":
+            continue
+        for entity in ctx.pack.entities.values():
+            permission = ctx.pack.permission(role, entity.name)
+            for key in KEYS:
+                names = getattr(permission, key) or ()
+                if names and _said(ctx, role, entity, key) is not None:
+                    yield role, entity, key, names
+
+
+def _star(ctx: Ctx) -> Iterator[Problem]:
+    for role, scopes in (ctx.role_scopes or {}).items():
+        star = scopes.get("*") if isinstance(scopes, dict) else None
+        for key in KEYS:
+            if isinstance(star, dict) and key in star:
+                yield at(ctx.raw.pack.file, pointer("roles", role, "*", key),
+                         f'"{key}" lists fields, which belong to one entity: move it from '
+                         f'"*" to the role\'s entry for that entity, e.g. "roles": '
+                         f'{{"{role}": {{"<entity>": {{"{key}": [...]}}}}}}', "DEF090")
+
+
+def _unknown(ctx: Ctx) -> Iterator[Problem]:
+    for role, entity, key, names in _lists(ctx):
+        known = [n for n in entity.fields]
+        for name in names:
+            if name not in entity.fields:
+                yield at(*_where(ctx, role, entity, key, name),
+                         f'{entity.name} has no field "{name}"{did_you_mean(name, known)}; '
+                         f"its fields: {', '.join(known)}", "DEF091")
+
+
+def _meaning(ctx: Ctx) -> Iterator[Problem]:
+    for role, entity, key, names in _lists(ctx):
+        for name in names:
+            field = entity.fields.get(name)
+            if field is None:
+                continue
+            for check in CHECKS[key]:
+                message = check(ctx, role, entity, field)
+                if message is not None:
+                    yield at(*_where(ctx, role, entity, key, name), *message)
+
+
+def _title(ctx: Ctx, role: str, entity: Entity, field: Field) -> tuple[str, str] | None:
+    if field.name != entity.title_field:
+        return None
+    return (f'"{field.name}" is the title field of {entity.name}: hidden from {role}, its '
+            "records could not be named in lists, links and search; hide another field or "
+            "choose another title_field", "DEF092")
+
+
+def _creates_without(ctx: Ctx, role: str, entity: Entity, field: Field) -> tuple[str, str] | None:
+    filled = field.default is not None or field.series is not None or not field.declared
+    may_create = ctx.pack.permission(role, entity.name).create
+    if not field.required or filled or not may_create or field.workflow:
+        return None
+    return (f'"{field.name}" is required and {role} may create {entity.name} records but '
+            "may not set it, so every record they create would be refused; give the field a "
+            f'default, make it optional, or set "create": false for {role}', "DEF093")
+
+
+def _stage_hidden(ctx: Ctx, role: str, entity: Entity, field: Field) -> tuple[str, str] | None:
+    if not field.workflow:
+        return None
+    return (f'"{field.name}" is the stage field of workflow "{field.workflow}": its board, '
+            "stage bar and moves show it, so it cannot be hidden; to keep a role off the "
+            f'pipeline, set "read": false for {role} on {entity.name}', "DEF094")
+
+
+def _stage_read_only(ctx: Ctx, role: str, entity: Entity,
+                     field: Field) -> tuple[str, str] | None:
+    if not field.workflow:
+        return None
+    return (f'"{field.name}" is the stage field of workflow "{field.workflow}": moves, not '
+            "edits, change it; limit who may move with the transitions' \"roles\" (or "
+            f'"update": false for {role})', "DEF095")
+
+
+def _both(ctx: Ctx, role: str, entity: Entity, field: Field) -> tuple[str, str] | None:
+    hidden = ctx.pack.permission(role, entity.name).hidden or ()
+    if field.name not in hidden:
+        return None
+    return (f'"{field.name}" is both hidden and read_only for {role}; a hidden field is '
+            "never written by the role either: list it under hidden only", "DEF096")
+
+
+CHECKS: dict[str, tuple[Any, ...]] = {
+    "hidden": (_title, _creates_without, _stage_hidden),
+    "read_only": (_creates_without, _stage_read_only, _both),
+}
+
+
+def _inputs(field: Field) -> frozenset[str]:
+    """The fields a derived field reads (formula operands; a rollup's `field` is on
+    another entity and is judged there)."""
+    formula = getattr(field, "formula", None)
+    return frozenset(getattr(formula, "fields", ()) or ())
+
+
+def _derived(ctx: Ctx) -> Iterator[Problem]:
+    """A visible formula computed from a hidden field reveals it: a warning (DEF099)."""
+    for role, entity, key, names in _lists(ctx):
+        if key != "hidden":
+            continue
+        for field in entity.fields.values():
+            read = sorted(_inputs(field) & set(names))
+            if read and field.name not in names:
+                yield at(*_where(ctx, role, entity, key, read[0]),
+                         f'{entity.name}.{field.name} is computed from {", ".join(read)}, '
+                         f"hidden from {role}, and is not hidden itself: it may reveal them; "
+                         f'add "{field.name}" to hidden', "DEF099")
+        yield from _rollups(ctx, role, entity, names)
+
+
+def _rollups(ctx: Ctx, role: str, entity: Entity, names: tuple[str, ...]) -> Iterator[Problem]:
+    """Rollups elsewhere aggregating a field of `entity` hidden from the role."""
+    for other in ctx.pack.entities.values():
+        hidden = ctx.pack.permission(role, other.name).hidden or ()
+        for field in other.fields.values():
+            source = getattr(field, "of", None)
+            read = getattr(field, "field", None)
+            if field.type != "rollup" or source != entity.name or read not in names:
+                continue
+            if field.name not in hidden:
+                yield at(*_where(ctx, role, entity, "hidden", str(read)),
+                         f"{other.name}.{field.name} adds up {entity.name}.{read}, hidden "
+                         f'from {role}, and is not hidden itself: add "{field.name}" to '
+                         f"{role}'s hidden fields of {other.name}", "DEF099")
+
+
+FIELD_RIGHTS_CHECKS = (_star, _unknown, _meaning, _derived)
