@@ -257,3 +257,24 @@ def test_pages_ask_which_fields_a_role_sees_and_writes(records):
         "name", "price", "discount", "stage")
     assert field_rights.writable(store, entity, sales) == ("name", "price", "stage")
     assert field_rights.visible_fields(store, entity, None) == tuple(entity.fields)
+
+
+def test_moves_are_judged_on_hidden_values_the_mover_cannot_see(engine, make_pack):
+    pack = make_pack(
+        {"deal": {"name": "deal", "fields": {"title": {"type": "string"},
+                                              "cost": {"type": "money"}}}},
+        {"flow": {"name": "flow", "entity": "deal", "field": "stage",
+                  "stages": [{"key": "open"}, {"key": "won", "final": "won"}],
+                  "transitions": [{"from": "open", "to": "won",
+                                   "when": {"field": "cost", "op": ">", "value": 0}}]}},
+        {"roles": {"sales": {"*": {"read": "all", "update": "all"},
+                             "deal": {"hidden": ["cost"]}}}})
+    migrate(engine, pack)
+    flows = Workflows(Records(engine, pack))
+    sales = person(flows.records, "sales")
+    made = flows.records.create("deal", {"title": "Big", "cost": "5"})
+    seen = flows.records.get("deal", made["id"], actor=sales)
+    assert "cost" not in seen
+    assert flows.next_stages("deal", seen, sales) == ["won"]
+    assert flows.can_move("deal", seen, "won", sales) == []
+    assert flows.move("deal", made["id"], "won", sales)["stage"] == "won"
