@@ -24,8 +24,8 @@ def test_a_visible_formula_reading_a_hidden_field_is_a_warning_not_a_refusal(tmp
     assert pack is not None
     assert [(p.code, p.where) for p in problems] == [
         ("DEF099", "pack.json: /roles/sales/product/hidden/0")]
-    assert "product.margin is computed from unit_cost" in problems[0].message
-    assert 'add "margin" to hidden' in problems[0].message
+    assert "product.margin is computed from product.unit_cost" in problems[0].message
+    assert "add \"margin\" to sales's hidden fields of product" in problems[0].message
     assert load_pack(tmp_path).permission("sales", "product").hidden == ("unit_cost",)
 
 
@@ -39,3 +39,25 @@ def test_karte_check_prints_the_warning_and_succeeds(tmp_path):
     assert result.exit_code == 0, result.output
     assert "warning: pack.json: /roles/sales/product/hidden/0: product.margin" in result.output
     assert "OK" in result.output
+
+
+def test_rollups_are_traced_to_the_field_they_aggregate(tmp_path):
+    """Rollup fields come with the derived-values work; their shape is SPEC's (`of` a
+    lines field or "<entity>.<link field>", `field` the aggregated field)."""
+    from types import SimpleNamespace
+
+    from karte.meta.validate.field_rights import _inputs
+
+    pack = load_pack(write_pack(tmp_path, {
+        "product": PRODUCT,
+        "offer": {"fields": {"product": {"type": "link", "to": "product"},
+                             "cost": {"type": "money"}}}}))
+    product = pack.entities["product"]
+    reverse = SimpleNamespace(type="rollup", of="offer.product", field="cost", formula=None)
+    assert _inputs(pack, product, reverse) == [("offer", "cost")]
+    lines = SimpleNamespace(type="lines", of="offer")
+    over_lines = SimpleNamespace(type="rollup", of="items", field="cost", formula=None)
+    with_lines = SimpleNamespace(fields={"items": lines}, name="product")
+    assert _inputs(pack, with_lines, over_lines) == [("offer", "cost")]
+    assert _inputs(pack, product, product.fields["margin"]) == [
+        ("product", "price"), ("product", "unit_cost")]

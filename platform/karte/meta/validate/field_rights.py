@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from karte.meta.model import Entity, Field
+from karte.meta.model import Entity, Field, Pack
 from karte.meta.validate.context import Ctx
 from karte.problems import Problem, at, did_you_mean, pointer
 
@@ -136,42 +136,67 @@ CHECKS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def _inputs(field: Field) -> frozenset[str]:
-    """The fields a derived field reads (formula operands; a rollup's `field` is on
-    another entity and is judged there)."""
+def _operand(pack: Pack, entity: Entity, name: str) -> tuple[str, str] | None:
+    """(entity, field) a formula operand reads: `price`, or one link away
+    `customer.discount_pct`."""
+    link, dot, target = name.partition(".")
+    if not dot:
+        return entity.name, name
+    hop = entity.fields.get(link)
+    if hop is None or hop.to is None or hop.to not in pack.entities:
+        return None
+    return hop.to, target
+
+
+def _rolled(pack: Pack, entity: Entity, field: Field) -> tuple[str, str] | None:
+    """(entity, field) a rollup aggregates: over a `lines` field of this entity (its
+    part), or over a reverse relation `"<entity>.<link field>"`."""
+    of, read = getattr(field, "of", None), getattr(field, "field", None)
+    if not isinstance(of, str) or not isinstance(read, str):
+        return None
+    source, dot, _link = of.partition(".")
+    if dot:
+        return source, read
+    lines = entity.fields.get(of)
+    part = getattr(lines, "of", None)
+    return (part, read) if isinstance(part, str) else None
+
+
+def _inputs(pack: Pack, entity: Entity, field: Field) -> list[tuple[str, str]]:
+    """The (entity, field) pairs a derived field is computed from."""
+    if field.type == "rollup":
+        found = _rolled(pack, entity, field)
+        return [found] if found is not None else []
     formula = getattr(field, "formula", None)
-    return frozenset(getattr(formula, "fields", ()) or ())
+    operands = sorted(getattr(formula, "fields", ()) or ())
+    return [pair for name in operands if (pair := _operand(pack, entity, name)) is not None]
+
+
+def _hidden(ctx: Ctx, role: str, entity: str) -> tuple[str, ...]:
+    if entity not in ctx.pack.entities:
+        return ()
+    return ctx.pack.permission(role, entity).hidden or ()
 
 
 def _derived(ctx: Ctx) -> Iterator[Problem]:
-    """A visible formula computed from a hidden field reveals it: a warning (DEF099)."""
-    for role, entity, key, names in _lists(ctx):
-        if key != "hidden":
+    """A visible formula or rollup computed from a hidden field reveals it: a warning
+    (DEF099), located at the entry that hides the field."""
+    for role in ctx.roles or ():
+        if role == "admin":
             continue
-        for field in entity.fields.values():
-            read = sorted(_inputs(field) & set(names))
-            if read and field.name not in names:
-                yield at(*_where(ctx, role, entity, key, read[0]),
-                         f'{entity.name}.{field.name} is computed from {", ".join(read)}, '
-                         f"hidden from {role}, and is not hidden itself: it may reveal them; "
-                         f'add "{field.name}" to hidden', "DEF099")
-        yield from _rollups(ctx, role, entity, names)
-
-
-def _rollups(ctx: Ctx, role: str, entity: Entity, names: tuple[str, ...]) -> Iterator[Problem]:
-    """Rollups elsewhere aggregating a field of `entity` hidden from the role."""
-    for other in ctx.pack.entities.values():
-        hidden = ctx.pack.permission(role, other.name).hidden or ()
-        for field in other.fields.values():
-            source = getattr(field, "of", None)
-            read = getattr(field, "field", None)
-            if field.type != "rollup" or source != entity.name or read not in names:
-                continue
-            if field.name not in hidden:
-                yield at(*_where(ctx, role, entity, "hidden", str(read)),
-                         f"{other.name}.{field.name} adds up {entity.name}.{read}, hidden "
-                         f'from {role}, and is not hidden itself: add "{field.name}" to '
-                         f"{role}'s hidden fields of {other.name}", "DEF099")
+        for entity in ctx.pack.entities.values():
+            for field in entity.fields.values():
+                if field.name in _hidden(ctx, role, entity.name):
+                    continue
+                for source, name in _inputs(ctx.pack, entity, field):
+                    if name not in _hidden(ctx, role, source):
+                        continue
+                    yield at(*_where(ctx, role, ctx.pack.entities[source], "hidden", name),
+                             f"{entity.name}.{field.name} is computed from {source}.{name}, "
+                             f"hidden from {role}, and is not hidden itself: it may reveal "
+                             f'it; add "{field.name}" to {role}\'s hidden fields of '
+                             f"{entity.name}", "DEF099")
+                    break
 
 
 FIELD_RIGHTS_CHECKS = (_star, _unknown, _meaning, _derived)
