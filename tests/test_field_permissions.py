@@ -278,3 +278,39 @@ def test_moves_are_judged_on_hidden_values_the_mover_cannot_see(engine, make_pac
     assert flows.next_stages("deal", seen, sales) == ["won"]
     assert flows.can_move("deal", seen, "won", sales) == []
     assert flows.move("deal", made["id"], "won", sales)["stage"] == "won"
+
+
+def test_lines_lose_the_parts_hidden_fields_and_may_not_set_them(make_pack):
+    """Parts and lines (SPEC §3.5) come with their own work; field rights reach into a
+    record's lines as they are read and written (a `lines` value: a list of dicts)."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from karte.meta.model import Field, Text, frozen_map
+
+    pack = make_pack({"quote": {"fields": {"title": {"type": "string"}}},
+                      "quote_line": {"fields": {"quantity": {"type": "integer"},
+                                                "unit_cost": {"type": "money"},
+                                                "discount": {"type": "percent"}}}},
+                     pack={"roles": {"sales": {"*": {"read": "all", "update": "all"},
+                                               "quote_line": {"hidden": ["unit_cost"],
+                                                              "read_only": ["discount"]}}}})
+    lines = Field("lines", "lines", Text.of("Lines"))
+    object.__setattr__(lines, "of", "quote_line")
+    quote = replace(pack.entities["quote"],
+                    fields=frozen_map({**pack.entities["quote"].fields, "lines": lines}))
+    store = SimpleNamespace(pack=replace(pack, entities=frozen_map(
+        {**pack.entities, "quote": quote})))
+    sales = Actor(7, "s@example.com", role="sales")
+    stored = {"id": 1, "title": "Q", "lines": [
+        {"id": 10, "quantity": 2, "unit_cost": 5, "discount": 3}]}
+    seen = field_rights.strip(store, quote, sales, stored)
+    assert seen["lines"] == [{"id": 10, "quantity": 2, "discount": 3}]
+    assert field_rights.strip(store, quote, None, stored) is stored
+    field_rights.check_input(store, quote, sales, {"lines": [
+        {"id": 10, "quantity": 4, "discount": "3"}, {"quantity": 1}]}, stored)
+    with pytest.raises(Forbidden) as refused:
+        field_rights.check_input(store, quote, sales, {"lines": [
+            {"id": 10, "discount": "9"}, {"quantity": 1, "unit_cost": "1"}]}, stored)
+    assert [p.where for p in refused.value.problems] == [
+        "lines[1].discount", "lines[2].unit_cost"]

@@ -54,13 +54,29 @@ def writable(store: Store, entity: Entity, actor: Actor | None) -> tuple[str, ..
     return tuple(name for name in entity.fields if name not in fixed)
 
 
+def _parts(store: Store, entity: Entity) -> Iterable[tuple[str, Entity]]:
+    """(lines field, part entity) of the entity (SPEC §3.5: `{"type": "lines", "of"}`)."""
+    for field in entity.fields.values():
+        part = getattr(field, "of", None)
+        if field.type == "lines" and isinstance(part, str) and part in store.pack.entities:
+            yield field.name, store.pack.entities[part]
+
+
 def strip(store: Store, entity: Entity, actor: Actor | None,
           record: dict[str, Any]) -> dict[str, Any]:
-    """The record without the fields hidden from the actor (the same dict when none)."""
-    gone = hidden(store, entity, actor)
-    if not gone:
+    """The record without the fields hidden from the actor — its lines without the part's
+    hidden fields too (the same dict when nothing is hidden)."""
+    if actor is None:
         return record
-    return {name: value for name, value in record.items() if name not in gone}
+    gone = hidden(store, entity, actor)
+    kept = {name: value for name, value in record.items() if name not in gone} if gone \
+        else record
+    for name, part in _parts(store, entity):
+        lines = kept.get(name)
+        if isinstance(lines, list) and hidden(store, part, actor):
+            kept = {**kept, name: [strip(store, part, actor, line) if isinstance(line, dict)
+                                   else line for line in lines]}
+    return kept
 
 
 def strip_all(store: Store, entity: Entity, actor: Actor | None,
@@ -75,7 +91,7 @@ def _same(store: Store, entity: Entity, name: str, value: Any, stored: Any) -> b
     """Whether `value` as input stores as `stored` (empty and [] alike)."""
     try:
         given = normalise(entity.fields[name].as_value(), value, store.pack.country)
-    except (ValueError, ArithmeticError, TypeError):
+    except (ValueError, ArithmeticError, TypeError, KeyError):    # KeyError: no such type
         return False
     return (given if given not in ([], "") else None) == (
         stored if stored not in ([], "") else None)
@@ -93,23 +109,20 @@ def _default(store: Store, entity: Entity, name: str) -> Any:
         return None
 
 
-def refused_field(entity: Entity, actor: Actor, name: str) -> Problem:
-    """"Your role (sales) may not change Discount." in the actor's language."""
+def refused_field(entity: Entity, actor: Actor, name: str, where: str = "") -> Problem:
+    """"Your role (sales) may not change Discount." in the actor's language, at `where`
+    (default the field's name; a line's field is `lines[3].unit_cost`)."""
     field = entity.fields[name]
     if actor.locale == "ja":
         shown = field.label.get("ja")
-        return Problem(name, f"ロール（{actor.role}）は{shown}を変更できません。", "forbidden")
-    return Problem(name, f"Your role ({actor.role}) may not change {label(field)}.",
+        return Problem(where or name, f"ロール（{actor.role}）は{shown}を変更できません。",
+                       "forbidden")
+    return Problem(where or name, f"Your role ({actor.role}) may not change {label(field)}.",
                    "forbidden")
 
 
-def check_input(store: Store, entity: Entity, actor: Actor | None,
-                values: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> None:
-    """Forbidden when `values` set a field hidden from the actor (whatever the value) or
-    change one read-only for them (`stored`: the record as stored; None on create, where
-    only the field's default or nothing may be sent)."""
-    if actor is None:
-        return
+def _refused(store: Store, entity: Entity, actor: Actor, values: Mapping[str, Any],
+             stored: Mapping[str, Any] | None, prefix: str = "") -> list[Problem]:
     gone, fixed = hidden(store, entity, actor), read_only(store, entity, actor)
     refused = []
     for name in values:
@@ -119,8 +132,45 @@ def check_input(store: Store, entity: Entity, actor: Actor | None,
             before = stored.get(name) if stored is not None else _default(store, entity, name)
             if not _same(store, entity, name, values[name], before):
                 refused.append(name)
+    return [refused_field(entity, actor, name, prefix + name) for name in refused]
+
+
+def _stored_line(stored: Mapping[str, Any] | None, name: str,
+                 line: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The stored line a line of input updates (by "id"), None for a new line."""
+    lines = stored.get(name) if stored is not None else None
+    if "id" not in line or not isinstance(lines, list):
+        return None
+    return next((old for old in lines if isinstance(old, Mapping)
+                 and str(old.get("id")) == str(line["id"])), None)
+
+
+def _line_problems(store: Store, entity: Entity, actor: Actor, values: Mapping[str, Any],
+                   stored: Mapping[str, Any] | None) -> list[Problem]:
+    """Lines of input (SPEC §3.5) setting a field of the part the actor may not write:
+    named `lines[3].unit_cost`, lines counted from 1."""
+    found = []
+    for name, part in _parts(store, entity):
+        lines = values.get(name)
+        for index, line in enumerate(lines if isinstance(lines, list) else []):
+            if isinstance(line, Mapping):
+                own = {k: v for k, v in line.items() if k != "id"}
+                found += _refused(store, part, actor, own, _stored_line(stored, name, line),
+                                  f"{name}[{index + 1}].")
+    return found
+
+
+def check_input(store: Store, entity: Entity, actor: Actor | None,
+                values: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> None:
+    """Forbidden when `values` set a field hidden from the actor (whatever the value) or
+    change one read-only for them (`stored`: the record as stored; None on create, where
+    only the field's default or nothing may be sent)."""
+    if actor is None:
+        return
+    refused = (_refused(store, entity, actor, values, stored)
+               + _line_problems(store, entity, actor, values, stored))
     if refused:
-        raise Forbidden([refused_field(entity, actor, name) for name in refused])
+        raise Forbidden(refused)
 
 
 # ---------------------------------------------------------------- queries
