@@ -142,8 +142,7 @@ class Records:
         ent = self.store.entity(entity)
         if enforce:
             check_create(self.store, ent, actor)
-            if not moving:
-                fields.check_input(self.store, ent, actor, values)
+            fields.check_input(self.store, ent, actor, values)
         checked = actor if enforce else None
         with self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
@@ -196,8 +195,7 @@ class Records:
                        actor: Actor | None) -> tuple[list[Record], Tagged]:
         records, problems, clean = [], [], []
         for i, values in enumerate(batch):
-            if not moving:
-                fields.check_input(self.store, entity, actor, values)
+            fields.check_input(self.store, entity, actor, values)
             record, found = prepare_create(self.store, entity, values, ctx, judge, moving)
             records.append(record)
             problems += [(i, p) for p in found]
@@ -267,6 +265,8 @@ class Records:
             if old["version"] != expected:
                 raise self._conflict(c, ent, old, values, expected, actor)
             if not moving:
+                # a move's values mix the mover's with the pack's `set` actions: the
+                # workflow judges the mover's (karte.workflow.checks)
                 fields.check_input(self.store, ent, actor, values, old)
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
