@@ -314,3 +314,26 @@ def test_lines_lose_the_parts_hidden_fields_and_may_not_set_them(make_pack):
             {"id": 10, "discount": "9"}, {"quantity": 1, "unit_cost": "1"}]}, stored)
     assert [p.where for p in refused.value.problems] == [
         "lines[1].discount", "lines[2].unit_cost"]
+
+
+def test_timeline_items_whose_summary_is_hidden_stay_off_the_timeline(engine, make_pack):
+    pack = make_pack(
+        {"customer": {"fields": {"name": {"type": "string"}}},
+         "call": {"fields": {"title": {"type": "string"}, "notes": {"type": "text"},
+                             "at": {"type": "date"},
+                             "customer": {"type": "link", "to": "customer"}},
+                  "timeline_item": {"at": "at", "summary": "notes"}}},
+        pack={"roles": {"sales": {"*": {"read": "all"}},
+                        "support": {"*": {"read": "all"}, "call": {"hidden": ["notes"]}}}})
+    migrate(engine, pack)
+    records = Records(engine, pack)
+    customer = records.create("customer", {"name": "Lyons"})
+    records.create("call", {"title": "Call", "notes": SECRET, "at": "2026-01-02",
+                            "customer": customer["id"]})
+
+    def items(role: str) -> list:
+        page = Timeline(records).entries("customer", customer["id"], person(records, role))
+        return [e for e in page.entries if e.kind == "item"]
+
+    assert SECRET in repr(items("sales"))
+    assert items("support") == []

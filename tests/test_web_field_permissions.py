@@ -90,6 +90,8 @@ def test_no_page_shows_a_hidden_value(app, role):
         creating = url == "/product/new" and role == "support"      # may not create
         assert response.status_code == (403 if creating else 200), url
         assert_secret_free(response.get_data(as_text=True))
+    home = BeautifulSoup(html(client, "/"), "html.parser").get_text()
+    assert "Rebar 10mm" in home and "Unit cost" not in home     # the cost change is left out
     listing = BeautifulSoup(html(client, "/product/?q=Rebar"), "html.parser")
     assert "Rebar 10mm" in listing.get_text()
     assert "Unit cost" not in listing.get_text()
