@@ -337,3 +337,11 @@ def test_timeline_items_whose_summary_is_hidden_stay_off_the_timeline(engine, ma
 
     assert SECRET in repr(items("sales"))
     assert items("support") == []
+
+
+def test_stage_counts_never_sum_a_hidden_money_field(flows, records):
+    product(records)
+    sales = person(records, "sales")
+    assert flows.stage_counts("launch", "unit_cost", actor=sales)["draft"]["sum"] is None
+    assert flows.stage_counts("launch", actor=sales)["draft"]["sum"] == 100       # price
+    assert flows.stage_counts("launch", "unit_cost")["draft"]["sum"] == 60

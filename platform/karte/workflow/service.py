@@ -243,7 +243,8 @@ class Workflows:
         entity = self.pack.entities[chosen.entity]
         with self.records.engine.connect() as conn:
             return reports.stage_counts(conn, self.store.tables, chosen, entity, _now(now),
-                                        money_field, scope(self.store, entity, actor, "read"))
+                                        money_field, scope(self.store, entity, actor, "read"),
+                                        field_rights.hidden(self.store, entity, actor))
 
     def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
               search: str | None = None, limit: int = 20, money_field: str | None = None,
