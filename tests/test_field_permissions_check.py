@@ -61,3 +61,15 @@ def test_rollups_are_traced_to_the_field_they_aggregate(tmp_path):
     assert _inputs(pack, with_lines, over_lines) == [("offer", "cost")]
     assert _inputs(pack, product, product.fields["margin"]) == [
         ("product", "price"), ("product", "unit_cost")]
+
+
+def test_a_visible_fields_condition_on_a_hidden_field_is_a_warning(tmp_path):
+    product = {"fields": {**PRODUCT["fields"], "reason": {
+        "type": "text", "visible_if": {"field": "unit_cost", "op": ">", "value": 100}}}}
+    root = write_pack(tmp_path, {"product": product}, pack={"roles": {"sales": {
+        "*": {"read": "all"}, "product": {"hidden": ["unit_cost", "margin"]}}}})
+    pack, problems = check_pack(root)
+    assert pack is not None
+    assert [(p.code, p.where) for p in problems] == [
+        ("DEF098", "pack.json: /roles/sales/product/hidden/0")]
+    assert "visible_if of product.reason reads unit_cost" in problems[0].message

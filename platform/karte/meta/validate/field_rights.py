@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from karte.meta.conditions import fields_used
 from karte.meta.model import Entity, Field, Pack
 from karte.meta.validate.context import Ctx
 from karte.problems import Problem, at, did_you_mean, pointer
 
 KEYS = ("hidden", "read_only")
-WARNINGS = frozenset({"DEF099"})   # printed by `karte check`; they do not stop startup
+WARNINGS = frozenset({"DEF098", "DEF099"})   # printed by `karte check`; they do not stop startup
 
 
 def _said(ctx: Ctx, role: str, entity: Entity, key: str) -> tuple[str, tuple[str, ...]] | None:
@@ -199,4 +200,28 @@ def _derived(ctx: Ctx) -> Iterator[Problem]:
                     break
 
 
-FIELD_RIGHTS_CHECKS = (_star, _unknown, _meaning, _derived)
+CONDITIONS = ("visible_if", "required_if", "read_only_if")
+
+
+def _conditions(ctx: Ctx) -> Iterator[Problem]:
+    """A condition of a field the role sees that reads a field hidden from it: its forms
+    and cards judge it without the hidden value (a warning, DEF098)."""
+    for role, entity, key, names in _lists(ctx):
+        if key != "hidden":
+            continue
+        for field in entity.fields.values():
+            if field.name in names:
+                continue
+            for kind in CONDITIONS:
+                condition = getattr(field, kind)
+                read = sorted(fields_used(condition) & set(names)) if condition else []
+                if read:
+                    yield at(*_where(ctx, role, entity, key, read[0]),
+                             f"{kind} of {entity.name}.{field.name} reads {', '.join(read)}, "
+                             f"hidden from {role}: their forms and cards judge it as if "
+                             f"empty, and the field's state may hint at the value; hide "
+                             f'"{field.name}" too, or base the condition on a field {role} '
+                             "sees", "DEF098")
+
+
+FIELD_RIGHTS_CHECKS = (_star, _unknown, _meaning, _derived, _conditions)

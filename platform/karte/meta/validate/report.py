@@ -80,6 +80,7 @@ CODES = {
     "DEF094": "a stage field is hidden from a role",
     "DEF095": "a stage field is read_only for a role (moves change it)",
     "DEF096": "a field both hidden and read_only for one role",
+    "DEF098": "warning: a condition of a visible field reads a hidden field",
     "DEF099": "warning: a visible formula or rollup is computed from a hidden field",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
