@@ -173,7 +173,13 @@ def _card_config(raw: Mapping[str, Any], entity: str, fields: Mapping[str, Field
 
 
 def _permissions(raw: Mapping[str, Any] | None) -> Mapping[str, Permission]:
-    return frozen_map({key: Permission(**value) for key, value in (raw or {}).items()})
+    return frozen_map({key: _permission(value) for key, value in (raw or {}).items()})
+
+
+def _permission(raw: Mapping[str, Any]) -> Permission:
+    """Field lists as tuples (the Registry is frozen); rights as written."""
+    lists = {key: tuple(raw[key]) for key in ("hidden", "read_only") if key in raw}
+    return Permission(**{**raw, **lists})
 
 
 def _reverse_links(fields: Mapping[str, Mapping[str, Field]]) -> dict[str, list[str]]:

@@ -186,6 +186,8 @@ class Permission:
     create: bool | None = None
     update: str | bool | None = None
     delete: str | bool | None = None
+    hidden: tuple[str, ...] | None = None     # fields the role never sees
+    read_only: tuple[str, ...] | None = None  # fields the role sees but may not change
 
     def fill(self, fallback: Permission) -> Permission:
         """Keys not said here taken from `fallback`."""
@@ -193,8 +195,8 @@ class Permission:
         return dataclasses.replace(fallback, **said)
 
 
-ALL_RIGHTS = Permission("all", True, "all", "all")
-NO_RIGHTS = Permission(False, False, False, False)
+ALL_RIGHTS = Permission("all", True, "all", "all", (), ())
+NO_RIGHTS = Permission(False, False, False, False, (), ())
 
 
 @dataclass(frozen=True)

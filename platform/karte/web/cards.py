@@ -35,6 +35,7 @@ from karte.web import (
     workflows,
 )
 from karte.web.display import Refs, references
+from karte.web.field_access import fixed, seen
 from karte.web.form_model import Conditions
 from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
@@ -89,7 +90,8 @@ def _sections(entity: Entity, record: Mapping[str, Any]) -> list[tuple[Any, list
     judge = Conditions(actor(), registry().timezone)
     shown = []
     for section in entity.card.sections:
-        fields = [f for name in section.fields if (f := entity.lookup(name)) is not None
+        fields = [f for name in seen(entity, section.fields)
+                  if (f := entity.lookup(name)) is not None
                   and (f.visible_if is None or judge.holds(f.visible_if, record))]
         if fields:
             shown.append((section.label, fields))
@@ -147,7 +149,8 @@ def related_list(child: Entity, field: Field, record: Mapping[str, Any],
     rows = records().query(child.name, where=where, limit=RELATED_PAGE,
                            offset=(page - 1) * RELATED_PAGE, actor=actor())
     total = records().count(child.name, where=where, actor=actor(), cap=COUNT_CAP)
-    columns = [name for name in dict.fromkeys((child.title_field, *child.list.columns))
+    columns = [name for name in seen(child, dict.fromkeys((child.title_field,
+                                                           *child.list.columns)))
                if name != field.name and child.lookup(name) is not None]
     return {"child": child, "field": field, "rows": rows, "total": total, "page": page,
             "columns": [child.lookup(name) for name in columns],
@@ -201,7 +204,8 @@ def _quick_inputs(child: Entity) -> list[Field]:
     item = child.timeline_item          # set: `linking` offers only entities with one
     names = dict.fromkeys((child.title_field, *([item.at] if item else [])))
     return [f for name in names if (f := child.fields.get(name)) is not None
-            and not f.read_only and (name == child.title_field or f.type in INPUT_TYPES)]
+            and not f.read_only and name not in fixed(child)
+            and (name == child.title_field or f.type in INPUT_TYPES)]
 
 
 def quick_adds(entity: Entity, offered: bool = True) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from karte.auth.users import list_users
 from karte.fields import is_empty, record_id
 from karte.meta.conditions import Condition, Context, evaluate, fields_used
 from karte.meta.model import Entity, Field
-from karte.store import lookup
+from karte.store import field_rights, lookup
 from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
 from karte.web import actor, records, registry, text
@@ -186,7 +186,12 @@ class FormModel:
                  conditions: Conditions, look: Lookup) -> None:
         self.entity, self.record, self.conditions, self.lookup = entity, record, conditions, look
         self.base = record if record is not None else fresh(entity, conditions.ctx)
-        self.inputs = [f for f in entity.fields.values() if editable(f) and not self._locked(f)]
+        # fields of the user's role: hidden ones are not on the form, read-only ones are
+        # shown and never posted (the service would refuse them, SPEC §3.4)
+        self.unseen = field_rights.hidden(look.store, entity, look.user)
+        self.fixed = field_rights.read_only(look.store, entity, look.user)
+        self.inputs = [f for f in entity.fields.values()
+                       if editable(f) and f.name not in self.fixed and not self._locked(f)]
         self._input_names = {f.name for f in self.inputs}
         self.live_fields = frozenset().union(*(
             fields_used(c) for f in entity.fields.values()
@@ -206,7 +211,8 @@ class FormModel:
         refs = references(self.entity, [state])
         found = []
         for section in self.entity.card.sections:
-            widgets = [w for name in section.fields if name in self.entity.fields
+            widgets = [w for name in section.fields
+                       if name in self.entity.fields and name not in self.unseen
                        if (w := self._widget(self.entity.fields[name], raw, state, errors,
                                              refs)) is not None]
             if widgets:
@@ -229,6 +235,8 @@ class FormModel:
         widget.derived = how(self.entity, f)
         if not is_input:
             widget.display, widget.note = show(f, state.get(f.name), refs), _why_locked(f)
+            if editable(f) and f.name in self.fixed:
+                widget.note = _("Your role may not change this field.")
         else:
             CHOICES.get(f.type, lambda *args: None)(self, widget, raw, refs)
         return widget

@@ -19,6 +19,7 @@ from karte.store.lookup import can_read
 from karte.store.recent import recent_changes
 from karte.web import actor, records, registry, render, text, workflows
 from karte.web.display import references
+from karte.web.field_access import seen
 
 blueprint = Blueprint("home", __name__)
 
@@ -34,7 +35,7 @@ def _readable() -> list[Entity]:
 
 
 def _columns(entity: Entity) -> list[str]:
-    return [n for n in entity.list.columns if n != entity.title_field][:COLUMNS]
+    return [n for n in seen(entity, entity.list.columns) if n != entity.title_field][:COLUMNS]
 
 
 def open_condition(entity: Entity) -> dict | None:

@@ -53,6 +53,7 @@ from karte.web import (
 from karte.web.derived import numeric
 from karte.web.display import Refs, references
 from karte.web.errors import problem_page
+from karte.web.field_access import seen
 from karte.web.list_params import ListQuery, parse, widgets
 from karte.web.messages import query_problems
 
@@ -168,7 +169,7 @@ def _summary(page: Page | None) -> str:
 def _column_names(entity: Entity) -> list[str]:
     """The configured columns; the title first when the pack left it out, since it is the
     way to the card."""
-    names = [n for n in entity.list.columns if entity.lookup(n) is not None]
+    names = [n for n in seen(entity, entity.list.columns) if entity.lookup(n) is not None]
     title = entity.title_field
     return names if title in names or entity.lookup(title) is None else [title, *names]
 
@@ -205,7 +206,7 @@ def export_name(entity: Entity) -> str:
 def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
     """The header, then one chunk of rows per batch read with the view's sort (ties broken
     by id, so pages do not overlap). The first `next()` reads the first batch only."""
-    names = ["id", *entity.fields, *EXPORT_STAMPS]
+    names = ["id", *seen(entity, entity.fields), *EXPORT_STAMPS]
     fields = [f for name in names if (f := entity.lookup(name)) is not None]
     batch = _batch(entity, query, 0)
     yield "\ufeff" + _csv([[text(f.label) for f in fields]])

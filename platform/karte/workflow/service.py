@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from karte.meta import moves
 from karte.meta.model import Entity, Workflow
 from karte.problems import Problem
-from karte.store import Records
+from karte.store import Records, field_rights
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.permissions import check_record, read_for, scope
@@ -98,7 +98,8 @@ class Workflows:
                 check_record(self.store, conn, ent, actor, "update", stored["id"], "move")
             except Forbidden as error:
                 return error.problems
-            current = dict(record) if isinstance(record, Mapping) else stored
+            # a record as the actor read it lacks their hidden fields: judge the stored ones
+            current = {**stored, **record} if isinstance(record, Mapping) else stored
             if current.get(chosen.field) == to:
                 return []
             return plan_move(self.records, conn, chosen, ent, current, to, actor,
@@ -175,9 +176,22 @@ class Workflows:
             if not self._may_update(conn, chosen, record, actor):
                 return []
             judge = judge_with(self.store.context(actor), self.store.fetcher(conn))
+            record = self._whole(conn, chosen, record, actor)
             return [stage.key for index, stage in enumerate(chosen.stages)
                     if index != source and moves.refusal(
                         chosen, source, index, role, lambda cond: judge(cond, record)) is None]
+
+    def _whole(self, conn: sa.Connection, workflow: Workflow, record: Mapping[str, Any],
+               actor: Actor | None) -> Mapping[str, Any]:
+        """The record with the fields hidden from the actor read back, when a transition's
+        `when` may read them: moves are judged on the record as stored, not as shown."""
+        entity = self.pack.entities[workflow.entity]
+        unseen = field_rights.hidden(self.store, entity, actor)
+        if not unseen or not any(t.when for t in workflow.transitions) \
+                or unseen <= set(record):
+            return record
+        stored = self.store.read(conn, entity, [record["id"]]).get(record["id"], {})
+        return {**stored, **record}
 
     def _may_update(self, conn: sa.Connection, workflow: Workflow,
                     record: Mapping[str, Any], actor: Actor | None) -> bool:
@@ -229,7 +243,8 @@ class Workflows:
         entity = self.pack.entities[chosen.entity]
         with self.records.engine.connect() as conn:
             return reports.stage_counts(conn, self.store.tables, chosen, entity, _now(now),
-                                        money_field, scope(self.store, entity, actor, "read"))
+                                        money_field, scope(self.store, entity, actor, "read"),
+                                        field_rights.hidden(self.store, entity, actor))
 
     def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
               search: str | None = None, limit: int = 20, money_field: str | None = None,

@@ -19,6 +19,7 @@ from karte.meta.model import Pack, Workflow
 from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
+from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
 from karte.meta.validate.schema import schema_problems
 from karte.meta.validate.workflows import check_workflow
 from karte.problems import Problem, at, pointer
@@ -78,6 +79,16 @@ CODES = {
     "DEF083": "fetch names no field of the linked entity",
     "DEF084": "fetch copies a field whose values this field cannot store",
     "DEF085": "fetch goes through a link that is itself fetched, or through itself",
+    "DEF090": "hidden or read_only in a role's \"*\" entry (field names belong to one entity)",
+    "DEF091": "hidden or read_only names no field of the entity",
+    "DEF092": "the title field is hidden from a role",
+    "DEF093": "a required field without default is hidden or read_only for a role that may "
+              "create",
+    "DEF094": "a stage field is hidden from a role",
+    "DEF095": "a stage field is read_only for a role (moves change it)",
+    "DEF096": "a field both hidden and read_only for one role",
+    "DEF098": "warning: a condition of a visible field reads a hidden field",
+    "DEF099": "warning: a visible formula or rollup is computed from a hidden field",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",
@@ -173,4 +184,9 @@ def _owned_twice(ctx: Ctx) -> Iterator[Problem]:
 
 
 PACK_CHECKS: tuple[Callable[[Ctx], Iterator[Problem]], ...] = (
-    _tables, _role_scopes, _owned_twice)
+    _tables, _role_scopes, _owned_twice, *FIELD_RIGHTS_CHECKS)
+
+
+def is_warning(problem: Problem) -> bool:
+    """A warning is printed by `karte check` but does not stop the pack from loading."""
+    return problem.code in WARNINGS
