@@ -23,8 +23,8 @@ from karte.meta.model import Entity, Stage, Workflow
 from karte.problems import Problem
 from karte.store import Records, field_rights
 from karte.store.actor import Actor
-from karte.store.records.fetch import Linked
 from karte.store.errors import Forbidden
+from karte.store.records.fetch import Linked
 from karte.store.records.write import compute_formulas, judge_with, prepare_create
 from karte.store.validation import Judge, check_protected, check_required, check_stages
 from karte.workflow import actions
