@@ -71,6 +71,22 @@ CODES = {
     "DEF052": "a unique combination names no field",
     "DEF053": "a unique combination of fewer than two fields, a field listed twice, or a "
               "field type a unique index cannot hold",
+    "DEF100": "two actions of an entity have the same name",
+    "DEF101": "an action's roles name a role pack.json does not declare",
+    "DEF102": "an action's \"set\" names no field, or one that only moves or formulas change",
+    "DEF103": "an action value that does not fit its field",
+    "DEF104": "an action's \"create\" names no entity",
+    "DEF105": "an action's \"create\" values (or lines values) name no field, or miss a "
+              "required one",
+    "DEF106": "\"$record\" in an action used for something other than a link to its entity",
+    "DEF107": "an action's $record.<field> token names no field of the entity",
+    "DEF108": "an action's $record.<field> or $line.<field> token does not fit its field",
+    "DEF109": "a $line.<field> token outside lines.values, or naming no field of the line",
+    "DEF110": "an action's lines.from is not a lines field of the entity",
+    "DEF111": "an action's lines.to is not a lines field of the created entity",
+    "DEF112": "an action's move names no stage (or workflow) of the entity, or an ambiguous "
+              "one",
+    "DEF113": "an action opens the created record but creates none",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",

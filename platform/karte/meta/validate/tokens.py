@@ -166,7 +166,7 @@ def check_create(w: Writer, entity: str | None, values: Mapping[str, Any],
         return
     yield from check_values(w, target, values, "values", (*where, "values"))
     missing = [n for n, f in target.fields.items() if f.required and f.default is None
-               and not f.workflow and f.type != "formula" and n not in values
+               and f.series is None and not f.workflow and f.type != "formula" and n not in values
                and n not in given]
     if missing:
         yield w.at("values", f"creating a {target.name} needs "
