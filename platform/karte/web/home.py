@@ -99,8 +99,8 @@ def _what(entity: Entity, row: dict[str, Any]) -> str:
     if action in ("update", "move"):
         names = ", ".join(text(entity.fields[n].label) for n in row["fields"][:3])
         return _("changed %(fields)s", fields=names) if names else _("changed")
-    return {"create": _("created"), "delete": _("deleted"),
-            "restore": _("restored")}.get(action, action)
+    return {"create": _("created"), "delete": _("deleted"), "restore": _("restored"),
+            "action": _("ran an action")}.get(action, action)
 
 
 def _recent(readable: list[Entity]) -> list[dict[str, Any]]:
