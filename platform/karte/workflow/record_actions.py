@@ -133,13 +133,12 @@ class RecordActions:
         try:
             if step.kind == "set":
                 values = actions.resolved(entity, step.values, scope_)
-                outcome.record = self.records.update(
-                    entity.name, outcome.record["id"], values, outcome.record["version"], actor,
-                    moving=True, conn=conn)
+                self.records.update(entity.name, outcome.record["id"], values,
+                                    outcome.record["version"], actor, moving=True, conn=conn)
             elif step.kind == "move":
-                outcome.record = Workflows(self.records).move(
-                    entity.name, outcome.record["id"], step.stage or "", actor,
-                    workflow=step.workflow, conn=conn)
+                Workflows(self.records).move(entity.name, outcome.record["id"],
+                                             step.stage or "", actor, workflow=step.workflow,
+                                             conn=conn)
             else:
                 target = self.pack.entities[step.entity or ""]
                 values = self._create_values(entity, target, step, scope_)
@@ -148,6 +147,8 @@ class RecordActions:
                 outcome.created.append((target.name, made))
         except (ValidationFailed, Refused, Conflict, Forbidden) as error:
             raise ActionRefused(self._explained(entity, step, label, error, voice)) from error
+        if step.kind != "create":      # read as `get` reads it: lines included
+            outcome.record = self.records.get(entity.name, outcome.record["id"], conn=conn)
 
     def _explained(self, entity: Entity, step: Step, label: str, error: Exception,
                    voice: Voice) -> list[Problem]:
