@@ -276,15 +276,41 @@ def test_unknown_action_stale_version_and_unreadable_record(service):
     assert records.get("quote", made["id"])["note"] == "seen"
 
 
-@pytest.mark.skipif("lines" not in TYPES, reason="the lines field type is not merged yet")
+PRODUCT = {"fields": {"name": {"type": "string", "required": True}}}
+QUOTE_LINE = {"part_of": "quote", "fields": {
+    "product": {"type": "link", "to": "product", "required": True},
+    "quantity": {"type": "decimal", "required": True}}}
+ORDER_LINE = {"part_of": "order", "fields": {
+    "product": {"type": "link", "to": "product", "required": True},
+    "quantity": {"type": "decimal", "required": True}, "note": {"type": "string"}}}
+NEEDS_LINES = pytest.mark.skipif("lines" not in TYPES,
+                                 reason="the lines field type is not merged yet")
+
+
+@NEEDS_LINES
+def test_line_tokens_are_checked_against_the_line_copied(tmp_path):
+    quote_ = {"fields": {"title": {"type": "string", "required": True},
+                         "lines": {"type": "lines", "of": "quote_line"}},
+              "actions": [{"name": "make_order", "do": [
+                  {"create": "order", "values": {"title": "$record.title"},
+                   "lines": {"from": "lines", "to": "lines",
+                             "values": {"product": "$line.quantity", "note": "$line.titel"}}}]}]}
+    order = {"fields": {"title": {"type": "string", "required": True},
+                        "lines": {"type": "lines", "of": "order_line"}}}
+    root = write_pack(tmp_path, {"product": PRODUCT, "quote_line": QUOTE_LINE, "quote": quote_,
+                                 "order_line": ORDER_LINE, "order": order})
+    _, problems = check_pack(root)
+    where = "/actions/0/do/0/lines/values"
+    assert sorted((p.code, p.where.split(": ")[1], p.message) for p in problems) == [
+        ("DEF105", where, "each new order_line needs quantity (required, without a default)"),
+        ("DEF108", f"{where}/product", '"$line.quantity" is quote_line.quantity, a decimal '
+                                      "field: a decimal value does not fit a link field"),
+        ("DEF109", f"{where}/note", '"$line.titel": quote_line has no field "titel"')]
+
+
+@NEEDS_LINES
 def test_lines_are_copied_with_line_tokens(engine, make_pack):
-    product = {"fields": {"name": {"type": "string", "required": True}}}
-    quote_line = {"part_of": "quote", "fields": {
-        "product": {"type": "link", "to": "product", "required": True},
-        "quantity": {"type": "decimal", "required": True}}}
-    order_line = {"part_of": "order", "fields": {
-        "product": {"type": "link", "to": "product", "required": True},
-        "quantity": {"type": "decimal", "required": True}, "note": {"type": "string"}}}
+    product, quote_line, order_line = PRODUCT, QUOTE_LINE, ORDER_LINE
     quote_ = {"fields": {"title": {"type": "string", "required": True},
                          "lines": {"type": "lines", "of": "quote_line"}},
               "actions": [{"name": "make_order", "open": "created", "do": [
