@@ -174,7 +174,8 @@ def test_a_move_refused_after_a_create_writes_nothing(service):
 
 
 def test_a_create_refused_by_the_database_rolls_everything_back(service):
-    records = service({"name": "twice", "do": [{"set": {"note": "done"}}, MAKE_ORDER]})
+    records = service({"name": "twice", "do": [{"set": {"note": "done"}}, MAKE_ORDER,
+                                               {"move": "ordered"}]})
     made = accepted_quote(records)
     records.create("order", {"title": "Other", "code": "Q1"})
 
@@ -187,6 +188,22 @@ def test_a_create_refused_by_the_database_rolls_everything_back(service):
                                       "has this code")
     assert records.get("quote", made["id"])["note"] is None
     assert len(records.query("order")) == 1
+
+
+def test_after_a_failed_step_the_later_ones_are_judged_so_every_reason_shows(service):
+    records = service({**ORDER_ACTION, "do": [
+        {"create": "order", "values": {"title": "$record.code"}}, {"move": "ordered"}]})
+    made = accepted_quote(records, code=None)
+    bare = records.update("quote", made["id"], {"customer": None}, made["version"])
+
+    with pytest.raises(ActionRefused) as error:
+        run_action(records, "quote", made["id"], "make_order")
+
+    assert [(p.where, p.message) for p in error.value.problems] == [
+        ("order.title", "Create order could not create order: Title is required."),
+        ("customer", "Create order could not move this quote to Ordered: Fill in Customer to "
+                     "move to Ordered.")]
+    assert records.query("order") == [] and records.get("quote", made["id"]) == bare
 
 
 # ---------------------------------------------------------------- who may, and when

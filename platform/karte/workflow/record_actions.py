@@ -9,9 +9,11 @@ The steps then run in order in ONE transaction: `set` is an update (it may write
 read_only fields, as `on_enter` may), `move` goes through `Workflows.move` so
 transitions, requires and rules hold, `create` makes a record whatever the actor's create
 right (the action's roles gate it; the record is stamped with the actor), with lines
-copied from this record's lines. The first step that fails stops the run: everything is
-rolled back and the refusal names that step and every reason it gives. A run that
-succeeds is on the record's timeline ("Create order by Ann: created Order SO-2026-0001").
+copied from this record's lines. When a step fails, everything is rolled back; the later
+steps are judged without writing (unless the database itself refused, which ends the
+transaction), so the refusal names each failing step with every reason it gives. A run
+that succeeds is on the record's timeline ("Create order run by Ann: created Order
+SO-2026-0001").
 """
 
 from __future__ import annotations
@@ -27,11 +29,18 @@ from karte.meta.record_actions import OPEN_CREATED, LinesCopy, RecordAction, Ste
 from karte.problems import Problem
 from karte.store import Records, audit
 from karte.store.actor import Actor, actor_id
-from karte.store.errors import Conflict, Forbidden, Refused, ValidationFailed
+from karte.store.errors import (
+    Conflict,
+    Forbidden,
+    RecordError,
+    Refused,
+    ValidationFailed,
+)
 from karte.store.permissions import allows, scope
-from karte.store.records.write import judge_with
+from karte.store.records.write import judge_with, prepare_create, prepare_update
 from karte.workflow import actions
 from karte.workflow.action_words import reasons, say
+from karte.workflow.checks import plan_move
 from karte.workflow.messages import Voice, locale_of
 from karte.workflow.service import Workflows
 
@@ -120,16 +129,26 @@ class RecordActions:
             if refused:
                 raise ActionRefused(refused)
             outcome = Outcome(self.records.get(ent.name, stored["id"], conn=conn))
+            problems: list[Problem] = []
+            usable = True          # False once the database refused: the transaction is lost
             for step in action.steps:
-                self._step(conn, ent, action, step, outcome, actor)
+                if not problems:
+                    found, usable = self._step(conn, ent, step, outcome, actor)
+                elif usable:
+                    found = self._judged(conn, ent, step, outcome.record, actor)
+                else:
+                    break
+                problems += [self._explained(ent, action, step, p, actor) for p in found]
+            if problems:
+                raise ActionRefused(_once(problems))
             self._log(conn, ent, action, outcome, actor)
         return outcome
 
-    def _step(self, conn: sa.Connection, entity: Entity, action: RecordAction, step: Step,
-              outcome: Outcome, actor: Actor | None) -> None:
-        voice = self.voice(actor)
+    def _step(self, conn: sa.Connection, entity: Entity, step: Step, outcome: Outcome,
+              actor: Actor | None) -> tuple[list[Problem], bool]:
+        """Run one step; its problems (none: done) and whether the transaction may still
+        be read (a refusal by the database aborts it on PostgreSQL)."""
         scope_ = actions.Scope(self.store.context(actor), entity, outcome.record)
-        label = voice.text(action.label)
         try:
             if step.kind == "set":
                 values = actions.resolved(entity, step.values, scope_)
@@ -141,40 +160,66 @@ class RecordActions:
                                              conn=conn)
             else:
                 target = self.pack.entities[step.entity or ""]
-                values = self._create_values(entity, target, step, scope_)
+                values = self._create_values(target, step, scope_)
                 made = self.records.create(target.name, values, actor, moving=True,
                                            conn=conn, enforce=False)
                 outcome.created.append((target.name, made))
         except (ValidationFailed, Refused, Conflict, Forbidden) as error:
-            raise ActionRefused(self._explained(entity, step, label, error, voice)) from error
+            return error.problems, not _from_database(error)
         if step.kind != "create":      # read as `get` reads it: lines included
             outcome.record = self.records.get(entity.name, outcome.record["id"], conn=conn)
+        return [], True
 
-    def _explained(self, entity: Entity, step: Step, label: str, error: Exception,
-                   voice: Voice) -> list[Problem]:
-        """The failed step's reasons, each saying which step of which action failed."""
-        problems = getattr(error, "problems", [])
+    def _judged(self, conn: sa.Connection, entity: Entity, step: Step, record: Record,
+                actor: Actor | None) -> list[Problem]:
+        """What a later step would say, judged without writing (after a failed step, so
+        that the refusal gives every reason at once)."""
+        try:
+            return self._judge(conn, entity, step, record, actor)
+        except RecordError as error:
+            return error.problems
+
+    def _judge(self, conn: sa.Connection, entity: Entity, step: Step, record: Record,
+               actor: Actor | None) -> list[Problem]:
+        ctx = self.store.context(actor)
+        judge = judge_with(ctx, self.store.fetcher(conn))
+        scope_ = actions.Scope(ctx, entity, record)
+        if step.kind == "set":
+            values = actions.resolved(entity, step.values, scope_)
+            return prepare_update(self.store, entity, record, values, judge, True)[2]
         if step.kind == "create":
             target = self.pack.entities[step.entity or ""]
-            noun = voice.entity(target)
-            return [Problem(f"{target.name}.{p.where}" if p.where else target.name,
-                            say(voice, "create", action=label, target=noun,
-                                message=p.message.rstrip(".")), "action")
-                    for p in problems]
+            values = self._create_values(target, step, scope_)
+            return prepare_create(self.store, target, values, ctx, judge, True)[1]
+        flows = Workflows(self.records)
+        chosen = flows.workflow_for(entity, step.stage or "", step.workflow, actor)
+        if record.get(chosen.field) == step.stage:
+            return []
+        return plan_move(self.records, conn, chosen, entity, record, step.stage or "", actor,
+                         flows.voice(actor), {}).problems
+
+    def _explained(self, entity: Entity, action: RecordAction, step: Step, problem: Problem,
+                   actor: Actor | None) -> Problem:
+        """A step's problem, saying which step of which action it is about."""
+        voice = self.voice(actor)
+        label, message = voice.text(action.label), problem.message.rstrip(".")
+        if step.kind == "create":
+            target = self.pack.entities[step.entity or ""]
+            return Problem(f"{target.name}.{problem.where}" if problem.where else target.name,
+                           say(voice, "create", action=label, target=voice.entity(target),
+                               message=message), "action")
         if step.kind == "move":
             to = next((voice.stage(w.stage(step.stage)) for w in
                        self.pack.workflows_of(entity.name) if step.stage in w.stage_keys),
                       step.stage or "")
-            return [Problem(p.where, say(voice, "move", action=label, to=to,
-                                         entity=voice.entity(entity),
-                                         message=p.message.rstrip(".")), "action")
-                    for p in problems]
-        return [Problem(p.where, say(voice, "set", action=label,
-                                     field=_field_label(voice, entity, p.where),
-                                     message=p.message.rstrip(".")), "action")
-                for p in problems]
+            return Problem(problem.where, say(voice, "move", action=label, to=to,
+                                              entity=voice.entity(entity), message=message),
+                           "action")
+        return Problem(problem.where, say(voice, "set", action=label, message=message,
+                                          field=_field_label(voice, entity, problem.where)),
+                       "action")
 
-    def _create_values(self, entity: Entity, target: Entity, step: Step,
+    def _create_values(self, target: Entity, step: Step,
                        scope_: actions.Scope) -> dict[str, Any]:
         values = actions.resolved(target, step.values, scope_)
         if step.lines is not None:
@@ -205,6 +250,20 @@ class RecordActions:
         last = outcome.created[-1] if outcome.created else None
         outcome.open = ((last[0], last[1]["id"]) if action.open == OPEN_CREATED and last
                         else (entity.name, outcome.record["id"]))
+
+
+def _from_database(error: BaseException) -> bool:
+    """Whether the database itself refused (the error's cause chain holds its error)."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, sa.exc.DBAPIError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
 
 
 def _is_line(value: Any) -> bool:
