@@ -77,6 +77,8 @@ def test_running_an_action_opens_the_created_record_with_a_flash(app):
     timeline = soup_of(client.get(f"/quote/{made['id']}")).select_one(".action-line")
     assert timeline.get_text(" ", strip=True) == "Create order run by Sales : created Order Q-1"
     assert timeline.select_one("a")["href"] == f"/order/{order['id']}"
+    recent = soup_of(client.get("/")).select_one("ol.recent li .what")
+    assert " ".join(recent.get_text().split()) == "Sales ran “Create order” on Quote Q-1"
     history = soup_of(client.get(f"/quote/{made['id']}/history"))
     assert history.select_one(".action-run").get_text(" ", strip=True).startswith(
         "Create order : created Order Q-1")
