@@ -34,6 +34,7 @@ from karte.meta.model import (
     humanise,
 )
 from karte.meta.raw import Doc, RawPack
+from karte.meta.record_actions import build_actions
 from karte.problems import Problem, pointer
 
 CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
@@ -301,6 +302,9 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
     plain = {name: _entity(name, doc, fields[name], reverse.get(name, []))
              for name, doc in raw.entities.items()}
     entities = {name: _with_expressions(e, plain, problems) for name, e in plain.items()}
+    entities = {name: replace(e, actions=build_actions(raw.entities[name].data.get("actions"),
+                                                       e, plain, problems))
+                for name, e in entities.items()}
     workflows = {name: _workflow(name, doc, plain, problems)
                  for name, doc in raw.workflows.items()}
     pack = Pack(

@@ -212,6 +212,7 @@ class Entity:
     unique: tuple[tuple[str, ...], ...] = ()  # combinations unique among live records
     permissions: Mapping[str, Permission] = field(default_factory=frozen_map)
     timeline_item: TimelineItem | None = None
+    actions: tuple[Any, ...] = ()    # karte.meta.record_actions.RecordAction, once built
     removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)
     source: str = ""                 # pack-relative file the definition came from
 

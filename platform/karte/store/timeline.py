@@ -24,7 +24,7 @@ from karte.meta.model import Entity, Field, TimelineItem
 from karte.problems import Problem
 from karte.store import Records
 from karte.store.actor import Actor, actor_id
-from karte.store.audit import VERSION
+from karte.store.audit import ACTION_RUN, VERSION
 from karte.store.errors import ValidationFailed
 from karte.store.field_rights import hidden
 from karte.store.permissions import own_column, read_for, rights, scope
@@ -37,8 +37,8 @@ MAX_FETCH = 1000
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of a timeline. `kind` is "item", "note", "change" or "move"; `details`
-    holds what that kind shows (see the `_…_entry` functions)."""
+    """One line of a timeline. `kind` is "item", "note", "change", "move" or "action" (a
+    record action's run); `details` holds what that kind shows (the `_…_entry` functions)."""
 
     kind: str
     at: dt.datetime
@@ -273,6 +273,8 @@ def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None,
     """A write from the change log. A move's stage field is left to the move's own entry;
     a move that changed nothing else is no separate entry, nor is an update that changed
     only fields hidden from the reader (`unseen`)."""
+    if row["action"] == "action":
+        return _action_entry(row)
     stages = {f.name for f in entity.fields.values() if f.workflow}
     changed = {name: [from_audit(entity, name, old, country),
                       from_audit(entity, name, new, country)]
@@ -284,6 +286,13 @@ def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None,
     shown = {} if row["action"] == "create" else changed
     return Entry("change", row["at"], row["user_id"], row["who"],
                  {"action": row["action"], "changes": shown})
+
+
+def _action_entry(row: sa.RowMapping) -> Entry:
+    """A record action's run: its name and the records it created ({entity, id, title})."""
+    details = (row["changes"].get(ACTION_RUN) or [None, None])[1] or {}
+    return Entry("action", row["at"], row["user_id"], row["who"],
+                 {"name": details.get("name"), "created": details.get("created") or []})
 
 
 def _move_entry(row: sa.RowMapping) -> Entry:

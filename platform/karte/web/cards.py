@@ -39,6 +39,7 @@ from karte.web.field_access import fixed, seen
 from karte.web.form_model import Conditions
 from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
+from karte.workflow import RecordActions
 
 blueprint = Blueprint("cards", __name__)
 
@@ -47,7 +48,7 @@ COUNT_CAP = 1000
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
-           "delete": _l("Deleted"), "restore": _l("Restored")}
+           "delete": _l("Deleted"), "restore": _l("Restored"), "action": _l("Ran an action")}
 
 
 def timeline_service() -> Timeline:
@@ -252,6 +253,7 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
             "may_delete": allows(store, entity, user, "delete", record),
             "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
             "related": _related_lists(entity, record), "quick": quick_adds(entity),
+            "actions": RecordActions(records()).available(entity.name, record, user),
             "typed": {}, "errors": {},
             **timeline_context(entity, record, extra.pop("before", None)), **extra}
 

@@ -16,7 +16,8 @@ the pack's declared consequences and run whatever the mover's other rights.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,13 +108,14 @@ class Workflows:
 
     def move(self, entity: str, id: Any, to: str, actor: Actor | None = None,
              values: Mapping[str, Any] | None = None, version: Any = None,
-             workflow: str | None = None) -> Record:
+             workflow: str | None = None, *, conn: sa.Connection | None = None) -> Record:
         """Move a record to stage `to`, saving `values` with it; returns the record as
         saved. Raises MoveRefused (every reason, nothing written), Conflict (stale
-        `version`), NotFound, or ValidationFailed (no such stage or workflow)."""
+        `version`), NotFound, or ValidationFailed (no such stage or workflow). `conn=`
+        joins the caller's transaction (a record action's steps)."""
         ent = self.store.entity(entity)
         chosen = self.workflow_for(ent, to, workflow, actor)
-        with self.records.transaction() as conn:
+        with self._joined(conn) as conn:
             current = read_for(self.store, conn, ent, id, actor, "update", lock=True,
                                verb="move")
             if version is not None:
@@ -125,6 +127,15 @@ class Workflows:
             if plan.problems:
                 raise MoveRefused(plan.problems, plan.missing, plan.only_missing)
             return self._apply(conn, ent, plan, actor)
+
+    @contextmanager
+    def _joined(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+        """The caller's transaction, else a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.records.transaction() as own:
+                yield own
 
     def _stay(self, conn: sa.Connection, entity: Entity, current: Record,
               actor: Actor | None, values: Mapping[str, Any] | None) -> Record:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from karte.meta.model import Entity, Field
-from karte.meta.validate.workflows import copy_unfit
+from karte.meta.validate.tokens import copy_unfit
 from karte.problems import Problem, a_an, did_you_mean
 
 if TYPE_CHECKING:
