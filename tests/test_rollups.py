@@ -374,13 +374,13 @@ def test_pages_show_rollups_read_only_with_words_and_sort_and_filter_by_them(mak
         return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
     card = page(f"/customer/{ann}")
-    won = card.select_one(".field-rollup .derived[title^='Sum of Amount of Deals']")
+    won = card.select_one(".field-rollup.derived[title^='Sum of Amount of Deals']")
     assert won is not None and won["title"] == "Sum of Amount of Deals where Stage = Won"
-    assert "$300.00" in won.get_text()
+    assert "$300.00" in won.dd.get_text()
 
     form = page(f"/customer/{bob}/edit")
     assert form.select_one("input[name=won_amount]") is None
-    notes = [p.get_text(strip=True) for p in form.select(".field-rollup .note")]
+    notes = [p.get_text(strip=True) for p in form.select(".field-rollup .derived-how")]
     assert "Number of Deals" in notes
 
     def names(soup: BeautifulSoup) -> list[str]:

@@ -62,8 +62,16 @@ def main() -> None:
 @pack_option
 @reports_problems
 def check(pack_dir: Path | None) -> None:
-    """Validate the pack; print every problem; exit 1 when there are any."""
-    settings, pack = _load(pack_dir)
+    """Validate the pack; print every problem; exit 1 when there are any (warnings are
+    printed and do not fail)."""
+    from karte.meta.load import check_pack
+
+    settings = Settings.from_env(pack_dir)
+    pack, problems = check_pack(settings.pack)
+    if pack is None:
+        raise ProblemsError(problems)
+    for warning in problems:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"{settings.pack}: OK — {counted(len(pack.entities), 'entity', 'entities')}, "
                f"{counted(len(pack.workflows), 'workflow')}.")
 

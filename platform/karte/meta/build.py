@@ -34,13 +34,14 @@ from karte.meta.model import (
     humanise,
 )
 from karte.meta.raw import Doc, RawPack
+from karte.meta.record_actions import build_actions
 from karte.problems import Problem, pointer
 
 CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}
 FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
               "pattern", "min", "max", "precision", "scale", "currency", "to",
-              "result", "renamed_from", "default", *CONDITION_KEYS)
+              "result", "renamed_from", "default", "fetch", *CONDITION_KEYS)
 
 
 def _text(raw: Any, name: str) -> Text:
@@ -176,7 +177,13 @@ def _card_config(raw: Mapping[str, Any], entity: str, fields: Mapping[str, Field
 
 
 def _permissions(raw: Mapping[str, Any] | None) -> Mapping[str, Permission]:
-    return frozen_map({key: Permission(**value) for key, value in (raw or {}).items()})
+    return frozen_map({key: _permission(value) for key, value in (raw or {}).items()})
+
+
+def _permission(raw: Mapping[str, Any]) -> Permission:
+    """Field lists as tuples (the Registry is frozen); rights as written."""
+    lists = {key: tuple(raw[key]) for key in ("hidden", "read_only") if key in raw}
+    return Permission(**{**raw, **lists})
 
 
 def _reverse_links(fields: Mapping[str, Mapping[str, Field]]) -> dict[str, list[str]]:
@@ -224,7 +231,7 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
                 problems += found
         if f.type == "formula" and isinstance(f.formula, str):
             parsed["formula"], found = formulas.parse(f.formula, entity, entity.source,
-                                                      f"{where}/formula", f.result)
+                                                      f"{where}/formula", f.result, entities)
             problems += found
         if f.type == "rollup" and isinstance(f.rollup, dict):
             parsed["rollup"], found = rollups.parse(f.rollup, f.result, entity, name, entities)
@@ -304,6 +311,9 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
                                      for name, doc in raw.entities.items()})
     entities = {name: _with_expressions(e, plain, problems) for name, e in plain.items()}
     problems += rollups.cycles(entities)
+    entities = {name: replace(e, actions=build_actions(raw.entities[name].data.get("actions"),
+                                                       e, plain, problems))
+                for name, e in entities.items()}
     workflows = {name: _workflow(name, doc, plain, problems)
                  for name, doc in raw.workflows.items()}
     pack = Pack(

@@ -23,7 +23,7 @@ from karte.meta.build import build_pack
 from karte.meta.folders import stray_files
 from karte.meta.model import Pack
 from karte.meta.raw import Doc, RawPack
-from karte.meta.validate import check_meaning, check_schemas
+from karte.meta.validate import check_meaning, check_schemas, is_warning
 from karte.problems import Problem, ProblemsError, at, did_you_mean, pointer
 
 KINDS = {"entity_defs": "entity", "workflows": "workflow"}
@@ -330,7 +330,8 @@ def _buildable(raw: RawPack, broken: set[str]) -> RawPack:
 
 
 def check_pack(root: Path | str) -> tuple[Pack | None, list[Problem]]:
-    """Every problem of a pack, and the Registry when there are none."""
+    """Every problem of a pack, and the Registry when there are none but warnings (a
+    warning, e.g. DEF099, is reported and the pack still loads)."""
 
     raw, problems = read_layers(root)
     if not raw.root.is_dir():
@@ -339,12 +340,14 @@ def check_pack(root: Path | str) -> tuple[Pack | None, list[Problem]]:
     broken = {problem.where.partition(": ")[0] for problem in invalid}
     pack, found = build_pack(_buildable(raw, broken))
     problems = relocate(raw, [*problems, *invalid, *found, *check_meaning(raw, pack)])
-    return (None, problems) if problems else (pack, [])
+    if any(not is_warning(problem) for problem in problems):
+        return None, problems
+    return pack, problems
 
 
 def load_pack(root: Path | str) -> Pack:
     """The validated Registry of the pack at `root`; raises ProblemsError listing all."""
     pack, problems = check_pack(root)
-    if pack is None:                 # there are problems exactly when there is no pack
+    if pack is None:                 # there are errors exactly when there is no pack
         raise ProblemsError(problems)
     return pack

@@ -97,6 +97,7 @@ class Field:
     formula: Any = None          # karte.meta.formulas.Formula once built
     result: str | None = None    # a formula's value type (None: decimal)
     rollup: Any = None           # karte.meta.rollups.Rollup once built (raw keys before)
+    fetch: str | None = None     # "<link field>.<field>": copied when the link is set (§3.6)
     visible_if: Any = None       # karte.meta.conditions.Condition once built
     required_if: Any = None
     read_only_if: Any = None
@@ -191,6 +192,8 @@ class Permission:
     create: bool | None = None
     update: str | bool | None = None
     delete: str | bool | None = None
+    hidden: tuple[str, ...] | None = None     # fields the role never sees
+    read_only: tuple[str, ...] | None = None  # fields the role sees but may not change
 
     def fill(self, fallback: Permission) -> Permission:
         """Keys not said here taken from `fallback`."""
@@ -198,8 +201,8 @@ class Permission:
         return dataclasses.replace(fallback, **said)
 
 
-ALL_RIGHTS = Permission("all", True, "all", "all")
-NO_RIGHTS = Permission(False, False, False, False)
+ALL_RIGHTS = Permission("all", True, "all", "all", (), ())
+NO_RIGHTS = Permission(False, False, False, False, (), ())
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,7 @@ class Entity:
     unique: tuple[tuple[str, ...], ...] = ()  # combinations unique among live records
     permissions: Mapping[str, Permission] = field(default_factory=frozen_map)
     timeline_item: TimelineItem | None = None
+    actions: tuple[Any, ...] = ()    # karte.meta.record_actions.RecordAction, once built
     removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)
     source: str = ""                 # pack-relative file the definition came from
 

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 VERSION = "version"
+ACTION_RUN = "karte_action"   # a record action's run: {ACTION_RUN: [None, {name, created}]}
 
 
 def jsonable(value: Any) -> Any:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from karte.meta.model import Entity
 from karte.store.actor import Actor
+from karte.store.field_rights import hidden
 from karte.store.permissions import rights, scope
 from karte.store.records.store import Store
 
@@ -41,11 +42,14 @@ def recent_changes(store: Store, actor: Actor | None, limit: int = RECENT) -> li
         for entity in store.pack.entities.values():
             if not rights(store, entity, actor).read:
                 continue
+            unseen = hidden(store, entity, actor)
             for row in conn.execute(_query(store, entity, actor, limit)).mappings():
-                changes = dict(row["changes"] or {})
-                changes.pop("version", None)
-                found.append({**row, "fields": [name for name in changes
-                                                if name in entity.fields],
+                changes = {name: pair for name, pair in (row["changes"] or {}).items()
+                           if name != "version" and name not in unseen}
+                if row["action"] == "update" and not changes:
+                    continue          # only fields hidden from the actor changed
+                found.append({**row, "changes": changes,
+                              "fields": [name for name in changes if name in entity.fields],
                               "deleted": row["deleted_at"] is not None})
     found.sort(key=lambda row: (row["at"], row["id"]), reverse=True)
     return found[:limit]

@@ -24,8 +24,9 @@ from karte.meta.model import Entity, Field, TimelineItem
 from karte.problems import Problem
 from karte.store import Records
 from karte.store.actor import Actor, actor_id
-from karte.store.audit import VERSION
+from karte.store.audit import ACTION_RUN, VERSION
 from karte.store.errors import ValidationFailed
+from karte.store.field_rights import hidden
 from karte.store.permissions import own_column, read_for, rights, scope
 from karte.store.records.store import Store
 
@@ -36,8 +37,8 @@ MAX_FETCH = 1000
 
 @dataclass(frozen=True)
 class Entry:
-    """One line of a timeline. `kind` is "item", "note", "change" or "move"; `details`
-    holds what that kind shows (see the `_…_entry` functions)."""
+    """One line of a timeline. `kind` is "item", "note", "change", "move" or "action" (a
+    record action's run); `details` holds what that kind shows (the `_…_entry` functions)."""
 
     kind: str
     at: dt.datetime
@@ -135,7 +136,8 @@ class Timeline:
     def _batches(self, conn: sa.Connection, entity: Entity, id: int, actor: Actor | None,
                  limit: int, before: dt.datetime | None) -> list[_Batch]:
         batches = [self._notes(conn, entity, id, limit, before),
-                   self._changes(conn, entity, id, limit, before),
+                   self._changes(conn, entity, id, limit, before,
+                                 hidden(self.store, entity, actor)),
                    self._moves(conn, entity, id, limit, before)]
         for other, fields in linking(self.store, entity):
             if rights(self.store, other, actor).read:
@@ -157,11 +159,13 @@ class Timeline:
         return self._run(conn, query, limit, _note_entry, lambda row: row["created_at"])
 
     def _changes(self, conn: sa.Connection, entity: Entity, id: int, limit: int,
-                 before: dt.datetime | None) -> _Batch:
+                 before: dt.datetime | None, unseen: frozenset[str]) -> _Batch:
+        """Writes from the change log, without the fields hidden from the reader."""
         audit = self.store.audit
         query = self._newest(audit, audit.c.user_id, audit.c.at, entity, id, before)
         return self._run(conn, query, limit,
-                         lambda row: _change_entry(entity, row, self.store.pack.country),
+                         lambda row: _change_entry(entity, row, self.store.pack.country,
+                                                   unseen),
                          lambda row: row["at"])
 
     def _moves(self, conn: sa.Connection, entity: Entity, id: int, limit: int,
@@ -191,6 +195,8 @@ class Timeline:
         if item is None:
             return []
         owner, at = table.c[own_column(other)], table.c[item.at]
+        if {item.summary, item.at} & hidden(self.store, other, actor):
+            return []                   # the entries would show a field hidden from them
         names = [n for n in dict.fromkeys((other.title_field, item.summary, item.at))
                  if n not in ("id", "created_at")]
         query = (sa.select(table.c.id, table.c.created_at, *(table.c[n] for n in names),
@@ -262,19 +268,31 @@ def _note_entry(row: sa.RowMapping) -> Entry:
                  {"id": row["id"], "body": row["body"]})
 
 
-def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None) -> Entry | None:
+def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None,
+                  unseen: frozenset[str] = frozenset()) -> Entry | None:
     """A write from the change log. A move's stage field is left to the move's own entry;
-    a move that changed nothing else is no separate entry."""
+    a move that changed nothing else is no separate entry, nor is an update that changed
+    only fields hidden from the reader (`unseen`)."""
+    if row["action"] == "action":
+        return _action_entry(row)
     stages = {f.name for f in entity.fields.values() if f.workflow}
     changed = {name: [from_audit(entity, name, old, country),
                       from_audit(entity, name, new, country)]
                for name, (old, new) in row["changes"].items()
-               if name != VERSION and not (row["action"] == "move" and name in stages)}
-    if row["action"] == "move" and not changed:
+               if name != VERSION and name not in unseen
+               and not (row["action"] == "move" and name in stages)}
+    if row["action"] in ("move", "update") and not changed:
         return None
     shown = {} if row["action"] == "create" else changed
     return Entry("change", row["at"], row["user_id"], row["who"],
                  {"action": row["action"], "changes": shown})
+
+
+def _action_entry(row: sa.RowMapping) -> Entry:
+    """A record action's run: its name and the records it created ({entity, id, title})."""
+    details = (row["changes"].get(ACTION_RUN) or [None, None])[1] or {}
+    return Entry("action", row["at"], row["user_id"], row["who"],
+                 {"name": details.get("name"), "created": details.get("created") or []})
 
 
 def _move_entry(row: sa.RowMapping) -> Entry:

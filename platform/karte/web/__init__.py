@@ -134,6 +134,7 @@ class RecordId(IntegerConverter):
 def init_app(app: Flask) -> None:
     from karte.web import (
         account,
+        actions,
         admin,
         auth,
         boards,
@@ -155,5 +156,5 @@ def init_app(app: Flask) -> None:
     display.init_app(app)
     errors.init_app(app)
     pending.init_app(app)
-    for module in (home, schema, account, admin, boards, lists, forms, cards):
+    for module in (home, schema, account, admin, boards, lists, forms, cards, actions):
         app.register_blueprint(module.blueprint)

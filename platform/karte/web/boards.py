@@ -49,6 +49,7 @@ from karte.web import (
     workflows,
 )
 from karte.web.display import colour_class, references
+from karte.web.field_access import seen, unseen
 from karte.workflow.board import Column
 from karte.workflow.errors import MoveRefused
 from karte.workflow.reports import money_field_of
@@ -87,7 +88,7 @@ def key_fields(entity: Entity, flow: Workflow) -> list[str]:
     """What a card shows under its title: the first list columns other than the title,
     the stage and the owner (shown on its own)."""
     skip = {entity.title_field, flow.field, owner_field(entity)}
-    return [n for n in entity.list.columns if n not in skip][:KEY_FIELDS]
+    return [n for n in seen(entity, entity.list.columns) if n not in skip][:KEY_FIELDS]
 
 
 def _filters(entity: Entity) -> tuple[dict | None, str | None, dict[str, str]]:
@@ -119,7 +120,7 @@ def _board_context(flow: Workflow, entity: Entity, columns: list[Column],
     are looked up once for the page."""
     keys, owner = key_fields(entity, flow), owner_field(entity)
     shown = [card for column in columns for card in column.cards]
-    money = money_field_of(entity)
+    money = money_field_of(entity, None, unseen(entity))
     return {
         "workflow": flow, "entity": entity, "columns": columns, "keys": keys,
         "owner_field": owner, "money": entity.fields[money] if money else None,

@@ -35,19 +35,20 @@ from karte.web import (
     workflows,
 )
 from karte.web.display import Refs, references
+from karte.web.field_access import fixed, seen
 from karte.web.form_model import Conditions
 from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
+from karte.workflow import RecordActions
 
 blueprint = Blueprint("cards", __name__)
 
 RELATED_PAGE = 10
 COUNT_CAP = 1000
-NUMERIC = frozenset({"integer", "decimal", "money", "percent", "formula", "rollup"})
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
-           "delete": _l("Deleted"), "restore": _l("Restored")}
+           "delete": _l("Deleted"), "restore": _l("Restored"), "action": _l("Ran an action")}
 
 
 def timeline_service() -> Timeline:
@@ -90,7 +91,8 @@ def _sections(entity: Entity, record: Mapping[str, Any]) -> list[tuple[Any, list
     judge = Conditions(actor(), registry().timezone)
     shown = []
     for section in entity.card.sections:
-        fields = [f for name in section.fields if (f := entity.lookup(name)) is not None
+        fields = [f for name in seen(entity, section.fields)
+                  if (f := entity.lookup(name)) is not None
                   and (f.visible_if is None or judge.holds(f.visible_if, record))]
         if fields:
             shown.append((section.label, fields))
@@ -148,10 +150,11 @@ def related_list(child: Entity, field: Field, record: Mapping[str, Any],
     rows = records().query(child.name, where=where, limit=RELATED_PAGE,
                            offset=(page - 1) * RELATED_PAGE, actor=actor())
     total = records().count(child.name, where=where, actor=actor(), cap=COUNT_CAP)
-    columns = [name for name in dict.fromkeys((child.title_field, *child.list.columns))
+    columns = [name for name in seen(child, dict.fromkeys((child.title_field,
+                                                           *child.list.columns)))
                if name != field.name and child.lookup(name) is not None]
     return {"child": child, "field": field, "rows": rows, "total": total, "page": page,
-            "columns": [child.lookup(name) for name in columns], "numeric": NUMERIC,
+            "columns": [child.lookup(name) for name in columns],
             "refs": references(child, rows, columns), "capped": total >= COUNT_CAP,
             "more": page * RELATED_PAGE < total,
             "may_create": bool(rights(records().store, child, actor()).create)}
@@ -202,7 +205,8 @@ def _quick_inputs(child: Entity) -> list[Field]:
     item = child.timeline_item          # set: `linking` offers only entities with one
     names = dict.fromkeys((child.title_field, *([item.at] if item else [])))
     return [f for name in names if (f := child.fields.get(name)) is not None
-            and not f.read_only and (name == child.title_field or f.type in INPUT_TYPES)]
+            and not f.read_only and name not in fixed(child)
+            and (name == child.title_field or f.type in INPUT_TYPES)]
 
 
 def quick_adds(entity: Entity, offered: bool = True) -> list[dict[str, Any]]:
@@ -249,7 +253,8 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
             "may_delete": allows(store, entity, user, "delete", record),
             "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
             "related": _related_lists(entity, record), "quick": quick_adds(entity),
-            "typed": {}, "errors": {}, "numeric": NUMERIC,
+            "actions": RecordActions(records()).available(entity.name, record, user),
+            "typed": {}, "errors": {},
             **timeline_context(entity, record, extra.pop("before", None)), **extra}
 
 

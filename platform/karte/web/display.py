@@ -33,6 +33,7 @@ from karte.auth.users import user_names
 from karte.fields import EXTENSION, is_empty
 from karte.meta.model import Entity, Field
 from karte.store.lookup import titles
+from karte.web.derived import how, numeric
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
@@ -186,20 +187,12 @@ def _formula(f: Field, value: Any, refs: Refs) -> Markup:
     return SHOW[f.result or "decimal"](f, value, refs)
 
 
-def _rollup(f: Field, value: Any, refs: Refs) -> Markup:
-    """Shown as its `result` type, with what it aggregates as a tooltip."""
-    from karte.web.derived import describe
-
-    return Markup('<span class="derived" title="{}">{}</span>').format(
-        describe(f), _formula(f, value, refs))
-
-
 SHOW: dict[str, Callable[[Field, Any, Refs], Markup]] = {
     "string": _plain, "text": _text, "integer": _number, "decimal": _number,
     "money": _money, "percent": _percent, "boolean": _boolean, "date": _date,
     "datetime": _datetime, "email": _email, "phone": _phone, "url": _url, "enum": _enum,
     "multi_enum": _multi_enum, "link": _link, "links": _links, "user": _user,
-    "formula": _formula, "rollup": _rollup, "file": _file,
+    "formula": _formula, "rollup": _formula, "file": _file,
 }
 
 
@@ -258,7 +251,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/theme.css", "theme", theme_css)
     app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge, when=when,
                                  link_to=link_to, url_with=url_with, text=text,
-                                 entity_or_404=entity_or_404)
+                                 entity_or_404=entity_or_404, numeric=numeric, derived=how)
 
     @app.context_processor
     def _globals():

@@ -22,12 +22,13 @@ from karte.auth.users import list_users
 from karte.fields import is_empty, record_id
 from karte.meta.conditions import Condition, Context, evaluate, fields_used
 from karte.meta.model import Entity, Field
-from karte.store import lookup
+from karte.store import field_rights, lookup
 from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
 from karte.web import actor, records, registry, text
-from karte.web.derived import describe
+from karte.web.derived import how
 from karte.web.display import Refs, references, show
+from karte.web.form_fetch import links as fetch_links
 from karte.web.form_values import MANY, QUERY, editable, stored_form
 
 SELECT_MAX = 200
@@ -103,6 +104,7 @@ class Widget:
     search: bool = False          # a picker that searches (too many targets to list)
     text: str = ""                # the picker's text box
     titles: dict[str, str] = dataclasses.field(default_factory=dict)   # chosen id -> title
+    derived: str = ""             # where a formula's or fetched value comes from, in words
 
     @property
     def name(self) -> str:
@@ -167,7 +169,7 @@ def _why_locked(f: Field) -> str:
     if f.type == "formula":
         return _("Calculated when the record is saved.")
     if f.type == "rollup":
-        return describe(f)
+        return _("Kept up to date from the records it adds up.")
     if f.type == "file":
         return _("Files are attached on the card, not in this form.")
     if f.series is not None:
@@ -186,11 +188,17 @@ class FormModel:
                  conditions: Conditions, look: Lookup) -> None:
         self.entity, self.record, self.conditions, self.lookup = entity, record, conditions, look
         self.base = record if record is not None else fresh(entity, conditions.ctx)
-        self.inputs = [f for f in entity.fields.values() if editable(f) and not self._locked(f)]
+        # fields of the user's role: hidden ones are not on the form, read-only ones are
+        # shown and never posted (the service would refuse them, SPEC §3.4)
+        self.unseen = field_rights.hidden(look.store, entity, look.user)
+        self.fixed = field_rights.read_only(look.store, entity, look.user)
+        self.inputs = [f for f in entity.fields.values()
+                       if editable(f) and f.name not in self.fixed and not self._locked(f)]
         self._input_names = {f.name for f in self.inputs}
         self.live_fields = frozenset().union(*(
             fields_used(c) for f in entity.fields.values()
-            for c in (f.visible_if, f.required_if) if c is not None))
+            for c in (f.visible_if, f.required_if) if c is not None),
+            fetch_links(entity, self._input_names))
         self.has_conditions = bool(self.live_fields)
         self.live_url = url_for("forms.live", entity=entity.name)
 
@@ -205,7 +213,8 @@ class FormModel:
         refs = references(self.entity, [state])
         found = []
         for section in self.entity.card.sections:
-            widgets = [w for name in section.fields if name in self.entity.fields
+            widgets = [w for name in section.fields
+                       if name in self.entity.fields and name not in self.unseen
                        if (w := self._widget(self.entity.fields[name], raw, state, errors,
                                              refs)) is not None]
             if widgets:
@@ -225,8 +234,11 @@ class FormModel:
                         list(errors.get(f.name, [])), visible,
                         f.required or holds(f.required_if, state), is_input,
                         f.name in self.live_fields)
+        widget.derived = how(self.entity, f)
         if not is_input:
             widget.display, widget.note = show(f, state.get(f.name), refs), _why_locked(f)
+            if editable(f) and f.name in self.fixed:
+                widget.note = _("Your role may not change this field.")
         else:
             CHOICES.get(f.type, lambda *args: None)(self, widget, raw, refs)
         return widget

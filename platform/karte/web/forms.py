@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
@@ -36,6 +36,7 @@ from karte.web import (
     timezone,
 )
 from karte.web.display import references, show
+from karte.web.form_fetch import Fetching, fetched_fields, fetched_values, links
 from karte.web.form_model import Conditions, FormModel, Lookup
 from karte.web.form_values import (
     QUERY,
@@ -75,7 +76,7 @@ def _base_text(model: FormModel) -> dict[str, Any]:
 
 def _page(model: FormModel, parsed: Parsed, *, errors: Mapping[str, list[str]] | None = None,
           status: int = 200, version: Any = None, duplicates: list | None = None,
-          page: str = "form.html", **extra: Any):
+          page: str = "form.html", fetching: Fetching | None = None, **extra: Any):
     """The form (or `page`) for `model` with the posted text laid over the base text."""
     raw = {**_base_text(model), **parsed.raw}
     errors = dict(errors or {})
@@ -95,7 +96,7 @@ def _page(model: FormModel, parsed: Parsed, *, errors: Mapping[str, list[str]] |
                   can_delete=record is not None and allows(records().store, model.entity,
                                                            actor(), "delete", record),
                   has_conditions=model.has_conditions, CONFIRM=CONFIRM, RECORD_ID=RECORD_ID,
-                  zone=timezone(),
+                  zone=timezone(), fetch_marks=(fetching or _fetching(model)).hidden(),
                   **extra)
 
 
@@ -105,6 +106,11 @@ def _model(entity: Entity, record: dict[str, Any] | None) -> FormModel:
 
 def _parse(model: FormModel) -> Parsed:
     return parse(model.inputs, request.form, _zone(), model.lookup)
+
+
+def _fetching(model: FormModel) -> Fetching:
+    return Fetching(model.entity, {f.name for f in model.inputs}, model.base, request.form,
+                    _zone())
 
 
 # ---------------------------------------------------------------- create / edit
@@ -162,6 +168,7 @@ def _save(model: FormModel):
     """Parse, refuse unique clashes, warn about duplicates, write; every failure shows the
     form again with what was typed."""
     parsed = _parse(model)
+    _fetching(model).leave_to_service(parsed)
     version = request.form.get("version")
     if parsed.problems:
         return _page(model, parsed, errors=parsed.problems, status=422, version=version)
@@ -276,7 +283,9 @@ def live(entity: str):
         record = None
     model = _model(ent, record)
     parsed = _parse(model)
-    return _page(model, parsed, version=request.form.get("version"))
+    fetching = _fetching(model)
+    fetching.fill(parsed)
+    return _page(model, parsed, version=request.form.get("version"), fetching=fetching)
 
 
 def _typed(args: MultiDict) -> str:
@@ -295,3 +304,17 @@ def pick(entity: str):
     options = lookup.pick(records().store, ent.name, q, actor())
     return render(_templates(ent, "pick.html"), "_partials/picker_options.html",
                   entity=ent, q=q, options=options)
+
+
+@blueprint.get("/<entity>/fetch/<link>")
+def fetched(entity: str, link: str):
+    """What picking record `?id=` in the link field `link` would fill in, as the form's
+    text ({field: text}, JSON): for a lines grid row. Empty for a record the user may not
+    read; 404 for a name that is not a link with fetched fields."""
+    ent = entity_or_404(entity)
+    if link not in links(ent, set(ent.fields)):
+        abort(404)
+    fields = fetched_fields(ent)[link]
+    values = fetched_values(records().store, ent, link, request.args.get("id"), actor())
+    return jsonify({f.name: as_text(f, values[f.name], _zone())
+                    for f in fields if f.name in values})

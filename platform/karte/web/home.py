@@ -15,10 +15,12 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity
+from karte.store.audit import ACTION_RUN
 from karte.store.lookup import can_read
 from karte.store.recent import recent_changes
 from karte.web import actor, records, registry, render, text, workflows
 from karte.web.display import references
+from karte.web.field_access import seen
 
 blueprint = Blueprint("home", __name__)
 
@@ -34,7 +36,7 @@ def _readable() -> list[Entity]:
 
 
 def _columns(entity: Entity) -> list[str]:
-    return [n for n in entity.list.columns if n != entity.title_field][:COLUMNS]
+    return [n for n in seen(entity, entity.list.columns) if n != entity.title_field][:COLUMNS]
 
 
 def open_condition(entity: Entity) -> dict | None:
@@ -96,6 +98,10 @@ def _what(entity: Entity, row: dict[str, Any]) -> str:
             new = (changes.get(flow.field) or [None, None])[1]
             if new in flow.stage_keys:
                 return _("moved to %(stage)s", stage=text(flow.stage(new).label))
+    if action == "action":
+        run = (changes.get(ACTION_RUN) or [None, None])[1] or {}
+        act = next((a for a in entity.actions if a.name == run.get("name")), None)
+        return _("ran “%(action)s” on", action=text(act.label)) if act else _("ran an action")
     if action in ("update", "move"):
         names = ", ".join(text(entity.fields[n].label) for n in row["fields"][:3])
         return _("changed %(fields)s", fields=names) if names else _("changed")

@@ -90,8 +90,11 @@ class ListQuery:
 
 
 def filterable(entity: Entity) -> list[str]:
-    """Every declared field and the system columns people ask about may be filtered."""
-    return [*entity.fields, *SYSTEM_FILTERS]
+    """Every declared field the user sees and the system columns people ask about may be
+    filtered."""
+    from karte.web.field_access import seen
+
+    return [*seen(entity, entity.fields), *SYSTEM_FILTERS]
 
 
 def fitting_ops(field: Field) -> list[str]:
@@ -260,7 +263,10 @@ def widgets(entity: Entity, args: MultiDict) -> list[Widget]:
     from karte.web import text
 
     found = []
+    offered = set(filterable(entity))
     for name in entity.list.filters:
+        if name in entity.fields and name not in offered:
+            continue                  # hidden from the user
         field = entity.lookup(name)
         if field is None:
             continue

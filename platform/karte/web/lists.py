@@ -50,8 +50,10 @@ from karte.web import (
     text,
     timezone,
 )
+from karte.web.derived import numeric
 from karte.web.display import Refs, references
 from karte.web.errors import problem_page
+from karte.web.field_access import seen
 from karte.web.list_params import ListQuery, parse, widgets
 from karte.web.messages import query_problems
 
@@ -167,7 +169,7 @@ def _summary(page: Page | None) -> str:
 def _column_names(entity: Entity) -> list[str]:
     """The configured columns; the title first when the pack left it out, since it is the
     way to the card."""
-    names = [n for n in entity.list.columns if entity.lookup(n) is not None]
+    names = [n for n in seen(entity, entity.list.columns) if entity.lookup(n) is not None]
     title = entity.title_field
     return names if title in names or entity.lookup(title) is None else [title, *names]
 
@@ -181,7 +183,7 @@ def _columns(entity: Entity, query: ListQuery, current: str) -> list[Column]:
         kind = TYPES[field.type]
         toggled = f"-{name}" if current == name else name
         sorted_as = {name: "ascending", f"-{name}": "descending"}.get(current)
-        columns.append(Column(name, field, text(field.label), kind.numeric,
+        columns.append(Column(name, field, text(field.label), numeric(field),
                               name == entity.title_field,
                               _link(entity, query, sort=toggled, page=None)
                               if kind.orderable else None, sorted_as))
@@ -204,7 +206,7 @@ def export_name(entity: Entity) -> str:
 def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
     """The header, then one chunk of rows per batch read with the view's sort (ties broken
     by id, so pages do not overlap). The first `next()` reads the first batch only."""
-    names = ["id", *entity.fields, *EXPORT_STAMPS]
+    names = ["id", *seen(entity, entity.fields), *EXPORT_STAMPS]
     fields = [f for name in names if (f := entity.lookup(name)) is not None]
     batch = _batch(entity, query, 0)
     yield "\ufeff" + _csv([[text(f.label) for f in fields]])

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from karte.meta.model import Stage, Workflow
 from karte.store import Records
 from karte.store.actor import Actor
+from karte.store.field_rights import hidden, strip_all
 from karte.store.records.query import check_paging, filtered, order_by
 from karte.workflow import history, reports
 
@@ -70,7 +71,8 @@ def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetim
     where = _matching(records, workflow, chosen).whereclause
     with records.engine.connect() as conn:
         return reports.stage_counts(conn, records.store.tables, workflow, entity, now,
-                                    money_field, where)
+                                    money_field, where,
+                                    hidden(records.store, entity, chosen.actor))
 
 
 def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
@@ -82,12 +84,13 @@ def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
     late = history.overdue(workflow, store.tables, now).label(LATE)
     query = (_matching(records, workflow, chosen).add_columns(late)
              .where(table.c[workflow.field] == stage)
-             .order_by(*order_by(store, entity, None)).limit(limit).offset(offset))
+             .order_by(*order_by(store, entity, None, chosen.actor)).limit(limit)
+             .offset(offset))
     with records.engine.connect() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
         store.attach_links(conn, entity, rows)
     overdue = {row["id"] for row in rows if row.pop(LATE)}
-    return rows, overdue
+    return strip_all(store, entity, chosen.actor, rows), overdue
 
 
 def column(records: Records, workflow: Workflow, stage: Stage, chosen: Filter,

@@ -21,8 +21,10 @@ from karte.fields import is_empty
 from karte.meta import conditions, moves
 from karte.meta.model import Entity, Stage, Workflow
 from karte.problems import Problem
-from karte.store import Records
+from karte.store import Records, field_rights
 from karte.store.actor import Actor
+from karte.store.errors import Forbidden
+from karte.store.records.fetch import Linked
 from karte.store.records.write import compute_formulas, judge_with, prepare_create
 from karte.store.validation import Judge, check_protected, check_required, check_stages
 from karte.workflow import actions
@@ -73,6 +75,10 @@ class Judging:
     voice: Voice
     ctx: conditions.Context
     judge: Judge
+    linked: Linked | None = None     # values formulas read through links
+
+    def hops(self, record: Record) -> Mapping[str, Any] | None:
+        return self.linked.hop_values(record) if self.linked is not None else None
 
     @property
     def stage(self) -> Stage:
@@ -131,6 +137,27 @@ def _missing(j: Judging, entering: Record, changed: set[str]) -> list[Problem]:
             for name in dict.fromkeys(names) if name in j.entity.fields]
 
 
+def _forbidden(j: Judging, values: Mapping[str, Any]) -> list[Problem]:
+    """Values sent with the move that the actor's role may not write (SPEC §3.4)."""
+    try:
+        field_rights.check_input(j.records.store, j.entity, j.actor, values, j.record)
+    except Forbidden as error:
+        return error.problems
+    return []
+
+
+def _unwritable(j: Judging, missing: list[Problem]) -> list[Problem]:
+    """A missing field the actor's role may not fill is no question for them: the refusal
+    says so (code "read_only", so that the move form does not ask for it)."""
+    fixed = field_rights.read_only(j.records.store, j.entity, j.actor)
+    if j.actor is None or not fixed:
+        return missing
+    return [Problem(p.where, f"{p.message} "
+                             f"{field_rights.refused_field(j.entity, j.actor, p.where).message}",
+                    "read_only") if p.where in fixed else p
+            for p in missing]
+
+
 def _rules(j: Judging, entering: Record) -> list[Problem]:
     return [Problem(moves.rule_where(rule, j.workflow.field),
                     j.voice.text(rule.message) or j.say("rule_default"), "rule")
@@ -150,16 +177,17 @@ def _judge(j: Judging, values: Mapping[str, Any]) -> Plan:
     carried, problems = store.schemas.load(j.entity, values)
     problems += check_protected(j.entity, carried, j.record, j.judge, False)
     before = {**j.record, **carried}
-    compute_formulas(j.entity, before)
+    compute_formulas(j.entity, before, j.hops(before))
     scope = actions.Scope(j.ctx, j.entity, {**before, j.workflow.field: j.stage.key})
     sets = actions.set_values(j.workflow, j.stage.key, scope)
     loaded_sets, set_problems = _set_problems(j, sets)
     entering = {**before, **loaded_sets, j.workflow.field: j.stage.key}
-    compute_formulas(j.entity, entering)
+    compute_formulas(j.entity, entering, j.hops(entering))
     changed = {*carried, *loaded_sets, j.workflow.field}
     creations = actions.creations(j.records.pack, j.workflow, j.stage.key,
                                   actions.Scope(j.ctx, j.entity, entering))
-    found = (_policy(j, before) + _missing(j, entering, changed) + _rules(j, entering)
+    found = (_policy(j, before) + _forbidden(j, values)
+             + _unwritable(j, _missing(j, entering, changed)) + _rules(j, entering)
              + _other_stages(j, entering, changed) + problems + set_problems
              + [p for c in creations for p in _creation_problems(j, c)])
     return Plan(j.workflow, j.record, j.stage, dict(values), sets, creations,
@@ -184,7 +212,8 @@ def plan_move(records: Records, conn: sa.Connection, workflow: Workflow, entity:
     ctx = records.store.context(actor)
     judging = Judging(records, workflow, entity, record, source_index(workflow, record),
                       target, actor, voice, ctx,
-                      judge_with(ctx, records.store.fetcher(conn)))
+                      judge_with(ctx, records.store.fetcher(conn)),
+                      Linked(records.store, conn, entity, None))
     return _judge(judging, values)
 
 

@@ -29,11 +29,14 @@ from karte.workflow.history import overdue
 Tables = Mapping[str, sa.Table]
 
 
-def money_field_of(entity: Entity, name: str | None = None) -> str | None:
-    """The field summed per stage: `name`, else the entity's first money field."""
+def money_field_of(entity: Entity, name: str | None = None,
+                   unseen: frozenset[str] = frozenset()) -> str | None:
+    """The field summed per stage: `name`, else the entity's first money field — of the
+    fields the viewer sees (`unseen`: hidden from them; a sum would reveal them)."""
     if name is not None:
-        return name
-    return next((f.name for f in entity.fields.values() if f.type == "money"), None)
+        return name if name not in unseen else None
+    return next((f.name for f in entity.fields.values()
+                 if f.type == "money" and f.name not in unseen), None)
 
 
 def _per_stage(workflow: Workflow, found: Mapping[str, Any], empty: Any) -> dict[str, Any]:
@@ -47,11 +50,12 @@ def _exact(value: Any) -> Decimal:
 
 def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity: Entity,
                  now: dt.datetime, money_field: str | None = None,
-                 where: sa.ColumnElement[bool] | None = None) -> dict[str, dict]:
+                 where: sa.ColumnElement[bool] | None = None,
+                 unseen: frozenset[str] = frozenset()) -> dict[str, dict]:
     """Per stage: {"count", "sum" (None without a money field), "overdue"}, over the
     records `where` admits (an actor's read scope, a board's filters; default all)."""
     table = tables[workflow.entity]
-    stage, money = table.c[workflow.field], money_field_of(entity, money_field)
+    stage, money = table.c[workflow.field], money_field_of(entity, money_field, unseen)
     late = sa.case((overdue(workflow, tables, now), 1), else_=0)
     total = sa.func.sum(table.c[money]) if money else sa.null()
     query = (sa.select(stage, sa.func.count(), total, sa.func.sum(late))

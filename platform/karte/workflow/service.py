@@ -16,7 +16,8 @@ the pack's declared consequences and run whatever the mover's other rights.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 from karte.meta import moves
 from karte.meta.model import Entity, Workflow
 from karte.problems import Problem
-from karte.store import Records
+from karte.store import Records, field_rights
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.permissions import check_record, read_for, scope
@@ -98,7 +99,8 @@ class Workflows:
                 check_record(self.store, conn, ent, actor, "update", stored["id"], "move")
             except Forbidden as error:
                 return error.problems
-            current = dict(record) if isinstance(record, Mapping) else stored
+            # a record as the actor read it lacks their hidden fields: judge the stored ones
+            current = {**stored, **record} if isinstance(record, Mapping) else stored
             if current.get(chosen.field) == to:
                 return []
             return plan_move(self.records, conn, chosen, ent, current, to, actor,
@@ -106,13 +108,14 @@ class Workflows:
 
     def move(self, entity: str, id: Any, to: str, actor: Actor | None = None,
              values: Mapping[str, Any] | None = None, version: Any = None,
-             workflow: str | None = None) -> Record:
+             workflow: str | None = None, *, conn: sa.Connection | None = None) -> Record:
         """Move a record to stage `to`, saving `values` with it; returns the record as
         saved. Raises MoveRefused (every reason, nothing written), Conflict (stale
-        `version`), NotFound, or ValidationFailed (no such stage or workflow)."""
+        `version`), NotFound, or ValidationFailed (no such stage or workflow). `conn=`
+        joins the caller's transaction (a record action's steps)."""
         ent = self.store.entity(entity)
         chosen = self.workflow_for(ent, to, workflow, actor)
-        with self.records.transaction() as conn:
+        with self._joined(conn) as conn:
             current = read_for(self.store, conn, ent, id, actor, "update", lock=True,
                                verb="move")
             if version is not None:
@@ -124,6 +127,15 @@ class Workflows:
             if plan.problems:
                 raise MoveRefused(plan.problems, plan.missing, plan.only_missing)
             return self._apply(conn, ent, plan, actor)
+
+    @contextmanager
+    def _joined(self, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+        """The caller's transaction, else a new one."""
+        if conn is not None:
+            yield conn
+        else:
+            with self.records.transaction() as own:
+                yield own
 
     def _stay(self, conn: sa.Connection, entity: Entity, current: Record,
               actor: Actor | None, values: Mapping[str, Any] | None) -> Record:
@@ -175,9 +187,22 @@ class Workflows:
             if not self._may_update(conn, chosen, record, actor):
                 return []
             judge = judge_with(self.store.context(actor), self.store.fetcher(conn))
+            record = self._whole(conn, chosen, record, actor)
             return [stage.key for index, stage in enumerate(chosen.stages)
                     if index != source and moves.refusal(
                         chosen, source, index, role, lambda cond: judge(cond, record)) is None]
+
+    def _whole(self, conn: sa.Connection, workflow: Workflow, record: Mapping[str, Any],
+               actor: Actor | None) -> Mapping[str, Any]:
+        """The record with the fields hidden from the actor read back, when a transition's
+        `when` may read them: moves are judged on the record as stored, not as shown."""
+        entity = self.pack.entities[workflow.entity]
+        unseen = field_rights.hidden(self.store, entity, actor)
+        if not unseen or not any(t.when for t in workflow.transitions) \
+                or unseen <= set(record):
+            return record
+        stored = self.store.read(conn, entity, [record["id"]]).get(record["id"], {})
+        return {**stored, **record}
 
     def _may_update(self, conn: sa.Connection, workflow: Workflow,
                     record: Mapping[str, Any], actor: Actor | None) -> bool:
@@ -229,7 +254,8 @@ class Workflows:
         entity = self.pack.entities[chosen.entity]
         with self.records.engine.connect() as conn:
             return reports.stage_counts(conn, self.store.tables, chosen, entity, _now(now),
-                                        money_field, scope(self.store, entity, actor, "read"))
+                                        money_field, scope(self.store, entity, actor, "read"),
+                                        field_rights.hidden(self.store, entity, actor))
 
     def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
               search: str | None = None, limit: int = 20, money_field: str | None = None,

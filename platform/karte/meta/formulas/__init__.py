@@ -44,6 +44,9 @@ class Formula:
     fields: frozenset[str]
     tree: Node
     result: str = "decimal"
+    # one-hop operands, (link field, field of the linked record): evaluate reads them as
+    # values["customer.discount_pct"]
+    hops: frozenset[tuple[str, str]] = frozenset()
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """The value for a record's `values`, or None when it cannot be computed."""
@@ -78,9 +81,10 @@ def _python(text: str) -> tuple[str, list[int]]:
     return _SPELLING.sub(spell, text), inserted
 
 
-def parse(text: Any, entity: Entity, file: str, where: str,
-          result: str | None = None) -> tuple[Formula | None, list[Problem]]:
-    """The formula, or None with every problem found (never raises)."""
+def parse(text: Any, entity: Entity, file: str, where: str, result: str | None = None,
+          entities: Mapping[str, Entity] | None = None) -> tuple[Formula | None, list[Problem]]:
+    """The formula, or None with every problem found (never raises). `entities` are the
+    ones link operands (`customer.discount_pct`) may reach."""
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_LENGTH:
         return None, [at(file, where, "a formula is arithmetic written as text, e.g. "
                          f'"(price - cost) / price * 100", at most {MAX_LENGTH} characters',
@@ -90,7 +94,7 @@ def parse(text: Any, entity: Entity, file: str, where: str,
 
     def column(offset: int) -> int:       # 0-based offset in `source` → column in `text`
         return offset - bisect.bisect_left(inserted, offset) + 1 + indent
-    builder = Builder(entity, file, where, column)
+    builder = Builder(entity, file, where, column, entities)
     try:
         tree, kind = builder.node(ast.parse(source, mode="eval").body)
     except SyntaxError as error:
@@ -108,7 +112,7 @@ def parse(text: Any, entity: Entity, file: str, where: str,
                                    "the formula", "FORM013"))
     if builder.problems:
         return None, builder.problems
-    return Formula(text, frozenset(builder.names), tree, result), []
+    return Formula(text, frozenset(builder.names), tree, result, frozenset(builder.hops)), []
 
 
 def _uses(entity: Entity) -> dict[str, set[str]]:

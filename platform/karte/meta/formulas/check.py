@@ -7,7 +7,7 @@ one mistake is not reported again by everything around it.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -59,9 +59,11 @@ class Builder:
     """Turns the Python syntax tree into a typed formula tree, collecting problems."""
 
     def __init__(self, entity: Entity, file: str, pointer: str,
-                 column: Callable[[int], int]):
+                 column: Callable[[int], int], entities: Mapping[str, Entity] | None = None):
         self.entity, self.file, self.pointer, self.column = entity, file, pointer, column
+        self.entities = entities or {}
         self.names: set[str] = set()
+        self.hops: set[tuple[str, str]] = set()
         self.depth = 0
         self.problems: list[Problem] = []
 
@@ -132,6 +134,40 @@ class Builder:
         self.names.add(node.id)
         return ("name", node.id, kind), kind
 
+    def hop(self, node: ast.Attribute) -> Typed:
+        """`customer.discount_pct`: a field of the record a link field points at (one hop;
+        its value is read when the record is saved)."""
+        if not isinstance(node.value, ast.Name):
+            return self.problem(node, "FORM023", "a formula follows one link only, as in "
+                                "customer.discount_pct")
+        link = self.entity.fields.get(node.value.id)
+        links = [n for n, f in self.entity.fields.items() if f.type == "link"]
+        if link is None or link.type != "link":
+            what = ("is no field" if link is None else f"is {a_an(link.type)} field")
+            return self.problem(node, "FORM020", f'"{node.value.id}" {what}; before the dot '
+                                f"comes a link field of {self.entity.name} "
+                                f"({', '.join(links) or 'it has none'})")
+        target = self.entities.get(link.to or "")
+        if target is None:                      # "to" names no entity: DEF024 says so
+            return ("num", Decimal(0)), None
+        return self.linked(node, link, target)
+
+    def linked(self, node: ast.Attribute, link: Field, target: Entity) -> Typed:
+        field = target.fields.get(node.attr)
+        if field is None:
+            usable = _usable_fields(target)
+            return self.problem(node, "FORM021", f'{link.name} links to {target.name}, which '
+                                f'has no field "{node.attr}"{did_you_mean(node.attr, usable)}'
+                                f"; its fields a formula can use: {', '.join(usable)}")
+        kind = operand_kind(field)
+        if kind is None:
+            return self.problem(node, "FORM022", f'{target.name}.{node.attr} is '
+                                f"{a_an(field.type)} field; a formula uses number, date and "
+                                "boolean fields, formulas and rollups")
+        self.names.add(link.name)
+        self.hops.add((link.name, node.attr))
+        return ("name", f"{link.name}.{node.attr}", kind), kind
+
     def compare(self, node: ast.Compare) -> Typed:
         if len(node.ops) != 1:
             return self.problem(node, "FORM003", "a chained comparison is not allowed; "
@@ -201,6 +237,7 @@ _NODES: dict[type, Callable[[Builder, Any], Typed]] = {
     ast.UnaryOp: Builder.unary,
     ast.Constant: Builder.constant,
     ast.Name: Builder.name,
+    ast.Attribute: Builder.hop,
     ast.Compare: Builder.compare,
     ast.Call: Builder.call,
 }

@@ -5,6 +5,6 @@
 table of problem codes.
 """
 
-from karte.meta.validate.report import CODES, check_meaning, check_schemas
+from karte.meta.validate.report import CODES, check_meaning, check_schemas, is_warning
 
-__all__ = ["CODES", "check_meaning", "check_schemas"]
+__all__ = ["CODES", "check_meaning", "check_schemas", "is_warning"]

@@ -12,6 +12,7 @@ from typing import Any
 from karte.fields import TYPES
 from karte.meta.model import Entity, Field
 from karte.meta.raw import Doc
+from karte.meta.validate.actions import check_actions
 from karte.meta.validate.context import Ctx, entries, misnamed, repeats, reserved
 from karte.meta.validate.fields import check_fields
 from karte.problems import Problem, a_an, at, did_you_mean, pointer
@@ -168,4 +169,4 @@ def _permissions(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
 
 ENTITY_CHECKS: tuple[Callable[[Ctx, Entity, Doc], Iterator[Problem]], ...] = (
     _entity_name, check_fields, _title, _list, _card, _duplicates, _unique, _timeline,
-    _permissions)
+    _permissions, check_actions)

@@ -17,6 +17,7 @@ from karte.meta import series
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.raw import Doc
 from karte.meta.validate.context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
+from karte.meta.validate.fetch import check_fetch
 from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 NUMBERS = ("integer", "decimal", "money", "percent")
@@ -199,7 +200,7 @@ def _retired(site: FieldSite) -> Iterator[Problem]:
 
 FIELD_CHECKS: tuple[Callable[[FieldSite], Iterator[Problem]], ...] = (
     _field_name, _link_target, _keys_apply, _options, _default, _formula, _limits,
-    _pattern, _series, _renamed, _retired)
+    _pattern, _series, _renamed, _retired, check_fetch)
 
 
 def check_fields(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:

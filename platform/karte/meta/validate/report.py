@@ -19,6 +19,7 @@ from karte.meta.model import Pack, Workflow
 from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
+from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
 from karte.meta.validate.schema import schema_problems
 from karte.meta.validate.workflows import check_workflow
 from karte.problems import Problem, at, pointer
@@ -81,6 +82,39 @@ CODES = {
     "DEF076": "a rollup's \"where\" reads another record or a token ($today, $me…)",
     "DEF078": "a count with \"field\", or another aggregate without one",
     "DEF079": "rollups (and formulas) whose values depend on themselves across entities",
+    "DEF080": "fetch on a field whose value the engine computes (formula, rollup, series, "
+              "links, lines, file)",
+    "DEF081": "fetch names no field of this entity before the dot",
+    "DEF082": "fetch goes through a field that is not a link",
+    "DEF083": "fetch names no field of the linked entity",
+    "DEF084": "fetch copies a field whose values this field cannot store",
+    "DEF085": "fetch goes through a link that is itself fetched, or through itself",
+    "DEF090": "hidden or read_only in a role's \"*\" entry (field names belong to one entity)",
+    "DEF091": "hidden or read_only names no field of the entity",
+    "DEF092": "the title field is hidden from a role",
+    "DEF093": "a required field without default is hidden or read_only for a role that may "
+              "create",
+    "DEF094": "a stage field is hidden from a role",
+    "DEF095": "a stage field is read_only for a role (moves change it)",
+    "DEF096": "a field both hidden and read_only for one role",
+    "DEF098": "warning: a condition of a visible field reads a hidden field",
+    "DEF099": "warning: a visible formula or rollup is computed from a hidden field",
+    "DEF100": "two actions of an entity have the same name",
+    "DEF101": "an action's roles name a role pack.json does not declare",
+    "DEF102": "an action's \"set\" names no field, or one that only moves or formulas change",
+    "DEF103": "an action value that does not fit its field",
+    "DEF104": "an action's \"create\" names no entity",
+    "DEF105": "an action's \"create\" values (or lines values) name no field, or miss a "
+              "required one",
+    "DEF106": "\"$record\" in an action used for something other than a link to its entity",
+    "DEF107": "an action's $record.<field> token names no field of the entity",
+    "DEF108": "an action's $record.<field> or $line.<field> token does not fit its field",
+    "DEF109": "a $line.<field> token outside lines.values, or naming no field of the line",
+    "DEF110": "an action's lines.from is not a lines field of the entity",
+    "DEF111": "an action's lines.to is not a lines field of the created entity",
+    "DEF112": "an action's move names no stage (or workflow) of the entity, or an ambiguous "
+              "one",
+    "DEF113": "an action opens the created record but creates none",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",
@@ -176,4 +210,9 @@ def _owned_twice(ctx: Ctx) -> Iterator[Problem]:
 
 
 PACK_CHECKS: tuple[Callable[[Ctx], Iterator[Problem]], ...] = (
-    _tables, _role_scopes, _owned_twice)
+    _tables, _role_scopes, _owned_twice, *FIELD_RIGHTS_CHECKS)
+
+
+def is_warning(problem: Problem) -> bool:
+    """A warning is printed by `karte check` but does not stop the pack from loading."""
+    return problem.code in WARNINGS

@@ -7,15 +7,16 @@ engine also uses to allow or refuse a move, so the two never disagree.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from karte.meta.model import SYSTEM_FIELDS, Entity, Field, Workflow
+from karte.meta.model import SYSTEM_FIELDS, Entity, Workflow
 from karte.meta.moves import next_stages
 from karte.meta.raw import Doc
-from karte.meta.validate.context import Ctx, Tokens, misnamed, repeats, reserved, unfit
-from karte.problems import Problem, a_an, at, did_you_mean, pointer
+from karte.meta.validate.context import Ctx, misnamed, repeats, reserved
+from karte.meta.validate.tokens import WORKFLOW_CODES, Writer, check_create, check_set
+from karte.problems import Problem, at, did_you_mean, pointer
 
 
 @dataclass(frozen=True)
@@ -145,109 +146,8 @@ def _wf_reachable(flow: Flow) -> Iterator[Problem]:
 
 # -- on_enter actions ----------------------------------------------------------------------
 
-def _action_tokens(entity: str) -> Tokens:
-    return {"$today": lambda f: f.type in ("date", "datetime"),
-            "$now": lambda f: f.type == "datetime",
-            "$me": lambda f: f.type == "user", "$owner": lambda f: f.type == "user",
-            "$record": lambda f: f.type == "link" and f.to == entity}
-
-
-RECORD_FIELD = "$record."
-NUMBERS = frozenset({"integer", "decimal", "money", "formula", "rollup"})
-WIDER: Mapping[str, frozenset[str]] = {
-    "decimal": NUMBERS, "money": NUMBERS, "percent": frozenset({"integer"}),
-    "string": frozenset({"email", "phone", "url"}),
-    "text": frozenset({"string", "email", "phone", "url"})}
-"""Target type -> the other source types a `$record.<field>` copy fits (besides its own):
-each one the target's normaliser accepts without losing what the source holds."""
-
-
-def _copy_unfit(source: Field, target: Field) -> str | None:
-    """Why the value of `source` cannot be copied into `target`; None when it can."""
-    if source.type == "file" or target.type == "file":
-        return "a file field is not copied"
-    if source.type != target.type and source.type not in WIDER.get(target.type, ()):
-        return f"{a_an(source.type)} value does not fit {a_an(target.type)} field"
-    if source.to != target.to:
-        return f"it points to {source.to}, this field to {target.to}"
-    lost = [key for key in source.option_keys if key not in target.option_keys]
-    if target.option_keys and lost:
-        return f"this field has no option {', '.join(lost)}"
-    return None
-
-
-def _record_field(flow: Flow, field: Field, name: str,
-                  where: tuple[str | int, ...]) -> Iterator[Problem]:
-    """`$record.<name>`: a field of the moved record whose values fit `field`."""
-    entity = flow.entity
-    if entity is None or (name not in entity.fields and name in flow.ctx.field_names(entity.name)):
-        return                    # a stage field whose workflow file has problems of its own
-    source = entity.lookup(name)
-    if source is None:
-        hop = "; tokens read the moved record only (one hop)" if "." in name else ""
-        yield flow.at("WF050", f'"$record.{name}": '
-                      f"{flow.ctx.unknown_field(entity, name, SYSTEM_FIELDS)}{hop}", *where)
-    elif reason := _copy_unfit(source, field):
-        yield flow.at("WF051", f'"$record.{name}" is {entity.name}.{name}, '
-                      f"{a_an(source.type)} field{' to ' + source.to if source.to else ''}"
-                      f": {reason}", *where)
-
-
-def _value(flow: Flow, field: Field, value: Any, where: tuple[str | int, ...]) -> Iterator[Problem]:
-    if isinstance(value, str) and value.startswith(RECORD_FIELD):
-        yield from _record_field(flow, field, value.removeprefix(RECORD_FIELD), where)
-        return
-    reason = unfit(field, value, _action_tokens(flow.workflow.entity),
-                   flow.ctx.pack.country, days=True)
-    if reason and value == "$record":
-        yield flow.at("WF036", f'"$record" is the moved {flow.workflow.entity}: it fits a '
-                      f"link field to {flow.workflow.entity}, and this is {a_an(field.type)} "
-                      f"field{' to ' + field.to if field.to else ''}", *where)
-    elif reason:
-        yield flow.at("WF033", reason, *where)
-
-
-def _settable(field: Field) -> str | None:
-    if field.workflow:
-        return f'"{field.name}" is the stage field of workflow "{field.workflow}": it ' \
-               "changes only through moves"
-    if field.derived:
-        return f'"{field.name}" is a {field.type}: it is computed on save'
-    return None
-
-
-def _values(flow: Flow, target: Entity, values: Mapping[str, Any], code: str,
-            where: tuple[str | int, ...]) -> Iterator[Problem]:
-    """Each value of a `set` or `create` action names a field it may write, and fits it."""
-    for name, value in values.items():
-        field = target.fields.get(name)
-        reason = (_settable(field) if field is not None
-                  else None if name in flow.ctx.field_names(target.name)
-                  else flow.ctx.unknown_field(target, name))
-        if reason:
-            yield flow.at(code, reason, *where, name)
-        elif field is not None:
-            yield from _value(flow, field, value, (*where, name))
-
-
-def _set(flow: Flow, values: Mapping[str, Any], where: tuple[str | int, ...]) -> Iterator[Problem]:
-    if flow.entity is not None:
-        yield from _values(flow, flow.entity, values, "WF032", (*where, "set"))
-
-
-def _create(flow: Flow, entity: str | None, values: Mapping[str, Any],
-            where: tuple[str | int, ...]) -> Iterator[Problem]:
-    if entity not in flow.ctx.entity_names:
-        yield flow.at("WF034", flow.ctx.unknown_entity(entity), *where, "create")
-    target = flow.ctx.pack.entities.get(entity or "")
-    if target is None:
-        return
-    yield from _values(flow, target, values, "WF035", (*where, "values"))
-    missing = [n for n, f in target.fields.items() if f.required and f.default is None
-               and not f.workflow and not f.derived and n not in values]
-    if missing:
-        yield flow.at("WF035", f"creating a {target.name} needs "
-                      f"{', '.join(missing)} (required, without a default)", *where, "values")
+def _writer(flow: Flow) -> Writer:
+    return Writer(flow.ctx, flow.doc.file, flow.workflow.entity, flow.entity, WORKFLOW_CODES)
 
 
 def _wf_on_enter(flow: Flow) -> Iterator[Problem]:
@@ -257,9 +157,9 @@ def _wf_on_enter(flow: Flow) -> Iterator[Problem]:
         for index, action in enumerate(actions):
             where = ("on_enter", stage, index)
             if action.kind == "set":
-                yield from _set(flow, action.values, where)
+                yield from check_set(_writer(flow), action.values, where)
             else:
-                yield from _create(flow, action.entity, action.values, where)
+                yield from check_create(_writer(flow), action.entity, action.values, where)
 
 
 WORKFLOW_CHECKS: tuple[Callable[[Flow], Iterator[Problem]], ...] = (

@@ -21,6 +21,7 @@ from karte.meta.model import Entity, Field
 from karte.problems import Detailed, Problem, did_you_mean
 from karte.store.actor import Actor
 from karte.store.errors import InvalidQuery
+from karte.store.field_rights import check_condition, hidden
 from karte.store.permissions import scope
 from karte.store.records.store import Store
 from karte.store.where import ascii_lower, to_sql
@@ -45,11 +46,13 @@ def _text_match(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bo
                    ascii_lower(column).contains(fold(text), autoescape=True))
 
 
-def _search(store: Store, entity: Entity, table: sa.Table,
-            text: str) -> sa.ColumnElement[bool]:
-    """Any of the list's search fields contains the text."""
+def _search(store: Store, entity: Entity, table: sa.Table, text: str,
+            actor: Actor | None = None) -> sa.ColumnElement[bool]:
+    """Any of the list's search fields the actor may see contains the text."""
+    unseen = hidden(store, entity, actor)
     parts = [_text_match(table.c[name], text) for name in entity.list.search
-             if name in table.c and entity.fields[name].type in SEARCHED_TYPES]
+             if name in table.c and entity.fields[name].type in SEARCHED_TYPES
+             and name not in unseen]
     return sa.or_(sa.false(), *parts)
 
 
@@ -62,11 +65,12 @@ def filtered(store: Store, entity: Entity, where: Any = None, search: str | None
     if not include_deleted:
         query = query.where(table.c.deleted_at.is_(None))
     condition = _condition(store, entity, where)
+    check_condition(store, entity, actor, condition)
     if condition is not None:
         query = query.where(to_sql(condition, store.tables,
                                               store.context(actor)))
     if search is not None and search.strip():
-        query = query.where(_search(store, entity, table, search.strip()))
+        query = query.where(_search(store, entity, table, search.strip(), actor))
     return query
 
 
@@ -100,19 +104,27 @@ SORT_KEYS: dict[str, Callable[[Store, Field, sa.ColumnElement[Any]], sa.ColumnEl
 }
 
 
-def _sortable(entity: Entity, table: sa.Table) -> list[str]:
+def _sortable(entity: Entity, table: sa.Table,
+              unseen: frozenset[str] = frozenset()) -> list[str]:
     return [name for name in table.c.keys()
-            if (f := entity.lookup(name)) is not None and TYPES[f.type].orderable]
+            if (f := entity.lookup(name)) is not None and TYPES[f.type].orderable
+            and name not in unseen]
 
 
-def order_by(store: Store, entity: Entity, sort: str | None) -> list[sa.ColumnElement[Any]]:
-    """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak."""
+def order_by(store: Store, entity: Entity, sort: str | None,
+             actor: Actor | None = None) -> list[sa.ColumnElement[Any]]:
+    """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
+    A field hidden from the actor cannot be sorted by (nor is the list's default sort
+    on one kept: newest changes first instead)."""
     table = store.table(entity)
+    unseen = hidden(store, entity, actor)
+    if not sort and entity.list.sort_field in unseen:
+        sort = "-updated_at"
     sort = sort or entity.list.sort
     name, descending = sort.lstrip("-"), sort.startswith("-")
     field = entity.lookup(name)
-    if field is None or name not in _sortable(entity, table):
-        sortable = _sortable(entity, table)
+    if field is None or name not in _sortable(entity, table, unseen):
+        sortable = _sortable(entity, table, unseen)
         raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
                                              f"{did_you_mean(name, sortable)}", "sort",
                                      {"name": name, "choices": tuple(sortable)})])

@@ -25,6 +25,7 @@ from karte.meta.conditions import Context
 from karte.meta.model import Entity, Pack
 from karte.meta.rollups import Rollup, of_entity, stored
 from karte.store.records.delete import Plan
+from karte.store.records.fetch import Linked
 from karte.store.records.store import Store, chunks
 from karte.store.records.write import compute_formulas
 from karte.store.where import to_sql
@@ -174,11 +175,13 @@ def write(store: Store, conn: sa.Connection, entity: Entity,
     if rows is None:
         rows = store.read(conn, entity, list(values), include_deleted=True)
     derived = [n for n, f in entity.fields.items() if f.derived]
+    linked = Linked(store, conn, entity, None)    # formulas reading through a link
+    linked.prime(rows.values())
     written: Written = {}
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for id, row in rows.items():
         new = {**row, **values[id]}
-        compute_formulas(entity, new)
+        compute_formulas(entity, new, linked.hop_values(new))
         changed = tuple(n for n in derived if new.get(n) != row.get(n))
         if changed:
             written[id] = (row, new, set(changed))

@@ -28,12 +28,14 @@ from karte.fields import normalise
 from karte.meta.model import Entity, Pack
 from karte.problems import Problem
 from karte.store import audit
+from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
 from karte.store.records import moves as records_moves
 from karte.store.records import rollups
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
+from karte.store.records.fetch import Linked
 from karte.store.records.query import (
     check_paging,
     duplicate_queries,
@@ -142,11 +144,14 @@ class Records:
         ent = self.store.entity(entity)
         if enforce:
             check_create(self.store, ent, actor)
+            fields.check_input(self.store, ent, actor, values)
         checked = actor if enforce else None
         with self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
-            record, problems = prepare_create(self.store, ent, values, ctx, judge, moving)
+            linked = Linked(self.store, c, ent, checked)
+            record, problems = prepare_create(self.store, ent, values, ctx, judge, moving,
+                                              linked)
             clean = [n for n in ent.fields if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {},
                                                          checked, actor)]
@@ -159,7 +164,7 @@ class Records:
             self._first_moves(c, ent, [id], [record], user, ctx.now)
             rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent,
                                                                         [record]))
-            return self.store.read_one(c, ent, id)
+            return fields.strip(self.store, ent, actor, self.store.read_one(c, ent, id))
 
     def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]],
                     actor: Actor | None = None, batch_size: int = 1000, *,
@@ -198,8 +203,12 @@ class Records:
                        moving: bool, seen: dict[str, set[Any]],
                        actor: Actor | None) -> tuple[list[Record], Tagged]:
         records, problems, clean = [], [], []
+        linked = Linked(self.store, conn, entity, actor)
+        linked.prime(batch)
         for i, values in enumerate(batch):
-            record, found = prepare_create(self.store, entity, values, ctx, judge, moving)
+            fields.check_input(self.store, entity, actor, values)
+            record, found = prepare_create(self.store, entity, values, ctx, judge, moving,
+                                           linked)
             records.append(record)
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
@@ -231,8 +240,8 @@ class Records:
         readable by the actor)."""
         ent = self.store.entity(entity)
         with self._reading(conn) as c:
-            return self.store.read_one(c, ent, id, include_deleted,
-                                       scope=scope(self.store, ent, actor, "read"))
+            return fields.strip(self.store, ent, actor, self.store.read_one(
+                c, ent, id, include_deleted, scope=scope(self.store, ent, actor, "read")))
 
     def get_many(self, entity: str, ids: Iterable[Any], *, actor: Actor | None = None,
                  conn: sa.Connection | None = None) -> list[Record]:
@@ -242,7 +251,8 @@ class Records:
         wanted = [int(id) for id in ids]
         with self._reading(conn) as c:
             found = self.store.read(c, ent, wanted, scope=scope(self.store, ent, actor, "read"))
-        return [found[id] for id in dict.fromkeys(wanted) if id in found]
+        return [fields.strip(self.store, ent, actor, found[id])
+                for id in dict.fromkeys(wanted) if id in found]
 
     def history(self, entity: str, id: Any, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Audit entries newest first: who, when, action, changes {field: [old, new]}."""
@@ -250,7 +260,8 @@ class Records:
         with self.engine.connect() as c:
             record = self.store.read_one(c, ent, id, include_deleted=True,
                                          scope=scope(self.store, ent, actor, "read"))
-            return audit.history(c, self.store.tables, ent.name, record["id"])
+            return fields.history(self.store, ent, actor,
+                                  audit.history(c, self.store.tables, ent.name, record["id"]))
 
     # ------------------------------------------------------------ update
 
@@ -264,29 +275,34 @@ class Records:
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "update", lock=True)
             if old["version"] != expected:
-                raise self._conflict(c, ent, old, values, expected)
+                raise self._conflict(c, ent, old, values, expected, actor)
+            if not moving:
+                # a move's values mix the mover's with the pack's `set` actions: the
+                # workflow judges the mover's (karte.workflow.checks)
+                fields.check_input(self.store, ent, actor, values, old)
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             record, changed, problems = prepare_update(self.store, ent, old, values, judge,
-                                                       moving)
+                                                       moving, Linked(self.store, c, ent, actor))
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
                                                          {old["id"]}, {}, actor, actor)]
             if problems:
                 raise ValidationFailed(problems)
             if not changed:
-                return old
+                return fields.strip(self.store, ent, actor, old)
             user = actor_id(actor)
             if not update_row(self.store, c, ent, old, record, changed,
                               stamp(ctx.now, user, False)):
-                raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected)
+                raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected,
+                                     actor)
             after = {**record, "version": old["version"] + 1}
             audit.write(c, self.store.audit, [audit.row(
                 ent.name, old["id"], _action(ent, changed), user, ctx.now,
                 audit.changes(old, after, changed))])
             rollups.refresh(self.store, c, ent.name,
                             rollups.parents_of(self.store, ent, [old, record], changed))
-            return self.store.read_one(c, ent, id)
+            return fields.strip(self.store, ent, actor, self.store.read_one(c, ent, id))
 
     def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:
         """An audit value (JSON form) back in its stored type, as well as it converts."""
@@ -299,12 +315,15 @@ class Records:
             return value
 
     def _conflict(self, conn: sa.Connection, entity: Entity, current: Record,
-                  values: Mapping[str, Any], version: int) -> Conflict:
-        """What changed after `version`: per field (theirs now, yours sent or seen)."""
+                  values: Mapping[str, Any], version: int,
+                  actor: Actor | None = None) -> Conflict:
+        """What changed after `version`: per field (theirs now, yours sent or seen), of
+        the fields the actor may see."""
         seen = audit.changed_since(conn, self.store.audit, entity.name, current["id"], version)
+        current = fields.strip(self.store, entity, actor, current)
         changed = {name: (current.get(name), values[name] if name in values
                           else self._from_audit(entity, name, old))
-                   for name, old in seen.items() if name in entity.fields}
+                   for name, old in seen.items() if name in current and name in entity.fields}
         problems = [Problem("", f"This {noun(entity)} was changed by someone else after you "
                                 f"opened it (you had version {version}, it is now at version "
                                 f"{current['version']}); nothing was saved. Review the "
@@ -328,7 +347,7 @@ class Records:
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", lock=True)
             if expected is not None and old["version"] != expected:
-                raise self._conflict(c, ent, old, {}, expected)
+                raise self._conflict(c, ent, old, {}, expected, actor)
             plan = plan_delete(self.store, c, ent, old["id"], old["version"])
             refused = refusal(self.store, ent, plan)
             if refused is not None:
@@ -347,7 +366,7 @@ class Records:
             old = read_for(self.store, c, ent, id, actor, "delete", include_deleted=True,
                            lock=True, verb="restore")
             if old["deleted_at"] is None:
-                return old
+                return fields.strip(self.store, ent, actor, old)
             dead = dead_links(self.store, c, ent, old)
             if dead:
                 raise Refused(dead)
@@ -357,7 +376,7 @@ class Records:
                 raise ValidationFailed([p for _, p in taken])
             self._undelete(c, ent, old, actor)
             rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent, [old]))
-            return self.store.read_one(c, ent, id)
+            return fields.strip(self.store, ent, actor, self.store.read_one(c, ent, id))
 
     def _undelete(self, conn: sa.Connection, entity: Entity, old: Record,
                   actor: Actor | None) -> None:
@@ -380,11 +399,12 @@ class Records:
         ent = self.store.entity(entity)
         limit, offset = check_paging(limit, offset)
         query = (filtered(self.store, ent, where, search, include_deleted, actor)
-                 .order_by(*order_by(self.store, ent, sort)).limit(limit).offset(offset))
+                 .order_by(*order_by(self.store, ent, sort, actor)).limit(limit)
+                 .offset(offset))
         with self.engine.connect() as c:
             records = [dict(row) for row in c.execute(query).mappings()]
             self.store.attach_links(c, ent, records)
-        return records
+        return fields.strip_all(self.store, ent, actor, records)
 
     def count(self, entity: str, where: Any = None, search: str | None = None,
               include_deleted: bool = False, *, actor: Actor | None = None,
@@ -405,6 +425,7 @@ class Records:
         """The unique values among `values` another live record holds (SPEC §3.3), as
         create and update would refuse them: a form asks before offering to save."""
         ent = self.store.entity(entity)
+        values = fields.strip(self.store, ent, actor, dict(values))
         with self.engine.connect() as c:
             return unique_clashes(self.store, c, ent, values, exclude_id, actor)
 
@@ -414,10 +435,12 @@ class Records:
         before saving, never a refusal. Each as {"rule": [fields], "record": {...}}."""
         ent = self.store.entity(entity)
         exclude = None if exclude_id is None else int(exclude_id)
+        values = fields.strip(self.store, ent, actor, dict(values))
         matches: dict[int, tuple[str, ...]] = {}
         with self.engine.connect() as c:
             for rule, query in duplicate_queries(self.store, ent, values, exclude, actor):
                 for id in c.scalars(query):
                     matches.setdefault(id, rule)
             records = self.store.read(c, ent, list(matches))
-        return [{"rule": list(rule), "record": records[id]} for id, rule in matches.items()]
+        return [{"rule": list(rule), "record": fields.strip(self.store, ent, actor, records[id])}
+                for id, rule in matches.items()]

@@ -23,6 +23,7 @@ from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.permissions import scope
 from karte.store.records import series
+from karte.store.records.fetch import Linked
 from karte.store.records.store import Fetch, Store, chunks, links_fields
 from karte.store.validation import (
     Judge,
@@ -74,11 +75,17 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
     return values, problems
 
 
-def compute_formulas(entity: Entity, record: dict[str, Any]) -> None:
-    """Every formula, each after the formulas it uses."""
+def compute_formulas(entity: Entity, record: dict[str, Any],
+                     hops: Mapping[str, Any] | None = None) -> None:
+    """Every formula, each after the formulas it uses; `hops` holds the values read
+    through links (`{"customer.discount_pct": ...}`, store/records/fetch.py). Without
+    them a formula reading through a link keeps the value it has (a draft, a check)."""
     for name in formulas.in_order(entity):
         formula = entity.fields[name].formula
-        record[name] = formula.evaluate(record) if isinstance(formula, Formula) else None
+        if not isinstance(formula, Formula):
+            record[name] = None
+        elif hops is not None or not formula.hops:
+            record[name] = formula.evaluate({**record, **hops} if hops else record)
 
 
 def _without_repeats(problems: list[Problem], required: list[Problem]) -> list[Problem]:
@@ -108,29 +115,35 @@ def _protected(entity: Entity, loaded: Mapping[str, Any],
 
 
 def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
-                   ctx: conditions.Context, judge: Judge,
-                   trusted: bool) -> tuple[dict[str, Any], list[Problem]]:
-    """The record to insert (declared fields only) and every problem with it."""
+                   ctx: conditions.Context, judge: Judge, trusted: bool,
+                   linked: Linked | None = None) -> tuple[dict[str, Any], list[Problem]]:
+    """The record to insert (declared fields only) and every problem with it; with
+    `linked`, fetched fields copied and formulas reading through links computed."""
     loaded, problems = store.schemas.load(entity, values)
     defaults, found = _defaults(entity, values, ctx, store.pack.country)
     record = {**blank(entity), **defaults, **loaded, **rollups.starting(entity)}
     for workflow in store.pack.workflows_of(entity.name):
         if not (trusted and not is_empty(loaded.get(workflow.field))):
             record[workflow.field] = workflow.initial
-    compute_formulas(entity, record)
+    if linked is not None:
+        problems += linked.fill(record, loaded, None, trusted)
+    compute_formulas(entity, record, linked.hop_values(record) if linked else None)
     problems += found + check_protected(entity, _protected(entity, loaded, ctx), {}, judge,
                                         trusted)
     return record, _without_repeats(problems, _requirements(store, entity, record, None, judge))
 
 
 def prepare_update(store: Store, entity: Entity, old: Mapping[str, Any],
-                   values: Mapping[str, Any], judge: Judge,
-                   trusted: bool) -> tuple[dict[str, Any], list[str], list[Problem]]:
+                   values: Mapping[str, Any], judge: Judge, trusted: bool,
+                   linked: Linked | None = None
+                   ) -> tuple[dict[str, Any], list[str], list[Problem]]:
     """The record as it would be saved, the names that change, and every problem."""
     loaded, problems = store.schemas.load(entity, values)
     record = {**old, **loaded}
-    compute_formulas(entity, record)
-    names = [*loaded, *(n for n, f in entity.fields.items() if f.type == "formula")]
+    if linked is not None:
+        problems += linked.fill(record, loaded, old, trusted)
+    compute_formulas(entity, record, linked.hop_values(record) if linked else None)
+    names = [*loaded, *(n for n, f in entity.fields.items() if f.type == "formula" or f.fetch)]
     changed = [n for n in dict.fromkeys(names) if differs(old.get(n), record.get(n))]
     problems += check_protected(entity, loaded, old, judge, trusted)
     required = _requirements(store, entity, record, set(changed), judge)
