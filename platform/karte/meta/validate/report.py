@@ -19,6 +19,7 @@ from karte.meta.model import Pack, Workflow
 from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
+from karte.meta.validate.parts import check_parts
 from karte.meta.validate.schema import schema_problems
 from karte.meta.validate.workflows import check_workflow
 from karte.problems import Problem, at, pointer
@@ -71,6 +72,13 @@ CODES = {
     "DEF052": "a unique combination names no field",
     "DEF053": "a unique combination of fewer than two fields, a field listed twice, or a "
               "field type a unique index cannot hold",
+    "DEF060": "a part whose parent has no lines field of it",
+    "DEF061": "\"part_of\" names no other entity",
+    "DEF062": "a lines field without \"of\", or whose \"of\" is not a part of its entity",
+    "DEF063": "a part held by two lines fields",
+    "DEF064": "a part with permissions, actions, a role entry or a workflow of its own",
+    "DEF065": "a part declares a field named like its parent or \"position\"",
+    "DEF066": "a part of a part (parts nest one level only)",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",
@@ -166,4 +174,4 @@ def _owned_twice(ctx: Ctx) -> Iterator[Problem]:
 
 
 PACK_CHECKS: tuple[Callable[[Ctx], Iterator[Problem]], ...] = (
-    _tables, _role_scopes, _owned_twice)
+    _tables, _role_scopes, _owned_twice, check_parts)
