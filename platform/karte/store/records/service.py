@@ -31,6 +31,7 @@ from karte.store import audit
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
+from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.query import (
@@ -139,6 +140,7 @@ class Records:
         `enforce=False` is for consequences the pack declares (a workflow's `create`
         action): stamped with the actor, not limited by their role."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(ent)
         if enforce:
             check_create(self.store, ent, actor)
         checked = actor if enforce else None
@@ -146,15 +148,20 @@ class Records:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             record, problems = prepare_create(self.store, ent, values, ctx, judge, moving)
+            plans, found = records_lines.plan(self.store, ent, record, values, None, ctx, judge,
+                                              moving)
+            problems += found
             clean = [n for n in ent.fields if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {},
                                                          checked, actor)]
+            problems += records_lines.db_problems(self.store, c, plans, checked)
             if problems:
                 raise ValidationFailed(problems)
             user = actor_id(actor)
             [id] = insert(self.store, c, ent, [record], stamp(ctx.now, user, True))
+            lined = records_lines.save_lines(self.store, c, ent, id, plans, ctx.now, user)
             audit.write(c, self.store.audit, [audit.row(ent.name, id, "create", user, ctx.now,
-                                                        created_changes(ent, record))])
+                                                        created_changes(ent, record) | lined)])
             self._first_moves(c, ent, [id], [record], user, ctx.now)
             return self.store.read_one(c, ent, id)
 
@@ -165,6 +172,7 @@ class Records:
         batches with executemany, all or nothing. Problems name the row: "row 12: email"
         (rows counted from 1); every row is checked so one report lists them all."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(ent)
         check_create(self.store, ent, actor)
         ids: list[int] = []
         problems: Tagged = []
@@ -176,11 +184,11 @@ class Records:
             stamped = stamp(ctx.now, actor_id(actor), True)
             start = 0
             while batch := list(islice(rows, max(1, batch_size))):
-                records, found = self._prepare_batch(c, ent, batch, ctx, judge, moving, seen,
-                                                     actor)
+                records, found, plans = self._prepare_batch(c, ent, batch, ctx, judge, moving,
+                                                            seen, actor)
                 problems += [(start + i, p) for i, p in found]
                 if not problems:
-                    ids += self._insert_batch(c, ent, records, stamped)
+                    ids += self._insert_batch(c, ent, records, stamped, plans)
                 start += len(batch)
             if problems:
                 raise ValidationFailed([Problem(_row_where(i, p.where), p.message, p.code)
@@ -190,23 +198,30 @@ class Records:
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
                        moving: bool, seen: dict[str, set[Any]],
-                       actor: Actor | None) -> tuple[list[Record], Tagged]:
-        records, problems, clean = [], [], []
+                       actor: Actor | None) -> tuple[list[Record], Tagged, list[Any]]:
+        records, problems, clean, plans = [], [], [], []
         for i, values in enumerate(batch):
             record, found = prepare_create(self.store, entity, values, ctx, judge, moving)
+            lined, more = records_lines.plan(self.store, entity, record, values, None, ctx,
+                                             judge, moving)
+            found += more + records_lines.db_problems(self.store, conn, lined, actor)
             records.append(record)
+            plans.append(lined)
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
         problems += self._db_problems(conn, entity, records, clean, set(), seen, actor, actor)
-        return records, sorted(problems, key=lambda tagged: tagged[0])
+        return records, sorted(problems, key=lambda tagged: tagged[0]), plans
 
     def _insert_batch(self, conn: sa.Connection, entity: Entity, records: list[Record],
-                      stamped: Mapping[str, Any]) -> list[int]:
+                      stamped: Mapping[str, Any], plans: list[Any]) -> list[int]:
         ids = insert(self.store, conn, entity, records, stamped)
         at, user = stamped["created_at"], stamped["created_by"]
+        lined = [records_lines.save_lines(self.store, conn, entity, id, plan, at, user)
+                 if plan else {} for id, plan in zip(ids, plans, strict=True)]
         audit.write(conn, self.store.audit, [
-            audit.row(entity.name, id, "create", user, at, created_changes(entity, record))
-            for id, record in zip(ids, records, strict=True)])
+            audit.row(entity.name, id, "create", user, at,
+                      created_changes(entity, record) | more)
+            for id, record, more in zip(ids, records, lined, strict=True)])
         self._first_moves(conn, entity, ids, records, user, at)
         return ids
 
@@ -254,6 +269,7 @@ class Records:
         """Change some fields of a record read at `version`. A stale version raises
         Conflict and writes nothing; a change to nothing writes nothing."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(ent)
         expected = _version(version)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "update", lock=True)
@@ -263,9 +279,14 @@ class Records:
             judge = judge_with(ctx, self.store.fetcher(c))
             record, changed, problems = prepare_update(self.store, ent, old, values, judge,
                                                        moving)
+            plans, found = records_lines.plan(self.store, ent, record, values, old, ctx, judge,
+                                              moving)
+            problems += found
+            changed = records_lines.changed_names(ent, changed, plans)
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
                                                          {old["id"]}, {}, actor, actor)]
+            problems += records_lines.db_problems(self.store, c, plans, actor)
             if problems:
                 raise ValidationFailed(problems)
             if not changed:
@@ -274,10 +295,11 @@ class Records:
             if not update_row(self.store, c, ent, old, record, changed,
                               stamp(ctx.now, user, False)):
                 raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected)
+            lined = records_lines.save_lines(self.store, c, ent, old["id"], plans, ctx.now, user)
             after = {**record, "version": old["version"] + 1}
             audit.write(c, self.store.audit, [audit.row(
                 ent.name, old["id"], _action(ent, changed), user, ctx.now,
-                audit.changes(old, after, changed))])
+                audit.changes(old, after, records_lines.audit_names(ent, changed)) | lined)])
             return self.store.read_one(c, ent, id)
 
     def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:
@@ -316,6 +338,7 @@ class Records:
         needs `delete` on this record only: cascades and set_null are the pack's declared
         consequences and run whatever the actor's rights on those records."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(ent)
         expected = None if version is None else _version(version)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", lock=True)
@@ -334,6 +357,7 @@ class Records:
         restored one by one). Refused while one of its links points at a deleted record.
         Undoing a delete takes the `delete` right on the record."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(ent)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", include_deleted=True,
                            lock=True, verb="restore")
@@ -358,6 +382,7 @@ class Records:
                   audit.VERSION: [old["version"], old["version"] + 1]}
         audit.write(conn, self.store.audit,
                     [audit.row(entity.name, old["id"], "restore", user, at, change)])
+        records_lines.restore_lines(self.store, conn, entity, old, at, user)
 
     # ------------------------------------------------------------ query
 

@@ -1,0 +1,345 @@
+"""Lines: the records of a part, written only with their parent (SPEC §3.5).
+
+The value of a `lines` field in create/update input is a list of dicts in order: a dict
+with "id" updates that stored line, one without is a new line, stored lines left out are
+removed (soft-deleted: a removed line never counts anywhere). `plan` validates every line
+with the part's own rules and names problems `lines[N].field` (N from 1, as the grid
+shows rows); `save_lines` writes them inside the parent's transaction and returns the
+changes for the parent's audit row ("lines[3].quantity": [2, 5], "lines[4]": [None,
+"product: Cement"] for a line added, [..., None] for one removed). The parent's version
+is the lines' version: any line change is a change of the parent (one bump).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.fields import record_id
+from karte.meta import conditions
+from karte.meta.model import SYSTEM_FIELDS, Entity, Field
+from karte.meta.parts import POSITION
+from karte.problems import Problem
+from karte.store import audit
+from karte.store.actor import Actor
+from karte.store.errors import Refused
+from karte.store.records.store import Store
+from karte.store.records.write import (
+    blank,
+    compute_formulas,
+    default_of,
+    insert,
+    reference_problems,
+    replace_links,
+    stamp,
+)
+from karte.store.validation import (
+    Judge,
+    check_protected,
+    check_required,
+    differs,
+    label,
+    noun,
+)
+
+Record = dict[str, Any]
+LINE_KEY = re.compile(r"^(?P<field>[a-z][a-z0-9_]*)\[(?P<n>\d+)\](?:\.(?P<name>.+))?$")
+
+
+@dataclass
+class LinesPlan:
+    """One `lines` field of one parent as it will be saved."""
+
+    field: Field
+    part: Entity
+    lines: list[Record]                 # prepared lines, in order; "id" None for new ones
+    stored: list[Record]                # the lines stored now, in order
+    given: list[set[str]] = dataclasses.field(default_factory=list)   # names each line was given
+
+    @property
+    def changed(self) -> bool:
+        kept = [line["id"] for line in self.lines if line["id"] is not None]
+        if len(kept) != len(self.lines) or kept != [s["id"] for s in self.stored]:
+            return True     # a line added, removed or moved
+        return any(differs(before.get(n), line.get(n))
+                   for before, line in zip(self.stored, self.lines, strict=True)
+                   for n in line_names(self.part))
+
+
+def line_names(part: Entity) -> list[str]:
+    """The part's own fields: what a line holds besides its parent link and position."""
+    return [n for n in part.fields if n not in (part.part_of, POSITION)]
+
+
+def refuse_part(entity: Entity) -> None:
+    """Lines are written only through their parent: "quote lines are edited on their
+    quote"."""
+    if entity.part_of is not None:
+        raise Refused([Problem("", f"{noun(entity, plural=True).capitalize()} are edited on "
+                                   f"their {entity.part_of.replace('_', ' ')}: save the "
+                                   f"{entity.part_of.replace('_', ' ')} with its lines.",
+                               "part")])
+
+
+def _where(field: Field, n: int, name: str = "") -> str:
+    return f"{field.name}[{n}].{name}" if name else f"{field.name}[{n}]"
+
+
+def _count_problems(entity: Entity, field: Field, count: int) -> list[Problem]:
+    thing, lines = noun(entity), "line" if field.min == 1 else "lines"
+    if field.min is not None and count < field.min:
+        return [Problem(field.name, f"A {thing} needs at least {field.min} {lines} "
+                                    f"(it has {count}).", "min")]
+    if field.max is not None and count > field.max:
+        return [Problem(field.name, f"A {thing} has at most {field.max} lines (this one has "
+                                    f"{count}).", "max")]
+    return []
+
+
+def _defaults(part: Entity, given: Mapping[str, Any], ctx: conditions.Context,
+              country: str | None) -> tuple[Record, list[Problem]]:
+    values, problems = {}, []
+    for name, f in part.fields.items():
+        if f.default is None or name in given:
+            continue
+        try:
+            values[name] = default_of(f, ctx, country)
+        except ValueError as error:
+            problems.append(Problem(name, f"The default of {label(f)} is not valid: {error}",
+                                    "invalid"))
+    return values, problems
+
+
+def _input(part: Entity, raw: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A line's id and the values it gives; what a read returns (system columns, parent
+    link, position) may be sent back and is ignored: the order of the list is the order."""
+    ignored = {*SYSTEM_FIELDS, part.part_of, POSITION}
+    return raw.get("id"), {k: v for k, v in raw.items() if k not in ignored}
+
+
+class _Line:
+    """Prepares one line: its record and its problems (named `lines[N].field`)."""
+
+    def __init__(self, store: Store, plan: LinesPlan, ctx: conditions.Context, judge: Judge,
+                 trusted: bool):
+        self.store, self.plan, self.ctx, self.judge, self.trusted = (store, plan, ctx, judge,
+                                                                     trusted)
+        self.stored = {line["id"]: line for line in plan.stored}
+        self.used: set[int] = set()
+
+    def prepare(self, n: int, raw: Mapping[str, Any]) -> list[Problem]:
+        part, where = self.plan.part, _where(self.plan.field, n)
+        raw_id, values = _input(part, raw)
+        problems: list[Problem] = []
+        before: Record = {}
+        if raw_id not in (None, ""):
+            number = record_id(raw_id)
+            if number is None or number not in self.stored or number in self.used:
+                problems.append(Problem(f"{where}.id", f"There is no line with id {raw_id} on "
+                                                      "this record (or it is listed twice).",
+                                        "line"))
+            else:
+                self.used.add(number)
+                before = self.stored[number]
+        loaded, found = self.store.schemas.load(part, values)
+        if before:
+            line = {**before, **loaded}
+        else:
+            defaults, more = _defaults(part, values, self.ctx, self.store.pack.country)
+            line, found = {**blank(part), **defaults, **loaded}, found + more
+        compute_formulas(part, line)
+        line["id"] = before.get("id")
+        found += check_protected(part, loaded, before, self.judge, self.trusted)
+        changed = None if not before else {n for n in loaded if differs(before.get(n),
+                                                                        line.get(n))}
+        named = {p.where for p in found} | {part.part_of, POSITION}   # set on save
+        found += [p for p in check_required(part, line, changed, self.judge)
+                  if p.where not in named]
+        self.plan.lines.append(line)
+        self.plan.given.append(set(line_names(part)) if not before else set(loaded))
+        return problems + [Problem(f"{where}.{p.where}" if p.where else where, p.message,
+                                   p.code) for p in found]
+
+
+def plan(store: Store, entity: Entity, record: Record, values: Mapping[str, Any],
+         old: Mapping[str, Any] | None, ctx: conditions.Context, judge: Judge,
+         trusted: bool) -> tuple[list[LinesPlan], list[Problem]]:
+    """The lines of each `lines` field given in `values` (on create, every `lines` field:
+    none given is no lines), validated line by line and counted against `min`/`max`.
+    `record[field]` becomes the prepared lines. `old` is the stored parent (None on
+    create), read with its lines."""
+    plans: list[LinesPlan] = []
+    problems: list[Problem] = []
+    for f in entity.lines_fields():
+        if f.of not in store.pack.entities or (old is not None and f.name not in values):
+            continue
+        raw = values.get(f.name)
+        raw = [] if raw is None or raw == "" else raw
+        stored = list(old.get(f.name) or []) if old is not None else []
+        plan = LinesPlan(f, store.pack.entities[f.of or ""], [], stored)
+        if not isinstance(raw, list | tuple) or not all(isinstance(r, dict) for r in raw):
+            continue        # the type's own check has named the field
+        line = _Line(store, plan, ctx, judge, trusted)
+        for n, item in enumerate(raw, 1):
+            problems += line.prepare(n, item)
+        problems += _count_problems(entity, f, len(plan.lines))
+        record[f.name] = plan.lines
+        plans.append(plan)
+    return plans, problems
+
+
+def changed_names(entity: Entity, changed: Sequence[str], plans: Sequence[LinesPlan]) -> list[str]:
+    """The changed names of an update, a `lines` field in them only when a line changes."""
+    lines = {f.name for f in entity.lines_fields()}
+    names = [n for n in changed if n not in lines]
+    return names + [p.field.name for p in plans if p.changed]
+
+
+def db_problems(store: Store, conn: sa.Connection, plans: Sequence[LinesPlan],
+                actor: Actor | None) -> list[Problem]:
+    """Links of the lines that point at nothing alive (or nothing the actor may read)."""
+    problems = []
+    for p in plans:
+        names = [sorted(given) for given in p.given]
+        for i, found in reference_problems(store, conn, p.part, p.lines, names, actor):
+            problems.append(Problem(_where(p.field, i + 1, found.where), found.message,
+                                    found.code))
+    return problems
+
+
+def audit_names(entity: Entity, names: Sequence[str]) -> list[str]:
+    """Names whose [old, new] go to the audit row as they are (not the `lines` fields:
+    their changes are line by line)."""
+    return [n for n in names if entity.fields[n].type != "lines"]
+
+
+# ---------------------------------------------------------------- writing
+
+def save_lines(store: Store, conn: sa.Connection, entity: Entity, parent_id: int,
+               plans: Sequence[LinesPlan], at: dt.datetime,
+               user: int | None) -> dict[str, list[Any]]:
+    """Write the lines of one parent: the one place lines are written. Returns the audit
+    changes for the parent's row."""
+    changes: dict[str, list[Any]] = {}
+    for p in plans:
+        if p.changed:
+            changes.update(_write(store, conn, p, parent_id, at, user))
+    # ROLLUP HOOK: parent ids touched — {entity.name: {parent_id}} when `changes`
+    return changes
+
+
+def _write(store: Store, conn: sa.Connection, p: LinesPlan, parent_id: int, at: dt.datetime,
+           user: int | None) -> dict[str, list[Any]]:
+    table, part, names = store.table(p.part), p.part, line_names(p.part)
+    changes: dict[str, list[Any]] = {}
+    kept = {line["id"] for line in p.lines if line["id"] is not None}
+    for n, before in enumerate(p.stored, 1):
+        if before["id"] not in kept:
+            conn.execute(table.update().where(table.c.id == before["id"]).values(
+                deleted_at=at, version=table.c.version + 1, updated_at=at, updated_by=user))
+            changes[_where(p.field, n)] = [summary(store, conn, part, before), None]
+    stored = {line["id"]: line for line in p.stored}
+    new: list[Record] = []
+    for n, line in enumerate(p.lines, 1):
+        was = stored.get(line["id"]) if line["id"] is not None else None
+        if was is None:
+            new.append({**line, part.part_of or "": parent_id, POSITION: n})
+            removed = changes.get(_where(p.field, n), [None])[0]
+            changes[_where(p.field, n)] = [removed, summary(store, conn, part, line)]
+            continue
+        before = was
+        changed = [name for name in names if differs(before.get(name), line.get(name))]
+        if changed or before[POSITION] != n:
+            columns = {name: line[name] for name in changed if name in table.c}
+            conn.execute(table.update().where(table.c.id == before["id"]).values(
+                **columns, position=n, version=table.c.version + 1, updated_at=at,
+                updated_by=user))
+            for f in part.fields.values():
+                if f.type == "links" and f.name in changed:
+                    replace_links(store, conn, part, f, before["id"], line[f.name])
+        changes.update({_where(p.field, n, name): [audit.jsonable(before.get(name)),
+                                                   audit.jsonable(line.get(name))]
+                        for name in changed})
+    if new:
+        insert(store, conn, part, new, stamp(at, user, True))
+    return changes
+
+
+def summary(store: Store, conn: sa.Connection, part: Entity, line: Mapping[str, Any]) -> str:
+    """A line in words for the audit: its title field, e.g. "product: Cement"."""
+    title = part.fields.get(part.title_field)
+    value = line.get(part.title_field)
+    if title is None:
+        return f"#{line.get('id')}"
+    if title.type == "link" and value is not None and title.to in store.pack.entities:
+        target = store.pack.entities[title.to_entity]
+        table = store.table(target)
+        if target.title_field in table.c:
+            named = conn.scalar(sa.select(table.c[target.title_field])
+                                .where(table.c.id == value))
+            value = named if named is not None else value
+    shown = "empty" if value is None else audit.jsonable(value)
+    return f"{label(title).lower()}: {shown}"
+
+
+def restore_lines(store: Store, conn: sa.Connection, entity: Entity, parent: Mapping[str, Any],
+                  at: dt.datetime, user: int | None) -> None:
+    """Bring back the lines deleted with `parent` (not those removed earlier by an edit)."""
+    deleted = parent.get("deleted_at")
+    if deleted is None:
+        return
+    for f in entity.lines_fields():
+        part = store.pack.entities.get(f.of or "")
+        if part is None or part.part_of != entity.name:
+            continue
+        table = store.table(part)
+        conn.execute(table.update().where(table.c[entity.name] == parent["id"],
+                                          table.c.deleted_at == deleted)
+                     .values(deleted_at=None, version=table.c.version + 1, updated_at=at,
+                             updated_by=user))
+    # ROLLUP HOOK: parent ids touched — {entity.name: {parent["id"]}}
+
+
+def line_key(name: str) -> tuple[str, int, str] | None:
+    """An audit key of a line change, "lines[3].quantity" → ("lines", 3, "quantity");
+    "lines[4]" (a line added or removed) → ("lines", 4, ""); None for other names."""
+    found = LINE_KEY.match(name)
+    if found is None:
+        return None
+    return found["field"], int(found["n"]), found["name"] or ""
+
+
+def describe(entity: Entity, parts: Mapping[str, Entity], name: str, old: Any,
+             new: Any) -> str | None:
+    """A line change in English words: "line 3 quantity: 2 → 5", "line 4 added (product:
+    Cement)", "line 2 removed (product: Sand)"; None when `name` is no line change."""
+    key = line_key(name)
+    if key is None or key[0] not in entity.fields:
+        return None
+    _field, n, field_name = key
+    if not field_name:
+        return f"line {n} added ({new})" if old is None else (
+            f"line {n} removed ({old})" if new is None else f"line {n}: {old} → {new}")
+    part = parts.get(entity.fields[key[0]].of or "")
+    shown = label(part.fields[field_name]).lower() if part and field_name in part.fields \
+        else field_name
+    return f"line {n} {shown}: {'empty' if old is None else old} → " \
+           f"{'empty' if new is None else new}"
+
+
+def lines_of(store: Store, conn: sa.Connection, entity: Entity,
+             ids: Sequence[int]) -> dict[str, dict[int, list[Record]]]:
+    """The live lines of live parents `ids`, per `lines` field, ordered by position: one
+    query per field (cards, exports, actions copying lines)."""
+    found: dict[str, dict[int, list[Record]]] = {}
+    for f in entity.lines_fields():
+        part = store.pack.entities.get(f.of or "")
+        if part is not None:
+            found[f.name] = store.lines_of(conn, part, dict.fromkeys(ids))
+    return found
