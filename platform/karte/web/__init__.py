@@ -142,6 +142,7 @@ def init_app(app: Flask) -> None:
         errors,
         forms,
         home,
+        lines_pages,
         lists,
         pending,
         schema,
@@ -155,5 +156,6 @@ def init_app(app: Flask) -> None:
     display.init_app(app)
     errors.init_app(app)
     pending.init_app(app)
-    for module in (home, schema, account, admin, boards, lists, forms, cards):
+    lines_pages.init_app(app)
+    for module in (home, schema, account, admin, boards, lists, forms, cards, lines_pages):
         app.register_blueprint(module.blueprint)

@@ -102,6 +102,7 @@ class Widget:
     search: bool = False          # a picker that searches (too many targets to list)
     text: str = ""                # the picker's text box
     titles: dict[str, str] = dataclasses.field(default_factory=dict)   # chosen id -> title
+    grid: Any = None              # a `lines` field's rows (karte.web.lines_form.Grid)
 
     @property
     def name(self) -> str:
@@ -198,6 +199,7 @@ class FormModel:
 
     def sections(self, raw: Mapping[str, Any], values: Mapping[str, Any],
                  errors: Mapping[str, list[str]]) -> list[Section]:
+        self.errors = errors          # a `lines` grid places its rows' errors in cells
         state = {**self.base, **stored_form(self.entity, values, registry().country)}
         refs = references(self.entity, [state])
         found = []
