@@ -118,8 +118,10 @@ def _defaults(part: Entity, given: Mapping[str, Any], ctx: conditions.Context,
 
 def _input(part: Entity, raw: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """A line's id and the values it gives; what a read returns (system columns, parent
-    link, position) may be sent back and is ignored: the order of the list is the order."""
-    ignored = {*SYSTEM_FIELDS, part.part_of, POSITION}
+    link, position, formulas) may be sent back and is ignored: the order of the list is
+    the order, and formulas are computed."""
+    ignored = {*SYSTEM_FIELDS, part.part_of, POSITION,
+               *(n for n, f in part.fields.items() if f.type == "formula")}
     return raw.get("id"), {k: v for k, v in raw.items() if k not in ignored}
 
 
@@ -163,7 +165,9 @@ class _Line:
                   if p.where not in named]
         self.plan.lines.append(line)
         self.plan.given.append(set(line_names(part)) if not before else set(loaded))
-        return problems + [Problem(f"{where}.{p.where}" if p.where else where, p.message,
+        if problems:        # an id that is not this record's line: that alone is said
+            return problems
+        return [Problem(f"{where}.{p.where}" if p.where else where, p.message,
                                    p.code) for p in found]
 
 
