@@ -9,16 +9,21 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from karte.auth.users import add_user
+from karte.cli import main
 from karte.meta.conditions import Context, evaluate, parse
+from karte.meta.load import load_pack
 from karte.store import Records
 from karte.store.actor import Actor
+from karte.store.db import make_engine
 from karte.store.errors import Conflict, NotFound, Refused, ValidationFailed
 from karte.store.migrate import migrate
 from karte.store.records.lines import describe, lines_of
 from karte.workflow.errors import MoveRefused
 from karte.workflow.service import Workflows
+from tests.conftest import write_pack
 
 PRODUCT = {"name": "product", "fields": {"name": {"type": "string", "required": True},
                                          "price": {"type": "money"}}}
@@ -352,3 +357,39 @@ def test_a_stage_that_requires_lines_refuses_a_quote_without_them(service):
     with pytest.raises(ValidationFailed) as error:
         service.update("quote", full["id"], {"lines": []}, moved["version"])
     assert "while the quote is in Sent" in error.value.by_field()["lines"][0]
+
+
+# ---------------------------------------------------------------- karte demo
+
+
+def _demo(tmp_path, db_url, name, quote_body):
+    root = write_pack(tmp_path / name, entities(quote=quote_body), {"quote_flow": FLOW},
+                      {"name": "mini", "roles": {"sales": {"*": {"read": "all"}}}})
+    result = CliRunner().invoke(main, ["demo", "--pack", str(root), "--seed", "3",
+                                       "--size", "30"])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(db_url)
+    try:
+        service = Records(engine, load_pack(root))
+        found = {q["id"]: (q["stage"], len(service.get("quote", q["id"])["lines"]))
+                 for q in service.query("quote", limit=500)}
+        line = service.query("quote_line", limit=1)[0]
+        assert service.get("product", line["product"])["name"]
+        return found
+    finally:
+        engine.dispose()
+
+
+def test_demo_gives_parents_lines_within_their_limits(tmp_path, db_url, monkeypatch):
+    monkeypatch.setenv("KARTE_DATABASE_URL", db_url)
+    monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
+    body = copy.deepcopy(QUOTE)
+    body["fields"]["lines"].update(min=2, max=3)
+    first = _demo(tmp_path, db_url, "min", body)
+    counts = [count for _, count in first.values()]
+    assert counts and min(counts) >= 2 and max(counts) <= 3
+    again = _demo(tmp_path, db_url, "requires", copy.deepcopy(QUOTE))   # same database
+    staged = [found for id, found in again.items() if id not in first]
+    assert {count for stage, count in staged if stage == "draft"} == {0}
+    assert all(1 <= count <= 5 for stage, count in staged if stage != "draft")
+    assert {stage for stage, _ in staged} > {"draft"}
