@@ -244,3 +244,41 @@ def test_preview_computes_line_formulas_and_totals(app):
     assert soup.select_one("#v-lines-1-amount").get_text(strip=True) == "$0.50"
     assert soup.select_one("#t-lines-amount").get_text(strip=True) == "$6.50"
     assert services(app).count("quote") == 0
+
+
+def test_grid_and_line_errors_in_japanese(app):
+    brick, *_ = products(app)
+    client = app.client()
+    soup = page(client.get("/quote/new?lang=ja"))
+    assert soup.select_one(".add-rows").get_text(strip=True) == "行を追加"
+    assert soup.select_one(".lines-grid .remove-row").get_text(strip=True) == "削除"
+    data = submitted(soup)
+    data.setlist("title", ["見積"])
+    fill(data, 0, product=str(brick), quantity="1")
+    fill(data, 1, product=str(brick), quantity="")
+    summary = page(client.post("/quote/new", data=data)).select_one("#form-problems")
+    assert "2行目" in summary.get_text(" ", strip=True)
+
+
+def test_a_searching_picker_in_a_cell_finds_the_record_by_its_title(app, monkeypatch):
+    import karte.web.form_model as form_model
+
+    monkeypatch.setattr(form_model, "SELECT_MAX", 1)        # too many products to list
+    _brick, cement, _sand = products(app)
+    client = app.client()
+    soup = page(client.get("/quote/new"))
+    box = soup.select_one('input[name="_q.lines-0-product"]')
+    assert box is not None and box["hx-get"] == "/product/pick"
+    assert box["aria-controls"] == "o-lines-0-product"
+    data = submitted(soup)
+    data.setlist("title", ["Typed"])
+    data.setlist("_q.lines-0-product", ["Cement"])
+    fill(data, 0, quantity="2")
+    response = client.post("/quote/new", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert [line["product"] for line in services(app).get("quote", id)["lines"]] == [cement]
+    data.setlist("_q.lines-0-product", ["Nothing like it"])
+    soup = page(client.post("/quote/new", data=data))
+    assert "Line 1" in soup.select_one("#form-problems").get_text(" ", strip=True)
+    assert soup.select_one('input[name="_q.lines-0-product"]')["value"] == "Nothing like it"

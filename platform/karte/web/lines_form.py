@@ -321,8 +321,8 @@ def build(model: FormModel, f: Field, typed: GridText,
 
 def _cell(sub: FormModel, c: Field, row: RowText, state: Mapping[str, Any],
           errors: Mapping[str, list[str]], refs: Any, start: str) -> Cell:
-    raw = {**{n: [] if sub.entity.fields[n].type in MANY else ""
-              for n in row.cells}, **row.cells}
+    raw = {**{f.name: [] if f.type in MANY else "" for f in columns(sub.entity)},
+           **row.cells}
     widget = sub._widget(c, raw, state, errors, refs)
     if widget is None:           # a read-only cell of a new line
         widget = Widget(c, text(c.label), "", "", list(errors.get(c.name, [])), visible=True,

@@ -33,7 +33,7 @@
     const to = `${grid.dataset.grid}-${index}-`;
     const row = model.cloneNode(true);
     row.dataset.index = String(index);
-    row.classList.remove("has-error", "is-removed");
+    row.classList.remove("row-has-error", "is-removed");
     row.querySelectorAll(".field-errors").forEach((list) => list.remove());
     row.querySelectorAll(".has-error").forEach((cell) => cell.classList.remove("has-error"));
     row.querySelectorAll("*").forEach((element) => {
@@ -108,9 +108,28 @@
     changed(grid);
   });
 
+  // A row nothing was typed in (no stored line, no text, nothing chosen, no error).
+  const blank = (row) => !row.classList.contains("row-has-error")
+    && Array.from(row.querySelectorAll("td.cell input, td.cell select, td.cell textarea, td.row-no input"))
+      .every((input) => {
+        if (input.type === "hidden") return !input.name.endsWith("-id") || input.value === "";
+        if (input.type === "checkbox") return !input.checked;
+        return input.value.trim() === "";
+      });
+
+  // With the script "Add a row" adds rows one at a time: one empty row is enough.
+  const trim = (grid) => {
+    const rows = Array.from(grid.querySelectorAll("tbody[data-rows] > tr.line-row"));
+    let first = rows.length;
+    while (first > 0 && blank(rows[first - 1])) first -= 1;
+    rows.slice(first + 1).forEach((row) => row.remove());   // the first empty row stays
+  };
+
   const start = () => {
     document.querySelectorAll(".lines-grid").forEach((grid) => {
       grid.classList.add("lines-js");
+      trim(grid);
+      renumber(grid);
       const button = grid.querySelector(".add-rows");
       if (button) button.textContent = button.dataset.one || button.textContent;
       if (typeof window.Sortable === "undefined") return;
