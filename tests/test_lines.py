@@ -236,6 +236,30 @@ def test_a_line_of_another_parent_cannot_be_taken(service):
     assert list(error.value.by_field()) == ["lines[1].id"]
 
 
+def test_a_unique_combination_on_the_part_holds_within_each_parent(engine, make_pack):
+    part = copy.deepcopy(QUOTE_LINE)
+    part["unique"] = [["quote", "product"]]
+    pack = make_pack(entities(quote_line=part))
+    migrate(engine, pack)
+    service = Records(engine, pack)
+    cement = service.create("product", {"name": "Cement"})["id"]
+    sand = service.create("product", {"name": "Sand"})["id"]
+    with pytest.raises(ValidationFailed) as error:
+        quote(service, [{"product": cement, "quantity": 1}, {"product": cement, "quantity": 2}])
+    assert set(error.value.by_field()) == {"lines[2].product", "lines[2].quote"}
+    one = quote(service, [{"product": cement, "quantity": 1}, {"product": sand, "quantity": 2}])
+    quote(service, [{"product": cement, "quantity": 1}])        # another quote may
+    first, second = one["lines"]
+    swapped = service.update("quote", one["id"], {"lines": [
+        {"id": second["id"]}, {"product": cement, "quantity": 3}]}, one["version"])
+    assert [line["product"] for line in swapped["lines"]] == [sand, cement]
+    with pytest.raises(ValidationFailed) as error:
+        service.update("quote", one["id"], {"lines": [
+            {"id": second["id"]}, {"id": swapped["lines"][1]["id"]},
+            {"product": sand, "quantity": 1}]}, swapped["version"])
+    assert "lines[3].product" in error.value.by_field()
+
+
 def test_lines_of_reads_many_parents_in_order(service):
     cement, sand = service.products
     one = quote(service, [{"product": sand, "quantity": 1}, {"product": cement, "quantity": 2}])

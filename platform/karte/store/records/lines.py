@@ -30,6 +30,7 @@ from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.errors import Refused
 from karte.store.records.store import Store
+from karte.store.records.unique import unique_problems
 from karte.store.records.write import (
     blank,
     compute_formulas,
@@ -206,14 +207,21 @@ def changed_names(entity: Entity, changed: Sequence[str], plans: Sequence[LinesP
 
 
 def db_problems(store: Store, conn: sa.Connection, plans: Sequence[LinesPlan],
-                actor: Actor | None) -> list[Problem]:
-    """Links of the lines that point at nothing alive (or nothing the actor may read)."""
+                actor: Actor | None, parent_id: int | None = None) -> list[Problem]:
+    """Links of the lines that point at nothing alive (or nothing the actor may read), and
+    unique values or combinations (`"unique": [["quote", "product"]]` on the part) that
+    another live line, or another line of this save, holds."""
     problems = []
     for p in plans:
         names = [sorted(given) for given in p.given]
-        for i, found in reference_problems(store, conn, p.part, p.lines, names, actor):
-            problems.append(Problem(_where(p.field, i + 1, found.where), found.message,
-                                    found.code))
+        found = reference_problems(store, conn, p.part, p.lines, names, actor)
+        if p.part.unique_keys:
+            placed = [{**line, p.part.part_of or "": parent_id or 0} for line in p.lines]
+            every = [[*line_names(p.part), p.part.part_of or ""]] * len(placed)
+            found += unique_problems(store, conn, p.part, placed, every,
+                                     {line["id"] for line in p.stored}, {}, actor)
+        problems += [Problem(_where(p.field, i + 1, f.where), f.message, f.code)
+                     for i, f in sorted(found, key=lambda tagged: tagged[0])]
     return problems
 
 

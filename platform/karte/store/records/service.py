@@ -286,7 +286,7 @@ class Records:
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
                                                          {old["id"]}, {}, actor, actor)]
-            problems += records_lines.db_problems(self.store, c, plans, actor)
+            problems += records_lines.db_problems(self.store, c, plans, actor, old["id"])
             if problems:
                 raise ValidationFailed(problems)
             if not changed:
