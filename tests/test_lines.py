@@ -19,7 +19,7 @@ from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.db import make_engine
 from karte.store.errors import Conflict, NotFound, Refused, ValidationFailed
-from karte.store.migrate import migrate
+from karte.store.migrate import migrate, plan
 from karte.store.records.lines import describe, lines_of
 from karte.workflow.errors import MoveRefused
 from karte.workflow.service import Workflows
@@ -115,6 +115,25 @@ def test_a_part_added_to_an_existing_database_is_migrated(engine, make_pack):
     assert lines(saved) == [(1, product, Decimal("1.00"))]
 
 
+def test_a_migrated_pack_with_parts_has_nothing_left_to_do(engine, service):
+    assert [step.kind for step in plan(engine, service.pack).steps] == []
+
+
+def test_an_entity_made_a_part_gets_its_parent_key_and_notes_its_old_rows(engine, make_pack):
+    alone = copy.deepcopy(QUOTE_LINE)
+    del alone["part_of"]
+    alone["fields"]["product"]["required"] = False
+    before = make_pack(entities(quote={"name": "quote", "fields": {"title": {"type": "string"}}},
+                                quote_line=alone))
+    migrate(engine, before)
+    Records(engine, before).create("quote_line", {"quantity": 1})
+    done = migrate(engine, make_pack(entities()), apply_risky=True)
+    assert {"add_column", "add_index"} <= {step.kind for step in done.applied}
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("quote_line")}
+    assert {"quote", "position"} <= columns
+    assert "required_on_empty" in {step.kind for step in done.steps}
+
+
 # ---------------------------------------------------------------- create, get, update
 
 
@@ -159,6 +178,9 @@ def test_min_and_max_count_the_lines(engine, make_pack):
     with pytest.raises(ValidationFailed) as error:
         service.create("quote", {"title": "Q"})
     assert error.value.by_field() == {"lines": ["A quote needs at least 1 line (it has 0)."]}
+    [problem] = error.value.problems
+    assert (problem.code, problem.details) == ("lines_min",
+                                               {"thing": "quote", "count": 0, "limit": 1})
     with pytest.raises(ValidationFailed) as error:
         service.create("quote", {"title": "Q", "lines": [{"product": product}] * 3})
     assert "at most 2 lines" in error.value.by_field()["lines"][0]

@@ -25,7 +25,7 @@ from karte.fields import record_id
 from karte.meta import conditions
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.parts import POSITION
-from karte.problems import Problem
+from karte.problems import Detailed, Problem
 from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.errors import Refused
@@ -93,13 +93,17 @@ def _where(field: Field, n: int, name: str = "") -> str:
 
 
 def _count_problems(entity: Entity, field: Field, count: int) -> list[Problem]:
-    thing, lines = noun(entity), "line" if field.min == 1 else "lines"
+    """Too few or too many lines: a problem on the `lines` field, with its facts (`limit`,
+    `count`, `thing`) so a page can say it in its own language."""
+    thing = noun(entity)
+    facts = {"thing": thing, "count": count}
     if field.min is not None and count < field.min:
-        return [Problem(field.name, f"A {thing} needs at least {field.min} {lines} "
-                                    f"(it has {count}).", "min")]
+        lines = "line" if field.min == 1 else "lines"
+        return [Detailed(field.name, f"A {thing} needs at least {field.min} {lines} (it has "
+                                     f"{count}).", "lines_min", {**facts, "limit": field.min})]
     if field.max is not None and count > field.max:
-        return [Problem(field.name, f"A {thing} has at most {field.max} lines (this one has "
-                                    f"{count}).", "max")]
+        return [Detailed(field.name, f"A {thing} has at most {field.max} lines (this one has "
+                                     f"{count}).", "lines_max", {**facts, "limit": field.max})]
     return []
 
 
