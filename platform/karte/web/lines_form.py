@@ -104,6 +104,12 @@ class Grid:
         return [c.name for c in self.columns if kind(c) in TOTALLED]
 
     @property
+    def fetch_links(self) -> str:
+        """The link cells whose pick fills other cells of the row (space-separated)."""
+        links = {found.split(".", 1)[0] for c in self.columns if (found := _fetches(c))}
+        return " ".join(sorted(links))
+
+    @property
     def numeric(self) -> set[str]:
         return {c.name for c in self.columns if kind(c) in NUMERIC}
 
@@ -208,13 +214,20 @@ def parse_grid(f: Field, form: MultiDict, zone: ZoneInfo, look: Any, parsed: Par
 
 
 def _line(id: str, inputs: list[Field], row: Parsed) -> dict[str, Any]:
-    """A line for the records service; a blank cell that fetches its value is left out,
-    so the value is fetched from the link (SPEC §3.6)."""
+    """A line for the records service; on a new line a blank cell that fetches its value
+    is left out, so the value is fetched from the link (SPEC §3.6). On a stored line a
+    cleared cell is sent empty: the person cleared it."""
     line = {name: value for name, value in row.values.items()
-            if not (value is None and getattr(_named(inputs, name), "fetch", None))}
+            if id or not (value is None and _fetches(_named(inputs, name)))}
     if id.isdigit():
         line["id"] = int(id)
     return line
+
+
+def _fetches(f: Field | None) -> str | None:
+    """`<link>.<field>` when the field copies its value from a link (`fetch`, SPEC §3.6)."""
+    found = getattr(f, "fetch", None)
+    return found if isinstance(found, str) else None
 
 
 def _named(fields: list[Field], name: str) -> Field | None:

@@ -46,6 +46,7 @@
       element.removeAttribute("aria-invalid");
     });
     row.querySelectorAll("input, select, textarea").forEach((input) => {
+      delete input.dataset.fetched;
       if (input.name === "_grid") return;
       if (input.type === "checkbox") input.checked = false;
       else if (input.type === "hidden" && input.name.endsWith("-id")) input.value = "";
@@ -108,6 +109,44 @@
     changed(grid);
   });
 
+  // Fetch (SPEC §3.6): picking a row's product fills the cells that copy from it
+  // (`GET /<part>/fetch/<link>?id=` answers their text), never over a value typed here: a
+  // cell is filled when empty or still showing what was filled last. The server then
+  // recomputes the row (the change event the grid posts to lines.preview).
+  const fetchInto = async (grid, row, link, id) => {
+    const prefix = `${grid.dataset.grid}-${row.dataset.index}-`;
+    let response;
+    try {
+      response = await fetch(`${grid.dataset.fetchUrl}${link}?id=${encodeURIComponent(id)}`,
+                             { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    } catch (error) {
+      return;
+    }
+    if (!response.ok) return;
+    const values = await response.json();
+    let filled = false;
+    for (const [name, text] of Object.entries(values)) {
+      const cell = row.querySelector(`[name="${prefix}${name}"]`);
+      if (!cell || cell.type === "hidden" || cell.type === "checkbox") continue;
+      if (cell.value.trim() === "" || cell.value === (cell.dataset.fetched || "")) {
+        cell.value = text;
+        cell.dataset.fetched = text;
+        filled = true;
+      }
+    }
+    if (filled) changed(grid);
+  };
+
+  document.addEventListener("change", (event) => {
+    const input = event.target;
+    const grid = input.closest ? input.closest(".lines-grid[data-fetch-links]") : null;
+    const row = grid ? input.closest("tr.line-row") : null;
+    if (!row || !input.name || !input.value) return;
+    const prefix = `${grid.dataset.grid}-${row.dataset.index}-`;
+    const link = input.name.startsWith(prefix) ? input.name.slice(prefix.length) : "";
+    if (grid.dataset.fetchLinks.split(" ").includes(link)) fetchInto(grid, row, link, input.value);
+  });
+
   // A row nothing was typed in (no stored line, no text, nothing chosen, no error).
   const blank = (row) => !row.classList.contains("row-has-error")
     && Array.from(row.querySelectorAll("td.cell input, td.cell select, td.cell textarea, td.row-no input"))
@@ -130,6 +169,14 @@
       grid.classList.add("lines-js");
       trim(grid);
       renumber(grid);
+      // a stored line's cells show what was fetched for it: a new pick may replace them
+      grid.querySelectorAll("tr.line-row").forEach((row) => {
+        const id = row.querySelector("td.row-no input[type=hidden]");
+        if (!id || !id.value) return;
+        row.querySelectorAll("td.cell input:not([type=hidden]):not([type=checkbox])").forEach((cell) => {
+          cell.dataset.fetched = cell.value;
+        });
+      });
       const button = grid.querySelector(".add-rows");
       if (button) button.textContent = button.dataset.one || button.textContent;
       if (typeof window.Sortable === "undefined") return;
