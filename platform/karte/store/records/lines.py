@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from karte.problems import Detailed, Problem
 from karte.store import audit
 from karte.store.actor import Actor
 from karte.store.errors import Refused
+from karte.store.records.lines_audit import Summaries, describe, line_key
 from karte.store.records.store import Store
 from karte.store.records.unique import unique_problems
 from karte.store.records.write import (
@@ -50,7 +50,8 @@ from karte.store.validation import (
 )
 
 Record = dict[str, Any]
-LINE_KEY = re.compile(r"^(?P<field>[a-z][a-z0-9_]*)\[(?P<n>\d+)\](?:\.(?P<name>.+))?$")
+__all__ = ["LinesPlan", "changed_names", "db_problems", "describe", "line_key", "lines_of",
+           "plan", "refuse_part", "restore_lines", "save_lines"]
 
 
 @dataclass
@@ -192,11 +193,13 @@ def plan(store: Store, entity: Entity, record: Record, values: Mapping[str, Any]
         raw = [] if raw is None or raw == "" else raw
         stored = list(old.get(f.name) or []) if old is not None else []
         plan = LinesPlan(f, store.pack.entities[f.of or ""], [], stored)
+        parent_id = old.get("id") if old is not None else None
         if not isinstance(raw, list | tuple) or not all(isinstance(r, dict) for r in raw):
             continue        # the type's own check has named the field
         line = _Line(store, plan, ctx, judge, trusted)
         for n, item in enumerate(raw, 1):
             problems += line.prepare(n, item)
+            plan.lines[-1][plan.part.part_of or ""] = parent_id   # conditions may follow it
         problems += _count_problems(entity, f, len(plan.lines))
         record[f.name] = plan.lines
         plans.append(plan)
@@ -255,11 +258,15 @@ def _write(store: Store, conn: sa.Connection, p: LinesPlan, parent_id: int, at: 
     table, part, names = store.table(p.part), p.part, line_names(p.part)
     changes: dict[str, list[Any]] = {}
     kept = {line["id"] for line in p.lines if line["id"] is not None}
+    gone = [before for before in p.stored if before["id"] not in kept]
+    summary = Summaries(store, conn, part, [*gone, *(new for new in p.lines if new["id"] is None)])
+    if gone:
+        conn.execute(table.update().where(table.c.id.in_([line["id"] for line in gone]))
+                     .values(deleted_at=at, version=table.c.version + 1, updated_at=at,
+                             updated_by=user))
     for n, before in enumerate(p.stored, 1):
         if before["id"] not in kept:
-            conn.execute(table.update().where(table.c.id == before["id"]).values(
-                deleted_at=at, version=table.c.version + 1, updated_at=at, updated_by=user))
-            changes[_where(p.field, n)] = [summary(store, conn, part, before), None]
+            changes[_where(p.field, n)] = [summary(before), None]
     stored = {line["id"]: line for line in p.stored}
     new: list[Record] = []
     for n, line in enumerate(p.lines, 1):
@@ -267,7 +274,7 @@ def _write(store: Store, conn: sa.Connection, p: LinesPlan, parent_id: int, at: 
         if was is None:
             new.append({**line, part.part_of or "": parent_id, POSITION: n})
             removed = changes.get(_where(p.field, n), [None])[0]
-            changes[_where(p.field, n)] = [removed, summary(store, conn, part, line)]
+            changes[_where(p.field, n)] = [removed, summary(line)]
             continue
         before = was
         changed = [name for name in names if differs(before.get(name), line.get(name))]
@@ -287,23 +294,6 @@ def _write(store: Store, conn: sa.Connection, p: LinesPlan, parent_id: int, at: 
     return changes
 
 
-def summary(store: Store, conn: sa.Connection, part: Entity, line: Mapping[str, Any]) -> str:
-    """A line in words for the audit: its title field, e.g. "product: Cement"."""
-    title = part.fields.get(part.title_field)
-    value = line.get(part.title_field)
-    if title is None:
-        return f"#{line.get('id')}"
-    if title.type == "link" and value is not None and title.to in store.pack.entities:
-        target = store.pack.entities[title.to_entity]
-        table = store.table(target)
-        if target.title_field in table.c:
-            named = conn.scalar(sa.select(table.c[target.title_field])
-                                .where(table.c.id == value))
-            value = named if named is not None else value
-    shown = "empty" if value is None else audit.jsonable(value)
-    return f"{label(title).lower()}: {shown}"
-
-
 def restore_lines(store: Store, conn: sa.Connection, entity: Entity, parent: Mapping[str, Any],
                   at: dt.datetime, user: int | None) -> None:
     """Bring back the lines deleted with `parent` (not those removed earlier by an edit)."""
@@ -320,33 +310,6 @@ def restore_lines(store: Store, conn: sa.Connection, entity: Entity, parent: Map
                      .values(deleted_at=None, version=table.c.version + 1, updated_at=at,
                              updated_by=user))
     # ROLLUP HOOK: parent ids touched — {entity.name: {parent["id"]}}
-
-
-def line_key(name: str) -> tuple[str, int, str] | None:
-    """An audit key of a line change, "lines[3].quantity" → ("lines", 3, "quantity");
-    "lines[4]" (a line added or removed) → ("lines", 4, ""); None for other names."""
-    found = LINE_KEY.match(name)
-    if found is None:
-        return None
-    return found["field"], int(found["n"]), found["name"] or ""
-
-
-def describe(entity: Entity, parts: Mapping[str, Entity], name: str, old: Any,
-             new: Any) -> str | None:
-    """A line change in English words: "line 3 quantity: 2 → 5", "line 4 added (product:
-    Cement)", "line 2 removed (product: Sand)"; None when `name` is no line change."""
-    key = line_key(name)
-    if key is None or key[0] not in entity.fields:
-        return None
-    _field, n, field_name = key
-    if not field_name:
-        return f"line {n} added ({new})" if old is None else (
-            f"line {n} removed ({old})" if new is None else f"line {n}: {old} → {new}")
-    part = parts.get(entity.fields[key[0]].of or "")
-    shown = label(part.fields[field_name]).lower() if part and field_name in part.fields \
-        else field_name
-    return f"line {n} {shown}: {'empty' if old is None else old} → " \
-           f"{'empty' if new is None else new}"
 
 
 def lines_of(store: Store, conn: sa.Connection, entity: Entity,
