@@ -282,3 +282,19 @@ def test_a_searching_picker_in_a_cell_finds_the_record_by_its_title(app, monkeyp
     soup = page(client.post("/quote/new", data=data))
     assert "Line 1" in soup.select_one("#form-problems").get_text(" ", strip=True)
     assert soup.select_one('input[name="_q.lines-0-product"]')["value"] == "Nothing like it"
+
+
+def test_preview_swaps_the_parents_derived_values_too(make_app):
+    quote = {**QUOTE, "fields": {**QUOTE["fields"], "rate": {"type": "decimal"},
+                                 "doubled": {"type": "formula", "formula": "rate * 2",
+                                             "result": "money"}}}
+    app = make_app({**ENTITIES, "quote": quote}, pack={"name": "lines", "currency": "USD"})
+    client = app.client()
+    soup = page(client.get("/quote/new"))
+    assert soup.select_one("#v-doubled") is not None     # on a new record too: live target
+    data = submitted(soup)
+    data.setlist("rate", ["1.25"])
+    response = client.post("/quote/form/preview", data=data, headers={"HX-Request": "true"})
+    swapped = page(response).select_one("#v-doubled")
+    assert swapped is not None and swapped["hx-swap-oob"] == "innerHTML"
+    assert swapped.get_text(strip=True) == "$2.50"

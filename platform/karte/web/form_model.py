@@ -197,6 +197,12 @@ class FormModel:
         record being created has nothing to protect yet."""
         return self.record is not None and self.conditions.holds(f.read_only_if, self.record)
 
+    def _live_total(self, f: Field) -> bool:
+        """A formula or rollup of a record with lines: shown on a new record too, where the
+        grid's live values fill it in (karte/web/lines_pages.py)."""
+        return f.type in ("formula", "rollup") and any(
+            other.type == "lines" for other in self.entity.fields.values())
+
     def sections(self, raw: Mapping[str, Any], values: Mapping[str, Any],
                  errors: Mapping[str, list[str]]) -> list[Section]:
         self.errors = errors          # a `lines` grid places its rows' errors in cells
@@ -216,7 +222,7 @@ class FormModel:
         holds = self.conditions.holds
         is_input = f.name in self._input_names
         visible = f.visible_if is None or holds(f.visible_if, state) or bool(errors.get(f.name))
-        if not is_input and (not visible or (self.record is None
+        if not is_input and (not visible or (self.record is None and not self._live_total(f)
                                              and is_empty(state.get(f.name)))):
             return None
         widget = Widget(f, text(f.label), text(f.help) if f.help else "",
