@@ -16,6 +16,7 @@ grid shows in the row's first cell.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import g
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -30,7 +32,7 @@ from werkzeug.datastructures import MultiDict
 from karte.meta.model import Entity, Field
 from karte.problems import Problem
 from karte.store.errors import RecordError, ValidationFailed
-from karte.web import registry, text
+from karte.web import actor, records, registry, text
 from karte.web.display import Refs, references, show
 from karte.web.form_model import CHOICES, FormModel, Widget
 from karte.web.form_values import MANY, QUERY, Parsed, as_text, editable, parse
@@ -143,9 +145,28 @@ def part_of(f: Field) -> Entity:
     return registry().entities[f.of or ""]
 
 
+def rights(part: Entity) -> tuple[frozenset[str], frozenset[str]]:
+    """The part's fields hidden from the signed-in user, and those their role may not
+    write (SPEC §3.4 field-level permissions, `karte.store.field_rights`); none where that
+    module is not there. Asked once per request and part."""
+    cache = g.setdefault("karte_line_rights", {})
+    if part.name not in cache:
+        try:
+            found = importlib.import_module("karte.store.field_rights")
+        except ImportError:
+            cache[part.name] = (frozenset(), frozenset())
+        else:
+            store, user = records().store, actor()
+            cache[part.name] = (frozenset(found.hidden(store, part, user)),
+                                frozenset(found.read_only(store, part, user)))
+    return cache[part.name]
+
+
 def columns(part: Entity) -> list[Field]:
-    """The part's declared fields (not the parent link or `position` the engine adds)."""
-    return [f for f in part.fields.values() if f.declared]
+    """The part's declared fields (not the parent link or `position` the engine adds)
+    that the signed-in user may see."""
+    hidden, _fixed = rights(part)
+    return [f for f in part.fields.values() if f.declared and f.name not in hidden]
 
 
 def prefix(name: str, index: int) -> str:
@@ -184,7 +205,9 @@ def _row_form(form: MultiDict, start: str) -> MultiDict:
 
 
 def _inputs(part: Entity) -> list[Field]:
-    return [f for f in columns(part) if editable(f)]
+    """The cells a row posts: never a field the user's role may not write."""
+    _hidden, fixed = rights(part)
+    return [f for f in columns(part) if editable(f) and f.name not in fixed]
 
 
 def parse_grid(f: Field, form: MultiDict, zone: ZoneInfo, look: Any, parsed: Parsed) -> None:
