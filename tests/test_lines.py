@@ -312,6 +312,14 @@ def test_deleting_the_parent_deletes_its_lines_and_restore_brings_them_back(serv
     assert len(service.query("quote_line")) == 1
 
 
+def test_removing_a_parent_for_good_removes_its_lines_by_the_foreign_key(service):
+    created = quote(service, [{"product": service.products[0], "quantity": 1}])
+    with service.engine.begin() as conn:
+        conn.execute(sa.text("delete from quote where id = :id"), {"id": created["id"]})
+    with service.engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from quote_line")).scalar() == 0
+
+
 def test_a_part_is_not_written_on_its_own(service):
     created = quote(service, [{"product": service.products[0], "quantity": 1}])
     line = created["lines"][0]

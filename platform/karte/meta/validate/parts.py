@@ -1,4 +1,4 @@
-"""Meaning checks of parts and `lines` fields (SPEC §3.5), codes DEF060–DEF066.
+"""Meaning checks of parts and `lines` fields (SPEC §3.5), codes DEF060–DEF067.
 
 A part (`"part_of": "quote"`) has exactly one parent entity, held in exactly one `lines`
 field of that parent; a `lines` field's `of` is a part of its own entity. Parts nest one
@@ -113,6 +113,20 @@ def _of(ctx: Ctx, entity: Entity, field: Field) -> Iterator[Problem]:
                  f"to {field.of}", "DEF062")
 
 
+def _created(ctx: Ctx) -> Iterator[Problem]:
+    """A workflow action does not create a part's records on their own: lines are made
+    with their parent (create the parent with its lines)."""
+    for workflow in ctx.pack.workflows.values():
+        for stage, actions in workflow.on_enter.items():
+            for index, action in enumerate(actions):
+                part = ctx.pack.entities.get(action.entity or "")
+                if action.kind == "create" and part is not None and part.part_of:
+                    yield at(workflow.source, pointer("on_enter", stage, index, "create"),
+                             f"{part.name} is a part of {part.part_of}: its records are "
+                             f"created with their {part.part_of}, never on their own; "
+                             f"create the {part.part_of} with its lines instead", "DEF067")
+
+
 def check_parts(ctx: Ctx) -> Iterator[Problem]:
     """Every problem of the pack's parts and lines fields."""
     checks: tuple[Callable[[Ctx, Entity], Iterator[Problem]], ...] = (
@@ -122,4 +136,5 @@ def check_parts(ctx: Ctx) -> Iterator[Problem]:
             yield from check(ctx, entity)
     for entity, field in _lines_fields(ctx):
         yield from _of(ctx, entity, field)
+    yield from _created(ctx)
 

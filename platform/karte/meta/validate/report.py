@@ -79,6 +79,7 @@ CODES = {
     "DEF064": "a part with permissions, actions, a role entry or a workflow of its own",
     "DEF065": "a part declares a field named like its parent or \"position\"",
     "DEF066": "a part of a part (parts nest one level only)",
+    "DEF067": "a workflow action creates records of a part on their own",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",

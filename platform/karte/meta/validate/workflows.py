@@ -240,7 +240,7 @@ def _create(flow: Flow, entity: str | None, values: Mapping[str, Any],
     if entity not in flow.ctx.entity_names:
         yield flow.at("WF034", flow.ctx.unknown_entity(entity), *where, "create")
     target = flow.ctx.pack.entities.get(entity or "")
-    if target is None:
+    if target is None or target.part_of is not None:    # a part: DEF067 says it
         return
     yield from _values(flow, target, values, "WF035", (*where, "values"))
     missing = [n for n, f in target.fields.items() if f.required and f.default is None
