@@ -79,14 +79,15 @@ def line_names(part: Entity) -> list[str]:
     return [n for n in part.fields if n not in (part.part_of, POSITION)]
 
 
-def refuse_part(entity: Entity) -> None:
-    """Lines are written only through their parent: "quote lines are edited on their
+def refuse_part(store: Store, entity: Entity) -> None:
+    """Lines are written only through their parent: "Quote lines are edited on their
     quote"."""
-    if entity.part_of is not None:
-        raise Refused([Problem("", f"{noun(entity, plural=True).capitalize()} are edited on "
-                                   f"their {entity.part_of.replace('_', ' ')}: save the "
-                                   f"{entity.part_of.replace('_', ' ')} with its lines.",
-                               "part")])
+    if entity.part_of is None:
+        return
+    parent = store.pack.entities.get(entity.part_of)
+    named = noun(parent) if parent is not None else entity.part_of
+    raise Refused([Problem("", f"{noun(entity, plural=True).capitalize()} are edited on their "
+                               f"{named}: save the {named} with its lines.", "part")])
 
 
 def _where(field: Field, n: int, name: str = "") -> str:

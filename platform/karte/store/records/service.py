@@ -140,7 +140,7 @@ class Records:
         `enforce=False` is for consequences the pack declares (a workflow's `create`
         action): stamped with the actor, not limited by their role."""
         ent = self.store.entity(entity)
-        records_lines.refuse_part(ent)
+        records_lines.refuse_part(self.store, ent)
         if enforce:
             check_create(self.store, ent, actor)
         checked = actor if enforce else None
@@ -172,7 +172,7 @@ class Records:
         batches with executemany, all or nothing. Problems name the row: "row 12: email"
         (rows counted from 1); every row is checked so one report lists them all."""
         ent = self.store.entity(entity)
-        records_lines.refuse_part(ent)
+        records_lines.refuse_part(self.store, ent)
         check_create(self.store, ent, actor)
         ids: list[int] = []
         problems: Tagged = []
@@ -269,7 +269,7 @@ class Records:
         """Change some fields of a record read at `version`. A stale version raises
         Conflict and writes nothing; a change to nothing writes nothing."""
         ent = self.store.entity(entity)
-        records_lines.refuse_part(ent)
+        records_lines.refuse_part(self.store, ent)
         expected = _version(version)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "update", lock=True)
@@ -338,7 +338,7 @@ class Records:
         needs `delete` on this record only: cascades and set_null are the pack's declared
         consequences and run whatever the actor's rights on those records."""
         ent = self.store.entity(entity)
-        records_lines.refuse_part(ent)
+        records_lines.refuse_part(self.store, ent)
         expected = None if version is None else _version(version)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", lock=True)
@@ -357,7 +357,7 @@ class Records:
         restored one by one). Refused while one of its links points at a deleted record.
         Undoing a delete takes the `delete` right on the record."""
         ent = self.store.entity(entity)
-        records_lines.refuse_part(ent)
+        records_lines.refuse_part(self.store, ent)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", include_deleted=True,
                            lock=True, verb="restore")
