@@ -298,3 +298,34 @@ def test_preview_swaps_the_parents_derived_values_too(make_app):
     swapped = page(response).select_one("#v-doubled")
     assert swapped is not None and swapped["hx-swap-oob"] == "innerHTML"
     assert swapped.get_text(strip=True) == "$2.50"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "A Quote needs at least 1 line (it has 0)."),
+                                            ("ja", "見積には明細が1行以上必要です（現在0行）。")])
+def test_too_few_lines_is_said_on_the_grid_in_the_ui_language(make_app, lang, said):
+    quote = {**QUOTE, "fields": {**QUOTE["fields"],
+                                 "lines": {**QUOTE["fields"]["lines"], "min": 1}}}
+    app = make_app({**ENTITIES, "quote": quote}, pack={"name": "lines", "currency": "USD"})
+    client = app.client()
+    data = submitted(page(client.get(f"/quote/new?lang={lang}")))
+    data.setlist("title", ["Empty"])
+    response = client.post("/quote/new", data=data)
+    assert response.status_code == 422
+    grid = page(response).select_one(".lines-grid")
+    assert grid.select_one(".field-errors").get_text(strip=True) == said
+    assert services(app).count("quote") == 0
+
+
+def test_a_problem_with_a_whole_line_shows_on_its_row(app):
+    brick, *_ = products(app)
+    client = app.client()
+    id = _saved(app, client, (brick, "1"))
+    data = submitted(page(client.get(f"/quote/{id}/edit")))
+    data.setlist("lines-0-id", ["999999"])                 # no such line of this quote
+    response = client.post(f"/quote/{id}/edit", data=data)
+    assert response.status_code == 422
+    soup = page(response)
+    row = soup.select_one("tr.line-row")
+    assert "row-has-error" in row["class"]
+    assert row.select_one(".row-tools .field-errors") is not None
+    assert "Line 1" in soup.select_one("#form-problems").get_text(" ", strip=True)

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from flask import g
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
@@ -45,7 +46,8 @@ ACTION = "_grid"
 TOTALLED = frozenset({"money", "decimal", "integer"})
 """Column types a table of lines adds up (a formula or rollup by its `result` type)."""
 NUMERIC = TOTALLED | {"percent"}
-NAMED = re.compile(r"^(?P<field>\w+)\[(?P<number>\d+)\]\.(?P<cell>\w+)$")
+NAMED = re.compile(r"^(?P<field>\w+)\[(?P<number>\d+)\](?:\.(?P<cell>\w+))?$")
+"""`lines[3].quantity` (a cell), or `lines[3]` (the whole line)."""
 
 
 @dataclass
@@ -332,7 +334,7 @@ def _row_errors(name: str, errors: Mapping[str, list[str]], number: int | None
     for where, messages in errors.items():
         m = NAMED.match(where)
         if m and m["field"] == name and int(m["number"]) == number:
-            found.setdefault(m["cell"], []).extend(messages)
+            found.setdefault(m["cell"] or "", []).extend(messages)
     return found
 
 
@@ -390,20 +392,41 @@ def _texts(cells: Mapping[str, Any]) -> dict[str, Any]:
 def errors_of(error: RecordError, entity: Entity) -> dict[str, list[str]]:
     """`field_errors`, with each line's problems said with the part's labels (in the UI
     language) and kept under their `lines[N].cell` names."""
-    plain = [p for p in error.problems if not NAMED.match(p.where)]
+    counted = [p for p in error.problems if p.code in COUNTS]
+    plain = [p for p in error.problems if not NAMED.match(p.where) and p not in counted]
     grouped = field_errors(ValidationFailed(plain), entity) if plain else {}
+    for p in counted:
+        grouped.setdefault(p.where, []).append(_count_message(entity, p))
     for p in error.problems:
         m = NAMED.match(p.where)
         f = entity.fields.get(m["field"]) if m else None
         if m is None:
             continue
-        if f is None or f.type != "lines":
+        if f is None or f.type != "lines" or m["cell"] is None:
             grouped.setdefault(p.where, []).append(_(p.message))
             continue
         said = field_errors(ValidationFailed([Problem(m["cell"], p.message, p.code)]),
                             part_of(f))
         grouped.setdefault(p.where, []).extend(said.get(m["cell"], []))
     return grouped
+
+
+COUNTS = ("lines_min", "lines_max")
+
+
+def _count_message(entity: Entity, problem: Problem) -> str:
+    """Too few or too many lines, in the UI language (from the problem's facts)."""
+    facts = getattr(problem, "details", None) or {}
+    if "limit" not in facts:
+        return _(problem.message)
+    said = {"thing": text(entity.label), "count": facts.get("count", 0)}
+    if problem.code == "lines_min":
+        return ngettext("A %(thing)s needs at least %(num)d line (it has %(count)d).",
+                        "A %(thing)s needs at least %(num)d lines (it has %(count)d).",
+                        int(facts["limit"]), **said)
+    return ngettext("A %(thing)s has at most %(num)d line (this one has %(count)d).",
+                    "A %(thing)s has at most %(num)d lines (this one has %(count)d).",
+                    int(facts["limit"]), **said)
 
 
 def summary(entity: Entity, errors: Mapping[str, list[str]]) -> list[tuple[str, str]]:
