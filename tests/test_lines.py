@@ -246,6 +246,12 @@ def test_a_stale_version_writes_no_line(service):
     with pytest.raises(Conflict):
         service.update("quote", created["id"], {"lines": []}, created["version"])
     assert len(service.get("quote", created["id"])["lines"]) == 1
+    current = service.get("quote", created["id"])
+    service.update("quote", created["id"], {"lines": []}, current["version"])
+    with pytest.raises(Conflict) as error:
+        service.update("quote", created["id"], {"title": "mine"}, current["version"])
+    assert "lines" not in error.value.changed
+    assert error.value.by_field()["lines"] == ["Lines were changed meanwhile; there are now 0."]
 
 
 def test_a_line_of_another_parent_cannot_be_taken(service):

@@ -313,6 +313,18 @@ def restore_lines(store: Store, conn: sa.Connection, entity: Entity, parent: Map
     # ROLLUP HOOK: parent ids touched — {entity.name: {parent["id"]}}
 
 
+def changed_meanwhile(entity: Entity, seen: Mapping[str, Any],
+                      current: Mapping[str, Any]) -> list[Problem]:
+    """For a stale update: a problem on each `lines` field whose lines someone else
+    changed after the version the caller read (`seen`: the audit names since then). The
+    fields are not in the Conflict's `changed` (theirs, yours) pairs: a page shows lines
+    as a grid, not as one value."""
+    names = {key[0] for name in seen if (key := line_key(name)) and key[0] in entity.fields}
+    return [Problem(name, f"{label(entity.fields[name])} were changed meanwhile; there are "
+                          f"now {len(current.get(name) or [])}.", "stale")
+            for name in sorted(names)]
+
+
 def lines_of(store: Store, conn: sa.Connection, entity: Entity,
              ids: Sequence[int]) -> dict[str, dict[int, list[Record]]]:
     """The live lines of live parents `ids`, per `lines` field, ordered by position: one

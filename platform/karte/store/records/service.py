@@ -326,7 +326,8 @@ class Records:
         problems += [Problem(name, f"{label(entity.fields[name])} was changed meanwhile; it is "
                                    f"now {_shown(theirs)}.", "stale")
                      for name, (theirs, _yours) in changed.items()]
-        return Conflict(problems, changed, current)
+        return Conflict(problems + records_lines.changed_meanwhile(entity, seen, current),
+                        changed, current)
 
     # ------------------------------------------------------------ delete / restore
 
