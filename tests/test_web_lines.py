@@ -329,3 +329,19 @@ def test_a_problem_with_a_whole_line_shows_on_its_row(app):
     assert "row-has-error" in row["class"]
     assert row.select_one(".row-tools .field-errors") is not None
     assert "Line 1" in soup.select_one("#form-problems").get_text(" ", strip=True)
+
+
+def test_history_names_a_line_change_by_its_line_and_label(app):
+    brick, cement, _sand = products(app)
+    client = app.client()
+    id = _saved(app, client, (brick, "1"), (cement, "2"))
+    data = submitted(page(client.get(f"/quote/{id}/edit")))
+    data.setlist("lines-0-quantity", ["5"])
+    assert client.post(f"/quote/{id}/edit", data=data).status_code == 303
+    said = page(client.get(f"/quote/{id}/history")).select_one("ul.changes").get_text(" ",
+                                                                                       strip=True)
+    assert "Line 1 · Quantity:" in said and "lines[1]" not in said
+    timeline = page(client.get(f"/quote/{id}")).select_one("ul.changes").get_text(" ", strip=True)
+    assert "Line 1 · Quantity:" in timeline
+    japanese = page(client.get(f"/quote/{id}/history?lang=ja")).select_one("ul.changes")
+    assert "1行目" in japanese.get_text(" ", strip=True)

@@ -443,6 +443,20 @@ def summary(entity: Entity, errors: Mapping[str, list[str]]) -> list[tuple[str, 
     return found
 
 
+def change_label(entity: Entity, name: str) -> str:
+    """How history and the timeline name a line's change: `lines[3].quantity` →
+    "Line 3 · Quantity", `lines[3]` → "Line 3"; any other name as it is."""
+    m = NAMED.match(name)
+    f = entity.fields.get(m["field"]) if m else None
+    if m is None or f is None or f.type != "lines":
+        return name
+    said = _("Line %(number)s", number=m["number"])
+    if len(_lines_fields(entity)) > 1:
+        said = f"{text(f.label)} · {said}"
+    cell = part_of(f).fields.get(m["cell"] or "")
+    return f"{said} · {text(cell.label)}" if cell is not None else said
+
+
 def _lines_fields(entity: Entity) -> list[Field]:
     return [f for f in entity.fields.values() if f.type == "lines"]
 

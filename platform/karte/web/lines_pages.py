@@ -28,6 +28,7 @@ from karte.web.forms import RECORD_ID, _check_update, _model, _parse
 from karte.web.lines_form import (
     NUMERIC,
     GridText,
+    change_label,
     columns,
     computed,
     install,
@@ -183,5 +184,5 @@ def _refusal(entity: Entity) -> str:
 def init_app(app: Flask) -> None:
     install()
     app.before_request(_guard)
-    app.jinja_env.globals.update(lines_table=lines_table)
+    app.jinja_env.globals.update(lines_table=lines_table, change_label=change_label)
 
