@@ -47,17 +47,17 @@ def _held(ctx: Ctx, part: Entity) -> Iterator[Problem]:
     parent = ctx.pack.entities.get(part.part_of or "")
     if parent is None or parent.name == part.name:
         return
-    holders = [(e, f) for e, f in _lines_fields(ctx) if f.of == part.name]
-    if not any(e.name == parent.name for e, _ in holders):
+    holders = [f for e, f in _lines_fields(ctx) if f.of == part.name and e is parent]
+    if not holders:
         yield at(part.source, "/part_of", f'{parent.name} has no lines field of {part.name}; '
                  f'add one to {parent.name}, e.g. "lines": {{"type": "lines", "of": '
                  f'"{part.name}"}}', "DEF060")
-    for entity, field in holders[1:]:
-        first_entity, first = holders[0]
-        yield at(entity.source, pointer("fields", field.name, "of"),
-                 f'{part.name} is already the lines of {first_entity.name}.{first.name}; a '
+    for field in holders[1:]:
+        yield at(parent.source, pointer("fields", field.name, "of"),
+                 f"{part.name} is already the lines of {parent.name}.{holders[0].name}; a "
                  "part has exactly one lines field: declare another part entity for these "
                  "lines", "DEF063")
+    # a lines field of another entity naming this part: DEF062 (not a part of that one)
 
 
 def _engine_names(ctx: Ctx, part: Entity) -> Iterator[Problem]:

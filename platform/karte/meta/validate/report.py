@@ -75,7 +75,7 @@ CODES = {
     "DEF060": "a part whose parent has no lines field of it",
     "DEF061": "\"part_of\" names no other entity",
     "DEF062": "a lines field without \"of\", or whose \"of\" is not a part of its entity",
-    "DEF063": "a part held by two lines fields",
+    "DEF063": "a part held by two lines fields of its parent",
     "DEF064": "a part with permissions, actions, a role entry or a workflow of its own",
     "DEF065": "a part declares a field named like its parent or \"position\"",
     "DEF066": "a part of a part (parts nest one level only)",
