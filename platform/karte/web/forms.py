@@ -45,7 +45,8 @@ from karte.web.form_values import (
     parse,
     stored_form,
 )
-from karte.web.lines_form import act, errors_of, is_line_error, parse_grids, summary
+from karte.web.lines_errors import errors_of, is_line_error, summary
+from karte.web.lines_form import act, parse_grids
 from karte.web.messages import field_errors
 
 blueprint = Blueprint("forms", __name__)

@@ -16,38 +16,37 @@ grid shows in the row's first cell.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import g
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from karte.meta.model import Entity, Field
-from karte.problems import Problem
-from karte.store.errors import RecordError, ValidationFailed
-from karte.web import actor, records, registry, text
+from karte.web import registry, text
 from karte.web.display import Refs, references, show
 from karte.web.form_model import CHOICES, FormModel, Widget
 from karte.web.form_values import MANY, QUERY, Parsed, as_text, editable, parse
-from karte.web.messages import field_errors
+from karte.web.lines_errors import NAMED
+from karte.web.lines_values import (
+    NUMERIC,
+    TOTALLED,
+    columns,
+    computed,
+    kind,
+    part_of,
+    prefix,
+    rights,
+    totals,
+)
 
 EMPTY_ROWS = 3
 """Empty rows offered at the end of the grid (without JavaScript, the way to add lines)."""
 ACTION = "_grid"
 """The name of the no-script grid buttons: `<field>:add`, `<field>:up:<i>`, `<field>:down:<i>`."""
-TOTALLED = frozenset({"money", "decimal", "integer"})
-"""Column types a table of lines adds up (a formula or rollup by its `result` type)."""
-NUMERIC = TOTALLED | {"percent"}
-NAMED = re.compile(r"^(?P<field>\w+)\[(?P<number>\d+)\](?:\.(?P<cell>\w+))?$")
-"""`lines[3].quantity` (a cell), or `lines[3]` (the whole line)."""
 
 
 @dataclass
@@ -122,60 +121,6 @@ class Grid:
         return self.field.name
 
 
-def kind(f: Field) -> str:
-    """The type a value of `f` is shown as (a formula or rollup: its `result`)."""
-    return (f.result or "decimal") if f.type in ("formula", "rollup") else f.type
-
-
-def _sum(f: Field, lines: Sequence[Mapping[str, Any]]) -> Any:
-    values = [v for line in lines if (v := line.get(f.name)) is not None]
-    if not values:
-        return None
-    try:
-        total = sum((Decimal(str(v)) for v in values), Decimal(0))
-    except InvalidOperation:
-        return None
-    return int(total) if kind(f) == "integer" else total
-
-
-def totals(part: Entity, lines: Sequence[Mapping[str, Any]]) -> dict[str, Markup]:
-    """Each money / decimal / integer column added up, shown as its type is."""
-    return {f.name: show(f, _sum(f, lines)) for f in columns(part) if kind(f) in TOTALLED}
-
-
-def part_of(f: Field) -> Entity:
-    return registry().entities[f.of or ""]
-
-
-def rights(part: Entity) -> tuple[frozenset[str], frozenset[str]]:
-    """The part's fields hidden from the signed-in user, and those their role may not
-    write (SPEC §3.4 field-level permissions, `karte.store.field_rights`); none where that
-    module is not there. Asked once per request and part."""
-    cache = g.setdefault("karte_line_rights", {})
-    if part.name not in cache:
-        try:
-            found = importlib.import_module("karte.store.field_rights")
-        except ImportError:
-            cache[part.name] = (frozenset(), frozenset())
-        else:
-            store, user = records().store, actor()
-            cache[part.name] = (frozenset(found.hidden(store, part, user)),
-                                frozenset(found.read_only(store, part, user)))
-    return cache[part.name]
-
-
-def columns(part: Entity) -> list[Field]:
-    """The part's declared fields (not the parent link or `position` the engine adds)
-    that the signed-in user may see."""
-    hidden, _fixed = rights(part)
-    return [f for f in part.fields.values() if f.declared and f.name not in hidden]
-
-
-def prefix(name: str, index: int) -> str:
-    return f"{name}-{index}-"
-
-
-# ---------------------------------------------------------------- posted grid → lines
 
 def _blank(value: Any, f: Field | None = None) -> bool:
     """Nothing typed: an unticked box ("0") counts as nothing for an empty row."""
@@ -369,100 +314,6 @@ def _cell(sub: FormModel, c: Field, row: RowText, state: Mapping[str, Any],
     values = {f.name: getattr(widget, f.name) for f in dataclasses.fields(Widget)}
     values["visible"] = True
     return Cell(**values, prefix=start)
-
-
-def computed(part: Entity, cells: Mapping[str, Any]) -> dict[str, Any]:
-    """A row's values as they would be stored, formulas computed (invalid text: empty)."""
-    from karte.store.records.write import compute_formulas
-    from karte.web.form_values import stored_form
-
-    values = {**{n: None for n in part.fields}, **stored_form(part, _texts(cells),
-                                                              registry().country)}
-    compute_formulas(part, values)
-    return values
-
-
-def _texts(cells: Mapping[str, Any]) -> dict[str, Any]:
-    return {n: (None if isinstance(v, str) and not v.strip() else v)
-            for n, v in cells.items() if not n.startswith(QUERY)}
-
-
-# ---------------------------------------------------------------- errors
-
-def errors_of(error: RecordError, entity: Entity) -> dict[str, list[str]]:
-    """`field_errors`, with each line's problems said with the part's labels (in the UI
-    language) and kept under their `lines[N].cell` names."""
-    counted = [p for p in error.problems if p.code in COUNTS]
-    plain = [p for p in error.problems if not NAMED.match(p.where) and p not in counted]
-    grouped = field_errors(ValidationFailed(plain), entity) if plain else {}
-    for p in counted:
-        grouped.setdefault(p.where, []).append(_count_message(entity, p))
-    for p in error.problems:
-        m = NAMED.match(p.where)
-        f = entity.fields.get(m["field"]) if m else None
-        if m is None:
-            continue
-        if f is None or f.type != "lines" or m["cell"] is None:
-            grouped.setdefault(p.where, []).append(_(p.message))
-            continue
-        said = field_errors(ValidationFailed([Problem(m["cell"], p.message, p.code)]),
-                            part_of(f))
-        grouped.setdefault(p.where, []).extend(said.get(m["cell"], []))
-    return grouped
-
-
-COUNTS = ("lines_min", "lines_max")
-
-
-def _count_message(entity: Entity, problem: Problem) -> str:
-    """Too few or too many lines, in the UI language (from the problem's facts)."""
-    facts = getattr(problem, "details", None) or {}
-    if "limit" not in facts:
-        return _(problem.message)
-    said = {"thing": text(entity.label), "count": facts.get("count", 0)}
-    if problem.code == "lines_min":
-        return ngettext("A %(thing)s needs at least %(num)d line (it has %(count)d).",
-                        "A %(thing)s needs at least %(num)d lines (it has %(count)d).",
-                        int(facts["limit"]), **said)
-    return ngettext("A %(thing)s has at most %(num)d line (this one has %(count)d).",
-                    "A %(thing)s has at most %(num)d lines (this one has %(count)d).",
-                    int(facts["limit"]), **said)
-
-
-def summary(entity: Entity, errors: Mapping[str, list[str]]) -> list[tuple[str, str]]:
-    """"Line 3: Quantity is required." for the form's summary of problems."""
-    found: list[tuple[str, str]] = []
-    for where, messages in errors.items():
-        m = NAMED.match(where)
-        f = entity.fields.get(m["field"]) if m else None
-        if m is None or f is None or f.type != "lines":
-            continue
-        line = _("Line %(number)s", number=m["number"])
-        where_said = line if len(_lines_fields(entity)) == 1 else f"{text(f.label)} · {line}"
-        found.extend((where_said, message) for message in messages)
-    return found
-
-
-def change_label(entity: Entity, name: str) -> str:
-    """How history and the timeline name a line's change: `lines[3].quantity` →
-    "Line 3 · Quantity", `lines[3]` → "Line 3"; any other name as it is."""
-    m = NAMED.match(name)
-    f = entity.fields.get(m["field"]) if m else None
-    if m is None or f is None or f.type != "lines":
-        return name
-    said = _("Line %(number)s", number=m["number"])
-    if len(_lines_fields(entity)) > 1:
-        said = f"{text(f.label)} · {said}"
-    cell = part_of(f).fields.get(m["cell"] or "")
-    return f"{said} · {text(cell.label)}" if cell is not None else said
-
-
-def _lines_fields(entity: Entity) -> list[Field]:
-    return [f for f in entity.fields.values() if f.type == "lines"]
-
-
-def is_line_error(name: str) -> bool:
-    return NAMED.match(name) is not None
 
 
 def install() -> None:

@@ -25,17 +25,9 @@ from karte.store.permissions import check_create
 from karte.web import actor, entity_or_404, records, registry, render, text
 from karte.web.display import references, show
 from karte.web.forms import RECORD_ID, _check_update, _model, _parse
-from karte.web.lines_form import (
-    NUMERIC,
-    GridText,
-    change_label,
-    columns,
-    computed,
-    install,
-    kind,
-    part_of,
-    totals,
-)
+from karte.web.lines_errors import change_label
+from karte.web.lines_form import GridText, install
+from karte.web.lines_values import NUMERIC, columns, computed, kind, part_of, totals
 
 blueprint = Blueprint("lines", __name__)
 PART_REFUSED = frozenset({"forms.new", "forms.edit", "forms.live", "forms.delete",
