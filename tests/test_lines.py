@@ -453,3 +453,23 @@ def test_demo_gives_parents_lines_within_their_limits(tmp_path, db_url, monkeypa
     assert {count for stage, count in staged if stage == "draft"} == {0}
     assert all(1 <= count <= 5 for stage, count in staged if stage != "draft")
     assert {stage for stage, _ in staged} > {"draft"}
+
+
+def test_a_line_gets_defaults_and_its_own_conditions(engine, make_pack):
+    part = copy.deepcopy(QUOTE_LINE)
+    part["fields"].update({
+        "unit": {"type": "enum", "options": ["bag", "tonne"], "default": "bag"},
+        "note": {"type": "string", "required_if": {"field": "unit", "op": "=",
+                                                   "value": "tonne"}},
+        "checked": {"type": "boolean", "read_only": True}})
+    pack = make_pack(entities(quote_line=part))
+    migrate(engine, pack)
+    service = Records(engine, pack)
+    cement = service.create("product", {"name": "Cement"})["id"]
+    with pytest.raises(ValidationFailed) as error:
+        quote(service, [{"product": cement, "quantity": 1},
+                        {"product": cement, "quantity": 1, "unit": "tonne"},
+                        {"product": cement, "quantity": 1, "checked": True}])
+    assert set(error.value.by_field()) == {"lines[2].note", "lines[3].checked"}
+    saved = quote(service, [{"product": cement, "quantity": 1}])
+    assert saved["lines"][0]["unit"] == "bag"
