@@ -412,6 +412,9 @@ def test_a_stage_that_requires_lines_refuses_a_quote_without_them(service):
     with pytest.raises(MoveRefused):
         flows.move("quote", empty["id"], "sent")
     full = quote(service, [{"product": service.products[0], "quantity": 1}])
+    listed = {r["id"]: r for r in service.query("quote")}      # rows of a list: no lines
+    assert flows.can_move("quote", listed[full["id"]], "sent") == []
+    assert flows.can_move("quote", listed[empty["id"]], "sent") != []
     moved = flows.move("quote", full["id"], "sent")
     assert moved["stage"] == "sent"
     with pytest.raises(ValidationFailed) as error:

@@ -98,7 +98,8 @@ class Workflows:
                 check_record(self.store, conn, ent, actor, "update", stored["id"], "move")
             except Forbidden as error:
                 return error.problems
-            current = dict(record) if isinstance(record, Mapping) else stored
+            # a record from a list has no lines: the stored ones count (SPEC §3.5)
+            current = {**stored, **record} if isinstance(record, Mapping) else stored
             if current.get(chosen.field) == to:
                 return []
             return plan_move(self.records, conn, chosen, ent, current, to, actor,
