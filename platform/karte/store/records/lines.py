@@ -34,7 +34,7 @@ from karte.store.records.unique import unique_problems
 from karte.store.records.write import (
     blank,
     compute_formulas,
-    default_of,
+    defaults_of,
     insert,
     reference_problems,
     replace_links,
@@ -62,7 +62,7 @@ class LinesPlan:
     part: Entity
     lines: list[Record]                 # prepared lines, in order; "id" None for new ones
     stored: list[Record]                # the lines stored now, in order
-    given: list[set[str]] = dataclasses.field(default_factory=list)   # names each line was given
+    given: list[set[str]] = dataclasses.field(default_factory=list)  # names given per line
 
     @property
     def changed(self) -> bool:
@@ -109,20 +109,6 @@ def _count_problems(entity: Entity, field: Field, count: int) -> list[Problem]:
     return []
 
 
-def _defaults(part: Entity, given: Mapping[str, Any], ctx: conditions.Context,
-              country: str | None) -> tuple[Record, list[Problem]]:
-    values, problems = {}, []
-    for name, f in part.fields.items():
-        if f.default is None or name in given:
-            continue
-        try:
-            values[name] = default_of(f, ctx, country)
-        except ValueError as error:
-            problems.append(Problem(name, f"The default of {label(f)} is not valid: {error}",
-                                    "invalid"))
-    return values, problems
-
-
 def _input(part: Entity, raw: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """A line's id and the values it gives; what a read returns (system columns, parent
     link, position, formulas) may be sent back and is ignored: the order of the list is
@@ -160,7 +146,7 @@ class _Line:
         if before:
             line = {**before, **loaded}
         else:
-            defaults, more = _defaults(part, values, self.ctx, self.store.pack.country)
+            defaults, more = defaults_of(part, values, self.ctx, self.store.pack.country)
             line, found = {**blank(part), **defaults, **loaded}, found + more
         compute_formulas(part, line)
         line["id"] = before.get("id")
@@ -174,8 +160,8 @@ class _Line:
         self.plan.given.append(set(line_names(part)) if not before else set(loaded))
         if problems:        # an id that is not this record's line: that alone is said
             return problems
-        return [Problem(f"{where}.{p.where}" if p.where else where, p.message,
-                                   p.code) for p in found]
+        return [Problem(f"{where}.{p.where}" if p.where else where, p.message, p.code)
+                for p in found]
 
 
 def plan(store: Store, entity: Entity, record: Record, values: Mapping[str, Any],
@@ -260,7 +246,8 @@ def _write(store: Store, conn: sa.Connection, p: LinesPlan, parent_id: int, at: 
     changes: dict[str, list[Any]] = {}
     kept = {line["id"] for line in p.lines if line["id"] is not None}
     gone = [before for before in p.stored if before["id"] not in kept]
-    summary = Summaries(store, conn, part, [*gone, *(new for new in p.lines if new["id"] is None)])
+    added = [line for line in p.lines if line["id"] is None]
+    summary = Summaries(store, conn, part, [*gone, *added])
     if gone:
         conn.execute(table.update().where(table.c.id.in_([line["id"] for line in gone]))
                      .values(deleted_at=at, version=table.c.version + 1, updated_at=at,
