@@ -87,6 +87,7 @@ def test_the_engine_adds_the_parent_link_and_position_to_a_part(make_pack):
     lines_field = pack.entity("quote").fields["lines"]
     assert (lines_field.type, lines_field.of, lines_field.max) == ("lines", "quote_line", 5)
     assert "quote_line.quote" not in pack.entity("quote").card.related   # shown as lines
+    assert part.list.columns[:2] == ("product", "quote")   # whose line each row is
 
 
 def test_the_part_table_has_the_parent_key_and_the_parent_no_lines_column(engine, service):

@@ -32,11 +32,14 @@ def position_field() -> Field:
 
 def add_part_fields(part_of: str | None, fields: dict[str, Field],
                     parent_label: Any = None) -> None:
-    """The parent link and `position` on a part's fields (a declared field of that name is
-    left alone: `karte check` refuses it)."""
+    """The parent link (first) and `position` (last) on a part's fields (a declared field
+    of that name is left alone: `karte check` refuses it)."""
     if not part_of:
         return
-    fields.setdefault(part_of, parent_link(part_of, parent_label))
+    if part_of not in fields:       # first: a part's list shows whose line each row is
+        declared = dict(fields)
+        fields.clear()
+        fields.update({part_of: parent_link(part_of, parent_label), **declared})
     fields.setdefault(POSITION, position_field())
 
 
