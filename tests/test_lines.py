@@ -5,6 +5,7 @@ audit on the parent, rights following the parent, conditions and stage `requires
 from __future__ import annotations
 
 import copy
+import random
 from decimal import Decimal
 
 import pytest
@@ -477,3 +478,33 @@ def test_a_line_gets_defaults_and_its_own_conditions(engine, make_pack):
     assert set(error.value.by_field()) == {"lines[2].note", "lines[3].checked"}
     saved = quote(service, [{"product": cement, "quantity": 1}])
     assert saved["lines"][0]["unit"] == "bag"
+
+
+def test_random_edits_keep_lines_in_order_and_the_version_in_step(service):
+    """A seeded sequence of edits (change, add, remove, reorder): after each, the stored
+    lines are the list sent, positions run 1..n, and the version rose by one exactly when
+    something changed."""
+    rng = random.Random(10)
+    cement, sand = service.products
+    record = quote(service, [{"product": cement, "quantity": 1}])
+    for _ in range(25):
+        sent = [{"id": line["id"], "quantity": line["quantity"]} for line in record["lines"]]
+        rng.shuffle(sent)
+        if sent and rng.random() < 0.3:
+            sent.pop(rng.randrange(len(sent)))
+        if sent and rng.random() < 0.5:
+            sent[rng.randrange(len(sent))]["quantity"] = Decimal(rng.randint(1, 9))
+        while len(sent) < 5 and rng.random() < 0.4:
+            sent.insert(rng.randint(0, len(sent)),
+                        {"product": rng.choice([cement, sand]),
+                         "quantity": Decimal(rng.randint(1, 9))})
+        before = [(line["id"], line["quantity"]) for line in record["lines"]]
+        saved = service.update("quote", record["id"], {"lines": sent}, record["version"])
+        after = [(line["id"], line["quantity"]) for line in saved["lines"]]
+        assert [line["position"] for line in saved["lines"]] == list(range(1, len(sent) + 1))
+        assert [q for _, q in after] == [line["quantity"] for line in sent]
+        assert [i for i, _ in after if i in {s.get("id") for s in sent}] == \
+            [s["id"] for s in sent if s.get("id")]
+        assert saved["version"] == record["version"] + (after != before)
+        assert saved == service.get("quote", record["id"])
+        record = saved
