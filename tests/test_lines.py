@@ -299,6 +299,11 @@ def test_lines_of_reads_many_parents_in_order(service):
                          [one["id"], two["id"]])
     assert [line["product"] for line in found["lines"][one["id"]]] == [sand, cement]
     assert two["id"] not in found["lines"]
+    mine = Actor(add_user(service.engine, service.pack, "ann@example.com", "sales"),
+                 "ann@example.com", role="sales")
+    own = quote(service, [{"product": cement, "quantity": 1}], owner=mine.id)
+    seen = service.lines_of("quote", [one["id"], own["id"]], actor=mine)
+    assert list(seen["lines"]) == [own["id"]]
 
 
 # ---------------------------------------------------------------- delete, restore, parts alone

@@ -40,7 +40,7 @@ from karte.store.records.query import (
     filtered,
     order_by,
 )
-from karte.store.records.store import Store
+from karte.store.records.store import Store, chunks
 from karte.store.records.unique import integrity_problems, unique_clashes, unique_problems
 from karte.store.records.write import (
     Tagged,
@@ -252,6 +252,19 @@ class Records:
         with self._reading(conn) as c:
             found = self.store.read(c, ent, wanted, scope=scope(self.store, ent, actor, "read"))
         return [found[id] for id in dict.fromkeys(wanted) if id in found]
+
+    def lines_of(self, entity: str, ids: Iterable[Any], *, actor: Actor | None = None,
+                 conn: sa.Connection | None = None) -> dict[str, dict[int, list[Record]]]:
+        """The lines of many live parents the actor may read, per `lines` field and parent
+        id, ordered by position (one query per field: cards of a list, exports)."""
+        ent = self.store.entity(entity)
+        with self._reading(conn) as c:
+            table = self.store.table(ent)
+            wanted = [int(id) for id in ids]
+            readable = [id for batch in chunks(wanted) for id in c.scalars(
+                sa.select(table.c.id).where(table.c.id.in_(batch), table.c.deleted_at.is_(None),
+                                            scope(self.store, ent, actor, "read")))]
+            return records_lines.lines_of(self.store, c, ent, readable)
 
     def history(self, entity: str, id: Any, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Audit entries newest first: who, when, action, changes {field: [old, new]}."""
