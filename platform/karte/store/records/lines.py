@@ -236,7 +236,8 @@ def save_lines(store: Store, conn: sa.Connection, entity: Entity, parent_id: int
     for p in plans:
         if p.changed:
             changes.update(_write(store, conn, p, parent_id, at, user))
-    # ROLLUP HOOK: parent ids touched — {entity.name: {parent_id}} when `changes`
+    # ROLLUP HOOK: parent ids touched — when `changes`, for each plan p:
+    #   rollups.refresh(store, conn, p.part, {p.part.part_of: {parent_id}})
     return changes
 
 
@@ -297,7 +298,8 @@ def restore_lines(store: Store, conn: sa.Connection, entity: Entity, parent: Map
                                           table.c.deleted_at == deleted)
                      .values(deleted_at=None, version=table.c.version + 1, updated_at=at,
                              updated_by=user))
-    # ROLLUP HOOK: parent ids touched — {entity.name: {parent["id"]}}
+    # ROLLUP HOOK (restore): rollups.refresh(store, conn, part, {entity.name: {parent["id"]}})
+    # for each part restored above
 
 
 def changed_meanwhile(entity: Entity, seen: Mapping[str, Any],
