@@ -31,10 +31,10 @@ from karte.store.errors import Refused
 from karte.store.records.lines_audit import Summaries, describe, line_key
 from karte.store.records.store import Store
 from karte.store.records.unique import unique_problems
+from karte.store.records.write import _defaults as defaults_of  # a record's, reused
 from karte.store.records.write import (
     blank,
     compute_formulas,
-    defaults_of,
     insert,
     reference_problems,
     replace_links,

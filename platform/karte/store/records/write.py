@@ -59,7 +59,7 @@ def default_of(field: Field, ctx: conditions.Context, country: str | None) -> An
     return normalise(field, raw, country)
 
 
-def defaults_of(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
+def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
               country: str | None) -> tuple[dict[str, Any], list[Problem]]:
     """Defaults for the fields the input does not mention (an explicit empty stays empty)."""
     values, problems = {}, []
@@ -112,7 +112,7 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
                    trusted: bool) -> tuple[dict[str, Any], list[Problem]]:
     """The record to insert (declared fields only) and every problem with it."""
     loaded, problems = store.schemas.load(entity, values)
-    defaults, found = defaults_of(entity, values, ctx, store.pack.country)
+    defaults, found = _defaults(entity, values, ctx, store.pack.country)
     record = {**blank(entity), **defaults, **loaded}
     for workflow in store.pack.workflows_of(entity.name):
         if not (trusted and not is_empty(loaded.get(workflow.field))):
