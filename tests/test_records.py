@@ -76,6 +76,8 @@ SAMPLES = {
 
 @pytest.mark.parametrize("kind", sorted(TYPES))
 def test_every_field_type_round_trips(records, kind):
+    if kind == "lines":
+        pytest.skip("a lines field needs a part entity: tests/test_lines.py round-trips it")
     if kind not in SAMPLES:
         pytest.fail(f"add a round-trip sample for the new field type {kind!r}")
     extra, given, expected = SAMPLES[kind]

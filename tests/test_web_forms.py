@@ -96,7 +96,7 @@ def _spec(kind: str) -> dict:
 
 
 EVERY = {"customer": CUSTOMER,
-         "thing": {"fields": {**{f"f_{kind}": _spec(kind) for kind in TYPES},
+         "thing": {"fields": {**{f"f_{kind}": _spec(kind) for kind in TYPES if kind != "lines"},
                               "parent": {"type": "link", "to": "thing"}}}}
 STORED = {"string": "Acme", "text": "line one\nline two", "integer": 42, "decimal": "12.5",
           "money": "1200", "percent": "7.25", "boolean": True, "date": "2024-05-01",
@@ -123,7 +123,7 @@ def thing(make_app):
     return app, client, record, acme
 
 
-@pytest.mark.parametrize("kind", sorted(TYPES))
+@pytest.mark.parametrize("kind", sorted(set(TYPES) - {"lines"}))   # lines: test_web_lines.py
 def test_every_field_type_has_a_widget_showing_the_stored_value(thing, kind):
     app, client, record, acme = thing
     soup = page(client.get(f"/thing/{record['id']}/edit"))

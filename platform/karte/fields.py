@@ -353,6 +353,14 @@ def _files(value: Any, field: FieldSpec, country: str | None) -> list[dict[str, 
     return value
 
 
+def _lines(value: Any, field: FieldSpec, country: str | None) -> list[dict[str, Any]]:
+    """A `lines` value: a list of objects, one per line (each is validated by the part's
+    own fields in `karte.store.records.lines`)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("Give the lines as a list of objects, one per line.")
+    return [dict(line) for line in value]
+
+
 def _varchar(length: int) -> Callable[[FieldSpec], sa.types.TypeEngine[Any]]:
     return lambda field: sa.String(length)
 
@@ -391,6 +399,7 @@ TYPES: dict[str, FieldType] = {t.name: t for t in (
     FieldType("formula", _formula_column, _read_only, NUMBER_OPS, numeric=True),
     FieldType("rollup", _formula_column, _read_only, NUMBER_OPS, numeric=True),
     FieldType("file", lambda f: JSON, _files, EMPTY_OPS, scalar=False, orderable=False),
+    FieldType("lines", None, _lines, EMPTY_OPS, scalar=False, orderable=False),
 )}
 
 

@@ -144,7 +144,9 @@ class Builder:
 
         self.links.choose(entity, record, lambda f: self._wanted(f, plan), pick)
         for f in entity.fields.values():
-            if f.name in plan.held and not f.required:
+            if f.type == "lines":
+                record[f.name] = self._lines(draft, f, f.name in plan.held)
+            elif f.name in plan.held and not f.required:
                 record[f.name] = None        # nor a default nor an implied link fills it
             elif f.workflow or f.type == "link" or f.name in record:
                 continue
@@ -152,6 +154,26 @@ class Builder:
                 self._skipped(draft, f, plan)
             elif self._wanted(f, plan):
                 record[f.name] = self._value(draft, f, plan, fake)
+
+    def _lines(self, draft: Draft, f: Field, held: bool) -> list[dict[str, Any]]:
+        """1 to 5 lines (within the field's `min` and `max`; only `min` while a later
+        stage requires them), each drafted like a record of the part; the parent link and
+        position are the engine's."""
+        part = self.pack.entities.get(f.of or "")
+        if part is None:
+            return []
+        low = max(f.min or 0, 1)
+        high = max(low, min(5, f.max if f.max is not None else 5))
+        count = (f.min or 0) if held or f.max == 0 else self.values.rng.randint(low, high)
+        lines = []
+        for n in range(1, count + 1):
+            line = self.draft(part)
+            draft.problems += [Problem(f"{f.name}[{n}].{p.where}", p.message, p.code)
+                               for p in line.problems if p.where not in (part.part_of,
+                                                                         "position")]
+            lines.append({k: v for k, v in line.values.items()
+                          if k not in (part.part_of, "position")})
+        return lines
 
     def _skipped(self, draft: Draft, f: Field, plan: _Plan) -> None:
         if f.type == "file" and self._needs(f, plan) and f.name not in draft.values:

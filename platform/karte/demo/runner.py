@@ -48,6 +48,8 @@ def link_order(pack: Pack) -> list[Entity]:
         for field in pack.entities[name].fields.values():
             if field.type in ("link", "links") and field.to_entity in pack.entities:
                 visit(field.to_entity)
+            elif field.type == "lines" and field.of in pack.entities:
+                visit(field.of or "")      # what its lines link to comes first
         done.append(name)
 
     for name in pack.entities:
@@ -58,7 +60,7 @@ def link_order(pack: Pack) -> list[Entity]:
 def shares(pack: Pack, size: int) -> dict[str, int]:
     """How many records each entity gets: entities that link to others get more."""
     weights = {e.name: 1 + sum(f.type == "link" for f in e.fields.values())
-               for e in pack.entities.values()}
+               for e in pack.entities.values() if e.part_of is None}  # lines: with parents
     total = sum(weights.values()) or 1
     counts = {name: max(1, size * weight // total) for name, weight in weights.items()}
     largest = max(counts, key=lambda name: counts[name])
@@ -242,7 +244,8 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
     counts = shares(pack, size)
     with click.progressbar(length=size, label="Creating demo records") as bar:
         for entity in link_order(pack):
-            run.entity(entity, counts[entity.name], bar.update)
+            if entity.name in counts:
+                run.entity(entity, counts[entity.name], bar.update)
     refresh_statistics(engine, full=True)
     actions = f" (and {run.by_actions} more by workflow actions)" if run.by_actions else ""
     echo(f"Created {run.created} demo records{actions}.")

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from karte.fields import TYPES, phone_country
-from karte.meta import conditions, formulas, rollups, series
+from karte.meta import conditions, formulas, parts, rollups, series
 from karte.meta.model import (
     Action,
     CardConfig,
@@ -40,7 +40,7 @@ from karte.problems import Problem, pointer
 CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}
 FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
-              "pattern", "min", "max", "precision", "scale", "currency", "to",
+              "pattern", "min", "max", "precision", "scale", "currency", "to", "of",
               "result", "renamed_from", "default", "fetch", *CONDITION_KEYS)
 
 
@@ -139,6 +139,10 @@ def _plain_fields(raw: RawPack, currency: str) -> dict[str, dict[str, Field]]:
             labelled = "label" in (entity.data.get("fields", {}).get(name) or {})
             entity_fields[name] = _stage_field(owner, doc.data, entity_fields.get(name),
                                                labelled)
+    for name, doc in raw.entities.items():
+        parent = raw.entities.get(doc.data.get("part_of"))
+        parts.add_part_fields(doc.data.get("part_of"), fields[name],
+                              parent.data.get("label") if parent is not None else None)
     return fields
 
 
@@ -190,7 +194,7 @@ def _reverse_links(fields: Mapping[str, Mapping[str, Field]]) -> dict[str, list[
     reverse: dict[str, list[str]] = {}
     for source, entity_fields in fields.items():
         for f in entity_fields.values():
-            if f.type == "link" and f.to:
+            if f.type == "link" and f.to and f.declared:  # not a part's parent link
                 reverse.setdefault(f.to, []).append(f"{source}.{f.name}")
     return reverse
 
@@ -213,6 +217,7 @@ def _entity(name: str, doc: Doc, fields: dict[str, Field], related: list[str]) -
         timeline_item=TimelineItem(timeline["at"], timeline["summary"]) if timeline else None,
         removed=tuple(data.get("remove", ())),
         source=doc.file,
+        part_of=data.get("part_of"),
     )
 
 

@@ -25,7 +25,8 @@ def mermaid(pack: Pack) -> str:
     lines = ["erDiagram"]
     for entity in pack.entities.values():
         lines.append(f"    {entity.name} {{")
-        lines += [_attribute(f) for f in entity.fields.values() if f.type != "links"]
+        lines += [_attribute(f) for f in entity.fields.values()
+                  if f.type not in ("links", "lines")]   # lines: the part's parent link
         lines.append("    }")
     for entity in pack.entities.values():
         lines += [r for f in entity.fields.values() if (r := _relation(entity, f))]

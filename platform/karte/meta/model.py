@@ -93,6 +93,7 @@ class Field:
     currency: str | None = None
     options: tuple[Option, ...] = ()
     to: str | None = None
+    of: str | None = None        # lines: the part entity (SPEC §3.5)
     on_delete: str = "restrict"
     formula: Any = None          # karte.meta.formulas.Formula once built
     result: str | None = None    # a formula's value type (None: decimal)
@@ -221,6 +222,7 @@ class Entity:
     actions: tuple[Any, ...] = ()    # karte.meta.record_actions.RecordAction, once built
     removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)
     source: str = ""                 # pack-relative file the definition came from
+    part_of: str | None = None       # the parent entity of a part (SPEC §3.5)
 
     @property
     def table_name(self) -> str:
@@ -235,6 +237,10 @@ class Entity:
 
     def links(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields.values() if f.type == "link")
+
+    def lines_fields(self) -> tuple[Field, ...]:
+        """The `lines` fields: each holds this record's lines, records of a part."""
+        return tuple(f for f in self.fields.values() if f.type == "lines")
 
     @property
     def unique_keys(self) -> tuple[tuple[str, ...], ...]:

@@ -26,8 +26,14 @@ SCOPED = ("read", "update", "delete")
 
 
 def rights(store: Store, entity: Entity, actor: Actor | None) -> Permission:
-    """The actor's rights on the entity; the system has them all."""
-    return ALL_RIGHTS if actor is None else store.pack.permission(actor.role, entity.name)
+    """The actor's rights on the entity; the system has them all. A part is read as its
+    parent is and never written on its own (its lines are saved with the parent)."""
+    if actor is None:
+        return ALL_RIGHTS
+    if entity.part_of is not None and entity.part_of in store.pack.entities:
+        return Permission(store.pack.permission(actor.role, entity.part_of).read, False,
+                          False, False)
+    return store.pack.permission(actor.role, entity.name)
 
 
 def own_column(entity: Entity) -> str:
@@ -47,13 +53,26 @@ def allows(store: Store, entity: Entity, actor: Actor | None, action: str,
 
 def scope(store: Store, entity: Entity, actor: Actor | None,
           action: str) -> sa.ColumnElement[bool]:
-    """SQL: the entity's rows `actor` may `action` ("read", "update" or "delete")."""
+    """SQL: the entity's rows `actor` may `action` ("read", "update" or "delete"). A
+    part's rows are those whose parent the actor may `action` (SPEC §3.5)."""
+    if entity.part_of is not None and entity.part_of in store.pack.entities:
+        return _part_scope(store, entity, store.pack.entities[entity.part_of], actor, action)
     level = getattr(rights(store, entity, actor), action)
     if level == "all":
         return sa.true()
     if level == "own" and actor is not None:
         return store.table(entity).c[own_column(entity)] == actor.id
     return sa.false()
+
+
+def _part_scope(store: Store, part: Entity, parent: Entity, actor: Actor | None,
+                action: str) -> sa.ColumnElement[bool]:
+    within = scope(store, parent, actor, action)
+    if isinstance(within, sa.sql.elements.True_ | sa.sql.elements.False_):
+        return within
+    table = store.table(parent)
+    return sa.exists(sa.select(1).select_from(table).where(
+        table.c.id == store.table(part).c[parent.name], within))
 
 
 JA_VERBS = {"read": "閲覧", "create": "作成", "update": "変更", "delete": "削除",

@@ -162,6 +162,8 @@ def field_column(entity: Entity, field: Field) -> sa.Column[Any] | None:
 
 
 def _wants_index(entity: Entity, field: Field) -> bool:
+    if field.name == entity.part_of:
+        return False    # the (parent, position) index serves it
     listed = field.name == entity.list.sort_field or field.name in entity.list.filters
     return (field.index or field.type in AUTO_INDEXED or field.workflow is not None
             or (listed and TYPES[field.type].scalar)) and not field.unique
@@ -178,6 +180,10 @@ def _indexes(entity: Entity, table: sa.Table) -> None:
         if all(name in table.c for name in key):
             sa.Index(unique_index_name(entity, key), *(table.c[name] for name in key),
                      unique=True, sqlite_where=live, postgresql_where=live)
+    parent = entity.part_of
+    if parent is not None and parent in table.c and "position" in table.c:  # SPEC §3.5
+        sa.Index(index_name("ix", entity.name, f"{parent}_position"), table.c[parent],
+                 table.c.position)
     sort = entity.list.sort_field
     if sort in ("created_at", "updated_at"):
         sa.Index(index_name("ix", entity.name, sort), table.c[sort])

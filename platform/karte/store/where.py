@@ -86,6 +86,8 @@ def _compare_sql(cond: Compare, tables: Tables, ctx: Context) -> Clause:
     field = cond.ref.field
     if field.type == "links":
         return _links_sql(cond, tables)
+    if field.type == "lines":
+        return _lines_sql(cond, tables)
     column = _column(cond.ref, tables)
     if cond.op in EMPTY_OPS:
         empty = _empty_sql(column, field)
@@ -120,6 +122,17 @@ def _links_sql(cond: Compare, tables: Tables) -> Clause:
     rows = sa.select(1).select_from(junction).where(junction.c.source_id == owner)
     if cond.op == "contains":
         return sa.exists(rows.where(junction.c.target_id == cond.value))
+    return ~sa.exists(rows) if cond.op == "empty" else sa.exists(rows)
+
+
+def _lines_sql(cond: Compare, tables: Tables) -> Clause:
+    """`empty` / `not_empty` of a `lines` field: whether the record has a live line."""
+    ref, source = cond.ref, tables[cond.ref.entity]
+    owner = source.c.id if ref.link is None else source.c[ref.link]
+    part = tables[ref.field.of or ""]
+    parent = ref.target or ref.entity
+    rows = sa.select(1).select_from(part).where(part.c[parent] == owner,
+                                                part.c.deleted_at.is_(None))
     return ~sa.exists(rows) if cond.op == "empty" else sa.exists(rows)
 
 

@@ -143,6 +143,7 @@ def init_app(app: Flask) -> None:
         errors,
         forms,
         home,
+        lines_pages,
         lists,
         pending,
         schema,
@@ -156,5 +157,7 @@ def init_app(app: Flask) -> None:
     display.init_app(app)
     errors.init_app(app)
     pending.init_app(app)
-    for module in (home, schema, account, admin, boards, lists, forms, cards, actions):
+    lines_pages.init_app(app)
+    for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
+                   lines_pages):
         app.register_blueprint(module.blueprint)

@@ -260,8 +260,8 @@ def init_app(app: Flask) -> None:
 
         pack, user = registry(), actor()
         store = records().store
-        readable = [e for e in pack.entities.values()
-                    if user is not None and can_read(store, e.name, user)]
+        readable = [e for e in pack.entities.values() if e.part_of is None  # lines: §3.5
+                    and user is not None and can_read(store, e.name, user)]
         boards = [w for w in pack.workflows.values() if any(e.name == w.entity
                                                              for e in readable)]
         return {"pack": pack, "locale": locale(), "pack_locale": pack.locale, "user": user,

@@ -105,6 +105,7 @@ class Widget:
     text: str = ""                # the picker's text box
     titles: dict[str, str] = dataclasses.field(default_factory=dict)   # chosen id -> title
     derived: str = ""             # where a formula's or fetched value comes from, in words
+    grid: Any = None              # a `lines` field's rows (karte.web.lines_form.Grid)
 
     @property
     def name(self) -> str:
@@ -207,8 +208,15 @@ class FormModel:
         record being created has nothing to protect yet."""
         return self.record is not None and self.conditions.holds(f.read_only_if, self.record)
 
+    def _live_total(self, f: Field) -> bool:
+        """A formula or rollup of a record with lines: shown on a new record too, where the
+        grid's live values fill it in (karte/web/lines_pages.py)."""
+        return f.type in ("formula", "rollup") and any(
+            other.type == "lines" for other in self.entity.fields.values())
+
     def sections(self, raw: Mapping[str, Any], values: Mapping[str, Any],
                  errors: Mapping[str, list[str]]) -> list[Section]:
+        self.errors = errors          # a `lines` grid places its rows' errors in cells
         state = {**self.base, **stored_form(self.entity, values, registry().country)}
         refs = references(self.entity, [state])
         found = []
@@ -226,7 +234,7 @@ class FormModel:
         holds = self.conditions.holds
         is_input = f.name in self._input_names
         visible = f.visible_if is None or holds(f.visible_if, state) or bool(errors.get(f.name))
-        if not is_input and (not visible or (self.record is None
+        if not is_input and (not visible or (self.record is None and not self._live_total(f)
                                              and is_empty(state.get(f.name)))):
             return None
         widget = Widget(f, text(f.label), text(f.help) if f.help else "",

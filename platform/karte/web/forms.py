@@ -46,6 +46,8 @@ from karte.web.form_values import (
     parse,
     stored_form,
 )
+from karte.web.lines_errors import errors_of, is_line_error, summary
+from karte.web.lines_form import act, parse_grids
 from karte.web.messages import field_errors
 
 blueprint = Blueprint("forms", __name__)
@@ -83,8 +85,9 @@ def _page(model: FormModel, parsed: Parsed, *, errors: Mapping[str, list[str]] |
     sections = model.sections(raw, parsed.values, errors)
     shown = {w.name for section in sections for w in section.widgets}
     top = [(text(model.entity.fields[name].label) if name in model.entity.fields else name,
-            message) for name, messages in errors.items() if name not in shown
-           for message in messages]
+            message) for name, messages in errors.items()
+           if name not in shown and not is_line_error(name)
+           for message in messages] + summary(model.entity, errors)
     record = model.record
     return render(_templates(model.entity, page), "_partials/form_fields.html", status,
                   entity=model.entity, record=record, sections=sections, top_errors=top,
@@ -105,7 +108,10 @@ def _model(entity: Entity, record: dict[str, Any] | None) -> FormModel:
 
 
 def _parse(model: FormModel) -> Parsed:
-    return parse(model.inputs, request.form, _zone(), model.lookup)
+    parsed = parse(model.inputs, request.form, _zone(), model.lookup)
+    parse_grids(model.entity, request.form, _zone(), model.lookup, parsed)
+    act(model.entity, request.form, parsed)
+    return parsed
 
 
 def _fetching(model: FormModel) -> Fetching:
@@ -182,7 +188,7 @@ def _save(model: FormModel):
     try:
         saved = _write(model, parsed.values, version)
     except ValidationFailed as error:
-        return _page(model, parsed, errors=field_errors(error, model.entity), status=422,
+        return _page(model, parsed, errors=errors_of(error, model.entity), status=422,
                      version=version)
     except Conflict as error:
         return _conflict(model, parsed, error)

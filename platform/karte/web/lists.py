@@ -14,7 +14,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import chain
 from typing import Any
@@ -91,6 +91,8 @@ def _readable(name: str) -> tuple[Entity, Permission]:
     allowed = rights(records().store, entity, actor())
     if not allowed.read:
         raise forbidden(entity, signed_in_actor(), "read")
+    if entity.part_of is not None:     # lines are written through their parent (SPEC §3.5)
+        allowed = replace(allowed, create=False, update=False, delete=False)
     return entity, allowed
 
 
@@ -170,6 +172,8 @@ def _column_names(entity: Entity) -> list[str]:
     """The configured columns; the title first when the pack left it out, since it is the
     way to the card."""
     names = [n for n in seen(entity, entity.list.columns) if entity.lookup(n) is not None]
+    if entity.part_of is not None and entity.part_of not in names:
+        names.insert(0, entity.part_of)            # a line's way to its document
     title = entity.title_field
     return names if title in names or entity.lookup(title) is None else [title, *names]
 

@@ -99,7 +99,8 @@ class Workflows:
                 check_record(self.store, conn, ent, actor, "update", stored["id"], "move")
             except Forbidden as error:
                 return error.problems
-            # a record as the actor read it lacks their hidden fields: judge the stored ones
+            # a record as the actor read it lacks their hidden fields, and a record from a
+            # list has no lines (SPEC §3.5): the stored ones count
             current = {**stored, **record} if isinstance(record, Mapping) else stored
             if current.get(chosen.field) == to:
                 return []

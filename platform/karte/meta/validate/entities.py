@@ -62,10 +62,11 @@ def _list_part(ctx: Ctx, entity: Entity, doc: Doc, key: str, system: tuple[str, 
 
 
 def _list(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
-    parts = (("columns", COLUMN_SYSTEM, lambda f: True, ""),
+    no_lines = "a list shows no lines; place the lines field on the card"
+    parts = (("columns", COLUMN_SYSTEM, lambda f: f.type != "lines", no_lines),
              ("sort", SORT_SYSTEM, lambda f: TYPES[f.type].orderable,
               "lists cannot be sorted by it"),
-             ("filters", FILTER_SYSTEM, lambda f: True, ""),
+             ("filters", FILTER_SYSTEM, lambda f: f.type != "lines", no_lines),
              ("search", (), lambda f: f.type in SEARCHABLE,
               f"the search box searches {', '.join(SEARCHABLE)} fields"))
     for key, system, fits, why in parts:

@@ -26,7 +26,7 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "unique": SCALAR, "index": SCALAR,
     "default": tuple(t for t in SCALAR if t not in ("formula", "rollup")),
     "max_length": ("string", "text"), "min_length": ("string",), "pattern": ("string",),
-    "min": (*NUMBERS, "date"), "max": (*NUMBERS, "date"),
+    "min": (*NUMBERS, "date", "lines"), "max": (*NUMBERS, "date", "lines"),
     "precision": ("decimal",), "scale": ("decimal",), "currency": ("money", "formula", "rollup"),
     "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
     "formula": ("formula",), "result": ("formula", "rollup"), "retired": ("enum", "multi_enum"),
@@ -110,6 +110,10 @@ def _formula(site: FieldSite) -> Iterator[Problem]:
 def _bound(site: FieldSite, key: str) -> Any:
     """The bound in the field's own terms; raises ValueError when it does not fit."""
     value = site.raw[key]
+    if site.field.type == "lines":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{key} of a lines field is a whole number of lines, 0 or more")
+        return value
     if site.field.type in NUMBERS:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{key} of {a_an(site.field.type)} field is a number")

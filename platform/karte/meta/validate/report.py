@@ -20,6 +20,7 @@ from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
 from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
+from karte.meta.validate.parts import check_parts
 from karte.meta.validate.schema import schema_problems
 from karte.meta.validate.workflows import check_workflow
 from karte.problems import Problem, at, pointer
@@ -115,6 +116,14 @@ CODES = {
     "DEF112": "an action's move names no stage (or workflow) of the entity, or an ambiguous "
               "one",
     "DEF113": "an action opens the created record but creates none",
+    "DEF060": "a part whose parent has no lines field of it",
+    "DEF061": "\"part_of\" names no other entity",
+    "DEF062": "a lines field without \"of\", or whose \"of\" is not a part of its entity",
+    "DEF063": "a part held by two lines fields of its parent",
+    "DEF064": "a part with permissions, actions, a role entry or a workflow of its own",
+    "DEF065": "a part declares a field named like its parent or \"position\"",
+    "DEF066": "a part of a part (parts nest one level only)",
+    "DEF067": "a workflow action creates records of a part on their own",
     "WF010": "unknown key (schema)",
     "WF011": "wrong JSON type (schema)",
     "WF012": "value is not one of the allowed ones (schema)",
@@ -210,7 +219,7 @@ def _owned_twice(ctx: Ctx) -> Iterator[Problem]:
 
 
 PACK_CHECKS: tuple[Callable[[Ctx], Iterator[Problem]], ...] = (
-    _tables, _role_scopes, _owned_twice, *FIELD_RIGHTS_CHECKS)
+    _tables, _role_scopes, _owned_twice, check_parts, *FIELD_RIGHTS_CHECKS)
 
 
 def is_warning(problem: Problem) -> bool:

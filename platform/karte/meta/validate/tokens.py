@@ -162,7 +162,7 @@ def check_create(w: Writer, entity: str | None, values: Mapping[str, Any],
     if entity not in w.ctx.entity_names:
         yield w.at("entity", w.ctx.unknown_entity(entity), *where, "create")
     target = w.ctx.pack.entities.get(entity or "")
-    if target is None:
+    if target is None or target.part_of is not None:    # a part: DEF067 says it
         return
     yield from check_values(w, target, values, "values", (*where, "values"))
     missing = [n for n, f in target.fields.items() if f.required and f.default is None

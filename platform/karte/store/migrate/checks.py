@@ -76,6 +76,11 @@ def empty_required(conn: sa.Connection, entity: Entity, field: Field, column: st
         if name in existing:
             junction = sa.table(name, sa.column("source_id"))
             where.append(~sa.exists().where(junction.c.source_id == source.c.id))
+    elif field.type == "lines":       # required lines: a live line of the part
+        if field.of in existing:
+            part = sa.table(field.of or "", sa.column(entity.name), sa.column("deleted_at"))
+            where.append(~sa.exists().where(part.c[entity.name] == source.c.id,
+                                            part.c.deleted_at.is_(None)))
     elif column is not None:
         where.append(empty(source.c[column], field))
     count = conn.execute(sa.select(sa.func.count()).select_from(source).where(*where))

@@ -22,7 +22,7 @@ from karte.meta.model import Field, Pack
 
 HISTORY = "karte_schema_history"
 FIELD_KEYS = ("required", "unique", "index", "max_length", "precision", "scale", "currency",
-              "to", "renamed_from", "workflow")
+              "to", "of", "renamed_from", "workflow")
 HISTORY_ROWS = sa.table(
     HISTORY, sa.column("id", BIGINT), sa.column("applied_at", UTCDateTime()),
     sa.column("pack", sa.String()), sa.column("summary", sa.Text()),

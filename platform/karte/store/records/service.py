@@ -32,6 +32,7 @@ from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
+from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records import rollups
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
@@ -42,7 +43,7 @@ from karte.store.records.query import (
     filtered,
     order_by,
 )
-from karte.store.records.store import Store
+from karte.store.records.store import Store, chunks
 from karte.store.records.unique import integrity_problems, unique_clashes, unique_problems
 from karte.store.records.write import (
     Tagged,
@@ -142,6 +143,7 @@ class Records:
         `enforce=False` is for consequences the pack declares (a workflow's `create`
         action): stamped with the actor, not limited by their role."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(self.store, ent)
         if enforce:
             check_create(self.store, ent, actor)
             fields.check_input(self.store, ent, actor, values)
@@ -152,15 +154,20 @@ class Records:
             linked = Linked(self.store, c, ent, checked)
             record, problems = prepare_create(self.store, ent, values, ctx, judge, moving,
                                               linked)
+            plans, found = records_lines.plan(self.store, ent, record, values, None, ctx, judge,
+                                              moving, c, checked)
+            problems += found
             clean = [n for n in ent.fields if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean], set(), {},
                                                          checked, actor)]
+            problems += records_lines.db_problems(self.store, c, plans, checked)
             if problems:
                 raise ValidationFailed(problems)
             user = actor_id(actor)
             [id] = insert(self.store, c, ent, [record], stamp(ctx.now, user, True))
+            lined = records_lines.save_lines(self.store, c, ent, id, plans, ctx.now, user)
             audit.write(c, self.store.audit, [audit.row(ent.name, id, "create", user, ctx.now,
-                                                        created_changes(ent, record))])
+                                                        created_changes(ent, record) | lined)])
             self._first_moves(c, ent, [id], [record], user, ctx.now)
             rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent,
                                                                         [record]))
@@ -173,6 +180,7 @@ class Records:
         batches with executemany, all or nothing. Problems name the row: "row 12: email"
         (rows counted from 1); every row is checked so one report lists them all."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(self.store, ent)
         check_create(self.store, ent, actor)
         ids: list[int] = []
         problems: Tagged = []
@@ -185,11 +193,11 @@ class Records:
             stamped = stamp(ctx.now, actor_id(actor), True)
             start = 0
             while batch := list(islice(rows, max(1, batch_size))):
-                records, found = self._prepare_batch(c, ent, batch, ctx, judge, moving, seen,
-                                                     actor)
+                records, found, plans = self._prepare_batch(c, ent, batch, ctx, judge, moving,
+                                                            seen, actor)
                 problems += [(start + i, p) for i, p in found]
                 if not problems:
-                    ids += self._insert_batch(c, ent, records, stamped)
+                    ids += self._insert_batch(c, ent, records, stamped, plans)
                     rollups.parents_of(self.store, ent, records, into=parents)
                 start += len(batch)
             if problems:
@@ -201,27 +209,34 @@ class Records:
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
                        moving: bool, seen: dict[str, set[Any]],
-                       actor: Actor | None) -> tuple[list[Record], Tagged]:
-        records, problems, clean = [], [], []
+                       actor: Actor | None) -> tuple[list[Record], Tagged, list[Any]]:
+        records, problems, clean, plans = [], [], [], []
         linked = Linked(self.store, conn, entity, actor)
         linked.prime(batch)
         for i, values in enumerate(batch):
             fields.check_input(self.store, entity, actor, values)
             record, found = prepare_create(self.store, entity, values, ctx, judge, moving,
                                            linked)
+            lined, more = records_lines.plan(self.store, entity, record, values, None, ctx,
+                                             judge, moving, conn, actor)
+            found += more + records_lines.db_problems(self.store, conn, lined, actor)
             records.append(record)
+            plans.append(lined)
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
         problems += self._db_problems(conn, entity, records, clean, set(), seen, actor, actor)
-        return records, sorted(problems, key=lambda tagged: tagged[0])
+        return records, sorted(problems, key=lambda tagged: tagged[0]), plans
 
     def _insert_batch(self, conn: sa.Connection, entity: Entity, records: list[Record],
-                      stamped: Mapping[str, Any]) -> list[int]:
+                      stamped: Mapping[str, Any], plans: list[Any]) -> list[int]:
         ids = insert(self.store, conn, entity, records, stamped)
         at, user = stamped["created_at"], stamped["created_by"]
+        lined = [records_lines.save_lines(self.store, conn, entity, id, plan, at, user)
+                 if plan else {} for id, plan in zip(ids, plans, strict=True)]
         audit.write(conn, self.store.audit, [
-            audit.row(entity.name, id, "create", user, at, created_changes(entity, record))
-            for id, record in zip(ids, records, strict=True)])
+            audit.row(entity.name, id, "create", user, at,
+                      created_changes(entity, record) | more)
+            for id, record, more in zip(ids, records, lined, strict=True)])
         self._first_moves(conn, entity, ids, records, user, at)
         return ids
 
@@ -254,6 +269,19 @@ class Records:
         return [fields.strip(self.store, ent, actor, found[id])
                 for id in dict.fromkeys(wanted) if id in found]
 
+    def lines_of(self, entity: str, ids: Iterable[Any], *, actor: Actor | None = None,
+                 conn: sa.Connection | None = None) -> dict[str, dict[int, list[Record]]]:
+        """The lines of many live parents the actor may read, per `lines` field and parent
+        id, ordered by position (one query per field: cards of a list, exports)."""
+        ent = self.store.entity(entity)
+        with self._reading(conn) as c:
+            table = self.store.table(ent)
+            wanted = [int(id) for id in ids]
+            readable = [id for batch in chunks(wanted) for id in c.scalars(
+                sa.select(table.c.id).where(table.c.id.in_(batch), table.c.deleted_at.is_(None),
+                                            scope(self.store, ent, actor, "read")))]
+            return records_lines.lines_of(self.store, c, ent, readable)
+
     def history(self, entity: str, id: Any, actor: Actor | None = None) -> list[dict[str, Any]]:
         """Audit entries newest first: who, when, action, changes {field: [old, new]}."""
         ent = self.store.entity(entity)
@@ -271,6 +299,7 @@ class Records:
         """Change some fields of a record read at `version`. A stale version raises
         Conflict and writes nothing; a change to nothing writes nothing."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(self.store, ent)
         expected = _version(version)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "update", lock=True)
@@ -284,9 +313,14 @@ class Records:
             judge = judge_with(ctx, self.store.fetcher(c))
             record, changed, problems = prepare_update(self.store, ent, old, values, judge,
                                                        moving, Linked(self.store, c, ent, actor))
+            plans, found = records_lines.plan(self.store, ent, record, values, old, ctx, judge,
+                                              moving, c, actor)
+            problems += found
+            changed = records_lines.changed_names(ent, changed, plans)
             clean = [n for n in changed if n not in {p.where for p in problems}]
             problems += [p for _, p in self._db_problems(c, ent, [record], [clean],
                                                          {old["id"]}, {}, actor, actor)]
+            problems += records_lines.db_problems(self.store, c, plans, actor, old["id"])
             if problems:
                 raise ValidationFailed(problems)
             if not changed:
@@ -296,10 +330,11 @@ class Records:
                               stamp(ctx.now, user, False)):
                 raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected,
                                      actor)
+            lined = records_lines.save_lines(self.store, c, ent, old["id"], plans, ctx.now, user)
             after = {**record, "version": old["version"] + 1}
             audit.write(c, self.store.audit, [audit.row(
                 ent.name, old["id"], _action(ent, changed), user, ctx.now,
-                audit.changes(old, after, changed))])
+                audit.changes(old, after, records_lines.audit_names(ent, changed)) | lined)])
             rollups.refresh(self.store, c, ent.name,
                             rollups.parents_of(self.store, ent, [old, record], changed))
             return fields.strip(self.store, ent, actor, self.store.read_one(c, ent, id))
@@ -331,7 +366,8 @@ class Records:
         problems += [Problem(name, f"{label(entity.fields[name])} was changed meanwhile; it is "
                                    f"now {_shown(theirs)}.", "stale")
                      for name, (theirs, _yours) in changed.items()]
-        return Conflict(problems, changed, current)
+        return Conflict(problems + records_lines.changed_meanwhile(entity, seen, current),
+                        changed, current)
 
     # ------------------------------------------------------------ delete / restore
 
@@ -343,6 +379,7 @@ class Records:
         needs `delete` on this record only: cascades and set_null are the pack's declared
         consequences and run whatever the actor's rights on those records."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(self.store, ent)
         expected = None if version is None else _version(version)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", lock=True)
@@ -362,6 +399,7 @@ class Records:
         restored one by one). Refused while one of its links points at a deleted record.
         Undoing a delete takes the `delete` right on the record."""
         ent = self.store.entity(entity)
+        records_lines.refuse_part(self.store, ent)
         with self._writing(conn, ent) as c:
             old = read_for(self.store, c, ent, id, actor, "delete", include_deleted=True,
                            lock=True, verb="restore")
@@ -387,6 +425,7 @@ class Records:
                   audit.VERSION: [old["version"], old["version"] + 1]}
         audit.write(conn, self.store.audit,
                     [audit.row(entity.name, old["id"], "restore", user, at, change)])
+        records_lines.restore_lines(self.store, conn, entity, old, at, user)
 
     # ------------------------------------------------------------ query
 

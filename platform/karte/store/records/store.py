@@ -93,6 +93,7 @@ class Store:
                 query = query.with_for_update()
             found.update((row["id"], dict(row)) for row in conn.execute(query).mappings())
         self.attach_links(conn, entity, list(found.values()))
+        self.attach_lines(conn, entity, list(found.values()))
         return found
 
     def read_one(self, conn: sa.Connection, entity: Entity, id: Any,
@@ -124,6 +125,38 @@ class Store:
                     targets[source_id].append(target_id)
             for record in records:
                 record[field.name] = targets.get(record["id"], [])
+
+    def attach_lines(self, conn: sa.Connection, entity: Entity,
+                     records: list[dict[str, Any]]) -> None:
+        """Each `lines` field as its lines in order (SPEC §3.5): one query per field. A
+        live record has its live lines; a deleted one the lines deleted with it. Lists
+        of records (`query`) do not call this: a list page shows no lines."""
+        for field in entity.fields.values():
+            if field.type != "lines" or not field.of or field.of not in self.tables:
+                continue
+            part = self.pack.entities[field.of]
+            found = self.lines_of(conn, part, {r["id"]: r["deleted_at"] for r in records})
+            for record in records:
+                record[field.name] = found.get(record["id"], [])
+
+    def lines_of(self, conn: sa.Connection, part: Entity,
+                 parents: Mapping[int, dt.datetime | None]) -> dict[int, list[dict[str, Any]]]:
+        """The lines of each parent id, ordered by position: the live ones of a parent
+        whose value is None, else those deleted at that moment (deleted with it)."""
+        table, parent = self.table(part), part.part_of or ""
+        found: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for batch in chunks(parents):
+            deleted = {at for id, at in parents.items() if id in batch and at is not None}
+            alive = table.c.deleted_at.is_(None)
+            when = sa.or_(alive, table.c.deleted_at.in_(deleted)) if deleted else alive
+            query = (sa.select(table).where(table.c[parent].in_(batch), when)
+                     .order_by(table.c[parent], table.c.position, table.c.id))
+            for row in conn.execute(query).mappings():
+                if row["deleted_at"] == parents[row[parent]]:
+                    found[row[parent]].append(dict(row))
+        lines = [line for group in found.values() for line in group]
+        self.attach_links(conn, part, lines)
+        return dict(found)
 
     def fetcher(self, conn: sa.Connection) -> Fetch:
         """`fetch(entity, id)` for conditions that follow a link: any record, deleted or

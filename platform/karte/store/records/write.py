@@ -271,5 +271,6 @@ def replace_links(store: Store, conn: sa.Connection, entity: Entity, field: Fiel
 
 def created_changes(entity: Entity, record: Mapping[str, Any]) -> dict[str, list[Any]]:
     """Audit changes of a new record: every non-empty field from None."""
-    names = [n for n in entity.fields if not is_empty(record.get(n))]
+    names = [n for n, f in entity.fields.items()
+             if f.type != "lines" and not is_empty(record.get(n))]   # lines: line by line
     return audit.changes({}, {**record, "version": 1}, names)

@@ -1,0 +1,91 @@
+"""What a `lines` field's part shows (SPEC §3.5): its columns as the signed-in user may see
+them, each column's value type, a row's values as saving would compute them, and totals.
+Shared by the grid on the form (`lines_form`) and the table on the card (`lines_pages`)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import g
+from markupsafe import Markup
+
+from karte.meta.model import Entity, Field
+from karte.web import actor, records, registry
+from karte.web.display import show
+from karte.web.form_values import QUERY
+
+TOTALLED = frozenset({"money", "decimal", "integer"})
+"""Column types a table of lines adds up (a formula or rollup by its `result` type)."""
+NUMERIC = TOTALLED | {"percent"}
+
+
+def kind(f: Field) -> str:
+    """The type a value of `f` is shown as (a formula or rollup: its `result`)."""
+    return (f.result or "decimal") if f.type in ("formula", "rollup") else f.type
+
+
+def _sum(f: Field, lines: Sequence[Mapping[str, Any]]) -> Any:
+    values = [v for line in lines if (v := line.get(f.name)) is not None]
+    if not values:
+        return None
+    try:
+        total = sum((Decimal(str(v)) for v in values), Decimal(0))
+    except InvalidOperation:
+        return None
+    return int(total) if kind(f) == "integer" else total
+
+
+def totals(part: Entity, lines: Sequence[Mapping[str, Any]]) -> dict[str, Markup]:
+    """Each money / decimal / integer column added up, shown as its type is."""
+    return {f.name: show(f, _sum(f, lines)) for f in columns(part) if kind(f) in TOTALLED}
+
+
+def part_of(f: Field) -> Entity:
+    return registry().entities[f.of or ""]
+
+
+def rights(part: Entity) -> tuple[frozenset[str], frozenset[str]]:
+    """The part's fields hidden from the signed-in user, and those their role may not
+    write (SPEC §3.4 field-level permissions, `karte.store.field_rights`); none where that
+    module is not there. Asked once per request and part."""
+    cache = g.setdefault("karte_line_rights", {})
+    if part.name not in cache:
+        try:
+            found = importlib.import_module("karte.store.field_rights")
+        except ImportError:
+            cache[part.name] = (frozenset(), frozenset())
+        else:
+            store, user = records().store, actor()
+            cache[part.name] = (frozenset(found.hidden(store, part, user)),
+                                frozenset(found.read_only(store, part, user)))
+    return cache[part.name]
+
+
+def columns(part: Entity) -> list[Field]:
+    """The part's declared fields (not the parent link or `position` the engine adds)
+    that the signed-in user may see."""
+    hidden, _fixed = rights(part)
+    return [f for f in part.fields.values() if f.declared and f.name not in hidden]
+
+
+def prefix(name: str, index: int) -> str:
+    return f"{name}-{index}-"
+
+
+def computed(part: Entity, cells: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's values as they would be stored, formulas computed (invalid text: empty)."""
+    from karte.store.records.write import compute_formulas
+    from karte.web.form_values import stored_form
+
+    values = {**{n: None for n in part.fields}, **stored_form(part, _texts(cells),
+                                                              registry().country)}
+    compute_formulas(part, values)
+    return values
+
+
+def _texts(cells: Mapping[str, Any]) -> dict[str, Any]:
+    return {n: (None if isinstance(v, str) and not v.strip() else v)
+            for n, v in cells.items() if not n.startswith(QUERY)}
