@@ -27,12 +27,14 @@ SCOPED = ("read", "update", "delete")
 
 def rights(store: Store, entity: Entity, actor: Actor | None) -> Permission:
     """The actor's rights on the entity; the system has them all. A part is read as its
-    parent is and never written on its own (its lines are saved with the parent)."""
+    parent is and never written on its own (its lines are saved with the parent); its
+    field-level `hidden` / `read_only` are its own (SPEC §3.4)."""
     if actor is None:
         return ALL_RIGHTS
     if entity.part_of is not None and entity.part_of in store.pack.entities:
+        own = store.pack.permission(actor.role, entity.name)
         return Permission(store.pack.permission(actor.role, entity.part_of).read, False,
-                          False, False)
+                          False, False, hidden=own.hidden, read_only=own.read_only)
     return store.pack.permission(actor.role, entity.name)
 
 

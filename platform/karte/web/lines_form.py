@@ -33,13 +33,14 @@ from karte.web.form_values import MANY, QUERY, Parsed, as_text, editable, parse
 from karte.web.lines_errors import NAMED
 from karte.web.lines_values import (
     NUMERIC,
-    TOTALLED,
     columns,
     computed,
     kind,
     part_of,
     prefix,
     rights,
+    stored_lines,
+    summed,
     totals,
 )
 
@@ -104,7 +105,7 @@ class Grid:
 
     @property
     def summed(self) -> list[str]:
-        return [c.name for c in self.columns if kind(c) in TOTALLED]
+        return [c.name for c in self.columns if summed(c)]
 
     @property
     def fetch_links(self) -> str:
@@ -287,7 +288,9 @@ def build(model: FormModel, f: Field, typed: GridText,
           errors: Mapping[str, list[str]]) -> Grid:
     part = part_of(f)
     sub = FormModel(part, None, model.conditions, model.lookup)
-    values = [{**sub.base, **computed(part, row.cells)} for row in typed.rows]
+    stored = stored_lines(model.base.get(f.name))
+    values = [{**sub.base, **computed(part, row.cells, stored.get(row.id))}
+              for row in typed.rows]
     refs = references(part, values)
     rows = []
     for row, state in zip(typed.rows, values, strict=True):

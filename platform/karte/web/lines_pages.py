@@ -27,7 +27,15 @@ from karte.web.display import references, show
 from karte.web.forms import RECORD_ID, _check_update, _model, _parse
 from karte.web.lines_errors import change_label
 from karte.web.lines_form import GridText, install
-from karte.web.lines_values import NUMERIC, columns, computed, kind, part_of, totals
+from karte.web.lines_values import (
+    NUMERIC,
+    columns,
+    computed,
+    kind,
+    part_of,
+    stored_lines,
+    totals,
+)
 
 blueprint = Blueprint("lines", __name__)
 PART_REFUSED = frozenset({"forms.new", "forms.edit", "forms.live", "forms.delete",
@@ -100,8 +108,8 @@ def preview_state(entity: Entity, model: Any, parsed: Any) -> tuple[dict, dict[s
     for name, typed in parsed.raw.items():
         f = entity.fields.get(name)
         if f is not None and f.type == "lines" and isinstance(typed, GridText):
-            part = part_of(f)
-            grids[name] = [computed(part, row.cells) for row in typed.rows
+            part, stored = part_of(f), stored_lines(model.base.get(name))
+            grids[name] = [computed(part, row.cells, stored.get(row.id)) for row in typed.rows
                            if row.number is not None]
     plain = {n: v for n, v in parsed.values.items() if n not in grids}
     state = {**model.base, **stored_form(entity, plain, registry().country)}

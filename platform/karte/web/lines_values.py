@@ -38,9 +38,16 @@ def _sum(f: Field, lines: Sequence[Mapping[str, Any]]) -> Any:
     return int(total) if kind(f) == "integer" else total
 
 
+def summed(f: Field) -> bool:
+    """A column the totals row adds up: a formula (or rollup) giving money, a decimal or
+    an integer, such as a line's amount. Typed columns are not: a total of unit prices or
+    of quantities of different products means nothing."""
+    return f.type in ("formula", "rollup") and kind(f) in TOTALLED
+
+
 def totals(part: Entity, lines: Sequence[Mapping[str, Any]]) -> dict[str, Markup]:
-    """Each money / decimal / integer column added up, shown as its type is."""
-    return {f.name: show(f, _sum(f, lines)) for f in columns(part) if kind(f) in TOTALLED}
+    """Each summed column added up, shown as its type is."""
+    return {f.name: show(f, _sum(f, lines)) for f in columns(part) if summed(f)}
 
 
 def part_of(f: Field) -> Entity:
@@ -75,15 +82,36 @@ def prefix(name: str, index: int) -> str:
     return f"{name}-{index}-"
 
 
-def computed(part: Entity, cells: Mapping[str, Any]) -> dict[str, Any]:
-    """A row's values as they would be stored, formulas computed (invalid text: empty)."""
+def computed(part: Entity, cells: Mapping[str, Any],
+             stored: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A row's values as saving would compute them (invalid text: empty): the cells as
+    typed over the stored line (`stored`: fields the grid does not post, such as a read-only
+    unit cost, keep their stored values), fetched values copied from a picked link where
+    saving would copy them (SPEC §3.6), then formulas."""
+    from karte.store.records.fetch import fetched_values
     from karte.store.records.write import compute_formulas
     from karte.web.form_values import stored_form
 
-    values = {**{n: None for n in part.fields}, **stored_form(part, _texts(cells),
-                                                              registry().country)}
+    values = {**{n: None for n in part.fields}, **(stored or {}),
+              **stored_form(part, _texts(cells), registry().country)}
+    for link in {f.fetch.split(".")[0] for f in part.fields.values() if f.fetch}:
+        picked = values.get(link)
+        moved = stored is None or stored.get(link) != picked
+        if picked is None or not moved and not any(
+                f.read_only for f in part.fields.values()
+                if f.fetch and f.fetch.startswith(link + ".")):
+            continue
+        for name, value in fetched_values(records().store, part, link, picked,
+                                          actor()).items():
+            if part.fields[name].read_only or values.get(name) is None:
+                values[name] = value
     compute_formulas(part, values)
     return values
+
+
+def stored_lines(lines: Any) -> dict[str, Mapping[str, Any]]:
+    """A record's stored lines by id as the grid posts it (text)."""
+    return {str(line["id"]): line for line in lines or () if isinstance(line, Mapping)}
 
 
 def _texts(cells: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ free.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from karte.meta.model import Entity, Field
 from karte.meta.parts import POSITION
@@ -73,21 +74,34 @@ def _engine_names(ctx: Ctx, part: Entity) -> Iterator[Problem]:
                      "name", "DEF065")
 
 
+FIELD_KEYS = frozenset({"hidden", "read_only"})
+
+
+def _fields_only(entry: Any, per_role: bool = False) -> bool:
+    """A part's rights entry that only hides fields or makes them read-only (SPEC §3.4:
+    field-level rights apply to lines too); `per_role`: an entity file's `permissions`."""
+    entries = list(entry.values()) if per_role and isinstance(entry, dict) else [entry]
+    return all(isinstance(e, dict) and set(e) <= FIELD_KEYS for e in entries)
+
+
 def _own_rights(ctx: Ctx, part: Entity) -> Iterator[Problem]:
     """No permissions, actions or workflow of a part's own: it follows its parent."""
     if part.part_of is None:
         return
     data = ctx.raw.entities[part.name].data
     for key in OWN_KEYS:
-        if key in data:
+        if key in data and not (key == "permissions" and _fields_only(data[key], True)):
             yield at(part.source, pointer(key), f'a part has no "{key}" of its own: its '
                      f"lines are read and written with their {part.part_of}; remove "
-                     f'"{key}" (set them on {part.part_of})', "DEF064")
+                     f'"{key}" (set them on {part.part_of}; only "hidden" and "read_only" '
+                     "field lists may be given per role)", "DEF064")
     for role, scopes in (ctx.role_scopes or {}).items():
-        if isinstance(scopes, dict) and part.name in scopes:
+        if (isinstance(scopes, dict) and part.name in scopes
+                and not _fields_only(scopes[part.name])):
             yield at(ctx.raw.pack.file, pointer("roles", role, part.name),
                      f"{part.name} is a part of {part.part_of}: its rights are those on "
-                     f"{part.part_of}; remove this entry", "DEF064")
+                     f'{part.part_of}; keep only "hidden" and "read_only" in this entry',
+                     "DEF064")
     for workflow in ctx.pack.workflows.values():
         if workflow.entity == part.name:
             yield at(workflow.source, "/entity", f"{part.name} is a part of {part.part_of}; "
