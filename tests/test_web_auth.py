@@ -240,7 +240,8 @@ def every_page(app) -> list[str]:
     from the pack (a new route with a new converter fails here until it gets a value)."""
     customer = app.extensions["karte"]["records"].create("customer", {"name": "Acme"})
     values = {"entity": "customer", "id": customer["id"], "workflow": "pipeline",
-              "stage": "new", "child": "deal", "field": "customer"}
+              "stage": "new", "child": "deal", "field": "customer", "link": "owner",
+              "name": "no_such_action"}
     public = {"static", "theme", "schema.health", "auth.login", "auth.logout"}
     with app.test_request_context():
         return [url_for(rule.endpoint, **{a: values[a] for a in rule.arguments})

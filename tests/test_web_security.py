@@ -50,7 +50,7 @@ def app(make_app):
 def _values(path: str, ids: dict) -> dict:
     """Real values for a rule's converters, so every route resolves."""
     return {"entity": "thing", "id": ids["thing"], "workflow": "flow", "stage": "open",
-            "child": "step", "field": "thing"}
+            "child": "step", "field": "thing", "name": "no_such_action", "link": "parent"}
 
 
 def _fill(rule, ids: dict) -> str:

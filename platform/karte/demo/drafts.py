@@ -125,6 +125,8 @@ class Builder:
         return replace(self.ctx, user_id=self.values.rng.choice(users) if users else None)
 
     def _wanted(self, f: Field, plan: _Plan) -> bool:
+        if f.series is not None or (f.fetch is not None and f.name not in plan.needed):
+            return False          # numbered by the series; copied through its link
         if f.name in plan.held and not f.required:
             return False
         if f.required or f.unique or f.name in plan.needed:

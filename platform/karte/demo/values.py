@@ -48,7 +48,7 @@ NAME_HINTS: tuple[tuple[str, Callable[[Faker], str]], ...] = (
 PHONE_FORMATS = {"en_US": "+1 ### 555 ####", "ja_JP": "+81 3-####-####"}
 # Typical values per number type (low, high, step) when the field's bounds allow them.
 NUMBERS: dict[str, tuple[int, int, int | Decimal]] = {
-    "integer": (1, 100, 1), "decimal": (0, 1000, Decimal("0.01")),
+    "integer": (1, 100, 1), "decimal": (1, 100, Decimal(1)),
     "money": (500, 200_000, 100), "percent": (0, 100, 5)}
 DIGITS = {"money": (18, 2), "percent": (7, 2), "decimal": (18, 2)}
 DAYS = (-180, 90)                       # dates around today
