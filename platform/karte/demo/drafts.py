@@ -41,6 +41,7 @@ from .values import NoValue, Values
 ROUNDS = 4            # settling visible_if / required_if, and proposing values for rules
 OPTIONAL_SHARE = 0.75  # how often an optional field gets a value
 SKIPPED = frozenset({"formula", "rollup", "file"})
+COMBINATION_TRIES = 30
 PROVISIONAL_ID = 1    # `$record` while a draft has no id yet: any id passes prepare_create
 
 
@@ -74,6 +75,7 @@ class Builder:
         self.values, self.links, self.ctx, self.fetch = values, links, ctx, fetch
         self.satisfier = Satisfier(values, ctx, fetch)
         self._defaults: dict[str, dict[str, Any]] = {}
+        self._combos: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = {}
 
     def judge(self, cond: Any, view: Mapping[str, Any]) -> bool:
         return evaluate(cond, view, self.ctx, self.fetch)
@@ -156,6 +158,34 @@ class Builder:
                 self._skipped(draft, f, plan)
             elif self._wanted(f, plan):
                 record[f.name] = self._value(draft, f, plan, fake)
+        for combo in entity.unique:
+            self._combination(draft, combo, plan, fake, pick)
+
+    def _combination(self, draft: Draft, combo: tuple[str, ...], plan: _Plan, fake: Faker,
+                     pick: Any) -> None:
+        """An entity-level `unique` combination no other demo record has: drawn again
+        (its links among the candidates) while it clashes."""
+        entity, record = draft.entity, draft.values
+        seen = self._combos.setdefault((entity.name, combo), set())
+        for _ in range(COMBINATION_TRIES):
+            key = tuple(record.get(n) for n in combo)
+            if None in key or key not in seen:
+                break
+            for name in combo:
+                record[name] = None
+            self.links.choose(entity, record,
+                              lambda f: f.name in combo or self._wanted(f, plan), pick)
+            for name in combo:
+                if entity.fields[name].type != "link" and record.get(name) is None:
+                    record[name] = self._value(draft, entity.fields[name], plan, fake)
+        key = tuple(record.get(n) for n in combo)
+        if None in key:
+            return
+        if key in seen:
+            draft.problems.append(Problem(combo[0], "every combination of "
+                                          f"{', '.join(combo)} is used by another record",
+                                          "demo"))
+        seen.add(key)
 
     def _lines(self, draft: Draft, f: Field, held: bool) -> list[dict[str, Any]]:
         """1 to 5 lines (within the field's `min` and `max`; only `min` while a later
