@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from karte.meta import conditions
-from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not, Token
+from karte.meta.conditions import Condition, Token, compares
 from karte.meta.formulas import NUMBERS, _stored
 from karte.meta.formulas.check import operand_kind
 from karte.meta.formulas.functions import DATE, NUMBER
@@ -197,7 +197,7 @@ class _Checker:
         self.problems += found
         if parsed is None:
             return None, False
-        for compare in _compares(parsed):
+        for compare in compares(parsed):
             if compare.ref.link is not None:
                 self.problem("DEF076", f'"where" reads {compare.ref.path} on another record; '
                              "a rollup's condition reads the aggregated records' own fields "
@@ -207,16 +207,6 @@ class _Checker:
                              "($today, $now, $me, days_from_today): a stored total must not "
                              "depend on the day or the user", "where")
         return parsed, not self.problems
-
-
-def _compares(cond: Condition) -> Iterator[Compare]:
-    if isinstance(cond, Compare):
-        yield cond
-    elif isinstance(cond, Not):
-        yield from _compares(cond.item)
-    elif isinstance(cond, AllOf | AnyOf):
-        for item in cond.items:
-            yield from _compares(item)
 
 
 def _has_token(value: Any) -> bool:

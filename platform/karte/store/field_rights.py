@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from karte.fields import normalise
-from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not
+from karte.meta.conditions import Condition, compares
 from karte.meta.model import Entity
 from karte.problems import Detailed, Problem, did_you_mean
 from karte.store.actor import Actor
@@ -176,16 +176,6 @@ def check_input(store: Store, entity: Entity, actor: Actor | None,
 # ---------------------------------------------------------------- queries
 
 
-def _refs(condition: Condition) -> Iterable[Compare]:
-    if isinstance(condition, Compare):
-        yield condition
-    elif isinstance(condition, Not):
-        yield from _refs(condition.item)
-    elif isinstance(condition, AllOf | AnyOf):
-        for item in condition.items:
-            yield from _refs(item)
-
-
 def unknown_field(entity: Entity, name: str, visible: Iterable[str]) -> Problem:
     """The problem an unknown field gives, for a field hidden from the actor: the same
     words, so that a refusal does not reveal the field exists."""
@@ -199,7 +189,7 @@ def check_condition(store: Store, entity: Entity, actor: Actor | None,
     one link away), as for a field that does not exist."""
     if actor is None or condition is None:
         return
-    for compare in _refs(condition):
+    for compare in compares(condition):
         ref = compare.ref
         owner = store.entity(ref.target) if ref.target else entity
         first = ref.link or ref.field.name

@@ -275,11 +275,9 @@ def delete(entity: str, id: int):
 
 # ---------------------------------------------------------------- live form, picker
 
-@blueprint.post("/<entity>/form")
-def live(entity: str):
-    """The fields again with their conditions judged on what is typed now (nothing is
-    written): a fragment for htmx, the whole form for the "Update form" button."""
-    ent = entity_or_404(entity)
+def typed_model(ent: Entity) -> FormModel:
+    """The form model of the record a live request is typing (its id in the form; none:
+    a new one), after checking the user may edit it, or create one."""
     id = request.form.get(RECORD_ID, "").strip()
     if id:
         record = records().get(ent.name, id, actor=actor())
@@ -287,7 +285,15 @@ def live(entity: str):
     else:
         check_create(records().store, ent, actor())
         record = None
-    model = _model(ent, record)
+    return _model(ent, record)
+
+
+@blueprint.post("/<entity>/form")
+def live(entity: str):
+    """The fields again with their conditions judged on what is typed now (nothing is
+    written): a fragment for htmx, the whole form for the "Update form" button."""
+    ent = entity_or_404(entity)
+    model = typed_model(ent)
     parsed = _parse(model)
     fetching = _fetching(model)
     fetching.fill(parsed)

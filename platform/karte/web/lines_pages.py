@@ -21,10 +21,9 @@ from markupsafe import Markup
 
 from karte.meta.model import Entity, Field
 from karte.store.errors import NotFound
-from karte.store.permissions import check_create
 from karte.web import actor, entity_or_404, records, registry, render, text
 from karte.web.display import references, show
-from karte.web.forms import RECORD_ID, _check_update, _model, _parse
+from karte.web.forms import _parse, typed_model
 from karte.web.lines_errors import change_label
 from karte.web.lines_form import GridText, install
 from karte.web.lines_values import (
@@ -122,14 +121,7 @@ def preview_state(entity: Entity, model: Any, parsed: Any) -> tuple[dict, dict[s
 def preview(entity: str):
     """The derived values of the form as typed, as out-of-band swaps (nothing written)."""
     ent = entity_or_404(entity)
-    id = request.form.get(RECORD_ID, "").strip()
-    if id:
-        record = records().get(ent.name, id, actor=actor())
-        _check_update(ent, record)
-    else:
-        check_create(records().store, ent, actor())
-        record = None
-    model = _model(ent, record)
+    model = typed_model(ent)
     parsed = _parse(model)
     state, grids = preview_state(ent, model, parsed)
     refs = references(ent, [state])

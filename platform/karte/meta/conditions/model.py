@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -82,12 +82,18 @@ class Not:
 Condition = Compare | AllOf | AnyOf | Not
 
 
+def compares(cond: Condition) -> Iterator[Compare]:
+    """Every comparison in the condition, however deep in all / any / not."""
+    if isinstance(cond, Compare):
+        yield cond
+        return
+    for item in (cond.item,) if isinstance(cond, Not) else cond.items:
+        yield from compares(item)
+
+
 def fields_used(cond: Condition) -> frozenset[str]:
     """First-hop field names the condition reads (a form re-checks when one changes)."""
-    if isinstance(cond, Compare):
-        return frozenset({cond.ref.link or cond.ref.field.name})
-    items = (cond.item,) if isinstance(cond, Not) else cond.items
-    return frozenset().union(*(fields_used(item) for item in items))
+    return frozenset(c.ref.link or c.ref.field.name for c in compares(cond))
 
 
 def fold(text: str) -> str:
