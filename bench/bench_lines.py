@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_lines.py [--lines 50] [--runs 20] [--url sqlite:///...]
 
-Prints the median wall time of (a) creating a quote with N lines, (b) updating every line
+Prints the median wall time of (a) creating a quote with N lines (against the baseline of a
+quote without lines), (b) updating every line
 of it and reversing their order, and (c) reading it back with its lines — each one call of
 `Records`, validation, audit and the version bump included. SQLite in a temporary folder
 unless `--url` names another database (it must be empty: the pack's tables are created).
@@ -71,6 +72,7 @@ def main() -> None:
         made: list[dict[str, Any]] = []
         create = _median_ms(args.runs, lambda: made.append(
             records.create("quote", {"title": "Bench", "lines": lines})))
+        bare = _median_ms(args.runs, lambda: records.create("quote", {"title": "Bare"}))
 
         def change() -> None:
             quote = records.get("quote", made[0]["id"])
@@ -82,7 +84,9 @@ def main() -> None:
         read = _median_ms(args.runs, lambda: records.get("quote", made[0]["id"]))
         engine.dispose()
     name = engine.dialect.name
-    print(f"{name}: create a quote with {args.lines} lines: median {create:.0f} ms")
+    print(f"{name}: create a quote with {args.lines} lines: median {create:.0f} ms "
+          f"(a quote without lines: {bare:.1f} ms; ratio {create / bare:.1f}, "
+          f"{(create - bare) / args.lines:.2f} ms per line)")
     print(f"{name}: change all {args.lines} lines and reverse them: median {update:.0f} ms")
     print(f"{name}: read it back with its lines: median {read:.1f} ms")
 
