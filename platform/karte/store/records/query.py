@@ -114,6 +114,8 @@ def _sortable(entity: Entity, table: sa.Table,
 def order_by(store: Store, entity: Entity, sort: str | None,
              actor: Actor | None = None) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
+    Written so the sort indexes (store/tables.py `sort_fields`) serve it on both databases:
+    NOT NULL columns carry no NULLS clause (PostgreSQL would not match it to an index).
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
     on one kept: newest changes first instead)."""
     table = store.table(entity)
@@ -128,9 +130,15 @@ def order_by(store: Store, entity: Entity, sort: str | None,
         raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
                                              f"{did_you_mean(name, sortable)}", "sort",
                                      {"name": name, "choices": tuple(sortable)})])
-    key = SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name])
+    tiebreak = table.c.id.desc() if descending else table.c.id.asc()
+    if name == "id":
+        return [tiebreak]
+    column = table.c[name]
+    key = SORT_KEYS.get(field.type, _plain_order)(store, field, column)
     first = key.desc() if descending else key.asc()
-    return [first.nulls_last(), table.c.id.desc() if descending else table.c.id.asc()]
+    if key is column and not column.nullable:
+        return [first, tiebreak]     # no NULLS clause: the plain (column, id) index serves
+    return [first.nulls_last(), tiebreak]
 
 
 def check_paging(limit: Any, offset: Any) -> tuple[int, int]:
