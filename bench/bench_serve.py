@@ -4,8 +4,8 @@
                                           [--warmup 3]
                                           [--workers N] [--threads T] [--db PATH] [--no-baseline]
 
-Builds (once, cached at --db, default instance/bench-pages-<size>.db, the same file as
-bench_pages.py) the standard pack with `karte demo --size N` on SQLite, starts the server on
+Builds (once, cached at --db, default instance/bench-serve-<size>.db) the standard pack
+with `karte demo --size N` on SQLite, starts the server on
 a free loopback port as a subprocess, signs in once as an admin, then drives --clients
 threads (each its own keep-alive connection, stdlib http.client) over list pages for
 --seconds and prints requests per second, median, p90, p99 and errors. The baseline is the
@@ -134,6 +134,21 @@ def drive(port: int, cookie: str, clients: int, seconds: float) -> tuple[list[fl
     return times, errors[0], time.monotonic() - began
 
 
+def build(db: Path, size: int, env: dict) -> None:
+    """`karte demo --size N` into a new SQLite file, once: a later run reuses it."""
+    if db.exists():
+        return
+    print(f"building {db} with {size:,} demo records (once) ...", flush=True)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    draft = db.with_suffix(".building")
+    draft.unlink(missing_ok=True)
+    demo = karte("demo", "--size", str(size), "--seed", "1", stdout=subprocess.DEVNULL,
+                 env={**env, "KARTE_DATABASE_URL": f"sqlite:///{draft}"})
+    if demo.wait():
+        raise SystemExit(f"`karte demo` failed with exit code {demo.returncode}")
+    draft.rename(db)
+
+
 def measure(name: str, argv: list[str], env: dict, args) -> tuple[float, int]:
     port = free_port()
     log = tempfile.TemporaryFile()
@@ -175,16 +190,13 @@ def main() -> None:
     parser.add_argument("--no-baseline", action="store_true",
                         help="Skip the development server.")
     args, _ = parser.parse_known_args()
-    sys.path.insert(0, str(REPO / "platform"))
-    from bench_pages import build
-
-    db = args.db or REPO / "instance" / f"bench-pages-{args.size}.db"
-    build(db, args.size)
+    db = args.db or REPO / "instance" / f"bench-serve-{args.size}.db"
     instance = tempfile.mkdtemp(prefix="karte-bench-serve-")
-    env = {**os.environ, "KARTE_DATABASE_URL": f"sqlite:///{db}", "KARTE_INSTANCE": instance,
-           "KARTE_PACK": str(REPO),
+    env = {**os.environ, "KARTE_INSTANCE": instance, "KARTE_PACK": str(REPO),
            "PYTHONPATH": os.pathsep.join([str(REPO / "platform"),
                                           os.environ.get("PYTHONPATH", "")])}
+    build(db, args.size, env)
+    env["KARTE_DATABASE_URL"] = f"sqlite:///{db}"
     add = karte("user", "add", EMAIL, "--role", "admin", "--password-stdin", env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     add.communicate(PASSWORD.encode())

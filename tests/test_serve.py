@@ -29,6 +29,7 @@ def pack(tmp_path, db_url, monkeypatch) -> Path:
     monkeypatch.setenv("KARTE_DATABASE_URL", db_url)
     monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
     monkeypatch.delenv("KARTE_SECRET_KEY", raising=False)
+    monkeypatch.delenv("KARTE_RATELIMIT_STORAGE", raising=False)
     return write_pack(tmp_path / "pack", {"customer": CUSTOMER}, pack=PACK)
 
 
@@ -49,6 +50,7 @@ def test_serve_builds_gunicorn_with_the_options_given(pack, started):
     assert cfg.bind == ["0.0.0.0:8123"]
     assert (cfg.workers, cfg.threads, cfg.worker_class_str) == (3, 2, "gthread")
     assert (cfg.accesslog, cfg.errorlog) == ("-", "-")   # access log on stdout
+    assert "each of the 3 workers counts sign-in attempts on its own" in result.output
     # Each worker builds its own app from the pack (the checks already ran in the master,
     # which also wrote the secret key every worker reads).
     app = server.load()
@@ -68,6 +70,14 @@ def test_serve_defaults_one_worker_per_core_and_an_ipv6_bind(pack, started):
     assert cfg.threads == serve.DEFAULT_THREADS
     assert cfg.bind == ["[::1]:8000"]
     assert serve.default_workers(4) == 4 * serve.WORKERS_PER_CORE
+
+
+def test_the_rate_limit_note_only_when_workers_count_apart(monkeypatch):
+    monkeypatch.delenv("KARTE_RATELIMIT_STORAGE", raising=False)
+    assert serve.notes({"workers": 1}) == []
+    assert len(serve.notes({"workers": 2})) == 1
+    monkeypatch.setenv("KARTE_RATELIMIT_STORAGE", "redis://localhost:6379")
+    assert serve.notes({"workers": 2}) == []
 
 
 def test_serve_refuses_a_pack_with_problems_and_starts_nothing(pack, started):

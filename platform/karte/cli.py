@@ -273,10 +273,13 @@ def run(pack_dir: Path | None, host: str, port: int) -> None:
 def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
           threads: int | None) -> None:
     """Check, migrate and serve with gunicorn (production); SIGTERM stops gracefully."""
-    from karte.serve import KarteServer, check_before_serving, options
+    from karte.serve import KarteServer, check_before_serving, notes, options
 
     check_before_serving(pack_dir)
-    KarteServer(pack_dir, options(host, port, workers, threads)).run()
+    settings = options(host, port, workers, threads)
+    for note in notes(settings):
+        click.echo(note, err=True)
+    KarteServer(pack_dir, settings).run()
 
 
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point

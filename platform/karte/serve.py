@@ -4,7 +4,8 @@ The master process runs the same checks as `karte run` once (check the pack, mig
 safe steps, refuse with the report otherwise) and then forks the workers; each worker
 builds its own app with `create_app()` (no app, engine or connection crosses a fork).
 Gunicorn's own signals apply: SIGTERM stops gracefully (requests in flight finish),
-SIGINT/SIGQUIT stop at once, SIGHUP reloads the workers, TTIN/TTOU add or remove one.
+SIGINT/SIGQUIT stop at once, SIGHUP replaces the workers (they read the pack again),
+TTIN/TTOU add or remove one.
 """
 
 from __future__ import annotations
@@ -56,6 +57,16 @@ def options(host: str, port: int, workers: int | None = None,
         # one machine (a test beside a running instance) would fight over it.
         "control_socket_disable": True,
     }
+
+
+def notes(settings: dict[str, Any]) -> list[str]:
+    """What an admin should know before serving with these settings."""
+    storage = os.environ.get("KARTE_RATELIMIT_STORAGE", "memory://")
+    if settings["workers"] > 1 and storage.startswith("memory://"):
+        return [f"note: each of the {settings['workers']} workers counts sign-in attempts "
+                "on its own (KARTE_RATELIMIT_STORAGE is memory://); set it to a shared "
+                "store such as redis://host:6379 to enforce the limits across workers"]
+    return []
 
 
 class KarteServer(BaseApplication):
