@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_serve.py [--size 20000] [--clients 32] [--seconds 12]
                                           [--warmup 3]
                                           [--workers N] [--threads T] [--db PATH] [--no-baseline]
+                                          [--database-url postgresql+psycopg://...]
 
 Builds (once, cached at --db, default instance/bench-serve-<size>.db) the standard pack
 with `karte demo --size N` on SQLite, starts the server on
@@ -187,6 +188,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--db", type=Path)
+    parser.add_argument("--database-url",
+                        help="Serve this database instead of the SQLite file (demo records "
+                             "are added once, when it has none).")
     parser.add_argument("--no-baseline", action="store_true",
                         help="Skip the development server.")
     args, _ = parser.parse_known_args()
@@ -195,8 +199,15 @@ def main() -> None:
     env = {**os.environ, "KARTE_INSTANCE": instance, "KARTE_PACK": str(REPO),
            "PYTHONPATH": os.pathsep.join([str(REPO / "platform"),
                                           os.environ.get("PYTHONPATH", "")])}
-    build(db, args.size, env)
-    env["KARTE_DATABASE_URL"] = f"sqlite:///{db}"
+    if args.database_url:   # e.g. PostgreSQL: filled by `karte demo --if-empty` once
+        env["KARTE_DATABASE_URL"] = args.database_url
+        demo = karte("demo", "--if-empty", "--size", str(args.size), "--seed", "1",
+                     env=env, stdout=subprocess.DEVNULL)
+        if demo.wait():
+            raise SystemExit(f"`karte demo` failed with exit code {demo.returncode}")
+    else:
+        build(db, args.size, env)
+        env["KARTE_DATABASE_URL"] = f"sqlite:///{db}"
     add = karte("user", "add", EMAIL, "--role", "admin", "--password-stdin", env=env,
                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
     add.communicate(PASSWORD.encode())
@@ -207,8 +218,9 @@ def main() -> None:
         serve += ["--workers", str(args.workers)]
     if args.threads:
         serve += ["--threads", str(args.threads)]
+    kind = env["KARTE_DATABASE_URL"].split(":", 1)[0].split("+")[0]
     print(f"{args.clients} clients for {args.seconds:.0f} s over {len(PAGES)} list pages "
-          f"of a {args.size:,}-record SQLite demo database")
+          f"of a {args.size:,}-record {kind} demo database")
     print(f"{'server':34} {'req/s':>8} {'median':>10} {'p90':>10} {'p99':>10} "
           f"{'errors':>7} {'requests':>9}")
     p99, errors = measure("karte serve " + " ".join(serve[1:]), serve, env, args)
