@@ -21,6 +21,7 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -195,7 +196,14 @@ def main() -> None:
                         help="Skip the development server.")
     args, _ = parser.parse_known_args()
     db = args.db or REPO / "instance" / f"bench-serve-{args.size}.db"
-    instance = tempfile.mkdtemp(prefix="karte-bench-serve-")
+    instance = tempfile.mkdtemp(prefix="karte-bench-serve-")   # the secret key only
+    try:
+        run(args, db, instance)
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def run(args, db: Path, instance: str) -> None:
     env = {**os.environ, "KARTE_INSTANCE": instance, "KARTE_PACK": str(REPO),
            "PYTHONPATH": os.pathsep.join([str(REPO / "platform"),
                                           os.environ.get("PYTHONPATH", "")])}
