@@ -75,14 +75,15 @@ def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetim
                                     hidden(records.store, entity, chosen.actor))
 
 
-def _late(conn: sa.Connection, records: Records, workflow: Workflow, now: dt.datetime,
-          ids: list[int]) -> set[int]:
-    """Which of the shown cards are overdue: asked of those ids alone."""
+def _late(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
+          now: dt.datetime, ids: list[int]) -> set[int]:
+    """Which of the shown cards (all in `stage`) are overdue: asked of those ids alone,
+    and only in a stage with `max_days`."""
     table = records.store.table(workflow.entity)
-    if not ids or all(s.max_days is None for s in workflow.stages):
+    if not ids or workflow.stage(stage).max_days is None:
         return set()
     return set(conn.scalars(sa.select(table.c.id).where(
-        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now))))
+        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage))))
 
 
 def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
@@ -96,7 +97,7 @@ def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
              .offset(offset))
     with records.engine.connect() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
-        overdue = _late(conn, records, workflow, now, [row["id"] for row in rows])
+        overdue = _late(conn, records, workflow, stage, now, [row["id"] for row in rows])
         store.attach_links(conn, entity, rows)
     return strip_all(store, entity, chosen.actor, rows), overdue
 

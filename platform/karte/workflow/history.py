@@ -39,7 +39,8 @@ def entered_at(workflow: Workflow, tables: Tables) -> sa.ColumnElement[dt.dateti
     return sa.func.coalesce(latest, table.c.created_at, type_=UTCDateTime())
 
 
-def overdue(workflow: Workflow, tables: Tables, now: dt.datetime) -> sa.ColumnElement[bool]:
+def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
+            only: str | None = None) -> sa.ColumnElement[bool]:
     """True when the record has been in a stage with `max_days` longer than that; never
     NULL, so `not_(overdue(...))` is the exact complement.
 
@@ -47,12 +48,12 @@ def overdue(workflow: Workflow, tables: Tables, now: dt.datetime) -> sa.ColumnEl
     record is in the stage, no move into it is newer than the cutoff (a small set, read
     from the move index on (entity, workflow, to_stage, at)), and either it was created
     before the cutoff or some move into the stage exists (only asked of records created
-    after the cutoff, which are few)."""
+    after the cutoff, which are few). `only`: that stage's records alone."""
     table, moves = tables[workflow.entity], _moves(tables)
     column = table.c[workflow.field]
     parts = []
     for stage in workflow.stages:
-        if stage.max_days is None:
+        if stage.max_days is None or only not in (None, stage.key):
             continue
         cutoff = sa.literal(now - dt.timedelta(days=stage.max_days), UTCDateTime())
         into = sa.and_(moves.c.entity == workflow.entity, moves.c.workflow == workflow.name,

@@ -77,10 +77,11 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
                           {"count": 0})
     money = money_field_of(entity, money_field, unseen)
     sums = _grouped(conn, table, stage, where, sa.func.sum(table.c[money])) if money else {}
-    timed = [s.key for s in workflow.stages if s.max_days is not None]
-    late = sa.and_(stage.in_(timed), overdue(workflow, tables, now))
-    lates = (_grouped(conn, table, stage, late if where is None else sa.and_(where, late),
-                      sa.func.count()) if timed else {})
+    lates = {}
+    for timed in (s.key for s in workflow.stages if s.max_days is not None):
+        late = sa.and_(stage == timed, overdue(workflow, tables, now, timed))
+        lates |= _grouped(conn, table, stage, late if where is None else sa.and_(where, late),
+                          sa.func.count())
     found = {key: {"count": n, "sum": _exact(sums.get(key, (0,))[0]) if money else None,
                    "overdue": int(lates.get(key, (0,))[0])}
              for key, (n,) in counted.items()}
