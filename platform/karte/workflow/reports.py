@@ -77,7 +77,7 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
                           {"count": 0})
     money = money_field_of(entity, money_field, unseen)
     sums = _grouped(conn, table, stage, where, sa.func.sum(table.c[money])) if money else {}
-    lates = {}
+    lates: dict[str, tuple] = {}
     for timed in (s.key for s in workflow.stages if s.max_days is not None):
         late = sa.and_(stage == timed, overdue(workflow, tables, now, timed))
         lates |= _grouped(conn, table, stage, late if where is None else sa.and_(where, late),
