@@ -178,9 +178,11 @@ def _indexes(entity: Entity, table: sa.Table) -> None:
     for field in entity.fields.values():
         if field.name not in table.c:
             continue
-        if field.workflow is not None and not field.unique:  # stage counts: index only
-            sa.Index(index_name("ix", entity.name, f"{field.name}_live"),
-                     table.c[field.name], table.c.deleted_at)
+        if field.workflow is not None and not field.unique:
+            # a board's counts and overdue counts read this index alone
+            sa.Index(index_name("ix", entity.name, f"{field.name}_board"),
+                     table.c[field.name], table.c.deleted_at, table.c.created_at,
+                     table.c.id)
         elif _wants_index(entity, field):
             sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
     for key in entity.unique_keys:

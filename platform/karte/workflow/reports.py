@@ -65,9 +65,10 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
     """Per stage: {"count", "sum" (None without a money field), "overdue"}, over the
     records `where` admits (an actor's read scope, a board's filters; default all).
 
-    The counts are one grouped query on the stage's (stage, deleted_at) index alone; the
-    money sums read the rows (one grouped query, only with a money field), and the overdue
-    counts only the stages with `max_days` (see `history.overdue`). `only_counts`: the
+    The counts are one grouped query on the stage's (stage, deleted_at, created_at, id)
+    index alone; the money sums read the rows (one grouped query, only with a money
+    field); the overdue counts, one per stage with `max_days`, read that index and the
+    move index (see `history.overdue`). `only_counts`: the
     counts alone ({"count"} per stage, for home)."""
     table = tables[workflow.entity]
     stage = table.c[workflow.field]
