@@ -66,26 +66,26 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
     records `where` admits (an actor's read scope, a board's filters; default all).
 
     The counts are one grouped query on the stage's (stage, deleted_at, created_at, id)
-    index alone; the money sums read the rows (one grouped query, only with a money
-    field); the overdue counts, one per stage with `max_days`, read that index and the
-    move index (see `history.overdue`). `only_counts`: the
+    index alone; with a money field they come from the grouped query that sums it (that
+    one must read the rows). The overdue counts, one query per stage with `max_days`,
+    read that index and the move index (see `history.overdue`). `only_counts`: the
     counts alone ({"count"} per stage, for home)."""
     table = tables[workflow.entity]
     stage = table.c[workflow.field]
-    counted = _grouped(conn, table, stage, where, sa.func.count())
+    money = None if only_counts else money_field_of(entity, money_field, unseen)
+    total = [sa.func.sum(table.c[money])] if money else []
+    grouped = _grouped(conn, table, stage, where, sa.func.count(), *total)
     if only_counts:
-        return _per_stage(workflow, {k: {"count": n} for k, (n,) in counted.items()},
+        return _per_stage(workflow, {k: {"count": n} for k, (n,) in grouped.items()},
                           {"count": 0})
-    money = money_field_of(entity, money_field, unseen)
-    sums = _grouped(conn, table, stage, where, sa.func.sum(table.c[money])) if money else {}
     lates: dict[str, tuple] = {}
     for timed in (s.key for s in workflow.stages if s.max_days is not None):
         late = sa.and_(stage == timed, overdue(workflow, tables, now, timed))
         lates |= _grouped(conn, table, stage, late if where is None else sa.and_(where, late),
                           sa.func.count())
-    found = {key: {"count": n, "sum": _exact(sums.get(key, (0,))[0]) if money else None,
+    found = {key: {"count": row[0], "sum": _exact(row[1]) if money else None,
                    "overdue": int(lates.get(key, (0,))[0])}
-             for key, (n,) in counted.items()}
+             for key, row in grouped.items()}
     return _per_stage(workflow, found,
                       {"count": 0, "sum": _exact(0) if money else None, "overdue": 0})
 
