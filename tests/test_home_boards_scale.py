@@ -12,8 +12,13 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import karte.store.recent as recent
+from karte.auth.users import add_user
 from karte.store import Records
+from karte.store.actor import Actor
+from karte.store.field_rights import hidden
 from karte.store.migrate import migrate
+from karte.store.permissions import rights, scope
 from karte.store.recent import page_query, recent_changes, records_query
 from karte.workflow import Workflows, history
 
@@ -114,7 +119,6 @@ def test_migration_adds_the_indexes_to_an_existing_database(service):
 
 def test_recent_changes_skip_unreadable_pages_and_keep_the_newest(service, monkeypatch):
     """Pages smaller than the hidden rows: the reader goes on to older pages."""
-    import karte.store.recent as recent
     monkeypatch.setattr(recent, "FIRST_PAGE", 2)
     records = service.records
     ids = [records.create("item", {"title": f"t{i}"})["id"] for i in range(6)]
@@ -209,3 +213,81 @@ def test_board_numbers_equal_a_fresh_aggregate_after_random_moves(service, steps
         stored = dict(conn.execute(sa.select(table.c.id, since)
                                    .where(table.c.deleted_at.is_(None))).all())
     assert stored == {id: entered for id, (_, entered, _) in flags.items()}
+
+
+# ------------------------------------------------------------------ same as before
+
+def reference(store, actor, limit):
+    """Recent changes as `main` computed them before issue 11: one join of the audit
+    table per readable entity, newest first, merged."""
+    audit, users = store.audit, store.users
+    found = []
+    with store.engine.connect() as conn:
+        for entity in store.pack.entities.values():
+            if not rights(store, entity, actor).read:
+                continue
+            table, unseen = store.table(entity), hidden(store, entity, actor)
+            title = table.c[entity.title_field] if entity.title_field in table.c else sa.null()
+            who = sa.func.coalesce(sa.func.nullif(users.c.name, ""), users.c.email)
+            query = (sa.select(audit.c.id, audit.c.action, audit.c.changes, who.label("user"),
+                               title.label("title"), audit.c.at, table.c.deleted_at)
+                     .select_from(audit.join(table, table.c.id == audit.c.record_id)
+                                  .outerjoin(users, users.c.id == audit.c.user_id))
+                     .where(audit.c.entity == entity.name,
+                            scope(store, entity, actor, "read"))
+                     .order_by(audit.c.id.desc()).limit(limit))
+            for row in conn.execute(query).mappings():
+                changes = {n: p for n, p in (row["changes"] or {}).items()
+                           if n != "version" and n not in unseen}
+                if row["action"] == "update" and not changes:
+                    continue
+                found.append((row["at"], row["id"], row["user"], row["title"], sorted(changes),
+                              row["deleted_at"] is not None))
+    found.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    return [r[1:] for r in found[:limit]]
+
+
+NOTE = {"name": "memo", "title_field": "title",
+        "fields": {"title": {"type": "string"}, "owner": {"type": "user"},
+                   "secret": {"type": "string"}}}
+ROLES = {"rep": {"*": {"read": "own", "create": True, "update": "own", "delete": "own"},
+                 "memo": {"hidden": ["secret"]}, "other": {"read": False}}}
+ops = st.lists(st.tuples(st.sampled_from(["create", "title", "secret", "delete", "other"]),
+                         st.integers(0, 1), st.integers(0, 9)), max_size=30)
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(steps=ops, first=st.sampled_from([1, 2, 50]), limit=st.sampled_from([1, 5, 15]))
+def test_recent_changes_show_what_they_showed_before(engine, make_pack, monkeypatch, steps,
+                                                     first, limit):
+    monkeypatch.setattr(recent, "FIRST_PAGE", first)
+    pack = make_pack({"memo": NOTE, "other": OTHER}, None, {"roles": ROLES})
+    migrate(engine, pack)
+    records = Records(engine, pack)
+    with engine.begin() as conn:   # each example starts from an empty log
+        for table in ("karte_audit", "memo", "other", "karte_user"):
+            conn.execute(sa.text(f"DELETE FROM {table}"))
+    people = [Actor(add_user(engine, pack, f"r{i}@example.com", "rep"), f"r{i}@example.com",
+                    role="rep") for i in range(2)]
+    made: list[int] = []
+    for op, who, which in steps:
+        if op == "create":
+            made.append(records.create("memo", {"title": f"m{len(made)}",
+                                                "owner": people[who].id})["id"])
+        elif op == "other":
+            records.create("other", {"title": "o"})
+        elif made:
+            id = made[which % len(made)]
+            record = records.get("memo", id, include_deleted=True)
+            if record["deleted_at"] is not None:
+                continue
+            if op == "delete":
+                records.delete("memo", id)
+            else:
+                field = "title" if op == "title" else "secret"
+                records.update("memo", id, {field: f"v{which}"}, record["version"])
+    for actor in (people[0], None):
+        found = [(r["id"], r["user"], r["title"], sorted(r["changes"]), r["deleted"])
+                 for r in recent.recent_changes(records.store, actor, limit)]
+        assert found == reference(records.store, actor, limit)
