@@ -219,7 +219,9 @@ def test_board_numbers_equal_a_fresh_aggregate_after_random_moves(service, steps
 
 def reference(store, actor, limit):
     """Recent changes as `main` computed them before issue 11: one join of the audit
-    table per readable entity, newest first, merged."""
+    table per readable entity, newest first, merged — without its one slip: it read
+    `limit` rows per entity before dropping the changes of hidden fields only, so it
+    could show fewer rows than there were."""
     audit, users = store.audit, store.users
     found = []
     with store.engine.connect() as conn:
@@ -235,7 +237,7 @@ def reference(store, actor, limit):
                                   .outerjoin(users, users.c.id == audit.c.user_id))
                      .where(audit.c.entity == entity.name,
                             scope(store, entity, actor, "read"))
-                     .order_by(audit.c.id.desc()).limit(limit))
+                     .order_by(audit.c.id.desc()))
             for row in conn.execute(query).mappings():
                 changes = {n: p for n, p in (row["changes"] or {}).items()
                            if n != "version" and n not in unseen}
