@@ -81,6 +81,7 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("changes", JSON, nullable=False),
         sa.Index("ix_karte_audit_record", "entity", "record_id", "at"),
+        sa.Index("ix_karte_audit_at", "at", "id"),  # home's recent changes, newest first
     )
     sa.Table(
         "karte_stage_move", metadata,
@@ -95,6 +96,9 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("seconds_in_previous", sa.BigInteger(), nullable=True),
         sa.Index("ix_karte_stage_move_record", "entity", "record_id", "at"),
         sa.Index("ix_karte_stage_move_stage", "workflow", "to_stage"),
+        # who entered a stage since a cutoff (overdue counts, workflow/history.py)
+        sa.Index("ix_karte_stage_move_entered", "entity", "workflow", "to_stage", "at",
+                 "record_id"),
     )
     sa.Table(
         "karte_note", metadata,
@@ -192,7 +196,12 @@ def _indexes(entity: Entity, table: sa.Table, dialect: str | None) -> None:
     for field in entity.fields.values():
         if field.name not in table.c or field.name in sorted_by:
             continue
-        if _wants_index(entity, field):
+        if field.workflow is not None and not field.unique:
+            # a board's counts and overdue counts read this index alone
+            sa.Index(index_name("ix", entity.name, f"{field.name}_board"),
+                     table.c[field.name], table.c.deleted_at, table.c.created_at,
+                     table.c.id)
+        elif _wants_index(entity, field):
             sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
     for key in entity.unique_keys:
         if all(name in table.c for name in key):

@@ -86,7 +86,8 @@ def _my_work() -> list[dict[str, Any]]:
 
 def _boards(readable: list[Entity]) -> list[dict[str, Any]]:
     names = {e.name for e in readable}
-    return [{"workflow": w, "counts": workflows().stage_counts(w, actor=actor())}
+    return [{"workflow": w, "counts": workflows().stage_counts(w, actor=actor(),
+                                                                    only_counts=True)}
             for w in registry().workflows.values() if w.entity in names]
 
 

@@ -1,5 +1,6 @@
-"""A kanban board in SQL: per stage its count, money total and overdue count (one grouped
-query), and a page of its cards with an overdue flag (one query per column).
+"""A kanban board in SQL: per stage its count (from the stage index alone), money total
+and overdue count (grouped queries), and a page of its cards with an overdue flag (one
+query per column, and one asking which of the shown cards are overdue).
 
 Everything is limited by the same WHERE clause — the actor's read scope, the board's
 filters and search — so a column's count, its total and its cards never disagree, and a
@@ -24,7 +25,6 @@ from karte.store.records.query import check_paging, filtered, order_by
 from karte.workflow import history, reports
 
 Record = dict[str, Any]
-LATE = "_overdue"   # engine-reserved label: no field can be called that
 
 
 @dataclass
@@ -75,21 +75,30 @@ def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetim
                                     hidden(records.store, entity, chosen.actor))
 
 
+def _late(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
+          now: dt.datetime, ids: list[int]) -> set[int]:
+    """Which of the shown cards (all in `stage`) are overdue: asked of those ids alone,
+    and only in a stage with `max_days`."""
+    table = records.store.table(workflow.entity)
+    if not ids or workflow.stage(stage).max_days is None:
+        return set()
+    return set(conn.scalars(sa.select(table.c.id).where(
+        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage))))
+
+
 def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
           now: dt.datetime, limit: int, offset: int = 0) -> tuple[list[Record], set[int]]:
     """A page of a stage's cards in the list's order, and which of them are overdue."""
     store = records.store
     entity, table = store.entity(workflow.entity), store.table(workflow.entity)
     limit, offset = check_paging(limit, offset)
-    late = history.overdue(workflow, store.tables, now).label(LATE)
-    query = (_matching(records, workflow, chosen).add_columns(late)
-             .where(table.c[workflow.field] == stage)
+    query = (_matching(records, workflow, chosen).where(table.c[workflow.field] == stage)
              .order_by(*order_by(store, entity, None, chosen.actor)).limit(limit)
              .offset(offset))
     with records.engine.connect() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
+        overdue = _late(conn, records, workflow, stage, now, [row["id"] for row in rows])
         store.attach_links(conn, entity, rows)
-    overdue = {row["id"] for row in rows if row.pop(LATE)}
     return strip_all(store, entity, chosen.actor, rows), overdue
 
 

@@ -39,14 +39,30 @@ def entered_at(workflow: Workflow, tables: Tables) -> sa.ColumnElement[dt.dateti
     return sa.func.coalesce(latest, table.c.created_at, type_=UTCDateTime())
 
 
-def overdue(workflow: Workflow, tables: Tables, now: dt.datetime) -> sa.ColumnElement[bool]:
+def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
+            only: str | None = None) -> sa.ColumnElement[bool]:
     """True when the record has been in a stage with `max_days` longer than that; never
-    NULL, so `not_(overdue(...))` is the exact complement."""
-    column, since = tables[workflow.entity].c[workflow.field], entered_at(workflow, tables)
-    parts = [sa.and_(column.is_not(None), column == stage.key,
-                     since < sa.literal(now - dt.timedelta(days=stage.max_days),
-                                        UTCDateTime()))
-             for stage in workflow.stages if stage.max_days is not None]
+    NULL, so `not_(overdue(...))` is the exact complement.
+
+    Exactly `entered_at < cutoff`, written so that no record needs its latest move: the
+    record is in the stage, no move into it is newer than the cutoff (a small set, read
+    from the move index on (entity, workflow, to_stage, at)), and either it was created
+    before the cutoff or some move into the stage exists (only asked of records created
+    after the cutoff, which are few). `only`: that stage's records alone."""
+    table, moves = tables[workflow.entity], _moves(tables)
+    column = table.c[workflow.field]
+    parts = []
+    for stage in workflow.stages:
+        if stage.max_days is None or only not in (None, stage.key):
+            continue
+        cutoff = sa.literal(now - dt.timedelta(days=stage.max_days), UTCDateTime())
+        into = sa.and_(moves.c.entity == workflow.entity, moves.c.workflow == workflow.name,
+                       moves.c.to_stage == stage.key)
+        recent = sa.select(moves.c.record_id).where(into, moves.c.at >= cutoff)
+        ever = sa.exists().where(into, moves.c.record_id == table.c.id)
+        parts.append(sa.and_(column.is_not(None), column == stage.key,
+                             table.c.id.not_in(recent),
+                             sa.or_(table.c.created_at < cutoff, ever)))
     return sa.or_(sa.false(), *parts)
 
 

@@ -3,8 +3,8 @@
 Soft-deleted records are left out everywhere. Every result has one entry per stage, in
 the workflow's order, so a chart or a board column never has to guess a missing zero.
 
-- `stage_counts`: records now in each stage, the sum of a money field, and how many are
-  overdue.
+- `stage_counts`: records now in each stage (from the stage index alone), the sum of a
+  money field, and how many are overdue.
 - `funnel`: distinct records that ever entered each stage (the creation row counts for
   the first stage; a record that skipped a stage did not reach it).
 - `median_time_in_stage`: the median seconds records spent in a stage before leaving it,
@@ -48,22 +48,44 @@ def _exact(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def _grouped(conn: sa.Connection, table: sa.Table, stage: sa.ColumnElement[Any],
+             where: sa.ColumnElement[bool] | None, *columns: Any) -> dict[str, tuple]:
+    query = (sa.select(stage, *columns).where(table.c.deleted_at.is_(None))
+             .group_by(stage))
+    if where is not None:
+        query = query.where(where)
+    return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
+
+
 def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity: Entity,
                  now: dt.datetime, money_field: str | None = None,
                  where: sa.ColumnElement[bool] | None = None,
-                 unseen: frozenset[str] = frozenset()) -> dict[str, dict]:
+                 unseen: frozenset[str] = frozenset(),
+                 only_counts: bool = False) -> dict[str, dict]:
     """Per stage: {"count", "sum" (None without a money field), "overdue"}, over the
-    records `where` admits (an actor's read scope, a board's filters; default all)."""
+    records `where` admits (an actor's read scope, a board's filters; default all).
+
+    The counts are one grouped query on the stage's (stage, deleted_at, created_at, id)
+    index alone; with a money field they come from the grouped query that sums it (that
+    one must read the rows). The overdue counts, one query per stage with `max_days`,
+    read that index and the move index (see `history.overdue`). `only_counts`: the
+    counts alone ({"count"} per stage, for home)."""
     table = tables[workflow.entity]
-    stage, money = table.c[workflow.field], money_field_of(entity, money_field, unseen)
-    late = sa.case((overdue(workflow, tables, now), 1), else_=0)
-    total = sa.func.sum(table.c[money]) if money else sa.null()
-    query = (sa.select(stage, sa.func.count(), total, sa.func.sum(late))
-             .where(table.c.deleted_at.is_(None)).group_by(stage))
-    if where is not None:
-        query = query.where(where)
-    found = {key: {"count": n, "sum": _exact(s) if money else None, "overdue": int(o or 0)}
-             for key, n, s, o in conn.execute(query)}
+    stage = table.c[workflow.field]
+    money = None if only_counts else money_field_of(entity, money_field, unseen)
+    total = [sa.func.sum(table.c[money])] if money else []
+    grouped = _grouped(conn, table, stage, where, sa.func.count(), *total)
+    if only_counts:
+        return _per_stage(workflow, {k: {"count": n} for k, (n,) in grouped.items()},
+                          {"count": 0})
+    lates: dict[str, tuple] = {}
+    for timed in (s.key for s in workflow.stages if s.max_days is not None):
+        late = sa.and_(stage == timed, overdue(workflow, tables, now, timed))
+        lates |= _grouped(conn, table, stage, late if where is None else sa.and_(where, late),
+                          sa.func.count())
+    found = {key: {"count": row[0], "sum": _exact(row[1]) if money else None,
+                   "overdue": int(lates.get(key, (0,))[0])}
+             for key, row in grouped.items()}
     return _per_stage(workflow, found,
                       {"count": 0, "sum": _exact(0) if money else None, "overdue": 0})
 
