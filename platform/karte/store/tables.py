@@ -197,10 +197,11 @@ def _indexes(entity: Entity, table: sa.Table, dialect: str | None) -> None:
         if field.name not in table.c or field.name in sorted_by:
             continue
         if field.workflow is not None and not field.unique:
-            # a board's counts and overdue counts read this index alone
+            # a board's counts and overdue counts read this index alone; partial (live
+            # rows), so that SQLite never skip-scans it for a list's `deleted_at IS NULL`
             sa.Index(index_name("ix", entity.name, f"{field.name}_board"),
-                     table.c[field.name], table.c.deleted_at, table.c.created_at,
-                     table.c.id)
+                     table.c[field.name], table.c.created_at, table.c.id,
+                     table.c.deleted_at, sqlite_where=live, postgresql_where=live)
         elif _wants_index(entity, field):
             sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
     for key in entity.unique_keys:
