@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from karte.config import REPO_ROOT
 
-PASSWORD = "bench password 1"
+PASSWORD = "a quiet lantern 27"   # may not contain the email's name (docs/security.md)
 
 
 def build(db: Path, size: int) -> None:
