@@ -116,6 +116,15 @@ def order_by(store: Store, entity: Entity, sort: str | None,
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
     on one kept: newest changes first instead)."""
+    key, descending = sort_key(store, entity, sort, actor)
+    id = store.table(entity).c.id
+    first = key.desc() if descending else key.asc()
+    return [first.nulls_last(), id.desc() if descending else id.asc()]
+
+
+def sort_key(store: Store, entity: Entity, sort: str | None,
+             actor: Actor | None = None) -> tuple[sa.ColumnElement[Any], bool]:
+    """The expression a list sorts by and whether descending (see `order_by`)."""
     table = store.table(entity)
     unseen = hidden(store, entity, actor)
     if not sort and entity.list.sort_field in unseen:
@@ -128,9 +137,7 @@ def order_by(store: Store, entity: Entity, sort: str | None,
         raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
                                              f"{did_you_mean(name, sortable)}", "sort",
                                      {"name": name, "choices": tuple(sortable)})])
-    key = SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name])
-    first = key.desc() if descending else key.asc()
-    return [first.nulls_last(), table.c.id.desc() if descending else table.c.id.asc()]
+    return SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name]), descending
 
 
 def check_paging(limit: Any, offset: Any) -> tuple[int, int]:

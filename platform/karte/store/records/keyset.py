@@ -1,0 +1,84 @@
+"""Reading every record of a view in batches by keyset (for exports), never by OFFSET.
+
+A list is ordered by (sort key, id) with empty keys last (`query.order_by`). Batches are
+read in that order in two phases, each a range the database can walk in an index:
+
+1. the rows whose key is not empty: `(key, id) > (last key, last id)` (`<` descending),
+   ordered by key then id (no NULLS clause: none are left, so an index fits the order);
+2. the rows whose key is empty: `id > last id` (`<` descending), ordered by id.
+
+Each batch starts where the previous one stopped, so reading the last batch costs what
+reading the first does, and a row inserted or deleted between batches never makes an
+existing row appear twice or go missing (a row whose sort key changes meanwhile may).
+Filters, search, read scope and hidden fields are the list's own (`query.filtered`,
+`field_rights.strip`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.store import field_rights
+from karte.store.actor import Actor
+from karte.store.records.query import filtered, sort_key
+from karte.store.records.store import Store
+
+BATCH = 500
+KEY = "karte_keyset_key"
+
+Record = dict[str, Any]
+
+
+def _after(key: sa.ColumnElement[Any], id: sa.ColumnElement[Any], last: tuple[Any, int],
+           descending: bool) -> sa.ColumnElement[bool]:
+    """The rows after (key, id) = `last` in the order of phase 1."""
+    bound = sa.tuple_(sa.literal(last[0], key.type), sa.literal(last[1], id.type))
+    pair = sa.tuple_(key, id)
+    return pair < bound if descending else pair > bound
+
+
+def batches(store: Store, entity: str, where: Any = None, search: str | None = None,
+            sort: str | None = None, *, actor: Actor | None = None,
+            size: int = BATCH) -> Iterator[list[Record]]:
+    """The records of the view (as `Records.query` returns them, in its order), one list
+    of at most `size` per batch; each batch is one short query on its own connection."""
+    ent = store.entity(entity)
+    table = store.table(ent)
+    id = table.c.id
+    key, descending = sort_key(store, ent, sort, actor)
+    base = filtered(store, ent, where, search, False, actor)
+    step: Any = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    keyed = (base.add_columns(key.label(KEY)).where(key.is_not(None))
+             .order_by(step(key), step(id)))
+    empty = base.where(key.is_(None)).order_by(step(id))
+    last: tuple[Any, int] | None = None
+    while True:                                      # phase 1: keys not empty
+        query = keyed if last is None else keyed.where(_after(key, id, last, descending))
+        rows = _read(store, ent, query.limit(size), actor)
+        if rows:
+            last = (rows[-1][1], rows[-1][0]["id"])
+            yield [row for row, _key in rows]
+        if len(rows) < size:
+            break
+    after: int | None = None
+    while True:                                      # phase 2: empty keys, by id
+        query = empty if after is None else empty.where(id < after if descending
+                                                        else id > after)
+        found = _read(store, ent, query.limit(size), actor)
+        if found:
+            after = found[-1][0]["id"]
+            yield [row for row, _key in found]
+        if len(found) < size:
+            return
+
+
+def _read(store: Store, entity: Any, query: sa.Select[Any],
+          actor: Actor | None) -> list[tuple[Record, Any]]:
+    with store.engine.connect() as conn:
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+        keys = [row.pop(KEY, None) for row in rows]
+        store.attach_links(conn, entity, rows)
+    return list(zip(field_rights.strip_all(store, entity, actor, rows), keys, strict=True))
