@@ -17,10 +17,12 @@ Filters, search, read scope and hidden fields are the list's own (`query.filtere
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from karte.meta.model import Entity
 from karte.store import field_rights
 from karte.store.actor import Actor
 from karte.store.records.query import filtered, sort_key
@@ -40,24 +42,48 @@ def _after(key: sa.ColumnElement[Any], id: sa.ColumnElement[Any], last: tuple[An
     return pair < bound if descending else pair > bound
 
 
+@dataclass(frozen=True)
+class Keyset:
+    """The two phases' queries of a view; `next_keyed` / `next_empty` continue them."""
+
+    keyed: sa.Select[Any]              # rows with a sort value, with it as column KEY
+    empty: sa.Select[Any]              # rows without one
+    key: sa.ColumnElement[Any]
+    id: sa.ColumnElement[Any]
+    descending: bool
+
+    def next_keyed(self, last: tuple[Any, int] | None, size: int) -> sa.Select[Any]:
+        query = self.keyed if last is None else self.keyed.where(
+            _after(self.key, self.id, last, self.descending))
+        return query.limit(size)
+
+    def next_empty(self, after: int | None, size: int) -> sa.Select[Any]:
+        query = self.empty if after is None else self.empty.where(
+            self.id < after if self.descending else self.id > after)
+        return query.limit(size)
+
+
+def keyset(store: Store, entity: Entity, where: Any = None, search: str | None = None,
+           sort: str | None = None, actor: Actor | None = None) -> Keyset:
+    id = store.table(entity).c.id
+    key, descending = sort_key(store, entity, sort, actor)
+    base = filtered(store, entity, where, search, False, actor)
+    step: Any = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+    keyed = (base.add_columns(key.label(KEY)).where(key.is_not(None))
+             .order_by(step(key), step(id)))
+    return Keyset(keyed, base.where(key.is_(None)).order_by(step(id)), key, id, descending)
+
+
 def batches(store: Store, entity: str, where: Any = None, search: str | None = None,
             sort: str | None = None, *, actor: Actor | None = None,
             size: int = BATCH) -> Iterator[list[Record]]:
     """The records of the view (as `Records.query` returns them, in its order), one list
     of at most `size` per batch; each batch is one short query on its own connection."""
     ent = store.entity(entity)
-    table = store.table(ent)
-    id = table.c.id
-    key, descending = sort_key(store, ent, sort, actor)
-    base = filtered(store, ent, where, search, False, actor)
-    step: Any = (lambda c: c.desc()) if descending else (lambda c: c.asc())
-    keyed = (base.add_columns(key.label(KEY)).where(key.is_not(None))
-             .order_by(step(key), step(id)))
-    empty = base.where(key.is_(None)).order_by(step(id))
+    plan = keyset(store, ent, where, search, sort, actor)
     last: tuple[Any, int] | None = None
     while True:                                      # phase 1: keys not empty
-        query = keyed if last is None else keyed.where(_after(key, id, last, descending))
-        rows = _read(store, ent, query.limit(size), actor)
+        rows = _read(store, ent, plan.next_keyed(last, size), actor)
         if rows:
             last = (rows[-1][1], rows[-1][0]["id"])
             yield [row for row, _key in rows]
@@ -65,9 +91,7 @@ def batches(store: Store, entity: str, where: Any = None, search: str | None = N
             break
     after: int | None = None
     while True:                                      # phase 2: empty keys, by id
-        query = empty if after is None else empty.where(id < after if descending
-                                                        else id > after)
-        found = _read(store, ent, query.limit(size), actor)
+        found = _read(store, ent, plan.next_empty(after, size), actor)
         if found:
             after = found[-1][0]["id"]
             yield [row for row, _key in found]
@@ -75,7 +99,7 @@ def batches(store: Store, entity: str, where: Any = None, search: str | None = N
             return
 
 
-def _read(store: Store, entity: Any, query: sa.Select[Any],
+def _read(store: Store, entity: Entity, query: sa.Select[Any],
           actor: Actor | None) -> list[tuple[Record, Any]]:
     with store.engine.connect() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
