@@ -5,7 +5,9 @@
 
 Builds once (cached at --db, default instance/bench-export-<rows>.db; with --url, in the
 schema `bench_export_<rows>` of that PostgreSQL database) a table of N items — a name with
-duplicates and empty ones, a number, a date — then reads all of it through
+duplicates and empty ones, a number, a date, scattered `updated_at` (the list's default
+sort, `-updated_at`; `name` and `size` are filters, so indexed as a pack would have them)
+— then reads all of it through
 `Records.iterate` (what `/<entity>/export.csv` reads) in the list's order, and prints the
 time of every 50k rows from the first to the last, beside the same keyset query written by
 hand with SQLAlchemy Core (the baseline) and, for the first and last 50k, the LIMIT/OFFSET
@@ -15,6 +17,7 @@ paging the export used before. Memory: the tracemalloc peak of each 50k (flat = 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import random
 import tempfile
@@ -35,7 +38,7 @@ from karte.store.migrate import migrate
 CHUNK = 50_000
 ENTITIES = {"item": {"name": "item", "title_field": "name", "fields": {
     "name": {"type": "string"}, "size": {"type": "integer"}, "due": {"type": "date"}},
-    "list": {"sort": "name", "filters": ["size"]}}}
+    "list": {"sort": "-updated_at", "filters": ["name", "size"]}}}
 WORDS = ["alpha", "beta", "gamma", "delta", "Epsilon", "zeta", "eta", "Theta", "iota"]
 
 
@@ -73,7 +76,8 @@ def build(engine: sa.Engine, records: Records, rows: int) -> None:
             word = rng.choice(WORDS)
             batch.append({"name": None if n % 17 == 0 else f"{word} {rng.randrange(rows // 3)}",
                           "size": None if n % 11 == 0 else rng.randrange(1000),
-                          "due": None, "created_at": now, "updated_at": now, "version": 1})
+                          "due": None, "created_at": now, "version": 1,
+                          "updated_at": now - dt.timedelta(seconds=rng.randrange(rows))})
             if len(batch) == 10_000:
                 conn.execute(table.insert(), batch)
                 batch = []
@@ -83,27 +87,34 @@ def build(engine: sa.Engine, records: Records, rows: int) -> None:
         conn.exec_driver_sql("ANALYZE")
 
 
-def _hand_keyset(engine: sa.Engine, table: sa.Table, batch: int) -> Iterator[list[Any]]:
-    """The baseline: (name, id) > (last name, last id), then the empty names by id."""
+def _hand_keyset(engine: sa.Engine, table: sa.Table, sort: str, batch: int
+                 ) -> Iterator[list[Any]]:
+    """The baseline: (key, id) > (last key, last id) (`<` descending), then the rows
+    without a key by id."""
+    column, descending = table.c[sort.lstrip("-")], sort.startswith("-")
+    step: Any = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     live = table.c.deleted_at.is_(None)
-    base = sa.select(table).where(live, table.c.name.is_not(None)).order_by(table.c.name,
-                                                                           table.c.id)
+    base = (sa.select(table).where(live, column.is_not(None))
+            .order_by(step(column), step(table.c.id)))
     last = None
     while True:
-        query = base if last is None else base.where(
-            sa.tuple_(table.c.name, table.c.id) > sa.tuple_(*last))
+        pair, bound = sa.tuple_(column, table.c.id), sa.tuple_(*last) if last else None
+        query = base if last is None else base.where(pair < bound if descending
+                                                     else pair > bound)
         with engine.connect() as conn:
             rows = conn.execute(query.limit(batch)).all()
         if rows:
-            last = (rows[-1].name, rows[-1].id)
+            last = (getattr(rows[-1], column.name), rows[-1].id)
             yield rows
         if len(rows) < batch:
             break
-    empty = sa.select(table).where(live, table.c.name.is_(None)).order_by(table.c.id)
-    after = 0
+    empty = sa.select(table).where(live, column.is_(None)).order_by(step(table.c.id))
+    after = None
     while True:
+        query = empty if after is None else empty.where(
+            table.c.id < after if descending else table.c.id > after)
         with engine.connect() as conn:
-            rows = conn.execute(empty.where(table.c.id > after).limit(batch)).all()
+            rows = conn.execute(query.limit(batch)).all()
         if rows:
             after = rows[-1].id
             yield rows
@@ -142,7 +153,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=250_000)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--sort", default="name")
+    parser.add_argument("--sort", default="name", help="name, size, updated_at, with - "
+                        "for descending")
     parser.add_argument("--db")
     parser.add_argument("--url")
     args = parser.parse_args()
@@ -157,7 +169,7 @@ def main() -> None:
             "item", sort=args.sort, batch=args.batch)
         keyset = timed(run())
         memory = timed(run(), memory=True)
-        hand = timed(_hand_keyset(engine, table, args.batch)) if args.sort == "name" else []
+        hand = timed(_hand_keyset(engine, table, args.sort, args.batch))
         last = (args.rows - 1) // CHUNK * CHUNK
         old_first = timed(_offset(records, args.sort, args.batch, 0, CHUNK))[0][0]
         old_last = timed(_offset(records, args.sort, args.batch, last, args.rows))[0][0]
