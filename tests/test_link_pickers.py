@@ -112,3 +112,16 @@ def test_the_range_ends_just_past_the_prefix():
     assert title_index.after("ab") == "ac"
     assert title_index.after("") is None
     assert title_index.after("a\U0010ffff") is None
+
+
+def test_the_picker_page_and_the_link_filter_take_the_index_path(make_app, big):
+    entities = {**ENTITIES, "item": {**ENTITIES["item"],
+                                     "list": {"filters": ["maker"], "columns": ["title"]}}}
+    app = make_app(entities)
+    records = app.extensions["karte"]["records"]
+    ids = {name: records.create("maker", {"name": name})["id"] for name in NAMES if name}
+    client = app.client()
+    page = client.get("/maker/pick?q=acm").get_data(as_text=True)
+    assert "acme japan" in page and "ACME Holdings" in page and "Globex Acme" not in page
+    listing = client.get("/item/").get_data(as_text=True)
+    assert f'value="{ids["Globex Acme"]}"' in listing and f'value="{ids["Zeta"]}"' in listing
