@@ -261,5 +261,26 @@ def run(pack_dir: Path | None, host: str, port: int) -> None:
     app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+@main.command()
+@pack_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per core).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per worker (default: 4).")
+@reports_problems
+def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
+          threads: int | None) -> None:
+    """Check, migrate and serve with gunicorn (production); SIGTERM stops gracefully."""
+    from karte.serve import KarteServer, check_before_serving, notes, options
+
+    check_before_serving(pack_dir)
+    settings = options(host, port, workers, threads)
+    for note in notes(settings):
+        click.echo(note, err=True)
+    KarteServer(pack_dir, settings).run()
+
+
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point
     main()

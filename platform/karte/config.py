@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -60,7 +61,11 @@ class Settings:
         if os.environ.get("KARTE_SECRET_KEY"):
             return os.environ["KARTE_SECRET_KEY"]
         path = self.instance / "secret_key"
-        if not path.exists():
-            path.write_text(secrets.token_hex(32), encoding="utf-8")
-            path.chmod(0o600)
+        if not path.exists():  # written whole, then linked: processes starting together
+            draft = path.with_name(f"secret_key.{os.getpid()}")  # all read the same key
+            draft.write_text(secrets.token_hex(32), encoding="utf-8")
+            draft.chmod(0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
         return path.read_text(encoding="utf-8").strip()

@@ -1,9 +1,11 @@
 """Registry → SQLAlchemy Core `MetaData`: entity tables, junctions and engine tables.
 
 Every entity table carries the system columns of SPEC §2. Indexes follow the metadata
-(DESIGN rule 10): link, user, enum and stage fields, the list's sort and filter fields,
-fields asking for `index`, and a unique index per `unique` field and per declared unique
-combination that ignores soft-deleted rows (a partial index on both SQLite and PostgreSQL).
+(DESIGN rule 10): link, user, enum and stage fields, the list's sort and filter fields
+(with `id`, in the order the list sorts them: `sort_fields`), fields asking for `index`,
+and a unique index per `unique` field and per declared unique combination that ignores
+soft-deleted rows (a partial index on both SQLite and PostgreSQL). `deleted_at` is indexed
+for the bin only, so live lists are never planned through it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from karte.meta.model import Entity, Field, Pack
 
 ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 AUTO_INDEXED = frozenset({"link", "user", "enum"})
+UNINDEXED_SORTS = frozenset({"enum", "link"})  # sorted by an expression (query.py)
 MAX_IDENTIFIER = 63  # PostgreSQL's limit
 
 
@@ -169,10 +172,25 @@ def _wants_index(entity: Entity, field: Field) -> bool:
             or (listed and TYPES[field.type].scalar)) and not field.unique
 
 
-def _indexes(entity: Entity, table: sa.Table) -> None:
+def sort_fields(entity: Entity) -> list[str]:
+    """The sorts a list is expected to use: its default sort and its filter fields, when
+    the ORDER BY is the column itself (enum options sort by declaration and links by
+    their target's title: expressions no index here serves; see docs/performance.md)."""
+    names = [entity.list.sort_field, *entity.list.filters]
+    found = []
+    for name in dict.fromkeys(names):
+        field = entity.lookup(name)
+        if (name != "id" and field is not None and field.type not in UNINDEXED_SORTS
+                and TYPES[field.type].orderable and TYPES[field.type].scalar):
+            found.append(name)
+    return found
+
+
+def _indexes(entity: Entity, table: sa.Table, dialect: str | None) -> None:
     live = table.c.deleted_at.is_(None)
+    sorted_by = [name for name in sort_fields(entity) if name in table.c]
     for field in entity.fields.values():
-        if field.name not in table.c:
+        if field.name not in table.c or field.name in sorted_by:
             continue
         if _wants_index(entity, field):
             sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
@@ -184,10 +202,23 @@ def _indexes(entity: Entity, table: sa.Table) -> None:
     if parent is not None and parent in table.c and "position" in table.c:  # SPEC §3.5
         sa.Index(index_name("ix", entity.name, f"{parent}_position"), table.c[parent],
                  table.c.position)
-    sort = entity.list.sort_field
-    if sort in ("created_at", "updated_at"):
-        sa.Index(index_name("ix", entity.name, sort), table.c[sort])
-    sa.Index(index_name("ix", entity.name, "deleted_at"), table.c.deleted_at)
+    for name in sorted_by:
+        _sort_indexes(entity, table, name, dialect)
+    deleted = table.c.deleted_at.is_not(None)   # the bin only: live lists never pick it
+    sa.Index(index_name("ix", entity.name, "_deleted"), table.c.deleted_at,
+             sqlite_where=deleted, postgresql_where=deleted)
+
+
+def _sort_indexes(entity: Entity, table: sa.Table, name: str, dialect: str | None) -> None:
+    """(column, id) serves `column ASC NULLS LAST, id` forwards and `column DESC, id DESC`
+    backwards (SQLite's own NULL order is last when descending; a NOT NULL column needs no
+    NULLS clause, store/records/query.py emits none). PostgreSQL reads a nullable column's
+    `DESC NULLS LAST` only from an index declared so."""
+    column = table.c[name]
+    sa.Index(index_name("ix", entity.name, name), column, table.c.id)  # "__": no field clash
+    if dialect == "postgresql" and column.nullable:
+        sa.Index(index_name("ix", entity.name, f"{name}__desc"), column.desc().nulls_last(),
+                 table.c.id.desc())
 
 
 def _junction(metadata: sa.MetaData, entity: Entity, field: Field) -> sa.Table:
@@ -202,10 +233,12 @@ def _junction(metadata: sa.MetaData, entity: Entity, field: Field) -> sa.Table:
     )
 
 
-def entity_table(metadata: sa.MetaData, entity: Entity) -> sa.Table:
+def entity_table(metadata: sa.MetaData, entity: Entity,
+                 dialect: str | None = None) -> sa.Table:
+    """The entity's table; `dialect` adds the indexes only that database needs."""
     columns = [c for f in entity.fields.values() if (c := field_column(entity, f)) is not None]
     table = sa.Table(entity.table_name, metadata, *_system_columns(), *columns)
-    _indexes(entity, table)
+    _indexes(entity, table, dialect)
     return table
 
 
@@ -219,12 +252,13 @@ def _defer_cycle_keys(metadata: sa.MetaData) -> None:
                 constraint.use_alter = True
 
 
-def build_metadata(pack: Pack) -> sa.MetaData:
-    """Every table the pack needs, plus the engine's own `karte_*` tables."""
+def build_metadata(pack: Pack, dialect: str | None = None) -> sa.MetaData:
+    """Every table the pack needs, plus the engine's own `karte_*` tables; `dialect` (the
+    migration's database) adds the indexes only that database needs."""
     metadata = sa.MetaData()
     _engine_tables(metadata)
     for entity in pack.entities.values():
-        entity_table(metadata, entity)
+        entity_table(metadata, entity, dialect)
     for entity in pack.entities.values():
         for field in entity.fields.values():
             if field.type == "links":

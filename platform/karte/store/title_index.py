@@ -6,11 +6,10 @@ The key is the title folded like every text match (`where.ascii_lower`), compare
 point (`COLLATE "C"` on PostgreSQL; on SQLite the title `COLLATE NOCASE`, the same), so "starts with
 q" is the range `q <= key < q'` (q' is q with its last character incremented), a range
 both databases walk in the index. Each index holds the live records only (a partial
-index `WHERE deleted_at IS NULL` on PostgreSQL, `deleted_at` first on SQLite: every
-picker query asks for live records), so the planner takes it rather than the `deleted_at`
-index followed by a sort. The indexes (`kx_<entity>_<title>_fold`) are not part of
-the pack's metadata: `ensure` creates them after every migration (`IF NOT EXISTS`), and the
-migration's comparison leaves names starting with `kx_` alone.
+index `WHERE deleted_at IS NULL`: every picker query asks for live records). The indexes
+(`kx_<entity>_<title>_fold`) are not part of the pack's metadata: `ensure` creates them
+after every migration (`IF NOT EXISTS`), and the migration's comparison leaves names
+starting with `kx_` alone.
 """
 
 from __future__ import annotations
@@ -84,10 +83,8 @@ def targets(pack: Pack) -> dict[str, str]:
 
 def indexes(pack: Pack, dialect: str) -> list[sa.Index]:
     """The title index of every link target, on tables of their own metadata (so the
-    pack's metadata, which migrations compare, never holds them). PostgreSQL: the key of
-    the live rows (partial). SQLite: (deleted_at, key), since its planner would rather
-    take the `deleted_at` index for `deleted_at IS NULL` and sort; with the equality
-    first, the range and the order are this index's."""
+    pack's metadata, which migrations compare, never holds them): the key of the live
+    rows (a partial index, `WHERE deleted_at IS NULL` as every picker query has)."""
     tables = build_metadata(pack).tables
     made = []
     for name, title in targets(pack).items():
@@ -96,10 +93,8 @@ def indexes(pack: Pack, dialect: str) -> list[sa.Index]:
                          sa.Column("deleted_at", sa.Text()))
         key = title_key(alone.c[title])
         named = index_name(PREFIX, name, f"{title}_fold")
-        if dialect == "sqlite":
-            made.append(sa.Index(named, alone.c.deleted_at, key))
-        else:
-            made.append(sa.Index(named, key, postgresql_where=alone.c.deleted_at.is_(None)))
+        live = alone.c.deleted_at.is_(None)
+        made.append(sa.Index(named, key, sqlite_where=live, postgresql_where=live))
     return made
 
 

@@ -42,7 +42,7 @@ COLUMN_REF = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
 
 def plan(engine: sa.Engine, pack: Pack) -> Plan:
     """What `migrate` would do, without changing anything."""
-    metadata = build_metadata(pack)
+    metadata = build_metadata(pack, engine.dialect.name)
     with engine.connect() as conn:
         renames = rename_steps(conn, pack)
         last = recorded.last_definitions(conn)
@@ -58,7 +58,7 @@ def _runs(step: Step, apply_risky: bool) -> bool:
 def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan:
     """Apply the safe steps (and the risky ones with `apply_risky`, except those whose dry
     run found rows that would not convert); return the plan with what was applied."""
-    metadata = build_metadata(pack)
+    metadata = build_metadata(pack, engine.dialect.name)
     with session(engine) as conn:
         target = Target(operations(conn), metadata, pack)
         last = recorded.last_definitions(conn)

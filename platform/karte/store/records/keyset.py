@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from karte.meta.model import Entity
 from karte.store import field_rights
 from karte.store.actor import Actor
-from karte.store.records.query import filtered, sort_key
+from karte.store.records.query import filtered, nullable, sort_key
 from karte.store.records.store import Store
 
 BATCH = 500
@@ -51,6 +51,7 @@ class Keyset:
     key: sa.ColumnElement[Any]
     id: sa.ColumnElement[Any]
     descending: bool
+    nullable: bool = True              # False: a NOT NULL column, no phase 2
 
     def next_keyed(self, last: tuple[Any, int] | None, size: int) -> sa.Select[Any]:
         query = self.keyed if last is None else self.keyed.where(
@@ -71,7 +72,8 @@ def keyset(store: Store, entity: Entity, where: Any = None, search: str | None =
     step: Any = (lambda c: c.desc()) if descending else (lambda c: c.asc())
     keyed = (base.add_columns(key.label(KEY)).where(key.is_not(None))
              .order_by(step(key), step(id)))
-    return Keyset(keyed, base.where(key.is_(None)).order_by(step(id)), key, id, descending)
+    return Keyset(keyed, base.where(key.is_(None)).order_by(step(id)), key, id, descending,
+                  nullable(key))
 
 
 def batches(store: Store, entity: str, where: Any = None, search: str | None = None,
@@ -90,7 +92,7 @@ def batches(store: Store, entity: str, where: Any = None, search: str | None = N
         if len(rows) < size:
             break
     after: int | None = None
-    while True:                                      # phase 2: empty keys, by id
+    while plan.nullable:                             # phase 2: empty keys, by id
         found = _read(store, ent, plan.next_empty(after, size), actor)
         if found:
             after = found[-1][0]["id"]

@@ -114,12 +114,24 @@ def _sortable(entity: Entity, table: sa.Table,
 def order_by(store: Store, entity: Entity, sort: str | None,
              actor: Actor | None = None) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
+    Written so the sort indexes (store/tables.py `sort_fields`) serve it on both databases:
+    NOT NULL columns carry no NULLS clause (PostgreSQL would not match it to an index).
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
     on one kept: newest changes first instead)."""
     key, descending = sort_key(store, entity, sort, actor)
     id = store.table(entity).c.id
+    tiebreak = id.desc() if descending else id.asc()
+    if key is id:
+        return [tiebreak]
     first = key.desc() if descending else key.asc()
-    return [first.nulls_last(), id.desc() if descending else id.asc()]
+    if not nullable(key):
+        return [first, tiebreak]     # no NULLS clause: the plain (column, id) index serves
+    return [first.nulls_last(), tiebreak]
+
+
+def nullable(key: sa.ColumnElement[Any]) -> bool:
+    """Whether a sort key may be empty (a computed one always may)."""
+    return not isinstance(key, sa.Column) or bool(key.nullable)
 
 
 def sort_key(store: Store, entity: Entity, sort: str | None,
