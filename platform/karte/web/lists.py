@@ -208,26 +208,21 @@ def export_name(entity: Entity) -> str:
 
 
 def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
-    """The header, then one chunk of rows per batch read with the view's sort (ties broken
-    by id, so pages do not overlap). The first `next()` reads the first batch only."""
+    """The header, then one chunk of rows per batch read with the view's sort by keyset
+    (`Records.iterate`: each batch starts after the last row of the previous one, so the
+    last batch costs what the first does). The first `next()` reads the first batch only."""
     names = ["id", *seen(entity, entity.fields), *EXPORT_STAMPS]
     fields = [f for name in names if (f := entity.lookup(name)) is not None]
-    batch = _batch(entity, query, 0)
+    size = int(current_app.config.get("KARTE_EXPORT_BATCH", EXPORT_BATCH))
+    batches = records().iterate(entity.name, where=query.where(), search=query.q or None,
+                                sort=query.sort, actor=actor(), batch=size)
+    batch = next(batches, [])
     yield "\ufeff" + _csv([[text(f.label) for f in fields]])
-    offset = 0
     while batch:
         refs = references(entity, batch, names)
         zone = ZoneInfo(timezone())
         yield _csv([_cell(f, row.get(f.name), refs, zone) for f in fields] for row in batch)
-        if len(batch) < EXPORT_BATCH:
-            return
-        offset += EXPORT_BATCH
-        batch = _batch(entity, query, offset)
-
-
-def _batch(entity: Entity, query: ListQuery, offset: int) -> list[dict[str, Any]]:
-    return records().query(entity.name, where=query.where(), search=query.q or None,
-                           sort=query.sort, limit=EXPORT_BATCH, offset=offset, actor=actor())
+        batch = next(batches, [])
 
 
 def _csv(rows: Iterable[list[str]]) -> str:

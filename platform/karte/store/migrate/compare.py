@@ -19,6 +19,7 @@ from alembic.migration import MigrationContext
 
 from karte.meta.model import Entity, Pack
 from karte.problems import counted
+from karte.store import title_index
 from karte.store.migrate import types
 from karte.store.migrate.checks import (
     duplicates,
@@ -32,8 +33,14 @@ from karte.store.migrate.values import value_steps
 from karte.store.tables import index_name, junction_name
 
 
+def _included(name: str | None, type_: str, parents: Any) -> bool:
+    """Title indexes (`karte.store.title_index`) live outside the pack's metadata."""
+    return not (type_ == "index" and title_index.ours(name))
+
+
 def context(conn: sa.Connection) -> MigrationContext:
-    return MigrationContext.configure(conn, opts={"compare_type": True})
+    return MigrationContext.configure(conn, opts={"compare_type": True,
+                                                  "include_name": _included})
 
 
 @dataclass

@@ -118,6 +118,25 @@ def order_by(store: Store, entity: Entity, sort: str | None,
     NOT NULL columns carry no NULLS clause (PostgreSQL would not match it to an index).
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
     on one kept: newest changes first instead)."""
+    key, descending = sort_key(store, entity, sort, actor)
+    id = store.table(entity).c.id
+    tiebreak = id.desc() if descending else id.asc()
+    if key is id:
+        return [tiebreak]
+    first = key.desc() if descending else key.asc()
+    if not nullable(key):
+        return [first, tiebreak]     # no NULLS clause: the plain (column, id) index serves
+    return [first.nulls_last(), tiebreak]
+
+
+def nullable(key: sa.ColumnElement[Any]) -> bool:
+    """Whether a sort key may be empty (a computed one always may)."""
+    return not isinstance(key, sa.Column) or bool(key.nullable)
+
+
+def sort_key(store: Store, entity: Entity, sort: str | None,
+             actor: Actor | None = None) -> tuple[sa.ColumnElement[Any], bool]:
+    """The expression a list sorts by and whether descending (see `order_by`)."""
     table = store.table(entity)
     unseen = hidden(store, entity, actor)
     if not sort and entity.list.sort_field in unseen:
@@ -130,15 +149,7 @@ def order_by(store: Store, entity: Entity, sort: str | None,
         raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
                                              f"{did_you_mean(name, sortable)}", "sort",
                                      {"name": name, "choices": tuple(sortable)})])
-    tiebreak = table.c.id.desc() if descending else table.c.id.asc()
-    if name == "id":
-        return [tiebreak]
-    column = table.c[name]
-    key = SORT_KEYS.get(field.type, _plain_order)(store, field, column)
-    first = key.desc() if descending else key.asc()
-    if key is column and not column.nullable:
-        return [first, tiebreak]     # no NULLS clause: the plain (column, id) index serves
-    return [first.nulls_last(), tiebreak]
+    return SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name]), descending
 
 
 def check_paging(limit: Any, offset: Any) -> tuple[int, int]:

@@ -32,9 +32,9 @@ from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
+from karte.store.records import keyset, rollups
 from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
-from karte.store.records import rollups
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.fetch import Linked
 from karte.store.records.query import (
@@ -444,6 +444,14 @@ class Records:
             records = [dict(row) for row in c.execute(query).mappings()]
             self.store.attach_links(c, ent, records)
         return fields.strip_all(self.store, ent, actor, records)
+
+    def iterate(self, entity: str, where: Any = None, search: str | None = None,
+                sort: str | None = None, *, actor: Actor | None = None,
+                batch: int = keyset.BATCH) -> Iterator[list[Record]]:
+        """Every record `query` would page through, in its order, in batches read by
+        keyset (constant cost per batch; see `karte.store.records.keyset`)."""
+        return keyset.batches(self.store, entity, where, search, sort, actor=actor,
+                              size=batch)
 
     def count(self, entity: str, where: Any = None, search: str | None = None,
               include_deleted: bool = False, *, actor: Actor | None = None,
