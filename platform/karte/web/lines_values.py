@@ -4,7 +4,6 @@ Shared by the grid on the form (`lines_form`) and the table on the card (`lines_
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -15,6 +14,7 @@ from markupsafe import Markup
 from karte.meta.model import Entity, Field
 from karte.web import actor, records, registry
 from karte.web.display import show
+from karte.web.field_access import fixed, unseen
 from karte.web.form_values import QUERY
 
 TOTALLED = frozenset({"money", "decimal", "integer"})
@@ -56,19 +56,8 @@ def part_of(f: Field) -> Entity:
 
 def rights(part: Entity) -> tuple[frozenset[str], frozenset[str]]:
     """The part's fields hidden from the signed-in user, and those their role may not
-    write (SPEC §3.4 field-level permissions, `karte.store.field_rights`); none where that
-    module is not there. Asked once per request and part."""
-    cache = g.setdefault("karte_line_rights", {})
-    if part.name not in cache:
-        try:
-            found = importlib.import_module("karte.store.field_rights")
-        except ImportError:
-            cache[part.name] = (frozenset(), frozenset())
-        else:
-            store, user = records().store, actor()
-            cache[part.name] = (frozenset(found.hidden(store, part, user)),
-                                frozenset(found.read_only(store, part, user)))
-    return cache[part.name]
+    write (SPEC §3.4 field-level permissions)."""
+    return unseen(part), fixed(part)
 
 
 def columns(part: Entity) -> list[Field]:
@@ -88,7 +77,6 @@ def computed(part: Entity, cells: Mapping[str, Any],
     typed over the stored line (`stored`: fields the grid does not post, such as a read-only
     unit cost, keep their stored values), fetched values copied from a picked link where
     saving would copy them (SPEC §3.6), then formulas."""
-    from karte.store.records.fetch import fetched_values
     from karte.store.records.write import compute_formulas
     from karte.web.form_values import stored_form
 
@@ -101,12 +89,23 @@ def computed(part: Entity, cells: Mapping[str, Any],
                 f.read_only for f in part.fields.values()
                 if f.fetch and f.fetch.startswith(link + ".")):
             continue
-        for name, value in fetched_values(records().store, part, link, picked,
-                                          actor()).items():
+        for name, value in _fetched(part, link, picked).items():
             if part.fields[name].read_only or values.get(name) is None:
                 values[name] = value
     compute_formulas(part, values)
     return values
+
+
+def _fetched(part: Entity, link: str, picked: Any) -> dict[str, Any]:
+    """What picking `picked` in a line's `link` copies, read once per request and target
+    (a grid of 200 lines of 10 products asks 10 times, not 200)."""
+    from karte.store.records.fetch import fetched_values
+
+    cache = g.setdefault("karte_line_fetch", {})
+    key = (part.name, link, picked)
+    if key not in cache:
+        cache[key] = fetched_values(records().store, part, link, picked, actor())
+    return cache[key]
 
 
 def stored_lines(lines: Any) -> dict[str, Mapping[str, Any]]:

@@ -84,9 +84,14 @@ def _record_field(w: Writer, field: Field, name: str,
         yield w.at("no_field", f'"$record.{name}": '
                    f"{w.ctx.unknown_field(entity, name, SYSTEM_FIELDS)}{hop}", *where)
     elif reason := copy_unfit(source, field):
-        yield w.at("unfit", f'"$record.{name}" is {entity.name}.{name}, '
-                   f"{a_an(source.type)} field{' to ' + source.to if source.to else ''}"
-                   f": {reason}", *where)
+        yield w.at("unfit", _unfit(f"$record.{name}", entity, source, reason), *where)
+
+
+def _unfit(token: str, owner: Entity, source: Field, reason: str) -> str:
+    """'"$record.amount" is deal.amount, a money field: …' — why a token does not fit."""
+    to = f" to {source.to}" if source.to else ""
+    return (f'"{token}" is {owner.name}.{source.name}, {a_an(source.type)} field{to}: '
+            f"{reason}")
 
 
 def _line_field(w: Writer, field: Field, name: str,
@@ -102,9 +107,7 @@ def _line_field(w: Writer, field: Field, name: str,
         yield w.at("line", f'"$line.{name}": {w.ctx.unknown_field(part, name, SYSTEM_FIELDS)}',
                    *where)
     elif reason := copy_unfit(source, field):
-        yield w.at("unfit", f'"$line.{name}" is {part.name}.{name}, '
-                   f"{a_an(source.type)} field{' to ' + source.to if source.to else ''}"
-                   f": {reason}", *where)
+        yield w.at("unfit", _unfit(f"$line.{name}", part, source, reason), *where)
 
 
 def check_value(w: Writer, field: Field, value: Any,
