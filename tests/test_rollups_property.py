@@ -15,14 +15,7 @@ from hypothesis import strategies as st
 from karte.store import Records
 from karte.store.errors import NotFound, Refused, ValidationFailed
 from karte.store.migrate import migrate
-
-WON = {"field": "stage", "op": "=", "value": "won"}
-
-
-def rollup(agg: str, field: str | None = None, **more) -> dict:
-    found = {"type": "rollup", "of": "deal.customer", "agg": agg, **more}
-    return found if field is None else {**found, "field": field}
-
+from tests.test_rollups import WON, rollup
 
 CUSTOMER = {"fields": {
     "name": {"type": "string"},
