@@ -2,8 +2,12 @@
 request grows with a table's size — checked as behaviour (plans and results), on SQLite and
 PostgreSQL; timings stay in bench/ and docs/performance.md.
 
-The last pages of a list (`?page=last`, `last-1`, ...) are read from the end of the sort,
-the same index backwards, instead of `OFFSET` over every row before them.
+- The last pages of a list (`?page=last`, `last-1`, ...) are read from the end of the
+  sort, the same index backwards, instead of `OFFSET` over every row before them.
+- Home's "my open work" reads (user field, updated_at or the dated item's `at`, id) and
+  stops after its rows, instead of sorting every record the user owns.
+- A board asks whether its shown cards are overdue per card (the move history's
+  (entity, record_id, at) index), not by reading every recent move into the stage.
 """
 
 from __future__ import annotations
@@ -26,30 +30,40 @@ ENTITIES = {
         "title_field": "title",
         "fields": {"title": {"type": "string", "required": True},
                    "score": {"type": "integer"},
-                   "due_on": {"type": "date"}},
+                   "due_on": {"type": "date"},
+                   "owner": {"type": "user"}},
         "list": {"columns": ["title", "score", "due_on"], "sort": "-score",
                  "search": ["title"], "page_size": 5, "filters": ["score", "due_on"]}},
 }
 
 
+FLOW = {"entity": "item", "field": "stage",
+        "stages": [{"key": "new", "max_days": 3}, {"key": "doing", "max_days": 10},
+                   {"key": "done", "final": "won"}]}
+
+
 @pytest.fixture
 def app(make_app):
-    return make_app(ENTITIES, config={"KARTE_LIST_COUNT_CAP": 12})
+    return make_app(ENTITIES, {"flow": FLOW}, config={"KARTE_LIST_COUNT_CAP": 12})
 
 
-def _fill(app, rows: int) -> None:
-    """`rows` items, raw (fast): scores with duplicates and empty ones, every 10th deleted."""
+def _fill(app, rows: int) -> list[int]:
+    """`rows` items, raw (fast): scores with duplicates and empty ones, every 10th deleted,
+    owned by 4 users, spread over the stages; the users' ids."""
     services = app.extensions["karte"]
     table = services["records"].store.table(services["pack"].entities["item"])
+    users = [app.user("admin", f"u{i}@example.com") for i in range(4)]
     start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     with services["engine"].begin() as conn:
         conn.execute(table.insert(), [
             {"title": f"t{i:05d}", "score": None if i % 7 == 0 else i % 13,
              "due_on": None if i % 5 == 0 else dt.date(2024, 1, 1) + dt.timedelta(i % 40),
+             "owner": users[i % 4], "stage": ("new", "doing", "done")[i % 3],
              "created_at": start, "updated_at": start + dt.timedelta(seconds=i),
              "deleted_at": start if i % 10 == 9 else None}
             for i in range(rows)])
-        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("ANALYZE item")       # this table only: other schemas are busy
+    return users
 
 
 def _expected(app, sort: str) -> list[int]:
@@ -79,7 +93,8 @@ def test_reading_backwards_gives_the_pages_at_the_end_of_the_order(app, sort):
 
 
 def _plan(conn: sa.Connection, query: sa.Select[Any]) -> str:
-    compiled = query.compile(dialect=conn.dialect)
+    compiled = query.compile(dialect=conn.dialect,
+                             compile_kwargs={"render_postcompile": True})
     if conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
         return "\n".join(r[0] for r in rows)
@@ -160,3 +175,68 @@ def test_last_pages_know_their_place_when_the_count_is_exact(make_app):
     assert _ids(beyond) == [] and "past the end of the list (27 records)" in beyond
     assert client.get("/item/?page=last-x").status_code == 400
     assert client.get("/item/?page=-1").status_code == 400
+
+
+def test_my_open_work_reads_the_home_index_and_stops(app):
+    """Home's query for one entity (web/home.py `_my_work`: mine, not closed, most
+    recently updated first, 10 rows) is read from (owner, updated_at, id) backwards: no
+    sort of the user's records."""
+    users = _fill(app, ROWS)
+    records = app.extensions["karte"]["records"]
+    entity = records.pack.entities["item"]
+    mine = {"all": [{"any": [{"field": "owner", "op": "=", "value": users[1]}]},
+                    {"field": "stage", "op": "not_in", "value": ["done"]}]}
+    query = (filtered(records.store, entity, mine)
+             .order_by(*order_by(records.store, entity, "-updated_at")).limit(10))
+    with records.engine.connect() as conn:
+        plan = _plan(conn, query)
+    assert _reads_an_index_in_order(plan, records.engine.dialect.name), plan
+    assert "ix_item_owner__home" in plan, plan
+    got = records.query("item", where=mine, sort="-updated_at", limit=10)
+    assert len(got) == 10 and all(r["owner"] == users[1] and r["stage"] != "done"
+                                  for r in got)
+    assert [r["updated_at"] for r in got] == sorted((r["updated_at"] for r in got),
+                                                    reverse=True)
+
+
+def _moves(app, now: dt.datetime, items: int) -> None:
+    """Moves into `new` for most items: some long ago, some recent."""
+    from karte.store.tables import engine_table
+
+    moves = engine_table("karte_stage_move")
+    with app.extensions["karte"]["engine"].begin() as conn:
+        conn.execute(moves.insert(), [
+            {"entity": "item", "record_id": id, "workflow": "flow", "from_stage": None,
+             "to_stage": "new", "at": now - dt.timedelta(days=(id * 7) % 9, hours=id % 5)}
+            for id in range(1, items + 1) if id % 4])
+        conn.exec_driver_sql("ANALYZE karte_stage_move")
+
+
+def test_shown_cards_are_asked_per_card_whether_they_are_overdue(app):
+    """The same answer as the board's overdue count asks, for a board's 20 shown cards,
+    each looked up in the move history's record index (no scan of recent moves)."""
+    from karte.workflow import history
+
+    _fill(app, ROWS)
+    now = dt.datetime(2024, 1, 6, tzinfo=dt.UTC)
+    _moves(app, now, ROWS)
+    records = app.extensions["karte"]["records"]
+    workflow = records.pack.workflows["flow"]
+    table = records.store.table(records.pack.entities["item"])
+    tables = records.store.tables
+
+    def late(ids: list[int], few: bool) -> sa.Select[Any]:
+        return sa.select(table.c.id).where(table.c.id.in_(ids), history.overdue(
+            workflow, tables, now, "new", few=few))
+
+    every = list(range(1, 600))
+    shown = list(range(1, 60, 3))                 # 20 cards of the stage `new`
+    with records.engine.connect() as conn:
+        per_card, whole = set(conn.scalars(late(every, True))), set(conn.scalars(
+            late(every, False)))
+        plan = _plan(conn, late(shown, True))
+    assert per_card == whole and 0 < len(whole) < 200
+    if records.engine.dialect.name == "sqlite":
+        assert "ix_karte_stage_move_record" in plan and "LIST SUBQUERY" not in plan, plan
+    else:
+        assert "Seq Scan on karte_stage_move" not in plan, plan
