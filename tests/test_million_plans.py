@@ -6,6 +6,8 @@ PostgreSQL; timings stay in bench/ and docs/performance.md.
   sort, the same index backwards, instead of `OFFSET` over every row before them.
 - Home's "my open work" reads (user field, updated_at or the dated item's `at`, id) and
   stops after its rows, instead of sorting every record the user owns.
+- Home's board counts stop at a cap: per stage a LIMITed read of the stage index, never
+  a GROUP BY over every live record.
 - A board asks whether its shown cards are overdue per card (the move history's
   (entity, record_id, at) index), not by reading every recent move into the stage.
 """
@@ -240,3 +242,36 @@ def test_shown_cards_are_asked_per_card_whether_they_are_overdue(app):
         assert "ix_karte_stage_move_record" in plan and "LIST SUBQUERY" not in plan, plan
     else:
         assert "Seq Scan on karte_stage_move" not in plan, plan
+
+
+def test_home_board_counts_stop_at_the_cap_and_read_the_stage_index(app):
+    from karte.workflow.reports import capped_counts
+
+    _fill(app, ROWS)                  # 2700 live items, 900 a stage
+    records = app.extensions["karte"]["records"]
+    workflows = app.extensions["karte"]["workflows"]
+    exact = workflows.stage_counts("flow", only_counts=True)
+    assert {k: v["count"] for k, v in exact.items()} == {"new": 900, "doing": 900,
+                                                          "done": 900}
+    capped = workflows.stage_counts("flow", only_counts=True, cap=899)
+    assert capped == {k: {"count": 899, "capped": True} for k in ("new", "doing", "done")}
+    assert workflows.stage_counts("flow", only_counts=True, cap=900) == {
+        k: {"count": 900, "capped": False} for k in ("new", "doing", "done")}
+    table = records.store.table(records.pack.entities["item"])
+    workflow = records.pack.workflows["flow"]
+    with records.engine.connect() as conn:
+        sent: list[tuple[str, Any]] = []
+        sa.event.listen(conn, "before_cursor_execute",
+                        lambda _c, _cur, sql, params, *_: sent.append((sql, params)))
+        capped_counts(conn, table, workflow, None, 10)
+        sql, params = sent[-1]
+        sqlite = conn.dialect.name == "sqlite"
+        explained = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ")
+                                         + sql, params)
+        plan = "\n".join(str(r[-1] if sqlite else r[0]) for r in explained)
+    assert "GROUP BY" not in sql.upper() and sql.upper().count("LIMIT") == 3
+    if sqlite:
+        assert plan.count("SEARCH item USING COVERING INDEX ix_item_stage_board") == 3, plan
+    else:
+        # each stage's read stops at its Limit (a seq scan too: tiny tables), no grouping
+        assert plan.count("Limit") == 3 and "GroupAggregate" not in plan, plan
