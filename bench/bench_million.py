@@ -18,9 +18,9 @@ result computed with SQLAlchemy Core, no Flask, no permissions, no references:
   ORDER BY <sort>, id LIMIT 51` (the last page: the reversed ORDER BY, LIMIT 50), its rows
   rendered by a 3-line Jinja `<table>` of the list's columns (raw values: a link shows its
   id, not the linked title);
-- home: the last 15 audit rows, every board's GROUP BY stage count, the user's 10 open
-  tasks/deals/tickets (one query per entity with a user field) each with a count capped at
-  101;
+- home: the last 15 audit rows, every board's stage counts (one count capped at 1,001
+  per stage, as home shows them), the user's 10 newest records per entity with a user
+  field (one query each, no stage condition) each with a count capped at 101;
 - card: the record by id, the titles of its links (one query per link), its 20 latest audit
   rows and stage moves;
 - board: stage counts and money sum (one GROUP BY) and 20 cards per stage;
@@ -102,7 +102,8 @@ class Hand:
         from karte.store.tables import engine_table
 
         audit = engine_table("karte_audit")
-        boards = [(self.table(w.entity), w.field) for w in self.pack.workflows.values()]
+        boards = [(self.table(w.entity), w.field, w.stage_keys)
+                  for w in self.pack.workflows.values()]
         mine = []
         for entity in self.pack.entities.values():
             users = [f.name for f in entity.fields.values() if f.type == "user"]
@@ -114,10 +115,12 @@ class Hand:
             with self.engine.connect() as conn:
                 conn.execute(sa.select(audit).order_by(audit.c.at.desc(), audit.c.id.desc())
                              .limit(15)).all()
-                for table, stage in boards:
-                    conn.execute(sa.select(table.c[stage], sa.func.count())
-                                 .where(table.c.deleted_at.is_(None))
-                                 .group_by(table.c[stage])).all()
+                for table, stage, keys in boards:      # counts capped at 1,000 a stage
+                    for key in keys:
+                        conn.execute(sa.select(sa.func.count()).select_from(
+                            sa.select(table.c.id).where(table.c.deleted_at.is_(None),
+                                                        table.c[stage] == key)
+                            .limit(1001).subquery())).scalar()
                 for table, where in mine:
                     live = sa.and_(table.c.deleted_at.is_(None), where)
                     conn.execute(sa.select(table).where(live).order_by(table.c.id.desc())
