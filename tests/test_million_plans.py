@@ -238,6 +238,20 @@ def test_shown_cards_are_asked_per_card_whether_they_are_overdue(app):
             late(every, False)))
         plan = _plan(conn, late(shown, True))
     assert per_card == whole and 0 < len(whole) < 200
+    from karte.workflow import board
+
+    sent: list[str] = []
+
+    def record(_conn, _cursor, sql, *_):
+        sent.append(sql)
+
+    sa.event.listen(records.engine, "before_cursor_execute", record)
+    cards, flagged = board.cards(records, workflow, "new", board.Filter(), now, 20)
+    sa.event.remove(records.engine, "before_cursor_execute", record)
+    asked = next(sql for sql in sent if "karte_stage_move" in sql)
+    assert "NOT IN (SELECT" not in asked.replace("\n", " ")       # the board asks per card
+    with records.engine.connect() as conn:
+        assert flagged == set(conn.scalars(late([c["id"] for c in cards], False)))
     if records.engine.dialect.name == "sqlite":
         assert "ix_karte_stage_move_record" in plan and "LIST SUBQUERY" not in plan, plan
     else:
