@@ -5,7 +5,8 @@ Every entity table carries the system columns of SPEC §2. Indexes follow the me
 (with `id`, in the order the list sorts them: `sort_fields`), fields asking for `index`,
 and a unique index per `unique` field and per declared unique combination that ignores
 soft-deleted rows (a partial index on both SQLite and PostgreSQL). `deleted_at` is indexed
-for the bin only, so live lists are never planned through it.
+for the bin only, so live lists are never planned through it. Each `user` field also has
+(field, home's sort column, id) for home's "my open work".
 """
 
 from __future__ import annotations
@@ -214,9 +215,21 @@ def _indexes(entity: Entity, table: sa.Table, dialect: str | None) -> None:
                  table.c.position)
     for name in sorted_by:
         _sort_indexes(entity, table, name, dialect)
+    _home_indexes(entity, table)
     deleted = table.c.deleted_at.is_not(None)   # the bin only: live lists never pick it
     sa.Index(index_name("ix", entity.name, "_deleted"), table.c.deleted_at,
              sqlite_where=deleted, postgresql_where=deleted)
+
+
+def _home_indexes(entity: Entity, table: sa.Table) -> None:
+    """Home's "my open work" (web/home.py): `user_field = me` in home's order (a dated
+    item's `at` soonest first, else most recently updated first), read from
+    (user field, that column, id) and stopping after 10 rows, whatever the user owns."""
+    at = entity.timeline_item.at if entity.timeline_item else "updated_at"
+    for field in entity.fields.values():
+        if field.type == "user" and field.name in table.c and at in table.c:
+            sa.Index(index_name("ix", entity.name, f"{field.name}__home"), table.c[field.name],
+                     table.c[at], table.c.id)
 
 
 def _sort_indexes(entity: Entity, table: sa.Table, name: str, dialect: str | None) -> None:

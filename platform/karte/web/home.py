@@ -27,6 +27,7 @@ blueprint = Blueprint("home", __name__)
 MINE = 10            # records per entity on the home page
 FOUND = 5            # matches per entity in quick search
 CAP = 100            # counts stop here ("100+")
+BOARD_CAP = 1000     # a board's stage counts stop here ("1,000+"): read no further
 COLUMNS = 3          # columns shown next to a title
 
 
@@ -87,7 +88,8 @@ def _my_work() -> list[dict[str, Any]]:
 def _boards(readable: list[Entity]) -> list[dict[str, Any]]:
     names = {e.name for e in readable}
     return [{"workflow": w, "counts": workflows().stage_counts(w, actor=actor(),
-                                                                    only_counts=True)}
+                                                                    only_counts=True,
+                                                                    cap=BOARD_CAP)}
             for w in registry().workflows.values() if w.entity in names]
 
 

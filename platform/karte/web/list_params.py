@@ -67,7 +67,7 @@ class ListQuery:
 
     q: str = ""
     sort: str | None = None
-    page: int = 1
+    page: int = 1                     # -1 is the last page, -2 the one before it, ...
     filters: tuple[Filter, ...] = ()
 
     def where(self) -> dict[str, Any] | None:
@@ -82,8 +82,9 @@ class ListQuery:
 
     def args(self, **changes: Any) -> list[tuple[str, str]]:
         """The canonical parameters (empty ones dropped), with `q`/`sort`/`page` changed."""
-        state = {"q": self.q.strip() or None, "sort": self.sort,
-                 "page": self.page if self.page > 1 else None, **changes}
+        state = {"q": self.q.strip() or None, "sort": self.sort, "page": self.page,
+                 **changes}
+        state["page"] = page_param(state["page"]) if state["page"] is not None else None
         pairs = [(key, str(state[key])) for key in ("q", "sort", "page")
                  if state.get(key) not in (None, "", 1)]
         return pairs + [(f.param, f.value) for f in self.filters]
@@ -121,14 +122,29 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
 
 
 def _page(raw: str, problems: list[Problem]) -> int:
+    """1, 2, ... from the start; `last`, `last-1`, ... from the end, kept as -1, -2, ..."""
     text = raw.strip()
     if not text:
         return 1
-    if not text.isdecimal() or len(text) > 10 or not 1 <= int(text) <= MAX_PAGE:
-        problems.append(Problem("page", _("page: “%(value)s” is not a page number; pages "
-                                          "are counted from 1.", value=raw), "page"))
-        return 1
-    return int(text)
+    last, _dash, back = text.partition("-") if text.startswith("last") else ("", "", "")
+    if last == "last" and (not _dash or back.isdecimal()) and len(text) <= 15:
+        number = 1 + (int(back) if _dash else 0)
+        if number <= MAX_PAGE:
+            return -number
+    elif text.isdecimal() and len(text) <= 10 and 1 <= int(text) <= MAX_PAGE:
+        return int(text)
+    problems.append(Problem("page", _("page: “%(value)s” is not a page number; pages "
+                                      "are counted from 1.", value=raw), "page"))
+    return 1
+
+
+def page_param(page: int) -> str | None:
+    """The URL value of a page: None for the first, `last`/`last-N` from the end."""
+    if page == 1:
+        return None
+    if page < 0:
+        return "last" if page == -1 else f"last-{-page - 1}"
+    return str(page)
 
 
 def _filter(entity: Entity, param: str, value: str) -> Filter:

@@ -130,19 +130,40 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                   back=_link(entity, query), export_url=_link(entity, query, "lists.export",
                                                               page=None),
                   first_url=_link(entity, query, page=None),
-                  prev_url=_link(entity, query, page=query.page - 1),
-                  next_url=_link(entity, query, page=query.page + 1),
+                  **_pager(entity, query, page),
                   select_all=request.args.get("select") == "page")
+
+
+def _pager(entity: Entity, query: ListQuery, page: Page | None) -> dict[str, Any]:
+    """Previous / next / last links and the page's name. Pages counted from the end
+    (`last`, `last-1`, ...: -1, -2, ...) step towards the end with "next"."""
+    more = page is not None and page.has_next      # rows after (from the start) or before
+    number = query.page
+    if number < 0:
+        prev, after = (number - 1 if more else None), (number + 1 if number < -1 else None)
+        label = _("Last page") if number == -1 else _("Page %(num)s from the end",
+                                                     num=-number)
+    else:
+        prev, after = (number - 1 if number > 1 else None), (number + 1 if more else None)
+        label = _("Page %(num)s", num=number)
+    return {"prev_url": prev and _link(entity, query, page=prev),
+            "next_url": after and _link(entity, query, page=after),
+            "last_url": _link(entity, query, page=-1) if number > 0 and more else None,
+            "page_label": label}
 
 
 def _page(entity: Entity, query: ListQuery) -> Page:
     """One page (one row more is read to know whether a next page exists); the count is
     only asked for when the page does not tell it, and then capped."""
     size = entity.list.page_size
-    offset = (query.page - 1) * size
+    from_end = query.page < 0
+    offset = (abs(query.page) - 1) * size
     found = records().query(entity.name, where=query.where(), search=query.q or None,
-                            sort=query.sort, limit=size + 1, offset=offset, actor=actor())
+                            sort=query.sort, limit=size + 1, offset=offset, actor=actor(),
+                            reverse=from_end)
     rows, has_next = found[:size], len(found) > size
+    if from_end:    # read backwards from the end (never skipping the rows before it)
+        return _from_end(entity, query, rows[::-1], offset, has_next)
     if has_next or (offset and not rows):
         total, capped = _count(entity, query)
         total = max(total, offset + len(rows))
@@ -150,6 +171,23 @@ def _page(entity: Entity, query: ListQuery) -> Page:
         total, capped = offset + len(rows), False
     return Page(rows, references(entity, rows, _column_names(entity)), offset + 1,
                 offset + len(rows), total, capped, has_next)
+
+
+def _from_end(entity: Entity, query: ListQuery, rows: list[dict[str, Any]], offset: int,
+              has_before: bool) -> Page:
+    """A page counted from the end: its rows' places when the (capped) count knows the
+    total, else counted from the end (`first` and `last` negative)."""
+    if has_before or offset:
+        total, capped = _count(entity, query)
+        total = max(total, offset + len(rows)) if capped else total
+    else:
+        total, capped = len(rows), False
+    if capped:
+        first, last = -(offset + len(rows)), -(offset + 1)
+    else:
+        first, last = total - offset - len(rows) + 1, total - offset
+    return Page(rows, references(entity, rows, _column_names(entity)), first, last, total,
+                capped, has_before)
 
 
 def _count(entity: Entity, query: ListQuery) -> tuple[int, bool]:
@@ -164,6 +202,10 @@ def _summary(page: Page | None) -> str:
     if page is None or not page.rows:
         return ""
     total = format_decimal(page.total) + ("+" if page.capped else "")
+    if page.first < 0:
+        return _("%(first)s–%(last)s from the end, of %(total)s",
+                 first=format_decimal(-page.last), last=format_decimal(-page.first),
+                 total=total)
     return _("%(first)s–%(last)s of %(total)s", first=format_decimal(page.first),
              last=format_decimal(page.last), total=total)
 

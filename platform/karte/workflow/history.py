@@ -40,7 +40,7 @@ def entered_at(workflow: Workflow, tables: Tables) -> sa.ColumnElement[dt.dateti
 
 
 def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
-            only: str | None = None) -> sa.ColumnElement[bool]:
+            only: str | None = None, few: bool = False) -> sa.ColumnElement[bool]:
     """True when the record has been in a stage with `max_days` longer than that; never
     NULL, so `not_(overdue(...))` is the exact complement.
 
@@ -48,7 +48,10 @@ def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
     record is in the stage, no move into it is newer than the cutoff (a small set, read
     from the move index on (entity, workflow, to_stage, at)), and either it was created
     before the cutoff or some move into the stage exists (only asked of records created
-    after the cutoff, which are few). `only`: that stage's records alone."""
+    after the cutoff, which are few). `only`: that stage's records alone. `few`: asked
+    of a few known records (a board's shown cards), so "no move into it newer than the
+    cutoff" is asked per record from the (entity, record_id, at) index instead of
+    reading every recent move into the stage."""
     table, moves = tables[workflow.entity], _moves(tables)
     column = table.c[workflow.field]
     parts = []
@@ -59,9 +62,15 @@ def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
         into = sa.and_(moves.c.entity == workflow.entity, moves.c.workflow == workflow.name,
                        moves.c.to_stage == stage.key)
         recent = sa.select(moves.c.record_id).where(into, moves.c.at >= cutoff)
-        ever = sa.exists().where(into, moves.c.record_id == table.c.id)
-        parts.append(sa.and_(column.is_not(None), column == stage.key,
-                             table.c.id.not_in(recent),
+        ever: sa.ColumnElement[bool] = sa.exists().where(into,
+                                                         moves.c.record_id == table.c.id)
+        fresh = table.c.id.not_in(recent)
+        if few:    # scalar subqueries: PostgreSQL cannot hash them over every move
+            mine = sa.and_(into, moves.c.record_id == table.c.id)
+            ever = sa.select(moves.c.id).where(mine).limit(1).scalar_subquery().is_not(None)
+            fresh = sa.select(moves.c.id).where(mine, moves.c.at >= cutoff).limit(1) \
+                .scalar_subquery().is_(None)
+        parts.append(sa.and_(column.is_not(None), column == stage.key, fresh,
                              sa.or_(table.c.created_at < cutoff, ever)))
     return sa.or_(sa.false(), *parts)
 

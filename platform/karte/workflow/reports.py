@@ -61,7 +61,7 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
                  now: dt.datetime, money_field: str | None = None,
                  where: sa.ColumnElement[bool] | None = None,
                  unseen: frozenset[str] = frozenset(),
-                 only_counts: bool = False) -> dict[str, dict]:
+                 only_counts: bool = False, cap: int | None = None) -> dict[str, dict]:
     """Per stage: {"count", "sum" (None without a money field), "overdue"}, over the
     records `where` admits (an actor's read scope, a board's filters; default all).
 
@@ -69,9 +69,12 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
     index alone; with a money field they come from the grouped query that sums it (that
     one must read the rows). The overdue counts, one query per stage with `max_days`,
     read that index and the move index (see `history.overdue`). `only_counts`: the
-    counts alone ({"count"} per stage, for home)."""
+    counts alone ({"count"} per stage, for home); with `cap`, each stage's count stops
+    there ({"count", "capped"}: see `capped_counts`)."""
     table = tables[workflow.entity]
     stage = table.c[workflow.field]
+    if only_counts and cap is not None:
+        return capped_counts(conn, table, workflow, where, cap)
     money = None if only_counts else money_field_of(entity, money_field, unseen)
     total = [sa.func.sum(table.c[money])] if money else []
     grouped = _grouped(conn, table, stage, where, sa.func.count(), *total)
@@ -88,6 +91,25 @@ def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity
              for key, row in grouped.items()}
     return _per_stage(workflow, found,
                       {"count": 0, "sum": _exact(0) if money else None, "overdue": 0})
+
+
+def capped_counts(conn: sa.Connection, table: sa.Table, workflow: Workflow,
+                  where: sa.ColumnElement[bool] | None, cap: int) -> dict[str, dict]:
+    """Per stage {"count", "capped"}: how many live records `where` admits, counting no
+    further than `cap` (then "capped" and count == cap). One UNION ALL of a LIMITed read
+    of the stage index per stage: at most cap + 1 index entries a stage, whatever the
+    table's size (a whole GROUP BY reads every live record)."""
+    stage = table.c[workflow.field]
+    parts = []
+    for key in workflow.stage_keys:
+        rows = sa.select(table.c.id).where(table.c.deleted_at.is_(None), stage == key)
+        if where is not None:
+            rows = rows.where(where)
+        parts.append(sa.select(sa.literal(key).label("stage"), sa.func.count().label("n"))
+                     .select_from(rows.limit(cap + 1).subquery()))
+    found = {key: int(n) for key, n in conn.execute(sa.union_all(*parts))} if parts else {}
+    return {key: {"count": min(found.get(key, 0), cap), "capped": found.get(key, 0) > cap}
+            for key in workflow.stage_keys}
 
 
 def _history_of(tables: Tables, workflow: Workflow) -> tuple[sa.Table, list]:

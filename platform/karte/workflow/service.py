@@ -249,16 +249,17 @@ class Workflows:
     def stage_counts(self, workflow: str | Workflow, money_field: str | None = None,
                      now: dt.datetime | None = None,
                      actor: Actor | None = None,
-                     only_counts: bool = False) -> dict[str, dict]:
+                     only_counts: bool = False, cap: int | None = None) -> dict[str, dict]:
         """Per stage: count, money sum, overdue count — of the records the actor may read
-        (None: the system, every record); `only_counts`: the counts alone (home)."""
+        (None: the system, every record); `only_counts`: the counts alone (home), each
+        stopping at `cap` when given."""
         chosen = self.workflow(workflow)
         entity = self.pack.entities[chosen.entity]
         with self.records.engine.connect() as conn:
             return reports.stage_counts(conn, self.store.tables, chosen, entity, _now(now),
                                         money_field, scope(self.store, entity, actor, "read"),
                                         field_rights.hidden(self.store, entity, actor),
-                                        only_counts)
+                                        only_counts, cap)
 
     def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
               search: str | None = None, limit: int = 20, money_field: str | None = None,

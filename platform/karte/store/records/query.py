@@ -112,13 +112,16 @@ def _sortable(entity: Entity, table: sa.Table,
 
 
 def order_by(store: Store, entity: Entity, sort: str | None,
-             actor: Actor | None = None) -> list[sa.ColumnElement[Any]]:
+             actor: Actor | None = None, reverse: bool = False) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
     Written so the sort indexes (store/tables.py `sort_fields`) serve it on both databases:
     NOT NULL columns carry no NULLS clause (PostgreSQL would not match it to an index).
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
-    on one kept: newest changes first instead)."""
+    on one kept: newest changes first instead). `reverse` is the exact opposite order
+    (empty values first), the same index read backwards: a list's last pages read from
+    their end instead of skipping every row before them."""
     key, descending = sort_key(store, entity, sort, actor)
+    descending ^= reverse
     id = store.table(entity).c.id
     tiebreak = id.desc() if descending else id.asc()
     if key is id:
@@ -126,7 +129,7 @@ def order_by(store: Store, entity: Entity, sort: str | None,
     first = key.desc() if descending else key.asc()
     if not nullable(key):
         return [first, tiebreak]     # no NULLS clause: the plain (column, id) index serves
-    return [first.nulls_last(), tiebreak]
+    return [first.nulls_first() if reverse else first.nulls_last(), tiebreak]
 
 
 def nullable(key: sa.ColumnElement[Any]) -> bool:

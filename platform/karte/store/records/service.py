@@ -431,14 +431,16 @@ class Records:
 
     def query(self, entity: str, where: Any = None, search: str | None = None,
               sort: str | None = None, limit: int = 50, offset: int = 0,
-              include_deleted: bool = False, *, actor: Actor | None = None) -> list[Record]:
+              include_deleted: bool = False, *, actor: Actor | None = None,
+              reverse: bool = False) -> list[Record]:
         """One page of records. `where` is a condition (parsed, or raw JSON-like data);
         `search` is text looked for in the list's search fields; `sort` is "field" or
-        "-field" (default the list's sort), always tie-broken by id."""
+        "-field" (default the list's sort), always tie-broken by id; `reverse` reads the
+        sort backwards (offset counted from the end)."""
         ent = self.store.entity(entity)
         limit, offset = check_paging(limit, offset)
         query = (filtered(self.store, ent, where, search, include_deleted, actor)
-                 .order_by(*order_by(self.store, ent, sort, actor)).limit(limit)
+                 .order_by(*order_by(self.store, ent, sort, actor, reverse)).limit(limit)
                  .offset(offset))
         with self.engine.connect() as c:
             records = [dict(row) for row in c.execute(query).mappings()]

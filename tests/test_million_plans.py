@@ -1,0 +1,291 @@
+"""What the 1M-record benchmark (bench/bench_million.py) found, fixed so that nothing per
+request grows with a table's size — checked as behaviour (plans and results), on SQLite and
+PostgreSQL; timings stay in bench/ and docs/performance.md.
+
+- The last pages of a list (`?page=last`, `last-1`, ...) are read from the end of the
+  sort, the same index backwards, instead of `OFFSET` over every row before them.
+- Home's "my open work" reads (user field, updated_at or the dated item's `at`, id) and
+  stops after its rows, instead of sorting every record the user owns.
+- Home's board counts stop at a cap: per stage a LIMITed read of the stage index, never
+  a GROUP BY over every live record.
+- A board asks whether its shown cards are overdue per card (the move history's
+  (entity, record_id, at) index), not by reading every recent move into the stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from bs4 import BeautifulSoup
+
+from karte.store.records.query import filtered, order_by
+
+ROWS = 3000
+
+ENTITIES = {
+    "item": {
+        "label": {"en": "Item", "ja": "品目"}, "plural": {"en": "Items", "ja": "品目"},
+        "title_field": "title",
+        "fields": {"title": {"type": "string", "required": True},
+                   "score": {"type": "integer"},
+                   "due_on": {"type": "date"},
+                   "owner": {"type": "user"}},
+        "list": {"columns": ["title", "score", "due_on"], "sort": "-score",
+                 "search": ["title"], "page_size": 5, "filters": ["score", "due_on"]}},
+}
+
+
+FLOW = {"entity": "item", "field": "stage",
+        "stages": [{"key": "new", "max_days": 3}, {"key": "doing", "max_days": 10},
+                   {"key": "done", "final": "won"}]}
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(ENTITIES, {"flow": FLOW}, config={"KARTE_LIST_COUNT_CAP": 12})
+
+
+def _fill(app, rows: int) -> list[int]:
+    """`rows` items, raw (fast): scores with duplicates and empty ones, every 10th deleted,
+    owned by 4 users, spread over the stages; the users' ids."""
+    services = app.extensions["karte"]
+    table = services["records"].store.table(services["pack"].entities["item"])
+    users = [app.user("admin", f"u{i}@example.com") for i in range(4)]
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    with services["engine"].begin() as conn:
+        conn.execute(table.insert(), [
+            {"title": f"t{i:05d}", "score": None if i % 7 == 0 else i % 13,
+             "due_on": None if i % 5 == 0 else dt.date(2024, 1, 1) + dt.timedelta(i % 40),
+             "owner": users[i % 4], "stage": ("new", "doing", "done")[i % 3],
+             "created_at": start, "updated_at": start + dt.timedelta(seconds=i),
+             "deleted_at": start if i % 10 == 9 else None}
+            for i in range(rows)])
+        conn.exec_driver_sql("ANALYZE item")       # this table only: other schemas are busy
+    return users
+
+
+def _expected(app, sort: str) -> list[int]:
+    """Every live item's id in the list order: values in order, empty ones last, ties by
+    id (in the sort's direction)."""
+    services = app.extensions["karte"]
+    table = services["records"].store.table(services["pack"].entities["item"])
+    name, descending = sort.lstrip("-"), sort.startswith("-")
+    with services["engine"].connect() as conn:
+        rows = conn.execute(sa.select(table.c.id, table.c[name])
+                            .where(table.c.deleted_at.is_(None))).all()
+    present = sorted((r for r in rows if r[1] is not None), key=lambda r: (r[1], r[0]),
+                     reverse=descending)
+    empty = sorted((r for r in rows if r[1] is None), key=lambda r: r[0], reverse=descending)
+    return [r[0] for r in present + empty]
+
+
+@pytest.mark.parametrize("sort", ["score", "-score", "due_on", "-due_on", "title", "-id"])
+def test_reading_backwards_gives_the_pages_at_the_end_of_the_order(app, sort):
+    _fill(app, 400)
+    records = app.extensions["karte"]["records"]
+    expected = _expected(app, sort)
+    for offset in (0, 7, 150, len(expected) - 3):
+        got = records.query("item", sort=sort, limit=20, offset=offset, reverse=True)
+        end = len(expected) - offset
+        assert [r["id"] for r in got][::-1] == expected[max(0, end - 20):end], (sort, offset)
+
+
+def _plan(conn: sa.Connection, query: sa.Select[Any]) -> str:
+    compiled = query.compile(dialect=conn.dialect,
+                             compile_kwargs={"render_postcompile": True})
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        return "\n".join(r[0] for r in rows)
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)
+    return "\n".join(r[-1] for r in rows)
+
+
+def _reads_an_index_in_order(plan: str, dialect: str) -> bool:
+    if dialect == "sqlite":
+        return "TEMP B-TREE" not in plan
+    lines = [line.strip().removeprefix("->").strip() for line in plan.splitlines()]
+    return (not any(line.startswith(("Sort ", "Seq Scan", "Incremental Sort"))
+                    for line in lines)
+            and any("Index" in line for line in lines))
+
+
+@pytest.mark.parametrize("sort", [None, "score", "due_on", "-due_on", "-id"])
+def test_the_last_page_reads_the_sort_index_backwards(app, sort):
+    """No sort of the table and no OFFSET over it: the reversed ORDER BY is the sort
+    index read from its other end (PostgreSQL: `Index Scan Backward` where the index is
+    ascending)."""
+    _fill(app, ROWS)
+    records = app.extensions["karte"]["records"]
+    entity = records.pack.entities["item"]
+    query = (filtered(records.store, entity)
+             .order_by(*order_by(records.store, entity, sort, reverse=True)).limit(6))
+    with records.engine.connect() as conn:
+        plan = _plan(conn, query)
+    assert _reads_an_index_in_order(plan, records.engine.dialect.name), plan
+
+
+def test_the_plan_check_sees_a_sort(app):
+    """The check above fails on an ORDER BY no index serves (the title is not indexed
+    for sorting here: not the list's sort and not a filter)."""
+    _fill(app, ROWS)
+    records = app.extensions["karte"]["records"]
+    table = records.store.table(records.pack.entities["item"])
+    query = sa.select(table).order_by(sa.func.length(table.c.title), table.c.id).limit(6)
+    with records.engine.connect() as conn:
+        plan = _plan(conn, query)
+    assert not _reads_an_index_in_order(plan, records.engine.dialect.name), plan
+
+
+def _ids(page: str) -> list[int]:
+    soup = BeautifulSoup(page, "html.parser")
+    return [int(m.group(1)) for a in soup.select("#list-rows a[href]")
+            if (m := re.fullmatch(r"/item/(\d+)", a["href"]))]
+
+
+def test_last_pages_on_the_list_page(app):
+    _fill(app, 30)                     # 27 live, 5 a page: the count (cap 12) is capped
+    client = app.client("admin")
+    order = _expected(app, "-score")
+    first = client.get("/item/").get_data(as_text=True)
+    assert _ids(first) == order[:5]
+    assert 'href="/item/?page=last"' in first            # the pager offers the last page
+    last = client.get("/item/?page=last")
+    assert last.status_code == 200
+    text = last.get_data(as_text=True)
+    assert _ids(text) == order[-5:]
+    assert "Last page" in text and "1–5 from the end, of 12+" in text
+    assert 'href="/item/?page=last-1"' in text and "?page=last-0" not in text
+    before = client.get("/item/?page=last-1").get_data(as_text=True)
+    assert _ids(before) == order[-10:-5]
+    assert "Page 2 from the end" in before and 'href="/item/?page=last"' in before
+
+
+def test_last_pages_know_their_place_when_the_count_is_exact(make_app):
+    app = make_app(ENTITIES)                                  # default cap: 27 counted
+    _fill(app, 30)
+    client = app.client("admin")
+    order = _expected(app, "-score")
+    text = client.get("/item/?sort=-score&page=last").get_data(as_text=True)
+    assert _ids(text) == order[-5:]
+    assert "23–27 of 27" in text
+    beyond = client.get("/item/?page=last-9").get_data(as_text=True)
+    assert _ids(beyond) == [] and "past the end of the list (27 records)" in beyond
+    assert client.get("/item/?page=last-x").status_code == 400
+    assert client.get("/item/?page=-1").status_code == 400
+
+
+def test_my_open_work_reads_the_home_index_and_stops(app):
+    """Home's query for one entity (web/home.py `_my_work`: mine, not closed, most
+    recently updated first, 10 rows) is read from (owner, updated_at, id) backwards: no
+    sort of the user's records."""
+    users = _fill(app, ROWS)
+    records = app.extensions["karte"]["records"]
+    entity = records.pack.entities["item"]
+    mine = {"all": [{"any": [{"field": "owner", "op": "=", "value": users[1]}]},
+                    {"field": "stage", "op": "not_in", "value": ["done"]}]}
+    query = (filtered(records.store, entity, mine)
+             .order_by(*order_by(records.store, entity, "-updated_at")).limit(10))
+    with records.engine.connect() as conn:
+        plan = _plan(conn, query)
+    assert _reads_an_index_in_order(plan, records.engine.dialect.name), plan
+    assert "ix_item_owner__home" in plan, plan
+    got = records.query("item", where=mine, sort="-updated_at", limit=10)
+    assert len(got) == 10 and all(r["owner"] == users[1] and r["stage"] != "done"
+                                  for r in got)
+    assert [r["updated_at"] for r in got] == sorted((r["updated_at"] for r in got),
+                                                    reverse=True)
+
+
+def _moves(app, now: dt.datetime, items: int) -> None:
+    """Moves into `new` for most items: some long ago, some recent."""
+    from karte.store.tables import engine_table
+
+    moves = engine_table("karte_stage_move")
+    with app.extensions["karte"]["engine"].begin() as conn:
+        conn.execute(moves.insert(), [
+            {"entity": "item", "record_id": id, "workflow": "flow", "from_stage": None,
+             "to_stage": "new", "at": now - dt.timedelta(days=(id * 7) % 9, hours=id % 5)}
+            for id in range(1, items + 1) if id % 4])
+        conn.exec_driver_sql("ANALYZE karte_stage_move")
+
+
+def test_shown_cards_are_asked_per_card_whether_they_are_overdue(app):
+    """The same answer as the board's overdue count asks, for a board's 20 shown cards,
+    each looked up in the move history's record index (no scan of recent moves)."""
+    from karte.workflow import history
+
+    _fill(app, ROWS)
+    now = dt.datetime(2024, 1, 6, tzinfo=dt.UTC)
+    _moves(app, now, ROWS)
+    records = app.extensions["karte"]["records"]
+    workflow = records.pack.workflows["flow"]
+    table = records.store.table(records.pack.entities["item"])
+    tables = records.store.tables
+
+    def late(ids: list[int], few: bool) -> sa.Select[Any]:
+        return sa.select(table.c.id).where(table.c.id.in_(ids), history.overdue(
+            workflow, tables, now, "new", few=few))
+
+    every = list(range(1, 600))
+    shown = list(range(1, 60, 3))                 # 20 cards of the stage `new`
+    with records.engine.connect() as conn:
+        per_card, whole = set(conn.scalars(late(every, True))), set(conn.scalars(
+            late(every, False)))
+        plan = _plan(conn, late(shown, True))
+    assert per_card == whole and 0 < len(whole) < 200
+    from karte.workflow import board
+
+    sent: list[str] = []
+
+    def record(_conn, _cursor, sql, *_):
+        sent.append(sql)
+
+    sa.event.listen(records.engine, "before_cursor_execute", record)
+    cards, flagged = board.cards(records, workflow, "new", board.Filter(), now, 20)
+    sa.event.remove(records.engine, "before_cursor_execute", record)
+    asked = next(sql for sql in sent if "karte_stage_move" in sql)
+    assert "NOT IN (SELECT" not in asked.replace("\n", " ")       # the board asks per card
+    with records.engine.connect() as conn:
+        assert flagged == set(conn.scalars(late([c["id"] for c in cards], False)))
+    if records.engine.dialect.name == "sqlite":
+        assert "ix_karte_stage_move_record" in plan and "LIST SUBQUERY" not in plan, plan
+    else:
+        assert "Seq Scan on karte_stage_move" not in plan, plan
+
+
+def test_home_board_counts_stop_at_the_cap_and_read_the_stage_index(app):
+    from karte.workflow.reports import capped_counts
+
+    _fill(app, ROWS)                  # 2700 live items, 900 a stage
+    records = app.extensions["karte"]["records"]
+    workflows = app.extensions["karte"]["workflows"]
+    exact = workflows.stage_counts("flow", only_counts=True)
+    assert {k: v["count"] for k, v in exact.items()} == {"new": 900, "doing": 900,
+                                                          "done": 900}
+    capped = workflows.stage_counts("flow", only_counts=True, cap=899)
+    assert capped == {k: {"count": 899, "capped": True} for k in ("new", "doing", "done")}
+    assert workflows.stage_counts("flow", only_counts=True, cap=900) == {
+        k: {"count": 900, "capped": False} for k in ("new", "doing", "done")}
+    table = records.store.table(records.pack.entities["item"])
+    workflow = records.pack.workflows["flow"]
+    with records.engine.connect() as conn:
+        sent: list[tuple[str, Any]] = []
+        sa.event.listen(conn, "before_cursor_execute",
+                        lambda _c, _cur, sql, params, *_: sent.append((sql, params)))
+        capped_counts(conn, table, workflow, None, 10)
+        sql, params = sent[-1]
+        sqlite = conn.dialect.name == "sqlite"
+        explained = conn.exec_driver_sql(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ")
+                                         + sql, params)
+        plan = "\n".join(str(r[-1] if sqlite else r[0]) for r in explained)
+    assert "GROUP BY" not in sql.upper() and sql.upper().count("LIMIT") == 3
+    if sqlite:
+        assert plan.count("SEARCH item USING COVERING INDEX ix_item_stage_board") == 3, plan
+    else:
+        # each stage's read stops at its Limit (a seq scan too: tiny tables), no grouping
+        assert plan.count("Limit") == 3 and "GroupAggregate" not in plan, plan
