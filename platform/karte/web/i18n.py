@@ -13,7 +13,9 @@ same few dates many times, and Babel re-reads its locale data on every call.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -88,11 +90,61 @@ def format_moment(value: dt.datetime) -> str:
 
 
 def format_decimal(value: Any) -> str:
-    return babel_numbers.format_decimal(value, locale=here().locale)
+    """flask_babel.format_decimal(value): the locale's standard decimal pattern."""
+    return number_format(here().locale, None)(value)
 
 
 def format_currency(value: Any, currency: str) -> str:
-    return babel_numbers.format_currency(value, currency, locale=here().locale)
+    """flask_babel.format_currency(value, currency): the currency's digits and symbol."""
+    return number_format(here().locale, currency)(value)
+
+
+@lru_cache(maxsize=256)
+def number_format(locale: Locale, currency: str | None) -> Callable[[Any], str]:
+    """Babel's `format_decimal` (currency None) or `format_currency` for one locale, with
+    the pattern, symbols and digits looked up once instead of on every call (Babel reads
+    its locale data a dozen times per number: a list of amounts spent most of its time
+    there). The steps are Babel's own `NumberPattern.apply` for a plain pattern; a pattern
+    with anything else (scientific, significant digits, scaling, quoted text, the
+    currency's name, other grouping) is left to Babel."""
+    pattern = babel_numbers.parse_pattern(
+        locale.currency_formats["standard"] if currency else locale.decimal_formats[None])
+
+    def slow(value: Any) -> str:
+        if currency is None:
+            return babel_numbers.format_decimal(value, locale=locale)
+        return babel_numbers.format_currency(value, currency, locale=locale)
+
+    affixes = [*pattern.prefix, *pattern.suffix]
+    if (pattern.scale or pattern.exp_prec or "@" in pattern.pattern
+            or pattern.grouping != (3, 3) or pattern.int_prec[0] != 1
+            or any("'" in a or "¤¤" in a for a in affixes)):
+        return slow
+    if currency is not None:
+        symbol = babel_numbers.get_currency_symbol(currency, locale)
+        affixes = [a.replace("¤", symbol) for a in affixes]
+    prefix, suffix = affixes[:2], affixes[2:]
+    least, most = (babel_numbers.get_currency_precision(currency),) * 2 if currency \
+        else pattern.frac_prec
+    quantum = babel_numbers.get_decimal_quantum(most)
+    group = babel_numbers.get_group_symbol(locale)
+    point = babel_numbers.get_decimal_symbol(locale)
+
+    def fast(value: Any) -> str:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        if not number.is_finite():
+            return slow(value)
+        negative = int(number.is_signed())
+        whole, _, fraction = f"{abs(number).normalize().quantize(quantum):f}".partition(".")
+        if len(whole) > 3:
+            whole = f"{int(whole):,}".replace(",", group)
+        fraction = (fraction or "0").ljust(least, "0")
+        if most == 0 or (least == 0 and int(fraction) == 0):
+            fraction = ""
+        else:
+            fraction = point + (fraction.rstrip("0").ljust(least, "0"))
+        return prefix[negative] + whole + fraction + suffix[negative]
+    return fast
 
 
 def init_app(app: Flask) -> None:
