@@ -224,7 +224,24 @@ def cell(entity: Entity, name: str, refs: Refs) -> Callable[[Any], Markup]:
         if value is None or (not boolean and is_empty(value)):
             return EMPTY
         return render(f, value, refs)
-    return shown
+    if f.type not in ("enum", "boolean"):
+        return shown
+    seen: dict[Any, Markup] = {}       # a page shows a handful of options many times
+
+    def remembered(value: Any) -> Markup:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = shown(value)
+        return found
+    return remembered
+
+
+def options(choices: Iterable[tuple[str, str]], chosen: str) -> Markup:
+    """The `<option>`s of a filter's select (a user filter offers every user): one string
+    built in Python rather than a template loop of a few outputs per option."""
+    return Markup("".join(
+        f'<option value="{escape(value)}"{" selected" if value == chosen else ""}>'
+        f'{escape(label)}</option>' for value, label in choices))
 
 
 def show_field(entity: Entity, name: str, record: Mapping[str, Any],
@@ -276,7 +293,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/theme.css", "theme", theme_css)
     app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge, when=when,
                                  link_to=link_to, url_with=url_with, text=text,
-                                 card_url=card_url,
+                                 card_url=card_url, options=options,
                                  entity_or_404=entity_or_404, numeric=numeric, derived=how)
 
     @app.context_processor
