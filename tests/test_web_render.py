@@ -174,3 +174,22 @@ def test_dates_and_moments_read_as_flask_babel_wrote_them(app, moment, language)
         assert format_moment(moment) == before
         assert format_date(moment.date()) == flask_babel.format_date(moment.date(), "medium")
         assert format_date(moment) == flask_babel.format_date(moment, "medium")
+
+
+def test_templates_are_read_and_compiled_once_not_per_request(app, monkeypatch):
+    _records(app)
+    client = app.client()
+    client.get("/deal/")                    # compiles list.html, layout, the partial
+    loaded: list[str] = []
+    get_source = type(app.jinja_loader).get_source
+
+    def counting(self, environment, template):
+        loaded.append(template)
+        return get_source(self, environment, template)
+    monkeypatch.setattr(type(app.jinja_loader), "get_source", counting)
+
+    for _ in range(3):
+        assert client.get("/deal/").status_code == 200
+
+    assert not app.debug and not app.jinja_env.auto_reload
+    assert loaded == []
