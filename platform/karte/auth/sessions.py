@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,20 +76,32 @@ def find_session(engine: sa.Engine, token: str, lifetime: Lifetime,
     """The user's row (plus `session_id`) of the live session with this token, if the
     user is active; else None."""
     at = at or now()
-    sessions, users = _sessions(), engine_table("karte_user")
-    person = [c for c in users.c if c.name != "password_hash"]
-    query = (sa.select(*person, sessions.c.id.label("session_id"),
-                       sessions.c.last_seen_at.label("session_seen_at"))
-             .join(sessions, sessions.c.user_id == users.c.id)
-             .where(sessions.c.token_hash == _digest(str(token)), _live(lifetime, at),
-                    users.c.active))
+    sessions = _sessions()
     with engine.connect() as conn:
-        row = conn.execute(query).first()
+        row = conn.execute(_session_query(), {
+            "token_hash": _digest(str(token)), "seen_after": at - lifetime.idle,
+            "made_after": at - lifetime.longest}).first()
     if row is not None and at - row.session_seen_at >= TOUCH_EVERY:
         with engine.begin() as conn:
             conn.execute(sessions.update().where(sessions.c.id == row.session_id)
                          .values(last_seen_at=at))
     return row
+
+
+@lru_cache(maxsize=1)
+def _session_query() -> sa.Select[Any]:
+    """`find_session`'s statement, built once: every request runs it (the live-session
+    test of `_live`, with the times as parameters)."""
+    sessions, users = _sessions(), engine_table("karte_user")
+    person = [c for c in users.c if c.name != "password_hash"]
+    return (sa.select(*person, sessions.c.id.label("session_id"),
+                      sessions.c.last_seen_at.label("session_seen_at"))
+            .join(sessions, sessions.c.user_id == users.c.id)
+            .where(sessions.c.token_hash == sa.bindparam("token_hash"),
+                   sessions.c.revoked_at.is_(None),
+                   sessions.c.last_seen_at > sa.bindparam("seen_after"),
+                   sessions.c.created_at > sa.bindparam("made_after"),
+                   users.c.active))
 
 
 def revoke(conn: sa.Connection, user_id: int, *, only: int | None = None,

@@ -44,6 +44,7 @@ from karte.web import (
     actor,
     entity_or_404,
     is_fragment,
+    list_table,
     records,
     render,
     signed_in_actor,
@@ -121,9 +122,13 @@ def index(entity: str):
 def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | None,
           problems: list[Problem], status: int):
     current = query.sort or entity.list.sort
+    columns = _columns(entity, query, current)
+    select_all = request.args.get("select") == "page"
+    body = [] if page is None else list_table.rows(
+        entity, columns, page.rows, page.refs, pick=bool(allowed.delete), ticked=select_all)
     return render("list.html", "_partials/list_rows.html", status, entity=entity,
                   allowed=allowed, query=query, listing=page, problems=problems,
-                  columns=_columns(entity, query, current), sort=query.sort or "",
+                  columns=columns, body=body, sort=query.sort or "",
                   widgets=[] if is_fragment() else widgets(entity, request.args),
                   summary=_summary(page),
                   list_url=url_for("lists.index", entity=entity.name),
@@ -131,7 +136,7 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                                                               page=None),
                   first_url=_link(entity, query, page=None),
                   **_pager(entity, query, page),
-                  select_all=request.args.get("select") == "page")
+                  select_all=select_all)
 
 
 def _pager(entity: Entity, query: ListQuery, page: Page | None) -> dict[str, Any]:
