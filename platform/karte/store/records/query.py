@@ -24,10 +24,10 @@ from karte.store.errors import InvalidQuery
 from karte.store.field_rights import check_condition, hidden
 from karte.store.permissions import scope
 from karte.store.records.store import Store
+from karte.store.search_index import candidates, search_fold, searched
 from karte.store.where import ascii_lower, to_sql
 
 MAX_LIMIT = 1000
-SEARCHED_TYPES = frozenset({"string", "text", "email", "phone", "url"})
 DUPLICATES_PER_RULE = 10
 
 
@@ -42,18 +42,22 @@ def _condition(store: Store, entity: Entity, where: Any) -> Any:
 
 
 def _text_match(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+    """The column folds to a text containing `text` folded (the expression PostgreSQL's
+    trigram indexes are built on: `search_index.search_fold`)."""
     return sa.and_(column.is_not(None),
-                   ascii_lower(column).contains(fold(text), autoescape=True))
+                   search_fold(column).contains(fold(text), autoescape=True))
 
 
 def _search(store: Store, entity: Entity, table: sa.Table, text: str,
             actor: Actor | None = None) -> sa.ColumnElement[bool]:
-    """Any of the list's search fields the actor may see contains the text."""
+    """Any of the list's search fields the actor may see contains the text: the exact
+    predicate, on the candidates the search index finds when one serves
+    (`karte.store.search_index`), so the index never changes what matches."""
     unseen = hidden(store, entity, actor)
-    parts = [_text_match(table.c[name], text) for name in entity.list.search
-             if name in table.c and entity.fields[name].type in SEARCHED_TYPES
-             and name not in unseen]
-    return sa.or_(sa.false(), *parts)
+    names = [name for name in searched(entity) if name in table.c and name not in unseen]
+    exact = sa.or_(sa.false(), *[_text_match(table.c[name], text) for name in names])
+    found = candidates(store, entity, table, fold(text), names)
+    return exact if found is None else sa.and_(found, exact)
 
 
 def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
