@@ -144,8 +144,9 @@ def _fts_objects(engine) -> set[str]:
             return set(conn.execute(sa.text(
                 "SELECT name FROM sqlite_master WHERE name LIKE 'kx%fts%'")).scalars())
         return set(conn.execute(sa.text(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-            "AND indexdef LIKE '%gin_trgm_ops%'")).scalars())
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_am a ON a.oid = c.relam "
+            "WHERE n.nspname = current_schema() AND a.amname = 'gin'")).scalars())
 
 
 def test_a_pack_change_migrates_the_index(engine, make_pack):

@@ -239,9 +239,13 @@ def pg_indexes(pack: Pack) -> dict[str, tuple[str, str]]:
 
 def _ensure_pg(conn: sa.Connection, pack: Pack) -> None:
     schema = trgm_schema(conn)
-    found = set(conn.execute(sa.text(
-        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-        "AND indexname LIKE 'kx\\_%' AND indexdef LIKE '%gin_trgm_ops%'")).scalars())
+    found = set(conn.execute(sa.text(  # the catalogs, not pg_indexes: its indexdef would
+        # be computed for every schema's indexes, some perhaps being dropped meanwhile
+        "SELECT c.relname FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema() "
+        "JOIN pg_index i ON i.indexrelid = c.oid "
+        "JOIN pg_opclass o ON o.oid = i.indclass[0] AND o.opcname = 'gin_trgm_ops' "
+        "WHERE c.relkind = 'i' AND c.relname LIKE 'kx\\_%'")).scalars())
     wanted = pg_indexes(pack) if schema is not None else {}
     for name in sorted(found - set(wanted)):
         conn.execute(sa.text(f'DROP INDEX "{name}"'))
