@@ -27,6 +27,7 @@ the migration's comparison leaves names starting with `kx_` alone (`ours`).
 from __future__ import annotations
 
 import logging
+import math
 import string
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 PREFIX = "kx"
 SEARCHED_TYPES = frozenset({"string", "text", "email", "phone", "url"})
 TRIGRAM = 3  # characters: a shorter text has no trigram, and scans
+PAGE, DENSE = 50, 1000  # see `_dense`
 
 
 class search_fold(FunctionElement[str]):
@@ -120,10 +122,11 @@ def match_text(text: str, fields: list[str], all_fields: list[str]) -> str:
 
 
 def candidates(store: Any, entity: Entity, table: sa.Table, text: str,
-               fields: list[str]) -> sa.ColumnElement[bool] | None:
+               fields: list[str], ordered: bool = True) -> sa.ColumnElement[bool] | None:
     """A clause keeping the rows the index finds for `text` in `fields` (a superset of
     the exact matches), or None when no index serves (PostgreSQL's GIN indexes serve
-    the exact predicate itself; a short text; a database not migrated)."""
+    the exact predicate itself; a short text; a database not migrated). `ordered`: the
+    rows are read in the list's order and paged (a count is not)."""
     if store.engine.dialect.name != "sqlite" or len(text) < TRIGRAM or not fields:
         return None
     if not _indexed(store, entity):
@@ -133,7 +136,23 @@ def candidates(store: Any, entity: Entity, table: sa.Table, text: str,
     query = match_text(text, fields, searched(entity))
     found = sa.select(fts.c.rowid).where(
         sa.literal_column(f'"{name}"').op("MATCH")(query))
+    if ordered and _dense(store, table, found):
+        return (table.c.id + 0).in_(found)
     return table.c.id.in_(found)
+
+
+def _dense(store: Any, table: sa.Table, found: sa.Select[Any]) -> bool:
+    """Whether the index finds so many candidates that a page is cheaper read in the
+    list's order, each row checked against them, than by fetching and sorting every
+    candidate (SQLite drives a query by `id IN (...)` whatever its size): more than
+    √(50 × rows), e.g. 2,236 of 100,000 or 7,071 of a million. A dense word then reads
+    about 50 × rows / matches rows in the sort index, as many as the sparse case fetches.
+    `id + 0 IN (...)` keeps the test but no longer offers it as the way in."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+        limit = max(DENSE, math.isqrt(PAGE * rows))
+        probe = sa.select(sa.func.count()).select_from(found.limit(limit + 1).subquery())
+        return int(conn.execute(probe).scalar_one()) > limit
 
 
 # ---------------------------------------------------------------- SQLite: FTS5 + triggers

@@ -49,21 +49,23 @@ def _text_match(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bo
 
 
 def _search(store: Store, entity: Entity, table: sa.Table, text: str,
-            actor: Actor | None = None) -> sa.ColumnElement[bool]:
+            actor: Actor | None = None, ordered: bool = True) -> sa.ColumnElement[bool]:
     """Any of the list's search fields the actor may see contains the text: the exact
     predicate, on the candidates the search index finds when one serves
     (`karte.store.search_index`), so the index never changes what matches."""
     unseen = hidden(store, entity, actor)
     names = [name for name in searched(entity) if name in table.c and name not in unseen]
     exact = sa.or_(sa.false(), *[_text_match(table.c[name], text) for name in names])
-    found = candidates(store, entity, table, fold(text), names)
+    found = candidates(store, entity, table, fold(text), names, ordered)
     return exact if found is None else sa.and_(found, exact)
 
 
 def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
-             include_deleted: bool = False, actor: Actor | None = None) -> sa.Select[Any]:
+             include_deleted: bool = False, actor: Actor | None = None, *,
+             ordered: bool = True) -> sa.Select[Any]:
     """SELECT of the entity's table with every filter applied (no order, no paging),
-    limited to the records the actor may read."""
+    limited to the records the actor may read. `ordered=False`: the rows will not be read
+    in the list's order (a count), which lets a search always start from its index."""
     table = store.table(entity)
     query = sa.select(table).where(scope(store, entity, actor, "read"))
     if not include_deleted:
@@ -74,7 +76,7 @@ def filtered(store: Store, entity: Entity, where: Any = None, search: str | None
         query = query.where(to_sql(condition, store.tables,
                                               store.context(actor)))
     if search is not None and search.strip():
-        query = query.where(_search(store, entity, table, search.strip(), actor))
+        query = query.where(_search(store, entity, table, search.strip(), actor, ordered))
     return query
 
 
