@@ -137,17 +137,17 @@ def candidates(store: Any, entity: Entity, table: sa.Table, text: str,
     found = sa.select(fts.c.rowid).where(
         sa.literal_column(f'"{name}"').op("MATCH")(query))
     if ordered and _dense(store, table, found):
-        return (table.c.id + 0).in_(found)
+        return None
     return table.c.id.in_(found)
 
 
 def _dense(store: Any, table: sa.Table, found: sa.Select[Any]) -> bool:
     """Whether the index finds so many candidates that a page is cheaper read in the
-    list's order, each row checked against them, than by fetching and sorting every
-    candidate (SQLite drives a query by `id IN (...)` whatever its size): more than
-    √(50 × rows), e.g. 2,236 of 100,000 or 7,071 of a million. A dense word then reads
-    about 50 × rows / matches rows in the sort index, as many as the sparse case fetches.
-    `id + 0 IN (...)` keeps the test but no longer offers it as the way in."""
+    list's order, testing each row, than by fetching and sorting every candidate (SQLite
+    drives a query by `id IN (...)` whatever its size, and builds the whole list first):
+    more than √(50 × rows), e.g. 2,236 of 100,000 or 7,071 of a million. A page of such a
+    word then reads about 50 × rows / matches rows, no more than √(50 × rows), in the sort
+    index (when the sort has one), as the search always did."""
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
         limit = max(DENSE, math.isqrt(PAGE * rows))
