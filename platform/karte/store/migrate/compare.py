@@ -19,7 +19,7 @@ from alembic.migration import MigrationContext
 
 from karte.meta.model import Entity, Pack
 from karte.problems import counted
-from karte.store import title_index
+from karte.store import search_index, title_index
 from karte.store.migrate import types
 from karte.store.migrate.checks import (
     duplicates,
@@ -34,8 +34,10 @@ from karte.store.tables import index_name, junction_name
 
 
 def _included(name: str | None, type_: str, parents: Any) -> bool:
-    """Title indexes (`karte.store.title_index`) live outside the pack's metadata."""
-    return not (type_ == "index" and title_index.ours(name))
+    """Title and search indexes (`karte.store.title_index`, `karte.store.search_index`)
+    live outside the pack's metadata."""
+    return not ((type_ == "index" and title_index.ours(name))
+                or (type_ in ("index", "table") and search_index.ours(name)))
 
 
 def context(conn: sa.Connection) -> MigrationContext:

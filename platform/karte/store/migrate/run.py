@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from karte.meta.model import SYSTEM_FIELDS, Pack
 from karte.problems import counted
-from karte.store import title_index
+from karte.store import search_index, title_index
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
 from karte.store.migrate.fill import fill_steps
@@ -69,6 +69,7 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
         chosen = [s for s in steps if _runs(s, apply_risky)]
         apply(target, [s for s in chosen if s not in renames])
         title_index.ensure(conn, pack)
+        search_index.ensure(conn, pack)
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
         stored = _record_changes(conn, pack, result, last)
     return replace(result, definitions=stored)

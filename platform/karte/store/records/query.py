@@ -24,10 +24,10 @@ from karte.store.errors import InvalidQuery
 from karte.store.field_rights import check_condition, hidden
 from karte.store.permissions import scope
 from karte.store.records.store import Store
+from karte.store.search_index import candidates, search_fold, searched
 from karte.store.where import ascii_lower, to_sql
 
 MAX_LIMIT = 1000
-SEARCHED_TYPES = frozenset({"string", "text", "email", "phone", "url"})
 DUPLICATES_PER_RULE = 10
 
 
@@ -42,24 +42,30 @@ def _condition(store: Store, entity: Entity, where: Any) -> Any:
 
 
 def _text_match(column: sa.ColumnElement[Any], text: str) -> sa.ColumnElement[bool]:
+    """The column folds to a text containing `text` folded (the expression PostgreSQL's
+    trigram indexes are built on: `search_index.search_fold`)."""
     return sa.and_(column.is_not(None),
-                   ascii_lower(column).contains(fold(text), autoescape=True))
+                   search_fold(column).contains(fold(text), autoescape=True))
 
 
 def _search(store: Store, entity: Entity, table: sa.Table, text: str,
-            actor: Actor | None = None) -> sa.ColumnElement[bool]:
-    """Any of the list's search fields the actor may see contains the text."""
+            actor: Actor | None = None, ordered: bool = True) -> sa.ColumnElement[bool]:
+    """Any of the list's search fields the actor may see contains the text: the exact
+    predicate, on the candidates the search index finds when one serves
+    (`karte.store.search_index`), so the index never changes what matches."""
     unseen = hidden(store, entity, actor)
-    parts = [_text_match(table.c[name], text) for name in entity.list.search
-             if name in table.c and entity.fields[name].type in SEARCHED_TYPES
-             and name not in unseen]
-    return sa.or_(sa.false(), *parts)
+    names = [name for name in searched(entity) if name in table.c and name not in unseen]
+    exact = sa.or_(sa.false(), *[_text_match(table.c[name], text) for name in names])
+    found = candidates(store, entity, table, fold(text), names, ordered)
+    return exact if found is None else sa.and_(found, exact)
 
 
 def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
-             include_deleted: bool = False, actor: Actor | None = None) -> sa.Select[Any]:
+             include_deleted: bool = False, actor: Actor | None = None, *,
+             ordered: bool = True) -> sa.Select[Any]:
     """SELECT of the entity's table with every filter applied (no order, no paging),
-    limited to the records the actor may read."""
+    limited to the records the actor may read. `ordered=False`: the rows will not be read
+    in the list's order (a count), which lets a search always start from its index."""
     table = store.table(entity)
     query = sa.select(table).where(scope(store, entity, actor, "read"))
     if not include_deleted:
@@ -70,7 +76,7 @@ def filtered(store: Store, entity: Entity, where: Any = None, search: str | None
         query = query.where(to_sql(condition, store.tables,
                                               store.context(actor)))
     if search is not None and search.strip():
-        query = query.where(_search(store, entity, table, search.strip(), actor))
+        query = query.where(_search(store, entity, table, search.strip(), actor, ordered))
     return query
 
 

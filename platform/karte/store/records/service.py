@@ -461,7 +461,8 @@ class Records:
         """How many records match; with `cap`, counting stops there (for huge tables)."""
         ent = self.store.entity(entity)
         table = self.store.table(ent)
-        matching = filtered(self.store, ent, where, search, include_deleted, actor)
+        matching = filtered(self.store, ent, where, search, include_deleted, actor,
+                            ordered=False)
         matching = matching.with_only_columns(table.c.id)
         if cap is not None:
             matching = matching.limit(cap)
