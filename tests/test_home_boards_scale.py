@@ -16,6 +16,7 @@ import karte.store.recent as recent
 from karte.auth.users import add_user
 from karte.store import Records
 from karte.store.actor import Actor
+from karte.store.db import analyse_schema
 from karte.store.field_rights import hidden
 from karte.store.migrate import migrate
 from karte.store.permissions import rights, scope
@@ -51,7 +52,7 @@ def plan(conn: sa.Connection, query: sa.Select) -> str:
             f"EXPLAIN QUERY PLAN {compiled}"))
     for knob in ("enable_seqscan", "enable_sort", "enable_bitmapscan"):
         conn.exec_driver_sql(f"SET LOCAL {knob} = off")
-    conn.exec_driver_sql("ANALYZE")
+    analyse_schema(conn)
     compiled = query.compile(conn, compile_kwargs={"literal_binds": True})
     return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from karte.config import REPO_ROOT
 from karte.meta.load import load_pack
 from karte.store import Records
+from karte.store.db import analyse_schema
 from karte.store.migrate import migrate
 from karte.store.records.query import filtered, order_by
 from karte.store.tables import engine_table, sort_fields
@@ -67,7 +68,7 @@ def _fill(records: Records, users: list[int]) -> None:
                 rows.append(row)
             conn.execute(table.insert(), rows)
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("ANALYZE"))
+            analyse_schema(conn)
         else:
             conn.exec_driver_sql("ANALYZE")
 

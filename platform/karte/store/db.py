@@ -94,11 +94,22 @@ def refresh_statistics(engine: sa.Engine, full: bool = False) -> None:
     from the wrong side (35 ms instead of 0.6 ms for a list's links on 15k deals). SQLite:
     ANALYZE when it has never run (or `full`), else the cheap `PRAGMA optimize`, which
     re-analyses only tables that changed a lot. PostgreSQL's autovacuum keeps its own
-    statistics; `full` (after a bulk load) runs ANALYZE at once."""
+    statistics; `full` (after a bulk load) runs ANALYZE at once on the tables of Karte's schema
+    (a database-wide ANALYZE would also lock other schemas' tables)."""
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             analysed = conn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
             conn.exec_driver_sql("ANALYZE" if full or not analysed else "PRAGMA optimize")
         elif full:
-            conn.exec_driver_sql("ANALYZE")
+            analyse_schema(conn)
+
+
+def analyse_schema(conn: sa.Connection) -> None:
+    """PostgreSQL: ANALYZE the tables of the current schema only (a database-wide ANALYZE
+    would also lock other schemas' tables, and other tenants' or tests' drops race it)."""
+    names = conn.exec_driver_sql(
+        "SELECT quote_ident(tablename) FROM pg_tables "
+        "WHERE schemaname = current_schema()").scalars().all()
+    if names:
+        conn.exec_driver_sql("ANALYZE " + ", ".join(names))
