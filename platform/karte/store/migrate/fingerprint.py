@@ -1,0 +1,108 @@
+"""The fingerprint of a database schema: what lets a start skip reading the schema back.
+
+Comparing a pack with the database makes Alembic read every table, column, index and key
+back from the catalogue: seconds for a few hundred tables. A migration that leaves the
+database matching the definitions (nothing waiting, nothing refused) stores, with its
+history row, a hash of everything that decides the DDL: the database's dialect, the
+definitions as applied, and the DDL the engine would emit for every table and index of
+the pack's metadata (the engine's own `karte_*` tables and system columns included) and
+for the indexes made after the migration (`EXTRA_INDEXES`, e.g. the title indexes). The
+next start computes the same hash; when it equals the newest history row's, the database
+was left matching exactly this, and the comparison is skipped. Any change of the pack, of
+the engine's table or index rules, or of the dialect changes the hash, and the full
+comparison runs as before. `karte migrate` always runs the full comparison (a table changed
+by hand behind Karte's back is only seen there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import Dialect
+
+from karte.meta.model import Pack
+from karte.store import title_index
+
+FINGERPRINT = "fingerprint"     # the key of the history row's definitions that holds it
+VERSION = "1"                   # bump when the way the hash is made changes
+
+IndexProvider = Callable[[Pack, str], Iterable[sa.Index]]
+EXTRA_INDEXES: list[IndexProvider] = [title_index.indexes]
+"""Indexes created after the migration, outside the pack's metadata (each a function of
+the pack and the dialect's name). A module that adds such a step appends its function
+here, so that a change in its indexes changes the fingerprint."""
+
+
+def _sql(element: Any, dialect: Dialect) -> str:
+    """A column by its name; any other expression or default as the dialect writes it."""
+    if isinstance(element, sa.Column):
+        return str(element.name)
+    if isinstance(element, sa.sql.ClauseElement):
+        return str(element.compile(dialect=dialect))
+    return repr(element)
+
+
+def _options(item: Any, dialect: Dialect) -> str:
+    """Dialect options (`sqlite_where`, `postgresql_where`, ...) with their SQL."""
+    return str({key: _sql(value, dialect) for key, value in sorted(item.dialect_kwargs.items())})
+
+
+def _column(column: sa.Column[Any], dialect: Dialect) -> str:
+    default = column.server_default
+    keys = sorted((key.target_fullname, str(key.ondelete), str(key.onupdate),
+                   str(key.use_alter), str(key.name)) for key in column.foreign_keys)
+    return " ".join(map(str, (
+        "column", column.name, dialect.type_compiler_instance.process(column.type),
+        column.nullable, column.primary_key, column.autoincrement, column.unique,
+        column.index, _sql(getattr(default, "arg", None), dialect), keys,
+        _options(column, dialect))))
+
+
+def _names(constraint: sa.Constraint) -> list[str]:
+    return [str(c.name) for c in getattr(constraint, "columns", ())]
+
+
+def _table(table: sa.Table, dialect: Dialect) -> Iterable[str]:
+    yield f"table {table.name} {_options(table, dialect)}"
+    for column in table.columns:
+        yield _column(column, dialect)
+    for constraint in sorted(table.constraints, key=lambda c: (type(c).__name__, str(c.name),
+                                                                _names(c))):
+        yield (f"{type(constraint).__name__} {constraint.name} {_names(constraint)} "
+               f"{_options(constraint, dialect)}")
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        yield _index(index, dialect)
+
+
+def _index(index: sa.Index, dialect: Dialect) -> str:
+    return (f"index {index.name} {index.unique} "
+            f"{[_sql(e, dialect) for e in index.expressions]} {_options(index, dialect)}")
+
+
+def schema_lines(pack: Pack, metadata: sa.MetaData, dialect: Dialect) -> Iterable[str]:
+    """What decides the DDL the engine would emit for the pack on this dialect, in a
+    stable order: every table (its columns with their types as the dialect names them,
+    defaults, keys and options; its constraints; its indexes with their expressions and
+    `WHERE`), then the indexes made after the migration. Cheaper than compiling every
+    `CREATE TABLE`, and it holds everything those statements are made of."""
+    yield f"dialect {dialect.name}"
+    for name in sorted(metadata.tables):
+        yield from _table(metadata.tables[name], dialect)
+    for provider in EXTRA_INDEXES:
+        for index in sorted(provider(pack, dialect.name), key=lambda i: str(i.name)):
+            yield f"{index.table.name if index.table is not None else ''} {_index(index, dialect)}"
+
+
+def fingerprint(pack: Pack, metadata: sa.MetaData, dialect: Dialect) -> str:
+    """sha256 of the dialect, the definitions and the DDL (see the module's docstring)."""
+    digest = hashlib.sha256(f"karte schema fingerprint {VERSION}\n".encode())
+    digest.update(json.dumps(pack.definitions, sort_keys=True, default=dict,
+                             ensure_ascii=False).encode())
+    for line in schema_lines(pack, metadata, dialect):
+        digest.update(b"\n")
+        digest.update(line.encode())
+    return digest.hexdigest()
