@@ -230,3 +230,69 @@ def test_create_app_trusts_the_fingerprint_unless_told_to_compare(
     assert app.test_client().get("/healthz").status_code == 200
     app.extensions["karte"]["engine"].dispose()
     assert len(compares) == 2
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """How many times the pack's whole metadata was built."""
+    calls = []
+    original = tables.build_metadata
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(tables, "build_metadata", counted)
+    return calls
+
+
+def test_an_unchanged_start_builds_no_table(engine, make_pack, tmp_path, builds, compares):
+    cache = tmp_path / "cache"
+    migrate(engine, make_pack(defs()), full=False, cache=cache)
+    assert builds == [1]
+    result = migrate(engine, make_pack(defs()), full=False, cache=cache)
+    assert builds == [1] and compares == [1] and result.steps == ()
+
+
+def test_a_remembered_fingerprint_is_made_again_after_a_code_change(
+        engine, make_pack, tmp_path, builds, compares, monkeypatch):
+    cache = tmp_path / "cache"
+    migrate(engine, make_pack(defs()), full=False, cache=cache)
+    monkeypatch.setattr(fp, "_code", lambda: "another version of karte")
+    migrate(engine, make_pack(defs()), full=False, cache=cache)
+    assert builds == [1, 1]     # made again from the DDL: the same, so still no comparison
+    assert compares == [1]
+    migrate(engine, make_pack(defs()), full=False, cache=cache)
+    assert builds == [1, 1]
+
+
+def test_a_remembered_fingerprint_of_other_definitions_is_not_used(
+        engine, make_pack, tmp_path, compares):
+    cache = tmp_path / "cache"
+    migrate(engine, make_pack(defs()), full=False, cache=cache)
+    result = migrate(engine, make_pack(defs(note={"type": "text"})), full=False, cache=cache)
+    assert compares == [1, 1] and [s.column for s in result.applied] == ["note"]
+
+
+def test_the_records_service_builds_each_table_when_first_used(engine, make_pack, builds):
+    from karte.store import Records
+
+    pack = make_pack(defs(tags={"type": "links", "to": "customer"}))
+    migrate(engine, pack)
+    builds.clear()
+    records = Records(engine, pack)
+    lazy = records.store.tables
+    assert builds == [] and set(lazy) == set(build_metadata(pack).tables)
+    assert lazy.metadata.tables.keys() == set(tables.ENGINE_METADATA.tables)
+    customer = records.create("customer", {"name": "Acme"})
+    records.create("deal", {"title": "Big", "customer": customer["id"],
+                            "tags": [customer["id"]]})
+    assert {"customer", "deal", "deal__tags"} <= set(lazy.metadata.tables)
+    full = build_metadata(pack, engine.dialect.name)
+    for name in ("customer", "deal", "deal__tags"):
+        assert str(sa.schema.CreateTable(lazy[name]).compile(dialect=engine.dialect)) == \
+            str(sa.schema.CreateTable(full.tables[name]).compile(dialect=engine.dialect))
+        assert sorted(i.name for i in lazy[name].indexes) == \
+            sorted(i.name for i in full.tables[name].indexes)
+    with pytest.raises(KeyError):
+        lazy["nothing"]

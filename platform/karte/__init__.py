@@ -58,7 +58,7 @@ def _create_app(pack: str | Path | None, database_url: str | None,
     engine = make_engine(database_url or settings.database_url)
     # a database left matching this pack by the last migration is not read back (its
     # fingerprint, store/migrate/fingerprint.py); KARTE_FULL_COMPARE=1 compares anyway
-    plan = migrate(engine, registry, full=_full_compare())
+    plan = migrate(engine, registry, full=_full_compare(), cache=settings.instance / "cache")
     try:
         served = _serving(registry, plan)
     except StartupRefused:

@@ -16,9 +16,13 @@ by hand behind Karte's back is only seen there).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +33,9 @@ from karte.store import title_index
 
 FINGERPRINT = "fingerprint"     # the key of the history row's definitions that holds it
 VERSION = "1"                   # bump when the way the hash is made changes
+CODE = Path(__file__).resolve().parents[2]      # the karte package: what builds the DDL
+MEMO = "fingerprints.json"
+KEEP = 16
 
 IndexProvider = Callable[[Pack, str], Iterable[sa.Index]]
 EXTRA_INDEXES: list[IndexProvider] = [title_index.indexes]
@@ -106,3 +113,58 @@ def fingerprint(pack: Pack, metadata: sa.MetaData, dialect: Dialect) -> str:
         digest.update(b"\n")
         digest.update(line.encode())
     return digest.hexdigest()
+
+
+# -- remembered fingerprints ---------------------------------------------------------------
+# The fingerprint needs the pack's whole metadata (half a second for 200 entities). It is
+# a function of the definitions, Karte's code, SQLAlchemy and the database (dialect, driver,
+# server version); `inputs` hashes those in a few milliseconds, and the instance folder
+# remembers the fingerprint made from them, so an unchanged start builds no table at all.
+# Any edit to any of Karte's modules, another SQLAlchemy or another server misses, and the
+# fingerprint is made again from the DDL.
+
+
+@functools.cache
+def _code() -> str:
+    digest = hashlib.sha256(f"sqlalchemy {sa.__version__}\n".encode())
+    for path in sorted(CODE.rglob("*.py")):
+        digest.update(f"{path.relative_to(CODE)}\0".encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs(pack: Pack, dialect: Dialect) -> str:
+    """sha256 of everything the fingerprint is made from (see above)."""
+    digest = hashlib.sha256(f"karte schema fingerprint {VERSION}\n{_code()}\n{dialect.name} "
+                            f"{dialect.driver} {dialect.server_version_info}\n".encode())
+    digest.update(json.dumps(pack.definitions, sort_keys=True, default=dict,
+                             ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _read(folder: Path) -> dict[str, str]:
+    with contextlib.suppress(OSError, ValueError):
+        found = json.loads((folder / MEMO).read_text(encoding="utf-8"))
+        if isinstance(found, dict):
+            return {str(k): str(v) for k, v in found.items()}
+    return {}
+
+
+def remembered(folder: Path | None, key: str) -> str | None:
+    """The fingerprint made before from the same inputs, if the folder has it."""
+    return None if folder is None else _read(folder).get(key)
+
+
+def remember(folder: Path | None, key: str, made: str) -> None:
+    """Keep `made` for `key` (the newest few), written whole then renamed into place."""
+    if folder is None:
+        return
+    memo = _read(folder)
+    if memo.get(key) == made:
+        return
+    memo.pop(key, None)
+    memo[key] = made
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        draft = folder / f"{MEMO}.{os.getpid()}"
+        draft.write_text(json.dumps(dict(list(memo.items())[-KEEP:])), encoding="utf-8")
+        os.replace(draft, folder / MEMO)

@@ -29,7 +29,13 @@ from karte.store import title_index
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
 from karte.store.migrate.fill import fill_steps
-from karte.store.migrate.fingerprint import FINGERPRINT, fingerprint
+from karte.store.migrate.fingerprint import (
+    FINGERPRINT,
+    fingerprint,
+    inputs,
+    remember,
+    remembered,
+)
 from karte.store.migrate.operations import Target, apply, operations, session
 from karte.store.migrate.schema_history import HistoryEntry, describe, history
 from karte.store.migrate.steps import Plan, Step, step_rank
@@ -57,20 +63,22 @@ def _runs(step: Step, apply_risky: bool) -> bool:
 
 
 def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False,
-            full: bool = True) -> Plan:
+            full: bool = True, cache: Path | None = None) -> Plan:
     """Apply the safe steps (and the risky ones with `apply_risky`, except those whose dry
     run found rows that would not convert); return the plan with what was applied.
 
     `full=False` (a start) first reads the newest history row: when its fingerprint is
     this pack's on this database (`fingerprint`), the database was left matching these
-    definitions and nothing is compared. `karte migrate` always compares in full."""
-    metadata = metadata_for(pack, engine.dialect.name)
-    expected = fingerprint(pack, metadata, engine.dialect)
+    definitions and nothing is compared; `cache` (a folder) remembers fingerprints, so
+    that an unchanged start need not build the tables to make it. `karte migrate` always
+    compares in full."""
     if not full:
         with engine.connect() as conn:
             last = recorded.last_definitions(conn)
-        if last is not None and last.get(FINGERPRINT) == expected:
+        stored = (last or {}).get(FINGERPRINT)
+        if stored and stored == _expected(engine, pack, cache):
             return Plan((), executed=True, pack=pack.name, definitions=last)
+    metadata = metadata_for(pack, engine.dialect.name)
     with session(engine) as conn:
         target = Target(operations(conn), metadata, pack)
         last = recorded.last_definitions(conn)
@@ -84,8 +92,18 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False,
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
         # only a database left matching the definitions may be trusted on the next start
         stored = _record_changes(conn, pack, result, last,
-                                 None if result.waiting else expected)
+                                 None if result.waiting else _expected(engine, pack, cache))
     return replace(result, definitions=stored)
+
+
+def _expected(engine: sa.Engine, pack: Pack, cache: Path | None) -> str:
+    """The pack's fingerprint on this database: remembered, or made from the DDL."""
+    key = inputs(pack, engine.dialect)
+    found = remembered(cache, key)
+    if found is None:
+        found = fingerprint(pack, metadata_for(pack, engine.dialect.name), engine.dialect)
+        remember(cache, key, found)
+    return found
 
 
 def _summary(result: Plan) -> str:
