@@ -296,3 +296,19 @@ def test_the_records_service_builds_each_table_when_first_used(engine, make_pack
             sorted(i.name for i in full.tables[name].indexes)
     with pytest.raises(KeyError):
         lazy["nothing"]
+
+
+def test_tables_built_on_first_use_are_built_once_across_threads(make_pack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from karte.store.lazy_tables import LazyTables
+
+    pack = make_pack({f"e{i}": {"fields": {"name": {"type": "string"},
+                                           "n": {"type": "integer"}}} for i in range(30)})
+    lazy = LazyTables(pack, "sqlite")
+    names = [f"e{i}" for i in range(30)] * 8
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda name: (name, lazy[name], set(lazy[name].c.keys())),
+                              names))
+    for name, table, columns in found:
+        assert table is lazy[name] and {"id", "name", "n", "deleted_at"} <= columns

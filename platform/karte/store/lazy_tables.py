@@ -35,20 +35,25 @@ class LazyTables(Mapping[str, sa.Table]):
                 if field.type == "links":
                     self._makers[junction_name(entity.name, field.name)] = partial(
                         _junction, self.metadata, entity, field)
-        self._names = [*self.metadata.tables, *self._makers]
+        # finished tables only: a Table is in `metadata.tables` before its columns are
+        # attached, so another thread must not read it from there while it is being built
+        self._built: dict[str, sa.Table] = dict(self.metadata.tables)
+        self._names = [*self._built, *self._makers]
 
     def __getitem__(self, name: str) -> sa.Table:
-        found = self.metadata.tables.get(name)
+        found = self._built.get(name)
         if found is not None:
             return found
         if name not in self._makers:
             raise KeyError(name)
         with self._lock:                  # requests on several threads build it once
-            found = self.metadata.tables.get(name)
-            return found if found is not None else self._makers[name]()
+            found = self._built.get(name)
+            if found is None:
+                found = self._built[name] = self._makers[name]()
+            return found
 
     def __contains__(self, name: object) -> bool:
-        return name in self.metadata.tables or name in self._makers
+        return name in self._built or name in self._makers
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
