@@ -158,7 +158,15 @@ def test_an_index_made_after_the_migration_is_part_of_the_fingerprint(make_pack,
         return [sa.Index("sx_deal_title", alone.c.title)]
 
     monkeypatch.setattr(fp, "EXTRA_INDEXES", [*fp.EXTRA_INDEXES, extra])
-    assert fp.fingerprint(pack, metadata, dialect) != before
+    with_index = fp.fingerprint(pack, metadata, dialect)
+    assert with_index != before
+
+    def search(pack, dialect_name):      # any DDL: a statement or SQL text
+        return [sa.DDL("CREATE VIRTUAL TABLE deal_fts USING fts5(title)"),
+                "CREATE TRIGGER deal_fts_ai AFTER INSERT ON deal BEGIN SELECT 1; END"]
+
+    monkeypatch.setattr(fp, "EXTRA_INDEXES", [*fp.EXTRA_INDEXES, search])
+    assert fp.fingerprint(pack, metadata, dialect) not in (before, with_index)
 
 
 def test_the_fingerprint_differs_by_dialect_and_by_definitions(make_pack):

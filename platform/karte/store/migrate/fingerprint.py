@@ -37,11 +37,13 @@ CODE = Path(__file__).resolve().parents[2]      # the karte package: what builds
 MEMO = "fingerprints.json"
 KEEP = 16
 
-IndexProvider = Callable[[Pack, str], Iterable[sa.Index]]
+IndexProvider = Callable[[Pack, str], Iterable[Any]]
 EXTRA_INDEXES: list[IndexProvider] = [title_index.indexes]
-"""Indexes created after the migration, outside the pack's metadata (each a function of
-the pack and the dialect's name). A module that adds such a step appends its function
-here, so that a change in its indexes changes the fingerprint."""
+"""What is created after the migration, outside the pack's metadata: each a function of
+the pack and the dialect's name returning `sa.Index`es, or any other DDL (a statement
+such as `CreateTable`/`DDL`, or SQL text: an FTS table, a trigger). A module that adds
+such a step appends its function here, so that a change in what it creates changes the
+fingerprint."""
 
 
 def _sql(element: Any, dialect: Dialect) -> str:
@@ -100,8 +102,13 @@ def schema_lines(pack: Pack, metadata: sa.MetaData, dialect: Dialect) -> Iterabl
     for name in sorted(metadata.tables):
         yield from _table(metadata.tables[name], dialect)
     for provider in EXTRA_INDEXES:
-        for index in sorted(provider(pack, dialect.name), key=lambda i: str(i.name)):
-            yield f"{index.table.name if index.table is not None else ''} {_index(index, dialect)}"
+        yield from sorted(_extra(item, dialect) for item in provider(pack, dialect.name))
+
+
+def _extra(item: Any, dialect: Dialect) -> str:
+    if isinstance(item, sa.Index):
+        return f"{getattr(item.table, 'name', '')} {_index(item, dialect)}"
+    return _sql(item, dialect) if not isinstance(item, str) else item
 
 
 def fingerprint(pack: Pack, metadata: sa.MetaData, dialect: Dialect) -> str:
