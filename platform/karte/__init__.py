@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 
 import click
@@ -33,17 +35,30 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
     when the pack has problems, or a risky step waits that the app cannot run beside
     (a type change or a retired value waits with a banner for admins instead).
     """
+    collecting = gc.isenabled()
+    gc.disable()   # a start builds ~a million objects that live on: no collection midway
+    try:
+        return _create_app(pack, database_url, config)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _create_app(pack: str | Path | None, database_url: str | None,
+                config: dict | None) -> Flask:
     from karte.meta.load import load_pack
     from karte.store.db import make_engine, refresh_statistics
     from karte.store.migrate import migrate
 
     try:
         settings = Settings.from_env(pack)
-        registry = load_pack(settings.pack)
+        registry = load_pack(settings.pack, known_valid=settings.instance / "cache")
     except ProblemsError as error:
         raise StartupRefused(error.problems) from None
     engine = make_engine(database_url or settings.database_url)
-    plan = migrate(engine, registry)
+    # a database left matching this pack by the last migration is not read back (its
+    # fingerprint, store/migrate/fingerprint.py); KARTE_FULL_COMPARE=1 compares anyway
+    plan = migrate(engine, registry, full=_full_compare(), cache=settings.instance / "cache")
     try:
         served = _serving(registry, plan)
     except StartupRefused:
@@ -73,6 +88,10 @@ def create_app(pack: str | Path | None = None, database_url: str | None = None,
         engine.dispose()
         raise
     return app
+
+
+def _full_compare() -> bool:
+    return os.environ.get("KARTE_FULL_COMPARE", "").strip().lower() in ("1", "true", "yes")
 
 
 def _serving(registry, plan):

@@ -242,7 +242,7 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
             parsed["rollup"], found = rollups.parse(f.rollup, f.result, entity, name, entities)
             parsed["result"] = getattr(parsed["rollup"], "result", f.result)
             problems += found
-        fields[name] = replace(f, **parsed)
+        fields[name] = replace(f, **parsed) if parsed else f
     built = replace(entity, fields=frozen_map(fields))
     problems += formulas.cycles(built)
     return built

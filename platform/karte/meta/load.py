@@ -329,14 +329,16 @@ def _buildable(raw: RawPack, broken: set[str]) -> RawPack:
     return replace(raw, pack=pack, entities=keep(raw.entities), workflows=keep(raw.workflows))
 
 
-def check_pack(root: Path | str) -> tuple[Pack | None, list[Problem]]:
+def check_pack(root: Path | str, known_valid: Path | None = None
+               ) -> tuple[Pack | None, list[Problem]]:
     """Every problem of a pack, and the Registry when there are none but warnings (a
-    warning, e.g. DEF099, is reported and the pack still loads)."""
+    warning, e.g. DEF099, is reported and the pack still loads). `known_valid`: a folder
+    remembering the documents that passed their JSON Schema (validate/known_valid.py)."""
 
     raw, problems = read_layers(root)
     if not raw.root.is_dir():
         return None, problems
-    invalid = check_schemas(raw)
+    invalid = check_schemas(raw, known_valid)
     broken = {problem.where.partition(": ")[0] for problem in invalid}
     pack, found = build_pack(_buildable(raw, broken))
     problems = relocate(raw, [*problems, *invalid, *found, *check_meaning(raw, pack)])
@@ -345,9 +347,9 @@ def check_pack(root: Path | str) -> tuple[Pack | None, list[Problem]]:
     return pack, problems
 
 
-def load_pack(root: Path | str) -> Pack:
+def load_pack(root: Path | str, known_valid: Path | None = None) -> Pack:
     """The validated Registry of the pack at `root`; raises ProblemsError listing all."""
-    pack, problems = check_pack(root)
+    pack, problems = check_pack(root, known_valid)
     if pack is None:                 # there are errors exactly when there is no pack
         raise ProblemsError(problems)
     return pack

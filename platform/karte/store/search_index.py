@@ -256,7 +256,7 @@ def pg_indexes(pack: Pack) -> dict[str, tuple[str, str]]:
             for entity in pack.entities.values() for name in searched(entity)}
 
 
-def _ensure_pg(conn: sa.Connection, pack: Pack) -> None:
+def _ensure_pg(conn: sa.Connection, pack: Pack) -> bool:
     schema = trgm_schema(conn)
     found = set(conn.execute(sa.text(  # the catalogs, not pg_indexes: its indexdef would
         # be computed for every schema's indexes, some perhaps being dropped meanwhile
@@ -265,7 +265,14 @@ def _ensure_pg(conn: sa.Connection, pack: Pack) -> None:
         "JOIN pg_index i ON i.indexrelid = c.oid "
         "JOIN pg_opclass o ON o.oid = i.indclass[0] AND o.opcname = 'gin_trgm_ops' "
         "WHERE c.relkind = 'i' AND c.relname LIKE 'kx\\_%'")).scalars())
-    wanted = pg_indexes(pack) if schema is not None else {}
+    # a type change still waiting leaves a column that the pack calls text a number
+    # meanwhile: it gets its index once converted
+    texts = set(tuple(row) for row in conn.execute(sa.text(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = current_schema() "
+        "AND data_type IN ('text', 'character varying')")).all())
+    wanted = {name: place for name, place in pg_indexes(pack).items()
+              if place in texts} if schema is not None else {}
     for name in sorted(found - set(wanted)):
         conn.execute(sa.text(f'DROP INDEX "{name}"'))
     for name, (table, column) in sorted(wanted.items()):
@@ -273,12 +280,29 @@ def _ensure_pg(conn: sa.Connection, pack: Pack) -> None:
             conn.execute(sa.text(
                 f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin '
                 f'(lower(("{column}") COLLATE "C") "{schema}".gin_trgm_ops)'))
+    return schema is not None or not pg_indexes(pack)
 
 
-def ensure(conn: sa.Connection, pack: Pack) -> None:
+def ensure(conn: sa.Connection, pack: Pack) -> bool:
     """Make the search indexes match the pack: create (and fill) the missing ones, rebuild
-    the ones whose fields changed, drop the ones no longer wanted."""
+    the ones whose fields changed, drop the ones no longer wanted. False when they cannot
+    all be made (PostgreSQL without pg_trgm): the start after is then not trusted to skip
+    the migration (`karte.store.migrate.fingerprint`), so a superuser enabling the
+    extension and a restart are enough."""
     if conn.dialect.name == "sqlite":
         _ensure_sqlite(conn, pack)
     elif conn.dialect.name == "postgresql":
-        _ensure_pg(conn, pack)
+        return _ensure_pg(conn, pack)
+    return True
+
+
+def indexes(pack: Pack, dialect: str) -> list[str]:
+    """The DDL `ensure` makes for the pack (for the schema fingerprint: a change of the
+    search fields or of how they are indexed changes it)."""
+    if dialect == "sqlite":
+        return [sql for entity in pack.entities.values() if searched(entity)
+                for sql in _sqlite_ddl(entity).values()]
+    if dialect == "postgresql":
+        return [f'{name} ON "{table}" USING gin (lower(("{column}") COLLATE "C") gin_trgm_ops)'
+                for name, (table, column) in sorted(pg_indexes(pack).items())]
+    return []

@@ -275,6 +275,23 @@ def _defer_cycle_keys(metadata: sa.MetaData) -> None:
                 constraint.use_alter = True
 
 
+_BUILT: dict[tuple[int, str | None], tuple[Pack, sa.MetaData]] = {}
+KEEP_BUILT = 8
+
+
+def metadata_for(pack: Pack, dialect: str | None = None) -> sa.MetaData:
+    """`build_metadata`, built once per pack and dialect: a start migrates, fingerprints
+    and serves with the same tables (a few hundred tables take a while to build). The
+    MetaData returned is shared: read it, never add to it."""
+    key = (id(pack), dialect)
+    found = _BUILT.get(key)
+    if found is None or found[0] is not pack:
+        while len(_BUILT) >= KEEP_BUILT:
+            _BUILT.pop(next(iter(_BUILT)))
+        found = _BUILT[key] = (pack, build_metadata(pack, dialect))
+    return found[1]
+
+
 def build_metadata(pack: Pack, dialect: str | None = None) -> sa.MetaData:
     """Every table the pack needs, plus the engine's own `karte_*` tables; `dialect` (the
     migration's database) adds the indexes only that database needs."""

@@ -22,7 +22,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from karte.meta.model import Pack
-from karte.store.tables import build_metadata, index_name
+from karte.store.tables import index_name
 from karte.store.where import ascii_lower
 
 PREFIX = "kx"
@@ -85,11 +85,9 @@ def indexes(pack: Pack, dialect: str) -> list[sa.Index]:
     """The title index of every link target, on tables of their own metadata (so the
     pack's metadata, which migrations compare, never holds them): the key of the live
     rows (a partial index, `WHERE deleted_at IS NULL` as every picker query has)."""
-    tables = build_metadata(pack).tables
     made = []
     for name, title in targets(pack).items():
-        table = tables[pack.entities[name].table_name]
-        alone = sa.Table(table.name, sa.MetaData(), sa.Column(title, sa.Text()),
+        alone = sa.Table(pack.entities[name].table_name, sa.MetaData(), sa.Column(title, sa.Text()),
                          sa.Column("deleted_at", sa.Text()))
         key = title_key(alone.c[title])
         named = index_name(PREFIX, name, f"{title}_fold")

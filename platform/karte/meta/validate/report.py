@@ -14,12 +14,14 @@ holds the codes, the checks that span the whole pack, and the two entry points t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from karte.meta.model import Pack, Workflow
 from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
 from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
+from karte.meta.validate.known_valid import KnownValid, doc_key
 from karte.meta.validate.parts import check_parts
 from karte.meta.validate.schema import schema_problems
 from karte.meta.validate.workflows import check_workflow
@@ -159,11 +161,25 @@ CODES = {
 MAX_TABLE_NAME = 63     # PostgreSQL truncates longer identifiers
 
 
-def check_schemas(raw: RawPack) -> list[Problem]:
-    """Each file against its JSON Schema, then each merged overlay document."""
+def check_schemas(raw: RawPack, known_valid: Path | None = None) -> list[Problem]:
+    """Each file against its JSON Schema, then each merged overlay document; with
+    `known_valid` (a folder), documents that passed before are not checked again
+    (`known_valid.py`)."""
     files = {id(doc) for doc in raw.files}
     docs = [*raw.files, *(doc for doc in raw.documents() if id(doc) not in files)]
-    return [problem for doc in docs if doc.kind for problem in schema_problems(doc)]
+    remembered = KnownValid(known_valid)
+    problems: list[Problem] = []
+    passed: list[str] = []
+    for doc in docs:
+        if not doc.kind:
+            continue
+        key = doc_key(doc) if known_valid is not None else ""
+        found = [] if key and key in remembered else schema_problems(doc)
+        problems += found
+        if key and not found:
+            passed.append(key)
+    remembered.keep(passed)
+    return problems
 
 
 def check_meaning(raw: RawPack, pack: Pack) -> list[Problem]:

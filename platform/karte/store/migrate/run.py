@@ -29,11 +29,18 @@ from karte.store import search_index, title_index
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
 from karte.store.migrate.fill import fill_steps
+from karte.store.migrate.fingerprint import (
+    FINGERPRINT,
+    fingerprint,
+    inputs,
+    remember,
+    remembered,
+)
 from karte.store.migrate.operations import Target, apply, operations, session
 from karte.store.migrate.schema_history import HistoryEntry, describe, history
 from karte.store.migrate.steps import Plan, Step, step_rank
 from karte.store.migrate.types import batches, drop_indexes_on
-from karte.store.tables import build_metadata
+from karte.store.tables import metadata_for
 
 __all__ = ["HistoryEntry", "Plan", "Step", "describe", "history", "migrate", "plan", "purge"]
 
@@ -42,7 +49,7 @@ COLUMN_REF = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)$")
 
 def plan(engine: sa.Engine, pack: Pack) -> Plan:
     """What `migrate` would do, without changing anything."""
-    metadata = build_metadata(pack, engine.dialect.name)
+    metadata = metadata_for(pack, engine.dialect.name)
     with engine.connect() as conn:
         renames = rename_steps(conn, pack)
         last = recorded.last_definitions(conn)
@@ -55,10 +62,23 @@ def _runs(step: Step, apply_risky: bool) -> bool:
     return not step.is_note and not step.refused and (step.safe or apply_risky)
 
 
-def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan:
+def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False,
+            full: bool = True, cache: Path | None = None) -> Plan:
     """Apply the safe steps (and the risky ones with `apply_risky`, except those whose dry
-    run found rows that would not convert); return the plan with what was applied."""
-    metadata = build_metadata(pack, engine.dialect.name)
+    run found rows that would not convert); return the plan with what was applied.
+
+    `full=False` (a start) first reads the newest history row: when its fingerprint is
+    this pack's on this database (`fingerprint`), the database was left matching these
+    definitions and nothing is compared; `cache` (a folder) remembers fingerprints, so
+    that an unchanged start need not build the tables to make it. `karte migrate` always
+    compares in full."""
+    if not full:
+        with engine.connect() as conn:
+            last = recorded.last_definitions(conn)
+        stored = (last or {}).get(FINGERPRINT)
+        if stored and stored == _expected(engine, pack, cache):
+            return Plan((), executed=True, pack=pack.name, definitions=last)
+    metadata = metadata_for(pack, engine.dialect.name)
     with session(engine) as conn:
         target = Target(operations(conn), metadata, pack)
         last = recorded.last_definitions(conn)
@@ -69,10 +89,23 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
         chosen = [s for s in steps if _runs(s, apply_risky)]
         apply(target, [s for s in chosen if s not in renames])
         title_index.ensure(conn, pack)
-        search_index.ensure(conn, pack)
+        searchable = search_index.ensure(conn, pack)
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
-        stored = _record_changes(conn, pack, result, last)
+        # only a database left matching the definitions may be trusted on the next start
+        trusted = searchable and not result.waiting
+        stored = _record_changes(conn, pack, result, last,
+                                 _expected(engine, pack, cache) if trusted else None)
     return replace(result, definitions=stored)
+
+
+def _expected(engine: sa.Engine, pack: Pack, cache: Path | None) -> str:
+    """The pack's fingerprint on this database: remembered, or made from the DDL."""
+    key = inputs(pack, engine.dialect)
+    found = remembered(cache, key)
+    if found is None:
+        found = fingerprint(pack, metadata_for(pack, engine.dialect.name), engine.dialect)
+        remember(cache, key, found)
+    return found
 
 
 def _summary(result: Plan) -> str:
@@ -111,11 +144,13 @@ def _keep_stored_types(snapshot: dict[str, Any], last: dict[str, Any] | None,
 
 
 def _record_changes(conn: sa.Connection, pack: Pack, result: Plan,
-                    last: dict[str, Any] | None) -> dict[str, Any] | None:
+                    last: dict[str, Any] | None, print_: str | None) -> dict[str, Any] | None:
     """A history row when steps were applied or the definitions changed since the last
-    row (a stage added, a field made required, a rule changed: no DDL, still a trace).
+    row (a stage added, a field made required, a rule changed: no DDL, still a trace), or
+    when the schema's fingerprint changed (`print_`, None while a step waits).
     Returns the definitions the history now ends with."""
     snapshot = recorded.describe(pack, _kept_values(result))
+    snapshot[FINGERPRINT] = print_
     _keep_stored_types(snapshot, last, result)
     lines = recorded.changes((last or {}).get("raw"), snapshot["raw"])
     operations = [s.as_dict() for s in result.applied] + [
@@ -127,6 +162,9 @@ def _record_changes(conn: sa.Connection, pack: Pack, result: Plan,
                    + ", ".join(recorded.changed_files(lines)))
     elif last is not None and last.get("entities") != snapshot["entities"]:
         summary = "definitions recorded"
+    elif (last or {}).get(FINGERPRINT) != print_:
+        summary = ("schema checked: the database matches the definitions" if print_
+                   else "schema checked: steps wait")
     else:
         return last
     recorded.record(conn, pack, summary, operations, snapshot)

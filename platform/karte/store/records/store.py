@@ -20,7 +20,8 @@ from karte.meta.model import Entity, Field, Pack
 from karte.problems import did_you_mean
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import NotFound
-from karte.store.tables import build_metadata, junction_name
+from karte.store.lazy_tables import LazyTables
+from karte.store.tables import junction_name
 from karte.store.validation import Schemas
 
 CHUNK = 5000  # ids per IN (...) list: far below every database's parameter limit
@@ -48,7 +49,7 @@ class Store:
 
     def __init__(self, engine: sa.Engine, pack: Pack):
         self.engine, self.pack = engine, pack
-        self.tables: Mapping[str, sa.Table] = build_metadata(pack).tables
+        self.tables: Mapping[str, sa.Table] = LazyTables(pack, engine.dialect.name)
         self.schemas = Schemas(pack)
         # what "now" is for writes (created_at, `$today`, series dates); tests set it
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
