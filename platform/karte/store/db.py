@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from karte.fields import has_nul
+from karte.fields import NUL, has_nul
 from karte.problems import Problem
 from karte.store.errors import ValidationFailed
 
 CONNECT_TIMEOUT = 10
+NESTED = (list, tuple, dict)
 UNAVAILABLE: tuple[type[Exception], ...] = (
     sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
     sa.exc.TimeoutError)
@@ -74,9 +75,30 @@ def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: An
     """Text with a NUL character is invalid input (422) on every database. Forms and
     filters say so first, next to the field or parameter; this catches any other way in
     (a note, a user's name)."""
-    if has_nul(parameters):
+    if _holds_nul(parameters):
         raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
                                             "saved; remove it and try again.", "nul")])
+
+
+def _holds_nul(parameters: Any) -> bool:
+    """`has_nul` of a statement's parameters — one row, many rows, or the flat values of
+    a multi-row INSERT — in flat loops: values reach the driver already processed (JSON
+    as text), so deeper nesting is rare and a bulk insert of thousands of rows costs about
+    one type check per value."""
+    for item in parameters.values() if isinstance(parameters, dict) else parameters:
+        if type(item) is str:
+            if NUL in item:
+                return True
+        elif type(item) is tuple or type(item) is dict:
+            for value in item.values() if type(item) is dict else item:
+                if type(value) is str:
+                    if NUL in value:
+                        return True
+                elif isinstance(value, NESTED) and has_nul(value):
+                    return True
+        elif isinstance(item, NESTED) and has_nul(item):
+            return True
+    return False
 
 
 def answers(engine: sa.Engine) -> bool:

@@ -75,12 +75,27 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
     return values, problems
 
 
+_ORDERS: dict[int, tuple[Entity, list[str]]] = {}
+
+
+def _formula_order(entity: Entity) -> list[str]:
+    """`formulas.in_order`, worked out once per entity (a bulk create computes the
+    formulas of thousands of records). Keyed by the entity object itself: the Registry's
+    objects are frozen, and a cached entry holds its entity, so its id is not reused."""
+    found = _ORDERS.get(id(entity))
+    if found is None or found[0] is not entity:
+        if len(_ORDERS) > 10_000:     # packs built again and again (tests): start afresh
+            _ORDERS.clear()
+        found = _ORDERS[id(entity)] = (entity, formulas.in_order(entity))
+    return found[1]
+
+
 def compute_formulas(entity: Entity, record: dict[str, Any],
                      hops: Mapping[str, Any] | None = None) -> None:
     """Every formula, each after the formulas it uses; `hops` holds the values read
     through links (`{"customer.discount_pct": ...}`, store/records/fetch.py). Without
     them a formula reading through a link keeps the value it has (a draft, a check)."""
-    for name in formulas.in_order(entity):
+    for name in _formula_order(entity):
         formula = entity.fields[name].formula
         if not isinstance(formula, Formula):
             record[name] = None
