@@ -252,11 +252,26 @@ def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict[str, A
     """Ids of the inserted rows, in input order. SQLAlchemy's sort_by_parameter_order
     falls back to one INSERT per row on SQLite; there it is not needed, because while this
     transaction holds the write lock each new row gets max(rowid) + 1 in statement order,
-    so the ids sorted are the rows in order."""
+    so the ids sorted are the rows in order. On PostgreSQL many rows take their ids from
+    the table's sequence first (one query), then go in by plain executemany: a multi-row
+    INSERT … RETURNING is a new, long statement per batch, which psycopg parses anew
+    every time (a third of a bulk create's time)."""
     if conn.dialect.name == "sqlite":
         return sorted(conn.scalars(table.insert().returning(table.c.id), params))
+    if len(params) > 1 and conn.dialect.name == "postgresql":
+        ids = _reserve_ids(conn, table, len(params))
+        conn.execute(table.insert(), [{**row, "id": id} for row, id in zip(params, ids,
+                                                                          strict=True)])
+        return ids
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.scalars(statement, params))
+
+
+def _reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """`count` new ids from the sequence of the table's id column, ascending."""
+    sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+    query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+    return sorted(conn.scalars(query))
 
 
 def update_row(store: Store, conn: sa.Connection, entity: Entity, old: Mapping[str, Any],
