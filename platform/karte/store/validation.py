@@ -191,7 +191,9 @@ def check_required(entity: Entity, record: Mapping[str, Any], changed: set[str] 
     the record as it would be saved."""
     problems = []
     for name, field in entity.fields.items():
-        if field.derived or not is_empty(record.get(name)):
+        if field.derived or not (field.required or field.required_if is not None):
+            continue      # nothing to ask of this field (checked first: bulk creates)
+        if not is_empty(record.get(name)):
             continue
         asked = field.required and (changed is None or name in changed)
         if asked or (field.required_if is not None and judge(field.required_if, record)):
