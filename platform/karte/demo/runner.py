@@ -246,7 +246,7 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
         for entity in link_order(pack):
             if entity.name in counts:
                 run.entity(entity, counts[entity.name], bar.update)
-    refresh_statistics(engine, full=True)
+    refresh_statistics(engine, full=True, tables=list(records.store.tables))
     actions = f" (and {run.by_actions} more by workflow actions)" if run.by_actions else ""
     echo(f"Created {run.created} demo records{actions}.")
     if run.failures:

@@ -20,6 +20,8 @@ ACTION_RUN = "karte_action"   # a record action's run: {ACTION_RUN: [None, {name
 
 def jsonable(value: Any) -> Any:
     """A value as the JSON column keeps it: exact numbers as text, dates in ISO 8601."""
+    if value is None or type(value) is str or type(value) is int:
+        return value          # most values, first: an audit row per record of a bulk write
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date | dt.datetime):

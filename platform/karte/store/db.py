@@ -12,17 +12,19 @@ here, the same way, as invalid input.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from karte.fields import has_nul
+from karte.fields import NUL, has_nul
 from karte.problems import Problem
 from karte.store.errors import ValidationFailed
 
 CONNECT_TIMEOUT = 10
+NESTED = (list, tuple, dict)
 UNAVAILABLE: tuple[type[Exception], ...] = (
     sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
     sa.exc.TimeoutError)
@@ -74,9 +76,30 @@ def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: An
     """Text with a NUL character is invalid input (422) on every database. Forms and
     filters say so first, next to the field or parameter; this catches any other way in
     (a note, a user's name)."""
-    if has_nul(parameters):
+    if _holds_nul(parameters):
         raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
                                             "saved; remove it and try again.", "nul")])
+
+
+def _holds_nul(parameters: Any) -> bool:
+    """`has_nul` of a statement's parameters — one row, many rows, or the flat values of
+    a multi-row INSERT — in flat loops: values reach the driver already processed (JSON
+    as text), so deeper nesting is rare and a bulk insert of thousands of rows costs about
+    one type check per value."""
+    for item in parameters.values() if isinstance(parameters, dict) else parameters:
+        if type(item) is str:
+            if NUL in item:
+                return True
+        elif type(item) is tuple or type(item) is dict:
+            for value in item.values() if type(item) is dict else item:
+                if type(value) is str:
+                    if NUL in value:
+                        return True
+                elif isinstance(value, NESTED) and has_nul(value):
+                    return True
+        elif isinstance(item, NESTED) and has_nul(item):
+            return True
+    return False
 
 
 def answers(engine: sa.Engine) -> bool:
@@ -89,20 +112,26 @@ def answers(engine: sa.Engine) -> bool:
     return True
 
 
-def refresh_statistics(engine: sa.Engine, full: bool = False) -> None:
+def refresh_statistics(engine: sa.Engine, full: bool = False,
+                       tables: Sequence[str] = ()) -> None:
     """Give the query planner table statistics. Without them SQLite drives a page's joins
     from the wrong side (35 ms instead of 0.6 ms for a list's links on 15k deals). SQLite:
     ANALYZE when it has never run (or `full`), else the cheap `PRAGMA optimize`, which
     re-analyses only tables that changed a lot. PostgreSQL's autovacuum keeps its own
-    statistics; `full` (after a bulk load) runs ANALYZE at once on the tables of Karte's schema
-    (a database-wide ANALYZE would also lock other schemas' tables)."""
+    statistics; `full` (after a bulk load) runs ANALYZE at once — of `tables` when given,
+    else of the tables of Karte's schema (a plain ANALYZE reads every table of every schema
+    of the database the role may, and locks them)."""
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             analysed = conn.exec_driver_sql(
                 "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
             conn.exec_driver_sql("ANALYZE" if full or not analysed else "PRAGMA optimize")
         elif full:
-            analyse_schema(conn)
+            if tables:
+                preparer = engine.dialect.identifier_preparer
+                conn.exec_driver_sql("ANALYZE " + ", ".join(preparer.quote(t) for t in tables))
+            else:
+                analyse_schema(conn)
 
 
 def analyse_schema(conn: sa.Connection) -> None:

@@ -172,12 +172,15 @@ class _Line:
 def plan(store: Store, entity: Entity, record: Record, values: Mapping[str, Any],
          old: Mapping[str, Any] | None, ctx: conditions.Context, judge: Judge,
          trusted: bool, conn: sa.Connection | None = None,
-         actor: Actor | None = None) -> tuple[list[LinesPlan], list[Problem]]:
+         actor: Actor | None = None,
+         linked_parts: Mapping[str, Linked] | None = None
+         ) -> tuple[list[LinesPlan], list[Problem]]:
     """The lines of each `lines` field given in `values` (on create, every `lines` field:
     none given is no lines), validated line by line and counted against `min`/`max`.
     `record[field]` becomes the prepared lines. `old` is the stored parent (None on
     create), read with its lines. With `conn`, fetched cells are copied through their links
-    (read as `actor` may read them) and formulas read through links."""
+    (read as `actor` may read them) and formulas read through links; `linked_parts` holds
+    those links already read for a whole batch (store/records/bulk_lines.py)."""
     plans: list[LinesPlan] = []
     problems: list[Problem] = []
     for f in entity.lines_fields():
@@ -190,8 +193,8 @@ def plan(store: Store, entity: Entity, record: Record, values: Mapping[str, Any]
         parent_id = old.get("id") if old is not None else None
         if not isinstance(raw, list | tuple) or not all(isinstance(r, dict) for r in raw):
             continue        # the type's own check has named the field
-        linked = None
-        if conn is not None:
+        linked = (linked_parts or {}).get(plan.part.name)
+        if linked is None and conn is not None:
             linked = Linked(store, conn, plan.part, actor)
             linked.prime(raw)
         line = _Line(store, plan, ctx, judge, trusted, linked)

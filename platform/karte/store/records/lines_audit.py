@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from karte.meta.model import Entity
 from karte.store import audit
-from karte.store.records.store import Store
+from karte.store.records.store import Store, chunks
 from karte.store.validation import label
 
 LINE_KEY = re.compile(r"^(?P<field>[a-z][a-z0-9_]*)\[(?P<n>\d+)\](?:\.(?P<name>.+))?$")
@@ -37,9 +37,11 @@ class Summaries:
         ids = sorted({line[self.title.name] for line in lines
                       if line.get(self.title.name) is not None})
         if ids and target.title_field in table.c:
-            query = sa.select(table.c.id, table.c[target.title_field]).where(
-                table.c.id.in_(ids))
-            self.names = {id: name for id, name in conn.execute(query) if name is not None}
+            for batch in chunks(ids):      # a bulk create's lines may name many targets
+                query = sa.select(table.c.id, table.c[target.title_field]).where(
+                    table.c.id.in_(batch))
+                self.names.update((id, name) for id, name in conn.execute(query)
+                                  if name is not None)
 
     def __call__(self, line: Mapping[str, Any]) -> str:
         if self.title is None:

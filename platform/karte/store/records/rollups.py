@@ -153,7 +153,7 @@ def _refresh_parent(store: Store, conn: sa.Connection, entity: Entity,
     for batch in chunks(ids):
         conn.execute(sa.select(table.c.id).where(table.c.id.in_(batch))
                      .order_by(table.c.id).with_for_update(key_share=True))
-    rows = store.read(conn, entity, ids, include_deleted=True)
+    rows = store.read(conn, entity, ids, include_deleted=True, lines=False)
     values: dict[int, dict[str, Any]] = {id: {} for id in rows}
     for name, rollup in rollups:
         for id, value in fresh(store, conn, rollup, by_link[rollup.link]).items():

@@ -32,7 +32,7 @@ from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
-from karte.store.records import keyset, rollups
+from karte.store.records import bulk_lines, keyset, rollups
 from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
@@ -210,18 +210,26 @@ class Records:
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
                        moving: bool, seen: dict[str, set[Any]],
                        actor: Actor | None) -> tuple[list[Record], Tagged, list[Any]]:
-        records, problems, clean, plans = [], [], [], []
+        """Every row prepared and checked; what needs the database is read once per batch
+        (linked records, lines' links: store/records/bulk_lines.py)."""
+        records, found_rows, plans = [], [], []
         linked = Linked(self.store, conn, entity, actor)
         linked.prime(batch)
-        for i, values in enumerate(batch):
+        parts = bulk_lines.linked_parts(self.store, conn, entity, batch, actor)
+        for values in batch:
             fields.check_input(self.store, entity, actor, values)
             record, found = prepare_create(self.store, entity, values, ctx, judge, moving,
                                            linked)
             lined, more = records_lines.plan(self.store, entity, record, values, None, ctx,
-                                             judge, moving, conn, actor)
-            found += more + records_lines.db_problems(self.store, conn, lined, actor)
+                                             judge, moving, conn, actor, parts)
             records.append(record)
             plans.append(lined)
+            found_rows.append(found + more)
+        lines_found = bulk_lines.db_problems_many(self.store, conn, plans, actor)
+        problems: Tagged = []
+        clean = []
+        for i, found in enumerate(found_rows):
+            found += lines_found.get(i, [])
             problems += [(i, p) for p in found]
             clean.append([n for n in entity.fields if n not in {p.where for p in found}])
         problems += self._db_problems(conn, entity, records, clean, set(), seen, actor, actor)
@@ -231,8 +239,7 @@ class Records:
                       stamped: Mapping[str, Any], plans: list[Any]) -> list[int]:
         ids = insert(self.store, conn, entity, records, stamped)
         at, user = stamped["created_at"], stamped["created_by"]
-        lined = [records_lines.save_lines(self.store, conn, entity, id, plan, at, user)
-                 if plan else {} for id, plan in zip(ids, plans, strict=True)]
+        lined = bulk_lines.save_new_lines(self.store, conn, entity, ids, plans, at, user)
         audit.write(conn, self.store.audit, [
             audit.row(entity.name, id, "create", user, at,
                       created_changes(entity, record) | more)

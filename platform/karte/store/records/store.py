@@ -79,9 +79,11 @@ class Store:
 
     def read(self, conn: sa.Connection, entity: Entity, ids: Sequence[int],
              include_deleted: bool = False, lock: bool = False,
-             scope: sa.ColumnElement[bool] | None = None) -> dict[int, dict[str, Any]]:
+             scope: sa.ColumnElement[bool] | None = None,
+             lines: bool = True) -> dict[int, dict[str, Any]]:
         """Records by id (missing ones, and with `scope` those outside it, left out),
-        links attached."""
+        links attached, and lines unless `lines` is False (a rollup refresh reads
+        parents for their values only)."""
         table = self.table(entity)
         found: dict[int, dict[str, Any]] = {}
         for batch in chunks(ids):
@@ -94,7 +96,8 @@ class Store:
                 query = query.with_for_update()
             found.update((row["id"], dict(row)) for row in conn.execute(query).mappings())
         self.attach_links(conn, entity, list(found.values()))
-        self.attach_lines(conn, entity, list(found.values()))
+        if lines:
+            self.attach_lines(conn, entity, list(found.values()))
         return found
 
     def read_one(self, conn: sa.Connection, entity: Entity, id: Any,

@@ -75,12 +75,27 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
     return values, problems
 
 
+_ORDERS: dict[int, tuple[Entity, list[str]]] = {}
+
+
+def _formula_order(entity: Entity) -> list[str]:
+    """`formulas.in_order`, worked out once per entity (a bulk create computes the
+    formulas of thousands of records). Keyed by the entity object itself: the Registry's
+    objects are frozen, and a cached entry holds its entity, so its id is not reused."""
+    found = _ORDERS.get(id(entity))
+    if found is None or found[0] is not entity:
+        if len(_ORDERS) > 10_000:     # packs built again and again (tests): start afresh
+            _ORDERS.clear()
+        found = _ORDERS[id(entity)] = (entity, formulas.in_order(entity))
+    return found[1]
+
+
 def compute_formulas(entity: Entity, record: dict[str, Any],
                      hops: Mapping[str, Any] | None = None) -> None:
     """Every formula, each after the formulas it uses; `hops` holds the values read
     through links (`{"customer.discount_pct": ...}`, store/records/fetch.py). Without
     them a formula reading through a link keeps the value it has (a draft, a check)."""
-    for name in formulas.in_order(entity):
+    for name in _formula_order(entity):
         formula = entity.fields[name].formula
         if not isinstance(formula, Formula):
             record[name] = None
@@ -237,11 +252,26 @@ def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict[str, A
     """Ids of the inserted rows, in input order. SQLAlchemy's sort_by_parameter_order
     falls back to one INSERT per row on SQLite; there it is not needed, because while this
     transaction holds the write lock each new row gets max(rowid) + 1 in statement order,
-    so the ids sorted are the rows in order."""
+    so the ids sorted are the rows in order. On PostgreSQL many rows take their ids from
+    the table's sequence first (one query), then go in by plain executemany: a multi-row
+    INSERT … RETURNING is a new, long statement per batch, which psycopg parses anew
+    every time (a third of a bulk create's time)."""
     if conn.dialect.name == "sqlite":
         return sorted(conn.scalars(table.insert().returning(table.c.id), params))
+    if len(params) > 1 and conn.dialect.name == "postgresql":
+        ids = _reserve_ids(conn, table, len(params))
+        conn.execute(table.insert(), [{**row, "id": id} for row, id in zip(params, ids,
+                                                                          strict=True)])
+        return ids
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.scalars(statement, params))
+
+
+def _reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """`count` new ids from the sequence of the table's id column, ascending."""
+    sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+    query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+    return sorted(conn.scalars(query))
 
 
 def update_row(store: Store, conn: sa.Connection, entity: Entity, old: Mapping[str, Any],
@@ -270,7 +300,12 @@ def replace_links(store: Store, conn: sa.Connection, entity: Entity, field: Fiel
 
 
 def created_changes(entity: Entity, record: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """Audit changes of a new record: every non-empty field from None."""
-    names = [n for n, f in entity.fields.items()
-             if f.type != "lines" and not is_empty(record.get(n))]   # lines: line by line
-    return audit.changes({}, {**record, "version": 1}, names)
+    """Audit changes of a new record: every non-empty field from None (what
+    `audit.changes({}, record, names)` gives, built directly: one per created record)."""
+    found: dict[str, list[Any]] = {}
+    for name, field in entity.fields.items():
+        value = record.get(name)
+        if field.type != "lines" and not is_empty(value):   # lines: line by line
+            found[name] = [None, audit.jsonable(value)]
+    found[audit.VERSION] = [None, 1]
+    return found
