@@ -7,6 +7,7 @@ reps read every lead but only their own cards, and may change only their own.
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from karte.auth.users import add_user
 from karte.store import Records
@@ -200,7 +201,8 @@ def test_allows_judges_own_on_the_record_in_hand(make_pack):
                                           "owner": {"type": "user"}}}},
                      pack={"roles": {"clerk": {"*": {"read": "all", "update": "own",
                                                      "delete": False}}}})
-    store, note = Store(None, pack), pack.entities["note"]
+    # an engine that is never connected: the record in hand is all `allows` reads
+    store, note = Store(sa.create_engine("sqlite://"), pack), pack.entities["note"]
     clerk = Actor(7, "c@example.com", role="clerk")
     assert allows(store, note, clerk, "update", {"owner": 7})
     assert not allows(store, note, clerk, "update", {"owner": 8, "created_by": 7})
