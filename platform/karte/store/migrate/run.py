@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from karte.meta.model import SYSTEM_FIELDS, Pack
 from karte.problems import counted
-from karte.store import title_index
+from karte.store import stage_totals, title_index
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
 from karte.store.migrate.fill import fill_steps
@@ -69,9 +69,14 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False) -> Plan
         chosen = [s for s in steps if _runs(s, apply_risky)]
         apply(target, [s for s in chosen if s not in renames])
         title_index.ensure(conn, pack)
+        stage_totals.ensure(conn, pack, _entity_tables(metadata, pack), bool(chosen))
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
         stored = _record_changes(conn, pack, result, last)
     return replace(result, definitions=stored)
+
+
+def _entity_tables(metadata: sa.MetaData, pack: Pack) -> dict[str, sa.Table]:
+    return {e.name: metadata.tables[e.table_name] for e in pack.entities.values()}
 
 
 def _summary(result: Plan) -> str:
