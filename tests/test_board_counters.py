@@ -235,3 +235,55 @@ def test_overdue_counts_stop_at_the_cap(service, monkeypatch):
     monkeypatch.setattr(reports, "OVERDUE_CAP", 5)
     numbers = board.counts(records, workflow, board.Filter(), later)
     assert numbers["new"]["overdue"] == 5 and not numbers["new"]["overdue_capped"]
+
+
+def test_karte_recompute_stage_totals_rebuilds_and_reports(tmp_path, db_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from karte.cli import main
+    from karte.meta.load import load_pack
+    from karte.store.db import make_engine
+    from tests.conftest import write_pack
+
+    root = write_pack(tmp_path / "pack", {"account": ACCOUNT, "item": ITEM}, {"flow": FLOW})
+    monkeypatch.setenv("KARTE_DATABASE_URL", db_url)
+    monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
+    engine = make_engine(db_url)
+    pack = load_pack(root)
+    migrate(engine, pack)
+    records = Records(engine, pack)
+    records.create("item", {"title": "a", "stage": "doing", "amount": "2.00"}, moving=True)
+    _tamper(records, "doing", 5)
+    result = CliRunner().invoke(main, ["recompute", "stage-totals", "--pack", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "9 rows rebuilt, 3 differed" in result.output
+    assert "item.stage = doing" in result.output
+    assert held(records) == fresh(records)
+    engine.dispose()
+
+
+def test_concurrent_writers_lose_no_increment(service):
+    """Writers in parallel transactions add to the same counter rows: every increment
+    lands (INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count)."""
+    import threading
+
+    records = service.records
+    start = threading.Barrier(3)
+    failures: list[BaseException] = []
+
+    def write(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(6):
+                records.create("item", {"title": f"w{n}.{i}", "amount": "1.01"})
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert held(records)[("item", "stage", "new", "amount")] == (18, 1818)
+    assert held(records) == fresh(records)
