@@ -8,13 +8,16 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
 
 from karte.config import Settings
-from karte.meta.model import Pack
 from karte.problems import ProblemsError, counted
+
+if TYPE_CHECKING:
+    from karte.meta.model import Pack
 
 pack_option = click.option(
     "--pack", "pack_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
