@@ -30,7 +30,9 @@ import sqlalchemy as sa
 
 from karte.config import REPO_ROOT
 
-SKIP = {"karte_session", "karte_schema_history", "karte_series", "karte_user"}
+# karte_stage_totals is not copied: `replicate` rebuilds it from the copied records
+SKIP = {"karte_session", "karte_schema_history", "karte_series", "karte_user",
+        "karte_stage_totals"}
 BY_RECORD = ("karte_audit", "karte_stage_move", "karte_note")
 
 
@@ -118,7 +120,9 @@ def _unique_columns(table: sa.Table) -> set[str]:
 
 
 def replicate(engine: sa.Engine, pack, copies: int) -> None:
-    """Copy the seed's rows `copies - 1` more times inside the database (see above)."""
+    """Copy the seed's rows `copies - 1` more times inside the database (see above), then
+    count the boards' stages afresh."""
+    from karte.store import stage_totals
     from karte.store.tables import build_metadata
 
     metadata = build_metadata(pack, engine.dialect.name)
@@ -135,6 +139,8 @@ def replicate(engine: sa.Engine, pack, copies: int) -> None:
                 for name in _cyclic(table):
                     conn.execute(_relink(table, name, k, top))
             print(f"  copy {k + 1}/{copies} done", flush=True)
+        stage_totals.rebuild(conn, pack, {e.name: metadata.tables[e.table_name]
+                                          for e in pack.entities.values()})
         if engine.dialect.name == "postgresql":
             for table in tables:
                 if "id" in table.c:

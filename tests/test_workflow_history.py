@@ -122,8 +122,10 @@ def test_stage_counts_count_sum_and_badge_overdue_records(service):
     counts = service.stage_counts("pipeline", now=now())
 
     assert list(counts) == ["new", "contacted", "proposal", "won", "lost"]
-    assert counts["contacted"] == {"count": 2, "sum": Decimal("25.00"), "overdue": 1}
-    assert counts["proposal"] == {"count": 0, "sum": Decimal("0.00"), "overdue": 0}
+    assert counts["contacted"] == {"count": 2, "sum": Decimal("25.00"), "overdue": 1,
+                                   "overdue_capped": False}
+    assert counts["proposal"] == {"count": 0, "sum": Decimal("0.00"), "overdue": 0,
+                                  "overdue_capped": False}
     assert service.stage_counts("pipeline", money_field=None)["won"]["sum"] == \
         Decimal("12.50")
 

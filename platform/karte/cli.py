@@ -8,12 +8,16 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
 
 from karte.config import Settings
 from karte.problems import ProblemsError, counted
+
+if TYPE_CHECKING:
+    from karte.meta.model import Pack
 
 pack_option = click.option(
     "--pack", "pack_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -162,13 +166,17 @@ def _show_history(entries: list, number: int) -> None:
 @click.argument("ref", metavar="ENTITY.FIELD")
 @reports_problems
 def recompute(pack_dir: Path | None, ref: str) -> None:
-    """Recompute a rollup or formula for every record; report how many differed."""
+    """Recompute a rollup or formula for every record; report how many differed.
+    `karte recompute stage-totals` rebuilds the boards' per-stage counters instead."""
     from karte.store.migrate import migrate as run_migrations
     from karte.store.records.recompute import recompute_field
 
     settings, pack = _load(pack_dir)
     with _database(settings) as engine:
         run_migrations(engine, pack)
+        if ref == "stage-totals":
+            _recompute_stage_totals(engine, pack)
+            return
         try:
             outcome = recompute_field(engine, pack, ref)
         except ValueError as error:
@@ -177,6 +185,16 @@ def recompute(pack_dir: Path | None, ref: str) -> None:
                f"{outcome.differed} differed.")
     for id, stored, fresh in outcome.examples:
         click.echo(f"  #{id}: {_shown(stored)} → {_shown(fresh)}")
+
+
+def _recompute_stage_totals(engine: sa.Engine, pack: Pack) -> None:
+    from karte.store import stage_totals
+    from karte.store.records.store import Store
+
+    rows, differed = stage_totals.recompute(engine, pack, Store(engine, pack).tables)
+    click.echo(f"stage totals: {counted(rows, 'row')} rebuilt, {len(differed)} differed.")
+    for entity, field, stage, measure in differed[:5]:
+        click.echo(f"  {entity}.{field} = {stage}" + (f" ({measure})" if measure else ""))
 
 
 def _shown(value: object) -> str:

@@ -122,6 +122,15 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("last_number", sa.BigInteger(), nullable=False),
         sa.Index("uq_karte_series_prefix", "entity", "field", "prefix", unique=True),
     )
+    sa.Table(  # a board's numbers per stage, kept by every write (store/stage_totals.py)
+        "karte_stage_totals", metadata,
+        sa.Column("entity", sa.String(64), primary_key=True),
+        sa.Column("field", sa.String(64), primary_key=True),
+        sa.Column("stage", sa.String(64), primary_key=True),
+        sa.Column("measure", sa.String(64), primary_key=True),  # "" or a money field
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("cents", sa.BigInteger(), nullable=False),  # the money field's sum
+    )
     sa.Table(
         "karte_schema_history", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),

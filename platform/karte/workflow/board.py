@@ -1,10 +1,14 @@
-"""A kanban board in SQL: per stage its count (from the stage index alone), money total
-and overdue count (grouped queries), and a page of its cards with an overdue flag (one
-query per column, and one asking which of the shown cards are overdue).
+"""A kanban board in SQL: per stage its count and money total, its overdue count
+(capped), and a page of its cards with an overdue flag (one query per column, and one
+asking which of the shown cards are overdue).
 
 Everything is limited by the same WHERE clause — the actor's read scope, the board's
 filters and search — so a column's count, its total and its cards never disagree, and a
 role that may read only its own records sees only those, in numbers too (SPEC §3.4).
+When nothing narrows the board (no filter, no search, and the actor's role reads every
+record of the entity) the counts and totals come from the counters every write keeps
+(`karte.store.stage_totals`), equal to that grouped query by construction; otherwise the
+grouped query runs. A money field hidden from the viewer is never summed either way.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from karte.meta.model import Stage, Workflow
 from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.field_rights import hidden, strip_all
+from karte.store.permissions import scope
 from karte.store.records.query import check_paging, filtered, order_by
 from karte.workflow import history, reports
 
@@ -36,6 +41,7 @@ class Column:
     count: int = 0
     total: Decimal | None = None
     overdue: int = 0
+    overdue_capped: bool = False  # more than reports.OVERDUE_CAP: shown "1000+"
     cards: list[Record] = field(default_factory=list)
     late: set[int] = field(default_factory=set)
     offset: int = 0
@@ -69,6 +75,9 @@ def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetim
     """Per stage {"count", "sum", "overdue"} over the records the filter admits."""
     entity = records.pack.entities[workflow.entity]
     where = _matching(records, workflow, chosen).whereclause
+    if chosen.where is None and not chosen.search and reports.everything(
+            scope(records.store, entity, chosen.actor, "read")):
+        where = None  # every live record: the counters answer (reports.stage_counts)
     with records.engine.connect() as conn:
         return reports.stage_counts(conn, records.store.tables, workflow, entity, now,
                                     money_field, where,
@@ -111,7 +120,7 @@ def column(records: Records, workflow: Workflow, stage: Stage, chosen: Filter,
     found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset)
                    if wanted else ([], set()))
     return Column(stage, number.get("count", 0), number.get("sum"), number.get("overdue", 0),
-                  found, late, offset)
+                  number.get("overdue_capped", False), found, late, offset)
 
 
 def board(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime,

@@ -3,8 +3,9 @@
 Soft-deleted records are left out everywhere. Every result has one entry per stage, in
 the workflow's order, so a chart or a board column never has to guess a missing zero.
 
-- `stage_counts`: records now in each stage (from the stage index alone), the sum of a
-  money field, and how many are overdue.
+- `stage_counts`: records now in each stage (from the counters of
+  `karte.store.stage_totals` when nothing narrows them, else from the stage index), the
+  sum of a money field, and how many are overdue (capped).
 - `funnel`: distinct records that ever entered each stage (the creation row counts for
   the first stage; a record that skipped a stage did not reach it).
 - `median_time_in_stage`: the median seconds records spent in a stage before leaving it,
@@ -24,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Workflow
+from karte.store import stage_totals
 from karte.workflow.history import overdue
 
 Tables = Mapping[str, sa.Table]
@@ -57,40 +59,76 @@ def _grouped(conn: sa.Connection, table: sa.Table, stage: sa.ColumnElement[Any],
     return {row[0]: tuple(row[1:]) for row in conn.execute(query)}
 
 
+OVERDUE_CAP = 1000  # a stage's overdue count stops there ("1000+ overdue")
+
+
+def everything(where: sa.ColumnElement[bool] | None) -> bool:
+    """`where` admits every live record (no filter, a read scope of "all")."""
+    return where is None or isinstance(where, sa.sql.elements.True_)
+
+
 def stage_counts(conn: sa.Connection, tables: Tables, workflow: Workflow, entity: Entity,
                  now: dt.datetime, money_field: str | None = None,
                  where: sa.ColumnElement[bool] | None = None,
                  unseen: frozenset[str] = frozenset(),
                  only_counts: bool = False, cap: int | None = None) -> dict[str, dict]:
-    """Per stage: {"count", "sum" (None without a money field), "overdue"}, over the
-    records `where` admits (an actor's read scope, a board's filters; default all).
+    """Per stage: {"count", "sum" (None without a money field), "overdue",
+    "overdue_capped"}, over the records `where` admits (an actor's read scope, a board's
+    filters; default all).
 
-    The counts are one grouped query on the stage's (stage, deleted_at, created_at, id)
-    index alone; with a money field they come from the grouped query that sums it (that
-    one must read the rows). The overdue counts, one query per stage with `max_days`,
-    read that index and the move index (see `history.overdue`). `only_counts`: the
-    counts alone ({"count"} per stage, for home); with `cap`, each stage's count stops
-    there ({"count", "capped"}: see `capped_counts`)."""
+    When `where` admits every live record, the counts and sums are read from the
+    counters kept by every write (`karte.store.stage_totals`): a few rows, exact, whatever
+    the table's size. Otherwise (a filter, a search, a role that reads its own records
+    only) one grouped query over the records `where` admits, reading the stage's
+    (stage, created_at, id, deleted_at) index alone for the counts, and the rows for a
+    money sum. The overdue counts, one query per stage with `max_days` reading that
+    index and the move index (see `history.overdue`), stop at OVERDUE_CAP
+    ("overdue_capped"). `only_counts`: the counts alone ({"count"} per stage, for home);
+    with `cap`, each stage's count stops there ({"count", "capped"}: see
+    `capped_counts`) unless the counters answer (exact, never capped)."""
     table = tables[workflow.entity]
     stage = table.c[workflow.field]
+    money = None if only_counts else money_field_of(entity, money_field, unseen)
+    kept = stage_totals.read(conn, workflow, money) if everything(where) else None
+    if only_counts and kept is not None:
+        return _per_stage(workflow, {k: {"count": n, "capped": False}
+                                     for k, (n, _) in kept.items()},
+                          {"count": 0, "capped": False})
     if only_counts and cap is not None:
         return capped_counts(conn, table, workflow, where, cap)
-    money = None if only_counts else money_field_of(entity, money_field, unseen)
-    total = [sa.func.sum(table.c[money])] if money else []
-    grouped = _grouped(conn, table, stage, where, sa.func.count(), *total)
+    if kept is not None:
+        grouped = {k: (n, total) for k, (n, total) in kept.items()}
+    else:
+        total = [sa.func.sum(table.c[money])] if money else []
+        grouped = _grouped(conn, table, stage, where, sa.func.count(), *total)
     if only_counts:
-        return _per_stage(workflow, {k: {"count": n} for k, (n,) in grouped.items()},
+        return _per_stage(workflow, {k: {"count": n} for k, (n, *_) in grouped.items()},
                           {"count": 0})
-    lates: dict[str, tuple] = {}
-    for timed in (s.key for s in workflow.stages if s.max_days is not None):
-        late = sa.and_(stage == timed, overdue(workflow, tables, now, timed))
-        lates |= _grouped(conn, table, stage, late if where is None else sa.and_(where, late),
-                          sa.func.count())
+    lates = overdue_counts(conn, tables, workflow, now, where, OVERDUE_CAP)
     found = {key: {"count": row[0], "sum": _exact(row[1]) if money else None,
-                   "overdue": int(lates.get(key, (0,))[0])}
+                   "overdue": min(lates.get(key, 0), OVERDUE_CAP),
+                   "overdue_capped": lates.get(key, 0) > OVERDUE_CAP}
              for key, row in grouped.items()}
-    return _per_stage(workflow, found,
-                      {"count": 0, "sum": _exact(0) if money else None, "overdue": 0})
+    return _per_stage(workflow, found, {"count": 0, "sum": _exact(0) if money else None,
+                                        "overdue": 0, "overdue_capped": False})
+
+
+def overdue_counts(conn: sa.Connection, tables: Tables, workflow: Workflow,
+                   now: dt.datetime, where: sa.ColumnElement[bool] | None,
+                   cap: int) -> dict[str, int]:
+    """Per stage with `max_days`: how many records `where` admits are overdue, counting
+    no further than cap + 1 (one UNION ALL of a LIMITed read per stage)."""
+    table = tables[workflow.entity]
+    parts = []
+    for timed in (s.key for s in workflow.stages if s.max_days is not None):
+        rows = sa.select(table.c.id).where(table.c.deleted_at.is_(None),
+                                           table.c[workflow.field] == timed,
+                                           overdue(workflow, tables, now, timed))
+        if where is not None:
+            rows = rows.where(where)
+        parts.append(sa.select(sa.literal(timed).label("stage"), sa.func.count().label("n"))
+                     .select_from(rows.limit(cap + 1).subquery()))
+    return {key: int(n) for key, n in conn.execute(sa.union_all(*parts))} if parts else {}
 
 
 def capped_counts(conn: sa.Connection, table: sa.Table, workflow: Workflow,

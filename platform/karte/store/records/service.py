@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from karte.fields import normalise
 from karte.meta.model import Entity, Pack
 from karte.problems import Problem
-from karte.store import audit
+from karte.store import audit, stage_totals
 from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
@@ -165,6 +165,7 @@ class Records:
                 raise ValidationFailed(problems)
             user = actor_id(actor)
             [id] = insert(self.store, c, ent, [record], stamp(ctx.now, user, True))
+            stage_totals.change(c, self.pack, ent.name, (), [record])
             lined = records_lines.save_lines(self.store, c, ent, id, plans, ctx.now, user)
             audit.write(c, self.store.audit, [audit.row(ent.name, id, "create", user, ctx.now,
                                                         created_changes(ent, record) | lined)])
@@ -238,6 +239,7 @@ class Records:
     def _insert_batch(self, conn: sa.Connection, entity: Entity, records: list[Record],
                       stamped: Mapping[str, Any], plans: list[Any]) -> list[int]:
         ids = insert(self.store, conn, entity, records, stamped)
+        stage_totals.change(conn, self.pack, entity.name, (), records)
         at, user = stamped["created_at"], stamped["created_by"]
         lined = bulk_lines.save_new_lines(self.store, conn, entity, ids, plans, at, user)
         audit.write(conn, self.store.audit, [
@@ -337,6 +339,7 @@ class Records:
                               stamp(ctx.now, user, False)):
                 raise self._conflict(c, ent, self.store.read_one(c, ent, id), values, expected,
                                      actor)
+            stage_totals.change(c, self.pack, ent.name, [old], [record])
             lined = records_lines.save_lines(self.store, c, ent, old["id"], plans, ctx.now, user)
             after = {**record, "version": old["version"] + 1}
             audit.write(c, self.store.audit, [audit.row(
@@ -396,6 +399,7 @@ class Records:
             refused = refusal(self.store, ent, plan)
             if refused is not None:
                 raise refused
+            stage_totals.removed(c, self.pack, self.store.tables, plan.deletes)
             apply_delete(self.store, c, plan, self.store.context(actor).now, actor_id(actor))
             rollups.after_delete(self.store, c, plan)
         return {name: sorted(ids) for name, ids in plan.deletes.items() if ids}
@@ -420,6 +424,7 @@ class Records:
             if taken:
                 raise ValidationFailed([p for _, p in taken])
             self._undelete(c, ent, old, actor)
+            stage_totals.change(c, self.pack, ent.name, (), [{**old, "deleted_at": None}])
             rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent, [old]))
             return fields.strip(self.store, ent, actor, self.store.read_one(c, ent, id))
 
