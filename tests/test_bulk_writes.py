@@ -94,7 +94,7 @@ def _stored(service: Records) -> dict[str, list[dict[str, Any]]]:
             if name in SKIPPED:
                 continue
             order = [table.c[c] for c in ("entity", "record_id", "id") if c in table.c] \
-                or list(table.primary_key.columns) or list(table.c)
+                + list(table.primary_key.columns) or list(table.c)
             rows = [dict(r) for r in conn.execute(sa.select(table).order_by(*order)).mappings()]
             if name in ("karte_audit", "karte_stage_move"):
                 rows = [{k: v for k, v in r.items() if k != "id"} for r in rows]
