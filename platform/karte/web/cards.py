@@ -39,7 +39,7 @@ from karte.web.field_access import fixed, seen
 from karte.web.form_model import Conditions
 from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
-from karte.web.related import related_list, related_lists, relation_or_404, shown
+from karte.web.related import finish, related_list, related_lists, relation_or_404, shown
 from karte.workflow import RecordActions
 
 blueprint = Blueprint("cards", __name__)
@@ -221,7 +221,7 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
     refs = references_of([(entity, [record], None), *shown(lists),
                           *_timeline_shown(entity, page)])
     for rel in lists:
-        rel["refs"] = refs
+        finish(rel, refs)
     return {"entity": entity, "record": record, "refs": refs,
             "sections": _sections(entity, record), "system": SYSTEM_FIELD_DEFS,
             "may_edit": allows(store, entity, user, "update", record),

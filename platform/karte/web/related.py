@@ -10,15 +10,18 @@ looked up together (`display.references_of`: one query per target entity).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort
+from markupsafe import Markup
 
 from karte.meta.model import Entity, Field
 from karte.store.lookup import can_read
 from karte.store.permissions import rights
-from karte.web import actor, records, registry
-from karte.web.display import Shown, references_of
+from karte.web import actor, list_table, records, registry
+from karte.web.derived import numeric
+from karte.web.display import Refs, Shown, references_of
 from karte.web.field_access import seen
 
 RELATED_PAGE = 10
@@ -69,16 +72,37 @@ def shown(lists: list[dict[str, Any]]) -> list[Shown]:
     return [(rel["child"], rel["rows"], rel["names"]) for rel in lists]
 
 
+@dataclass(frozen=True)
+class _Column:
+    """A related list's column as `list_table` builds its cells."""
+
+    name: str
+    field: Field
+    numeric: bool
+    title: bool
+
+
+def finish(rel: dict[str, Any], refs: Refs) -> dict[str, Any]:
+    """The list with its references and its rows' `<tr>`s, built in Python as a list
+    page's are (`list_table`: each column's way to show chosen once, not per cell)."""
+    child = rel["child"]
+    columns = [_Column(f.name, f, numeric(f), f.name == child.title_field)
+               for f in rel["columns"]]
+    body: list[Markup] = list_table.rows(child, columns, rel["rows"], refs, pick=False,
+                                         ticked=False)
+    rel.update(refs=refs, body=body)
+    return rel
+
+
 def related_list(child: Entity, field: Field, record: Mapping[str, Any],
                  page: int = 1) -> dict[str, Any]:
     """One page of one related list, with its references."""
     rel = _rows(child, field, record, page)
-    rel["refs"] = references_of(shown([rel]))
-    return rel
+    return finish(rel, references_of(shown([rel])))
 
 
 def related_lists(entity: Entity, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The first page of every related list the user may read; `refs` are left for the
-    caller to fill in (one lookup for the whole card)."""
+    """The first page of every related list the user may read; the caller `finish`es
+    them with the references of the whole card (one lookup for all)."""
     return [_rows(child, f, record, 1) for child, f in relations(entity)
             if can_read(records().store, child.name, actor())]
