@@ -3,6 +3,7 @@ beside the same page written by hand (issue 11, "Targets" and "Quality bar").
 
     .venv/bin/python bench/bench_million.py [--size 1000000] [--copies 10] [--repeat 15]
                                             [--pg URL | --pg ''] [--only sqlite|postgresql]
+                                            [--pages card,home,list,board,quick]
 
 Builds once (see million_build.py: a `karte demo` seed of size/copies records replicated
 `copies` times inside the database; cached as instance/bench-million-<size>.db and the
@@ -202,6 +203,21 @@ def ours(app, name: str, user_id: int, *, last: bool = False, **query):
     return call
 
 
+def _busiest(conn: sa.Connection, hand: Hand) -> list[tuple[str, int]]:
+    """Cards with the most to show: the customer with the most deals, the quote with the
+    most lines, the newest ticket, the product in the most deals."""
+    def most(table: sa.Table, column: str) -> int:
+        return conn.scalar(sa.select(table.c[column]).where(table.c[column].is_not(None))
+                           .group_by(table.c[column])
+                           .order_by(sa.func.count().desc()).limit(1))
+    ticket = hand.table("ticket")
+    return [("customer", most(hand.table("deal"), "customer")),
+            ("quote", most(hand.table("quote_line"), "quote")),
+            ("ticket", conn.scalar(sa.select(sa.func.max(ticket.c.id))
+                                   .where(ticket.c.deleted_at.is_(None)))),
+            ("product", most(hand.store.tables["deal__products"], "target_id"))]
+
+
 def pages(app, hand: Hand) -> list[tuple[str, str, object, object | None]]:
     """(label, URL, baseline call, the service's part for a list page) for every target."""
     engine = hand.engine
@@ -209,6 +225,7 @@ def pages(app, hand: Hand) -> list[tuple[str, str, object, object | None]]:
     with engine.connect() as conn:
         card = conn.scalar(sa.select(sa.func.max(deal.c.id))
                            .where(deal.c.deleted_at.is_(None)))
+        cards = _busiest(conn, hand)
     stage = hand.table("deal").c.stage
     me = hand.user_id
     proposal = {"field": "stage", "op": "=", "value": "proposal"}
@@ -227,6 +244,8 @@ def pages(app, hand: Hand) -> list[tuple[str, str, object, object | None]]:
         ("list /deal/?page=last", "/deal/?page=last", hand.list("deal", last=True),
          ours(app, "deal", me, last=True)),
         (f"card /deal/{card}", f"/deal/{card}", hand.card("deal", card), None),
+        *((f"card /{name}/{id}", f"/{name}/{id}", hand.card(name, id), None)
+          for name, id in cards),
         ("board /board/deal_pipeline", "/board/deal_pipeline", hand.board("deal_pipeline"),
          None),
         ("board /board/ticket_flow", "/board/ticket_flow", hand.board("ticket_flow"), None),
@@ -235,7 +254,7 @@ def pages(app, hand: Hand) -> list[tuple[str, str, object, object | None]]:
     ]
 
 
-def measure(url: str, repeat: int, password: str) -> list[tuple]:
+def measure(url: str, repeat: int, password: str, only: str = "") -> list[tuple]:
     from karte import create_app
 
     app = create_app(pack=REPO_ROOT, database_url=url, config={"RATELIMIT_ENABLED": False})
@@ -246,7 +265,10 @@ def measure(url: str, repeat: int, password: str) -> list[tuple]:
     client = sign_in(app.test_client(), ADMIN, password)
     hand = Hand(app, user_id)
     results = []
+    wanted = tuple(word.strip() for word in only.split(",") if word.strip())
     for label, path, baseline, service in pages(app, hand):
+        if wanted and not label.startswith(wanted):
+            continue
         page, p90 = timed(get(client, path), repeat)
         base, _ = timed(baseline, repeat)
         query = timed(service, repeat)[0] if service else None
@@ -273,6 +295,9 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("KARTE_BENCH_DATABASE_URL", PG_URL),
                         help="PostgreSQL URL ('' to skip)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--pages", default="",
+                        help="time only the pages whose label starts with one of these "
+                             "comma-separated words (home, list, card, board, quick)")
     args = parser.parse_args()
     instance = REPO_ROOT / "instance"
     instance.mkdir(parents=True, exist_ok=True)
@@ -297,7 +322,7 @@ def main() -> None:
               f"(medians)")
         print(f"{'page':36} {'median':>9} {'p90':>9} {'by hand':>9} {'page÷':>7}  "
               f"<{TARGET_MS:.0f}ms  {'query':>9} {'query÷':>7}  ≤{TARGET_RATIO}×")
-        measure(url, args.repeat, password)
+        measure(url, args.repeat, password, args.pages)
         print(f"({kind}: {time.perf_counter() - start:.0f} s)")
 
 

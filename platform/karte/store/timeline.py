@@ -117,14 +117,17 @@ class Timeline:
     # ------------------------------------------------------------ reading
 
     def entries(self, entity: str, id: Any, actor: Actor | None = None, limit: int = PAGE,
-                before: dt.datetime | None = None) -> Page:
+                before: dt.datetime | None = None,
+                record: Mapping[str, Any] | None = None) -> Page:
         """One page of the record's timeline, newest first. NotFound for a record the
-        actor may not read; items of entities they may not read are left out."""
+        actor may not read; items of entities they may not read are left out. `record`:
+        the record as the caller already read it for this actor (not read again)."""
         ent = self.store.entity(entity)
         limit = max(1, min(int(limit), MAX_FETCH))
         with self.records.engine.connect() as conn:
-            record = self.store.read_one(conn, ent, id,
-                                         scope=scope(self.store, ent, actor, "read"))
+            if record is None or record.get("id") != id:
+                record = self.store.read_one(conn, ent, id,
+                                             scope=scope(self.store, ent, actor, "read"))
             fetch = limit + 1
             while True:
                 batches = self._batches(conn, ent, record["id"], actor, fetch, before)

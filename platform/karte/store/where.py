@@ -119,9 +119,13 @@ def _links_sql(cond: Compare, tables: Tables) -> Clause:
     ref, source = cond.ref, tables[cond.ref.entity]
     owner = source.c.id if ref.link is None else source.c[ref.link]
     junction = tables[f"{ref.target or ref.entity}__{ref.field.name}"]
-    rows = sa.select(1).select_from(junction).where(junction.c.source_id == owner)
     if cond.op == "contains":
-        return sa.exists(rows.where(junction.c.target_id == cond.value))
+        # The records naming the value, from the junction's target index (a correlated
+        # EXISTS tested every record of the table: a card's related list read them all).
+        named = owner.in_(sa.select(junction.c.source_id)
+                          .where(junction.c.target_id == cond.value))
+        return named if ref.link is None else sa.and_(owner.is_not(None), named)
+    rows = sa.select(1).select_from(junction).where(junction.c.source_id == owner)
     return ~sa.exists(rows) if cond.op == "empty" else sa.exists(rows)
 
 

@@ -34,17 +34,16 @@ from karte.web import (
     timezone,
     workflows,
 )
-from karte.web.display import Refs, references
+from karte.web.display import Refs, Shown, references, references_of
 from karte.web.field_access import fixed, seen
 from karte.web.form_model import Conditions
 from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
+from karte.web.related import finish, related_list, related_lists, relation_or_404, shown
 from karte.workflow import RecordActions
 
 blueprint = Blueprint("cards", __name__)
 
-RELATED_PAGE = 10
-COUNT_CAP = 1000
 INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
@@ -121,73 +120,39 @@ def _stage_bar(workflow: Workflow, record: Mapping[str, Any]) -> dict[str, Any]:
             "since": since, "overdue": overdue}
 
 
-# ---------------------------------------------------------------- related lists
-
-
-def relations(entity: Entity) -> list[tuple[Entity, Field]]:
-    """The card's related lists: `card.related`, then every many-to-many (links) field
-    pointing here (SPEC's `card.related` names link fields only)."""
-    pack = registry()
-    found = [(pack.entities[child], pack.entities[child].fields[name])
-             for child, _, name in (ref.partition(".") for ref in entity.card.related)]
-    found += [(other, f) for other in pack.entities.values() for f in other.fields.values()
-              if f.type == "links" and f.to == entity.name]
-    return found
-
-
-def _relation_or_404(entity: Entity, child: str, field: str) -> tuple[Entity, Field]:
-    for other, f in relations(entity):
-        if other.name == child and f.name == field:
-            return other, f
-    abort(404)
-
-
-def related_list(child: Entity, field: Field, record: Mapping[str, Any],
-                 page: int = 1) -> dict[str, Any]:
-    """One page of the child records linking here that the user may read."""
-    op = "contains" if field.type == "links" else "="
-    where = {"field": field.name, "op": op, "value": record["id"]}
-    rows = records().query(child.name, where=where, limit=RELATED_PAGE,
-                           offset=(page - 1) * RELATED_PAGE, actor=actor())
-    total = records().count(child.name, where=where, actor=actor(), cap=COUNT_CAP)
-    columns = [name for name in seen(child, dict.fromkeys((child.title_field,
-                                                           *child.list.columns)))
-               if name != field.name and child.lookup(name) is not None]
-    return {"child": child, "field": field, "rows": rows, "total": total, "page": page,
-            "columns": [child.lookup(name) for name in columns],
-            "refs": references(child, rows, columns), "capped": total >= COUNT_CAP,
-            "more": page * RELATED_PAGE < total,
-            "may_create": bool(rights(records().store, child, actor()).create)}
-
-
-def _related_lists(entity: Entity, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [related_list(child, f, record) for child, f in relations(entity)
-            if can_read(records().store, child.name, actor())]
-
-
 # ---------------------------------------------------------------- timeline
 
 
-def _timeline_refs(entity: Entity, page: Page) -> dict[str, Refs]:
-    """Titles and user names the page's entries show: one lookup per entity shown."""
+def _timeline_shown(entity: Entity, page: Page) -> list[Shown]:
+    """What the page's entries show: changed values and the items' summaries."""
     changed = [{name: value} for e in page.entries if e.kind == "change"
                for name, pair in e.details["changes"].items() for value in pair]
-    refs = {entity.name: references(entity, changed)}
+    parts: list[Shown] = [(entity, changed, None)]
     items: dict[str, list] = {}
     for e in page.entries:
         if e.kind == "item":
             items.setdefault(e.details["entity"], []).append(e.details["record"])
     for name, rows in items.items():
         other = registry().entities[name]
-        summary = [other.timeline_item.summary] if other.timeline_item else []
-        refs[name] = references(other, rows, summary)
-    return refs
+        parts.append((other, rows, [other.timeline_item.summary] if other.timeline_item
+                      else []))
+    return parts
+
+
+def _timeline_refs(entity: Entity, page: Page, refs: Refs | None = None) -> dict[str, Refs]:
+    """Titles and user names the page's entries show, by entity (one Refs for all: one
+    lookup per target entity; `refs`: already looked up with the rest of a card)."""
+    parts = _timeline_shown(entity, page)
+    found = refs if refs is not None else references_of(parts)
+    return {part[0].name: found for part in parts}
 
 
 def timeline_context(entity: Entity, record: Mapping[str, Any],
-                     before: dt.datetime | None = None) -> dict[str, Any]:
-    page = timeline_service().entries(entity.name, record["id"], actor(), before=before)
-    return {"timeline": page, "trefs": _timeline_refs(entity, page), "before": before,
+                     before: dt.datetime | None = None,
+                     page: Page | None = None, refs: Refs | None = None) -> dict[str, Any]:
+    if page is None:
+        page = timeline_service().entries(entity.name, record["id"], actor(), before=before)
+    return {"timeline": page, "trefs": _timeline_refs(entity, page, refs), "before": before,
             "entities": registry().entities, "workflows": registry().workflows,
             "WHEN": WHEN, "ACTIONS": ACTIONS, "duration": _duration}
 
@@ -245,17 +210,27 @@ def _quick_values(form: Mapping[str, Any], record: Mapping[str, Any]) -> dict[st
 
 
 def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-    """Everything the card page shows; `extra` carries typed input and its errors."""
+    """Everything the card page shows; `extra` carries typed input and its errors. The
+    titles and user names of the record, its related lists and its timeline are looked up
+    together: one query per target entity for the whole card."""
     store, user = records().store, actor()
-    return {"entity": entity, "record": record, "refs": references(entity, [record]),
+    before = extra.pop("before", None)
+    lists = related_lists(entity, record)
+    page = timeline_service().entries(entity.name, record["id"], user, before=before,
+                                      record=record)
+    refs = references_of([(entity, [record], None), *shown(lists),
+                          *_timeline_shown(entity, page)])
+    for rel in lists:
+        finish(rel, refs)
+    return {"entity": entity, "record": record, "refs": refs,
             "sections": _sections(entity, record), "system": SYSTEM_FIELD_DEFS,
             "may_edit": allows(store, entity, user, "update", record),
             "may_delete": allows(store, entity, user, "delete", record),
             "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
-            "related": _related_lists(entity, record), "quick": quick_adds(entity),
+            "related": lists, "quick": quick_adds(entity),
             "actions": RecordActions(records()).available(entity.name, record, user),
             "typed": {}, "errors": {},
-            **timeline_context(entity, record, extra.pop("before", None)), **extra}
+            **timeline_context(entity, record, before, page, refs), **extra}
 
 
 @blueprint.route("/<entity>/<int:id>", methods=["GET"])
@@ -276,7 +251,7 @@ def timeline(entity: str, id: int):
 @blueprint.route("/<entity>/<int:id>/related/<child>/<field>", methods=["GET"])
 def related(entity: str, id: int, child: str, field: str):
     ent = entity_or_404(entity)
-    other, f = _relation_or_404(ent, child, field)
+    other, f = relation_or_404(ent, child, field)
     record = records().get(ent.name, id, actor=actor())
     if not can_read(records().store, other.name, actor()):
         abort(404)

@@ -44,12 +44,30 @@ class Refs:
 def references(entity: Entity, rows: Iterable[Mapping[str, Any]],
                names: Iterable[str] | None = None) -> Refs:
     """Titles of every link target and names of every user the rows show."""
+    return references_of([(entity, rows, names)])
+
+
+Shown = tuple[Entity, Iterable[Mapping[str, Any]], Iterable[str] | None]
+
+
+def references_of(parts: Iterable[Shown]) -> Refs:
+    """`references` for several (entity, rows, names) at once, as one page shows them
+    (a card: its record, related lists and timeline): one query per target entity and
+    one for user names, however many parts name them."""
     from karte.web import actor, records
 
-    rows = list(rows)
-    wanted = [entity.fields[n] for n in (names or entity.fields) if n in entity.fields]
     targets: dict[str, set[int]] = {}
     users: set[int] = set()
+    for entity, rows, names in parts:
+        _wanted(entity, list(rows), names, targets, users)
+    store = records().store
+    return Refs({name: titles(store, name, ids, actor()) for name, ids in targets.items()},
+                user_names(store.engine, users))
+
+
+def _wanted(entity: Entity, rows: list[Mapping[str, Any]], names: Iterable[str] | None,
+            targets: dict[str, set[int]], users: set[int]) -> None:
+    wanted = [entity.fields[n] for n in (names or entity.fields) if n in entity.fields]
     for f in wanted:
         for row in rows:
             value = row.get(f.name)
@@ -61,9 +79,6 @@ def references(entity: Entity, rows: Iterable[Mapping[str, Any]],
                 users.add(value)
     for row in rows:
         users.update(id for k in ("created_by", "updated_by") if (id := row.get(k)))
-    store = records().store
-    return Refs({name: titles(store, name, ids, actor()) for name, ids in targets.items()},
-                user_names(store.engine, users))
 
 
 def _plain(f: Field, value: Any, refs: Refs) -> Markup:
