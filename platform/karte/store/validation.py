@@ -181,15 +181,30 @@ def check_protected(entity: Entity, loaded: Mapping[str, Any], before: Mapping[s
     return problems
 
 
+_ASKED: dict[int, tuple[Entity, list[tuple[str, Field]]]] = {}
+
+
+def _asked(entity: Entity) -> list[tuple[str, Field]]:
+    """The fields `required` or `required_if` asks something of, worked out once per
+    entity (a bulk create checks thousands of records). Keyed by the entity object: the
+    Registry's objects are frozen and an entry holds its entity, so its id is not reused."""
+    found = _ASKED.get(id(entity))
+    if found is None or found[0] is not entity:
+        if len(_ASKED) > 10_000:      # packs built again and again (tests): start afresh
+            _ASKED.clear()
+        found = _ASKED[id(entity)] = (entity, [
+            (name, f) for name, f in entity.fields.items()
+            if not f.derived and (f.required or f.required_if is not None)])
+    return found[1]
+
+
 def check_required(entity: Entity, record: Mapping[str, Any], changed: set[str] | None,
                    judge: Judge) -> list[Problem]:
     """`required` fields that would be saved empty — all of them on create (`changed` is
     None), the ones being changed on update — and every field whose `required_if` holds on
     the record as it would be saved."""
     problems = []
-    for name, field in entity.fields.items():
-        if field.derived or not (field.required or field.required_if is not None):
-            continue      # nothing to ask of this field (checked first: bulk creates)
+    for name, field in _asked(entity):
         if not is_empty(record.get(name)):
             continue
         asked = field.required and (changed is None or name in changed)
