@@ -7,6 +7,7 @@ type, no database."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from karte.fields import is_empty
+from karte.meta.formulas import Formula, _stored
+from karte.meta.formulas.functions import evaluate
 from karte.meta.load import load_pack
 from karte.problems import Problem
 from karte.store.validation import Schemas, check_names, check_required
@@ -45,10 +48,22 @@ FIELDS: dict[str, dict[str, Any]] = {
     "owner": {"type": "user"},
     "double": {"type": "formula", "formula": "count * 2", "result": "integer"},
 }
+FORMULAS: dict[str, dict[str, Any]] = {
+    "calc": {"type": "formula", "formula": "(price - share) / ratio * 100"},
+    "neg": {"type": "formula", "formula": "-price + abs(ratio) - +count", "result": "money"},
+    "pick": {"type": "formula", "formula": "if(count >= 10, round(price * 0.9, 2), "
+                                           "coalesce(price, ratio, 1))"},
+    "later": {"type": "formula", "formula": "add_days(due, count)", "result": "date"},
+    "span": {"type": "formula", "formula": "days_between(due, add_days(due, count))",
+             "result": "integer"},
+    "big": {"type": "formula", "formula": "max(price, ratio, 3) - min(count, share)",
+            "result": "percent"},
+    "flag": {"type": "formula", "formula": "if(active, count = 3, price != ratio)",
+             "result": "boolean"},
+}
 
-_folder = tempfile.TemporaryDirectory()
-PACK = load_pack(write_pack(Path(_folder.name) / "pack", {
-    "thing": {"name": "thing", "fields": FIELDS}}))
+PACK = load_pack(write_pack(Path(tempfile.mkdtemp()) / "pack", {
+    "thing": {"name": "thing", "fields": {**FIELDS, **FORMULAS}}}))
 ENTITY = PACK.entities["thing"]
 
 texts = st.text(alphabet=st.sampled_from("aZ09 ,.-@+/:x\x00\t"), max_size=20)
@@ -62,6 +77,13 @@ scalars = st.one_of(st.none(), texts, numbers, st.booleans(),
 values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(texts, scalars,
                                                                           max_size=2))
 rows = st.dictionaries(st.sampled_from([*FIELDS, "nope", "created_at"]), values, max_size=8)
+numbers_or_empty = st.one_of(st.none(), st.decimals(allow_nan=True, places=3),
+                             st.integers(-10**30, 10**30), st.sampled_from([0, "0", "", "1e400"]))
+operands = st.fixed_dictionaries({
+    "price": numbers_or_empty, "share": numbers_or_empty, "ratio": numbers_or_empty,
+    "count": numbers_or_empty, "active": st.one_of(st.none(), st.booleans()),
+    "due": st.one_of(st.none(), st.dates(), st.datetimes(timezones=st.just(dt.UTC)),
+                     st.sampled_from(["2026-02-30", "2026-03-01", "x"]))})
 
 
 def _through_marshmallow(schemas: Schemas, values: dict[str, Any]
@@ -137,3 +159,22 @@ def test_required_fields_worked_out_once_name_the_same_problems(record):
     assert check_required(ENTITY, record, None, judge) == _required_plainly(record, judge)
     assert check_required(ENTITY, record, None, judge) == check_required(
         ENTITY, dict(record), None, judge)
+
+
+def _walked(formula: Formula, values: dict[str, Any]) -> Any:
+    """The general path: the formula's tree walked for these values."""
+    with decimal.localcontext() as context:
+        context.prec = 50
+        try:
+            return _stored(evaluate(formula.tree, values), formula.result)
+        except ArithmeticError:
+            return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(operands)
+def test_a_precompiled_formula_gives_what_walking_its_tree_gives(values):
+    for name in FORMULAS:
+        formula = ENTITY.fields[name].formula
+        assert isinstance(formula, Formula)
+        assert _same(formula.evaluate(values), _walked(formula, values)), name

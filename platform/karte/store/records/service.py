@@ -228,10 +228,12 @@ class Records:
         lines_found = bulk_lines.db_problems_many(self.store, conn, plans, actor)
         problems: Tagged = []
         clean = []
+        names = list(entity.fields)       # shared by the rows without problems (read only)
         for i, found in enumerate(found_rows):
             found += lines_found.get(i, [])
             problems += [(i, p) for p in found]
-            clean.append([n for n in entity.fields if n not in {p.where for p in found}])
+            named = {p.where for p in found}
+            clean.append([n for n in entity.fields if n not in named] if named else names)
         problems += self._db_problems(conn, entity, records, clean, set(), seen, actor, actor)
         return records, sorted(problems, key=lambda tagged: tagged[0]), plans
 
