@@ -21,6 +21,7 @@ from karte.meta.model import Entity, Field
 from karte.problems import Problem
 from karte.store import audit
 from karte.store.actor import Actor
+from karte.store.bulk_insert import insert_rows
 from karte.store.permissions import scope
 from karte.store.records import series
 from karte.store.records.fetch import Linked
@@ -275,8 +276,7 @@ def insert(store: Store, conn: sa.Connection, entity: Entity,
         rows = [{"source_id": id, "target_id": target}
                 for id, record in zip(ids, records, strict=True)
                 for target in record.get(field.name) or ()]
-        if rows:
-            conn.execute(store.junction(entity, field).insert(), rows)
+        insert_rows(conn, store.junction(entity, field), rows)
     return ids
 
 
@@ -299,8 +299,8 @@ def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict[str, A
         return list(conn.scalars(table.insert().returning(table.c.id), params))
     if len(params) > 1 and conn.dialect.name == "postgresql":
         ids = _reserve_ids(conn, table, len(params))
-        conn.execute(table.insert(), [{**row, "id": id} for row, id in zip(params, ids,
-                                                                          strict=True)])
+        insert_rows(conn, table, [{**row, "id": id} for row, id in zip(params, ids,
+                                                                       strict=True)])
         return ids
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.scalars(statement, params))
