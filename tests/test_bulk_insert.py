@@ -80,3 +80,23 @@ def test_copied_rows_read_back_as_executemany_writes_them(engine, pack):
         found = [dict(r) for r in conn.execute(
             sa.select(audit).order_by(audit.c.id)).mappings()]
     assert [{k: r[k] for k in rows[0]} for r in found] == rows + rows[:2]
+
+
+def test_collections_are_fewer_while_bulk_writes_run_and_restored_after():
+    import gc
+
+    from karte.store.records.gc_pause import BULK_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == max(before[0], BULK_THRESHOLD)
+        with fewer_collections():                   # overlapping writes share the raise
+            assert gc.get_threshold()[0] == max(before[0], BULK_THRESHOLD)
+        assert gc.get_threshold()[0] == max(before[0], BULK_THRESHOLD)
+    assert gc.get_threshold() == before
+    try:
+        with fewer_collections():
+            raise ValueError
+    except ValueError:
+        pass
+    assert gc.get_threshold() == before

@@ -37,6 +37,7 @@ from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.fetch import Linked
+from karte.store.records.gc_pause import fewer_collections
 from karte.store.records.query import (
     check_paging,
     duplicate_queries,
@@ -187,7 +188,7 @@ class Records:
         seen: dict[str, set[Any]] = {}
         parents: rollups.Parents = {}
         rows = iter(rows)
-        with self._writing(conn, ent) as c:
+        with fewer_collections(), self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             stamped = stamp(ctx.now, actor_id(actor), True)
