@@ -14,6 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from karte.store.bulk_insert import insert_rows
+
 VERSION = "version"
 ACTION_RUN = "karte_action"   # a record action's run: {ACTION_RUN: [None, {name, created}]}
 
@@ -47,8 +49,7 @@ def row(entity: str, record_id: int, action: str, user_id: int | None, at: dt.da
 
 
 def write(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(table.insert(), rows)
+    insert_rows(conn, table, rows)
 
 
 def _rows(conn: sa.Connection, table: sa.Table, entity: str, record_id: int) -> list[sa.RowMapping]:

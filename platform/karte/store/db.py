@@ -77,8 +77,13 @@ def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: An
     filters say so first, next to the field or parameter; this catches any other way in
     (a note, a user's name)."""
     if _holds_nul(parameters):
-        raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
-                                            "saved; remove it and try again.", "nul")])
+        refuse_nul()
+
+
+def refuse_nul() -> None:
+    """The error for text holding NUL on its way to the database (also store/bulk_insert)."""
+    raise ValidationFailed([Problem("", "Text with a NUL character (\\0) cannot be "
+                                        "saved; remove it and try again.", "nul")])
 
 
 def _holds_nul(parameters: Any) -> bool:

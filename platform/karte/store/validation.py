@@ -61,7 +61,7 @@ class Schemas:
     def __init__(self, pack: Pack):
         self.pack = pack
         self._cache: dict[str, ma.Schema] = {}
-        self._fields_cache: dict[str, dict[str, ma.fields.Field[Any]]] = {}
+        self._inputs_cache: dict[str, tuple[list[tuple[str, Field]], frozenset[str]]] = {}
 
     def schema(self, entity: Entity) -> ma.Schema:
         schema = self._cache.get(entity.name)
@@ -75,39 +75,36 @@ class Schemas:
             schema = self._cache[entity.name] = schema_class()
         return schema
 
-    def _fields(self, entity: Entity) -> dict[str, ma.fields.Field[Any]]:
-        """The schema's fields by input name, compiled once per entity."""
-        found = self._fields_cache.get(entity.name)
+    def _inputs(self, entity: Entity) -> tuple[list[tuple[str, Field]], frozenset[str]]:
+        """The input fields in the entity's order, and their names, worked out once."""
+        found = self._inputs_cache.get(entity.name)
         if found is None:
-            found = self._fields_cache[entity.name] = {
-                field.data_key or name: field
-                for name, field in self.schema(entity).load_fields.items()}
+            fields = list(_input_fields(entity).items())
+            found = self._inputs_cache[entity.name] = (fields, frozenset(n for n, _ in fields))
         return found
 
     def load(self, entity: Entity,
              values: Mapping[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
         """Normalised values for the names the entity accepts, and every problem found.
-        Each value goes through its schema field (in the entity's field order, as
-        `Schema.load` would), without the Schema's per-call machinery: a bulk write
-        loads thousands of rows."""
-        problems = check_names(entity, values)
+        Each value goes through its type's normaliser in the entity's field order, as the
+        schema's `KarteField` would (None stays None, a ValueError is the field's message),
+        without marshmallow's per-call machinery: a bulk write loads thousands of rows."""
+        fields, names = self._inputs(entity)
+        problems = [] if names.issuperset(values) else check_names(entity, values)
         loaded: dict[str, Any] = {}
-        for name, field in self._fields(entity).items():
+        country = self.pack.country
+        for name, field in fields:
             if name not in values:
                 continue
+            value = values[name]
+            if value is None:
+                loaded[name] = None
+                continue
             try:
-                loaded[name] = field.deserialize(values[name], name, values)
-            except ma.ValidationError as error:
-                problems += _problems_of({name: error.messages})
+                loaded[name] = normalise(field, value, country)
+            except (ValueError, ArithmeticError) as error:
+                problems.append(Problem(name, str(error) or "Not a valid value.", "invalid"))
         return loaded, problems
-
-
-def _problems_of(messages: Any) -> list[Problem]:
-    if not isinstance(messages, dict):
-        return [Problem("", str(messages), "invalid")]
-    return [Problem(name, message, "invalid")
-            for name, found in messages.items()
-            for message in (found if isinstance(found, list) else [found])]
 
 
 def _name_problem(entity: Entity, name: str) -> Problem | None:
@@ -184,15 +181,30 @@ def check_protected(entity: Entity, loaded: Mapping[str, Any], before: Mapping[s
     return problems
 
 
+_ASKED: dict[int, tuple[Entity, list[tuple[str, Field]]]] = {}
+
+
+def _asked(entity: Entity) -> list[tuple[str, Field]]:
+    """The fields `required` or `required_if` asks something of, worked out once per
+    entity (a bulk create checks thousands of records). Keyed by the entity object: the
+    Registry's objects are frozen and an entry holds its entity, so its id is not reused."""
+    found = _ASKED.get(id(entity))
+    if found is None or found[0] is not entity:
+        if len(_ASKED) > 10_000:      # packs built again and again (tests): start afresh
+            _ASKED.clear()
+        found = _ASKED[id(entity)] = (entity, [
+            (name, f) for name, f in entity.fields.items()
+            if not f.derived and (f.required or f.required_if is not None)])
+    return found[1]
+
+
 def check_required(entity: Entity, record: Mapping[str, Any], changed: set[str] | None,
                    judge: Judge) -> list[Problem]:
     """`required` fields that would be saved empty — all of them on create (`changed` is
     None), the ones being changed on update — and every field whose `required_if` holds on
     the record as it would be saved."""
     problems = []
-    for name, field in entity.fields.items():
-        if field.derived or not (field.required or field.required_if is not None):
-            continue      # nothing to ask of this field (checked first: bulk creates)
+    for name, field in _asked(entity):
         if not is_empty(record.get(name)):
             continue
         asked = field.required and (changed is None or name in changed)

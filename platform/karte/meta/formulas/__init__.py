@@ -17,12 +17,20 @@ import decimal
 import graphlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from karte.meta.formulas.check import IF_NAME, Builder
-from karte.meta.formulas.functions import BOOLEAN, DATE, KIND_WORDS, NUMBER, Node, evaluate
+from karte.meta.formulas.functions import (
+    BOOLEAN,
+    DATE,
+    KIND_WORDS,
+    NUMBER,
+    Compiled,
+    Node,
+    compiled,
+)
 from karte.meta.model import Entity
 from karte.problems import Problem, at, pointer
 
@@ -47,13 +55,18 @@ class Formula:
     # one-hop operands, (link field, field of the linked record): evaluate reads them as
     # values["customer.discount_pct"]
     hops: frozenset[tuple[str, str]] = frozenset()
+    # the tree as one function, made once (functions.compiled)
+    run: Compiled = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run", compiled(self.tree))
 
     def evaluate(self, values: Mapping[str, Any]) -> Any:
         """The value for a record's `values`, or None when it cannot be computed."""
         with decimal.localcontext() as context:
             context.prec = 50
             try:
-                value = evaluate(self.tree, values)
+                value = self.run(values)
                 return _stored(value, self.result)
             except ArithmeticError:
                 return None

@@ -115,9 +115,17 @@ def _input(part: Entity, raw: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """A line's id and the values it gives; what a read returns (system columns, parent
     link, position, formulas) may be sent back and is ignored: the order of the list is
     the order, and formulas are computed."""
-    ignored = {*SYSTEM_FIELDS, part.part_of, POSITION,
-               *(n for n, f in part.fields.items() if f.type == "formula")}
-    return raw.get("id"), {k: v for k, v in raw.items() if k not in ignored}
+    ignored = _IGNORED.get(id(part))
+    if ignored is None or ignored[0] is not part:    # worked out once per part entity
+        if len(_IGNORED) > 10_000:                   # packs built again and again (tests)
+            _IGNORED.clear()
+        ignored = _IGNORED[id(part)] = (part, frozenset({
+            *SYSTEM_FIELDS, part.part_of, POSITION,
+            *(n for n, f in part.fields.items() if f.type == "formula")}))
+    return raw.get("id"), {k: v for k, v in raw.items() if k not in ignored[1]}
+
+
+_IGNORED: dict[int, tuple[Entity, frozenset[Any]]] = {}
 
 
 class _Line:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Pack
+from karte.store.bulk_insert import insert_rows
 
 
 def move_row(entity: str, record_id: int, workflow: str, from_stage: str | None,
@@ -38,5 +39,4 @@ def initial_rows(pack: Pack, entity: Entity, ids: Sequence[int],
 
 
 def write(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(table.insert(), rows)
+    insert_rows(conn, table, rows)

@@ -35,9 +35,21 @@ MAX_ROUNDS = 100                       # grandparents and up; cycles are refused
 
 
 def over(pack: Pack, child: str) -> list[tuple[Entity, str, Rollup]]:
-    """Every rollup of the pack aggregating `child` records: (parent, field, rollup)."""
-    return [(entity, name, rollup) for entity in pack.entities.values()
-            for name, rollup in of_entity(entity) if rollup.child == child]
+    """Every rollup of the pack aggregating `child` records: (parent, field, rollup),
+    worked out once per pack and child (a bulk write asks per batch and line field).
+    Keyed by the pack object: it is frozen, and an entry holds it, so its id is not
+    reused."""
+    found = _OVER.get((id(pack), child))
+    if found is None or found[0] is not pack:
+        if len(_OVER) > 10_000:       # packs built again and again (tests): start afresh
+            _OVER.clear()
+        found = _OVER[(id(pack), child)] = (pack, [
+            (entity, name, rollup) for entity in pack.entities.values()
+            for name, rollup in of_entity(entity) if rollup.child == child])
+    return found[1]
+
+
+_OVER: dict[tuple[int, str], tuple[Pack, list[tuple[Entity, str, Rollup]]]] = {}
 
 
 def aggregate(store: Store, rollup: Rollup, parent_ids: Sequence[int] | None) -> sa.Select[Any]:

@@ -37,6 +37,7 @@ from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.fetch import Linked
+from karte.store.records.gc_pause import fewer_collections
 from karte.store.records.query import (
     check_paging,
     duplicate_queries,
@@ -188,7 +189,7 @@ class Records:
         seen: dict[str, set[Any]] = {}
         parents: rollups.Parents = {}
         rows = iter(rows)
-        with self._writing(conn, ent) as c:
+        with fewer_collections(), self._writing(conn, ent) as c:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             stamped = stamp(ctx.now, actor_id(actor), True)
@@ -229,10 +230,12 @@ class Records:
         lines_found = bulk_lines.db_problems_many(self.store, conn, plans, actor)
         problems: Tagged = []
         clean = []
+        names = list(entity.fields)       # shared by the rows without problems (read only)
         for i, found in enumerate(found_rows):
             found += lines_found.get(i, [])
             problems += [(i, p) for p in found]
-            clean.append([n for n in entity.fields if n not in {p.where for p in found}])
+            named = {p.where for p in found}
+            clean.append([n for n in entity.fields if n not in named] if named else names)
         problems += self._db_problems(conn, entity, records, clean, set(), seen, actor, actor)
         return records, sorted(problems, key=lambda tagged: tagged[0]), plans
 

@@ -21,6 +21,7 @@ from karte.meta.model import Entity, Field
 from karte.problems import Problem
 from karte.store import audit
 from karte.store.actor import Actor
+from karte.store.bulk_insert import insert_rows
 from karte.store.permissions import scope
 from karte.store.records import series
 from karte.store.records.fetch import Linked
@@ -64,8 +65,8 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
               country: str | None) -> tuple[dict[str, Any], list[Problem]]:
     """Defaults for the fields the input does not mention (an explicit empty stays empty)."""
     values, problems = {}, []
-    for name, field in entity.fields.items():
-        if field.default is None or name in given:
+    for name, field in _shape(entity).defaults:
+        if name in given:
             continue
         try:
             values[name] = default_of(field, ctx, country)
@@ -75,19 +76,46 @@ def _defaults(entity: Entity, given: Mapping[str, Any], ctx: conditions.Context,
     return values, problems
 
 
-_ORDERS: dict[int, tuple[Entity, list[str]]] = {}
+class _Shape:
+    """What preparing a new record of one entity needs from its definition, worked out
+    once per entity (a bulk create prepares thousands of rows): the formula order, the
+    empty record, the fields with a default, the guarded fields, the audited fields."""
+
+    def __init__(self, entity: Entity):
+        self.entity = entity
+        self.order = formulas.in_order(entity)
+        self.starting = rollups.starting(entity)
+        self.empty = {**blank(entity), **self.starting}
+        self.lists = [name for name, f in entity.fields.items() if f.type == "links"]
+        self.defaults = [(n, f) for n, f in entity.fields.items() if f.default is not None]
+        self.series = frozenset(n for n, f in entity.fields.items() if f.series is not None)
+        self.audited = [n for n, f in entity.fields.items() if f.type != "lines"]
+
+    def new_record(self) -> dict[str, Any]:
+        """`blank` with the rollups' starting values, its lists fresh."""
+        record = dict(self.empty)
+        for name in self.lists:
+            record[name] = []
+        return record
+
+
+_SHAPES: dict[int, _Shape] = {}
+
+
+def _shape(entity: Entity) -> _Shape:
+    """The entity's `_Shape`. Keyed by the entity object itself: the Registry's objects
+    are frozen, and a cached entry holds its entity, so its id is not reused."""
+    found = _SHAPES.get(id(entity))
+    if found is None or found.entity is not entity:
+        if len(_SHAPES) > 10_000:     # packs built again and again (tests): start afresh
+            _SHAPES.clear()
+        found = _SHAPES[id(entity)] = _Shape(entity)
+    return found
 
 
 def _formula_order(entity: Entity) -> list[str]:
-    """`formulas.in_order`, worked out once per entity (a bulk create computes the
-    formulas of thousands of records). Keyed by the entity object itself: the Registry's
-    objects are frozen, and a cached entry holds its entity, so its id is not reused."""
-    found = _ORDERS.get(id(entity))
-    if found is None or found[0] is not entity:
-        if len(_ORDERS) > 10_000:     # packs built again and again (tests): start afresh
-            _ORDERS.clear()
-        found = _ORDERS[id(entity)] = (entity, formulas.in_order(entity))
-    return found[1]
+    """`formulas.in_order`, worked out once per entity."""
+    return _shape(entity).order
 
 
 def compute_formulas(entity: Entity, record: dict[str, Any],
@@ -124,9 +152,10 @@ def _protected(entity: Entity, loaded: Mapping[str, Any],
                ctx: conditions.Context) -> Mapping[str, Any]:
     """The given values to guard on create: all, but for the system (no user: an import)
     not the series numbers it brings, which are kept (store/records/series.py)."""
-    if ctx.user_id is not None:
+    series = _shape(entity).series
+    if ctx.user_id is not None or not series:
         return loaded
-    return {n: v for n, v in loaded.items() if entity.fields[n].series is None}
+    return {n: v for n, v in loaded.items() if n not in series}
 
 
 def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
@@ -134,9 +163,13 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
                    linked: Linked | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """The record to insert (declared fields only) and every problem with it; with
     `linked`, fetched fields copied and formulas reading through links computed."""
+    shape = _shape(entity)
     loaded, problems = store.schemas.load(entity, values)
     defaults, found = _defaults(entity, values, ctx, store.pack.country)
-    record = {**blank(entity), **defaults, **loaded, **rollups.starting(entity)}
+    record = shape.new_record()
+    record.update(defaults)
+    record.update(loaded)
+    record.update(shape.starting)
     for workflow in store.pack.workflows_of(entity.name):
         if not (trusted and not is_empty(loaded.get(workflow.field))):
             record[workflow.field] = workflow.initial
@@ -243,8 +276,7 @@ def insert(store: Store, conn: sa.Connection, entity: Entity,
         rows = [{"source_id": id, "target_id": target}
                 for id, record in zip(ids, records, strict=True)
                 for target in record.get(field.name) or ()]
-        if rows:
-            conn.execute(store.junction(entity, field).insert(), rows)
+        insert_rows(conn, store.junction(entity, field), rows)
     return ids
 
 
@@ -256,12 +288,19 @@ def _inserted_ids(conn: sa.Connection, table: sa.Table, params: list[dict[str, A
     the table's sequence first (one query), then go in by plain executemany: a multi-row
     INSERT … RETURNING is a new, long statement per batch, which psycopg parses anew
     every time (a third of a bulk create's time)."""
+    if conn.dialect.name == "sqlite" and len(params) > 1:
+        # A plain executemany (sqlite3 loops in C; INSERT … RETURNING makes SQLAlchemy
+        # batch the rows into long multi-row statements), then the last id: the rows just
+        # inserted hold the `len(params)` ids up to it, in statement order.
+        conn.execute(table.insert(), params)
+        last = conn.scalar(sa.select(sa.func.max(table.c.id)))
+        return list(range(last - len(params) + 1, last + 1))
     if conn.dialect.name == "sqlite":
-        return sorted(conn.scalars(table.insert().returning(table.c.id), params))
+        return list(conn.scalars(table.insert().returning(table.c.id), params))
     if len(params) > 1 and conn.dialect.name == "postgresql":
         ids = _reserve_ids(conn, table, len(params))
-        conn.execute(table.insert(), [{**row, "id": id} for row, id in zip(params, ids,
-                                                                          strict=True)])
+        insert_rows(conn, table, [{**row, "id": id} for row, id in zip(params, ids,
+                                                                       strict=True)])
         return ids
     statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
     return list(conn.scalars(statement, params))
@@ -303,9 +342,10 @@ def created_changes(entity: Entity, record: Mapping[str, Any]) -> dict[str, list
     """Audit changes of a new record: every non-empty field from None (what
     `audit.changes({}, record, names)` gives, built directly: one per created record)."""
     found: dict[str, list[Any]] = {}
-    for name, field in entity.fields.items():
+    jsonable = audit.jsonable
+    for name in _shape(entity).audited:                     # lines: line by line
         value = record.get(name)
-        if field.type != "lines" and not is_empty(value):   # lines: line by line
-            found[name] = [None, audit.jsonable(value)]
+        if not is_empty(value):
+            found[name] = [None, jsonable(value)]
     found[audit.VERSION] = [None, 1]
     return found
