@@ -3,6 +3,7 @@ beside the same page written by hand (issue 11, "Targets" and "Quality bar").
 
     .venv/bin/python bench/bench_million.py [--size 1000000] [--copies 10] [--repeat 15]
                                             [--pg URL | --pg ''] [--only sqlite|postgresql]
+                                            [--pages list]
 
 Builds once (see million_build.py: a `karte demo` seed of size/copies records replicated
 `copies` times inside the database; cached as instance/bench-million-<size>.db and the
@@ -235,7 +236,7 @@ def pages(app, hand: Hand) -> list[tuple[str, str, object, object | None]]:
     ]
 
 
-def measure(url: str, repeat: int, password: str) -> list[tuple]:
+def measure(url: str, repeat: int, password: str, only: str | None = None) -> list[tuple]:
     from karte import create_app
 
     app = create_app(pack=REPO_ROOT, database_url=url, config={"RATELIMIT_ENABLED": False})
@@ -247,6 +248,8 @@ def measure(url: str, repeat: int, password: str) -> list[tuple]:
     hand = Hand(app, user_id)
     results = []
     for label, path, baseline, service in pages(app, hand):
+        if only and only not in label:
+            continue
         page, p90 = timed(get(client, path), repeat)
         base, _ = timed(baseline, repeat)
         query = timed(service, repeat)[0] if service else None
@@ -273,6 +276,8 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("KARTE_BENCH_DATABASE_URL", PG_URL),
                         help="PostgreSQL URL ('' to skip)")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--pages", help="only the pages whose label holds this text "
+                                        "(e.g. 'list', '/deal/')")
     args = parser.parse_args()
     instance = REPO_ROOT / "instance"
     instance.mkdir(parents=True, exist_ok=True)
@@ -297,7 +302,7 @@ def main() -> None:
               f"(medians)")
         print(f"{'page':36} {'median':>9} {'p90':>9} {'by hand':>9} {'page÷':>7}  "
               f"<{TARGET_MS:.0f}ms  {'query':>9} {'query÷':>7}  ≤{TARGET_RATIO}×")
-        measure(url, args.repeat, password)
+        measure(url, args.repeat, password, args.pages)
         print(f"({kind}: {time.perf_counter() - start:.0f} s)")
 
 
