@@ -21,7 +21,7 @@ The keys hold everything a statement depends on; a definition change makes a new
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,11 +41,15 @@ LIMIT, OFFSET = "karte_limit", "karte_offset"
 
 @dataclass(frozen=True)
 class PagePlan:
-    """A list page but its filter and search: `statement` (bind LIMIT and OFFSET) and the
-    `links` fields the actor may see (one more query each)."""
+    """A list page but its filter and search: `select` (the rows; bind LIMIT and OFFSET),
+    `statement` (what runs without filter: `select` with the targets of its `links`
+    fields, see `_with_links`), the `links` fields the actor may see, and whether
+    `statement` reads their targets (`folded`: else one more query each)."""
 
+    select: sa.Select[Any]
     statement: sa.Select[Any]
     links: tuple[Field, ...]
+    folded: bool
     key: tuple[Hashable, ...]
 
 
@@ -58,26 +62,33 @@ def page_plan(store: Store, entity: Entity, sort: str | None, actor: Actor | Non
     def make() -> PagePlan:
         unseen = hidden(store, entity, actor)
         columns = tuple(name for name in store.table(entity).c.keys() if name not in unseen)
-        statement = (base(store, entity, include_deleted, actor, columns)
-                     .order_by(*order_by(store, entity, sort, actor, reverse))
-                     .limit(sa.bindparam(LIMIT, type_=sa.Integer))
-                     .offset(sa.bindparam(OFFSET, type_=sa.Integer)))
-        return PagePlan(statement, tuple(f for f in links_fields(entity)
-                                         if f.name not in unseen), key)
+        select = (base(store, entity, include_deleted, actor, columns)
+                  .order_by(*order_by(store, entity, sort, actor, reverse))
+                  .limit(sa.bindparam(LIMIT, type_=sa.Integer))
+                  .offset(sa.bindparam(OFFSET, type_=sa.Integer)))
+        links = tuple(f for f in links_fields(entity) if f.name not in unseen)
+        folded = bool(links) and store.engine.dialect.name in FOLDED
+        plan = PagePlan(select, select, links, folded, key)
+        return replace(plan, statement=_with_links(store, entity, plan, select, sort, actor,
+                                                   reverse))
     return store.remember(key, make)
 
 
 def page_statement(store: Store, entity: Entity, where: Any, search: str | None,
                    sort: str | None, actor: Actor | None, reverse: bool = False,
                    include_deleted: bool = False) -> tuple[sa.Select[Any], PagePlan]:
-    """A page's SELECT (bind LIMIT and OFFSET) and its plan. InvalidQuery for a filter
-    that is wrong or reads a hidden field (first), or a sort the actor may not use."""
+    """A page's statement (bind LIMIT and OFFSET; `read_page` reads it) and its plan.
+    InvalidQuery for a filter that is wrong or reads a hidden field (first), or a sort
+    the actor may not use."""
     frozen = _frozen(where) if isinstance(where, dict) and not (search and search.strip()) \
         else None
     if frozen is None:
         clauses = narrowing(store, entity, where, search, actor)
         plan = page_plan(store, entity, sort, actor, reverse, include_deleted)
-        return (plan.statement.where(*clauses) if clauses else plan.statement), plan
+        if not clauses:
+            return plan.statement, plan
+        return _with_links(store, entity, plan, plan.select.where(*clauses), sort, actor,
+                           reverse), plan
     condition = store.remember(("condition", entity.name, frozen),
                                lambda: condition_of(store, entity, where))
     check_condition(store, entity, actor, condition)
@@ -88,12 +99,68 @@ def page_statement(store: Store, entity: Entity, where: Any, search: str | None,
     ctx = store.context(actor)
 
     def narrowed() -> sa.Select[Any]:
-        return plan.statement.where(to_sql(condition, store.tables, ctx))
+        select = plan.select.where(to_sql(condition, store.tables, ctx))
+        return _with_links(store, entity, plan, select, sort, actor, reverse)
     if "now" in tokens:
         return narrowed(), plan
     key = ("narrowed", *plan.key, frozen, ctx.today if "today" in tokens else None,
            ctx.user_id if "me" in tokens else None)
     return store.remember(key, narrowed), plan
+
+
+def read_page(store: Store, conn: sa.Connection, entity: Entity, statement: sa.Select[Any],
+              plan: PagePlan, limit: int, offset: int) -> list[dict[str, Any]]:
+    """The page's records: one dict per row, `links` fields as sorted ids."""
+    result = conn.execute(statement, {LIMIT: limit, OFFSET: offset})
+    keys = list(result.keys())
+    records = [dict(zip(keys, row, strict=True)) for row in result.all()]
+    if plan.folded:
+        sqlite = store.engine.dialect.name == "sqlite"
+        for name in [field.name for field in plan.links]:
+            for record in records:
+                found = record[name]
+                record[name] = (sorted(map(int, found.split(","))) if sqlite else sorted(found)
+                                ) if found else []
+    elif plan.links:
+        store.attach_links(conn, entity, records, plan.links)
+    return records
+
+
+FOLDED = ("sqlite", "postgresql")
+
+
+def _with_links(store: Store, entity: Entity, plan: PagePlan, select: sa.Select[Any],
+                sort: str | None, actor: Actor | None, reverse: bool) -> sa.Select[Any]:
+    """The page with its `links` fields' live targets read in the same statement, one
+    round trip (on a busy database server each costs as much as the page's SQL):
+
+        SELECT page.*, (SELECT group_concat | array_agg(target_id) ...) AS <field>
+        FROM (<the page: order, LIMIT, OFFSET>) AS page ORDER BY <the same order>
+
+    The page is read first (its plan unchanged: the sort index, the rows it skips), so
+    the targets are read for its rows only, never for rows an OFFSET skips or a sort
+    weighs; the outer ORDER BY sorts those few rows again."""
+    if not plan.folded:
+        return select
+    page = select.subquery("page")
+    targets = [_targets(store, entity, field, page.c.id).label(field.name)
+               for field in plan.links]
+    return (sa.select(*page.c, *targets)
+            .order_by(*order_by(store, entity, sort, actor, reverse, page.c)))
+
+
+def _targets(store: Store, entity: Entity, field: Field,
+             source_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    """The ids of the field's live targets of the record `source_id`: a text "3,17" on
+    SQLite, an array on PostgreSQL (NULL for none); `read_page` sorts them."""
+    junction, target = store.junction(entity, field), store.table(field.to_entity)
+    ids = junction.c.target_id
+    aggregate = (sa.func.group_concat(ids) if store.engine.dialect.name == "sqlite"
+                 else sa.func.array_agg(ids))
+    return (sa.select(aggregate)
+            .select_from(junction.join(target, target.c.id == ids))
+            .where(junction.c.source_id == source_id, target.c.deleted_at.is_(None))
+            .scalar_subquery())
 
 
 def counting(store: Store, entity: Entity, where: Any = None, search: str | None = None,

@@ -140,17 +140,19 @@ def _sortable(entity: Entity, table: sa.Table,
 
 
 def order_by(store: Store, entity: Entity, sort: str | None,
-             actor: Actor | None = None, reverse: bool = False) -> list[sa.ColumnElement[Any]]:
+             actor: Actor | None = None, reverse: bool = False,
+             columns: Any = None) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
     Written so the sort indexes (store/tables.py `sort_fields`) serve it on both databases:
     NOT NULL columns carry no NULLS clause (PostgreSQL would not match it to an index).
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
     on one kept: newest changes first instead). `reverse` is the exact opposite order
     (empty values first), the same index read backwards: a list's last pages read from
-    their end instead of skipping every row before them."""
-    key, descending = sort_key(store, entity, sort, actor)
+    their end instead of skipping every row before them. `columns`: the same order of a
+    subquery's columns (default the entity's table)."""
+    key, descending = sort_key(store, entity, sort, actor, columns)
     descending ^= reverse
-    id = store.table(entity).c.id
+    id = (store.table(entity).c if columns is None else columns).id
     tiebreak = id.desc() if descending else id.asc()
     if key is id:
         return [tiebreak]
@@ -166,7 +168,8 @@ def nullable(key: sa.ColumnElement[Any]) -> bool:
 
 
 def sort_key(store: Store, entity: Entity, sort: str | None,
-             actor: Actor | None = None) -> tuple[sa.ColumnElement[Any], bool]:
+             actor: Actor | None = None, columns: Any = None
+             ) -> tuple[sa.ColumnElement[Any], bool]:
     """The expression a list sorts by and whether descending (see `order_by`)."""
     table = store.table(entity)
     unseen = hidden(store, entity, actor)
@@ -180,7 +183,8 @@ def sort_key(store: Store, entity: Entity, sort: str | None,
         raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
                                              f"{did_you_mean(name, sortable)}", "sort",
                                      {"name": name, "choices": tuple(sortable)})])
-    return SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name]), descending
+    source = table.c if columns is None else columns
+    return SORT_KEYS.get(field.type, _plain_order)(store, field, source[name]), descending
 
 
 def check_paging(limit: Any, offset: Any) -> tuple[int, int]:

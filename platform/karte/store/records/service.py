@@ -37,7 +37,7 @@ from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.fetch import Linked
-from karte.store.records.plans import LIMIT, OFFSET, counting, page_statement
+from karte.store.records.plans import counting, page_statement, read_page
 from karte.store.records.query import check_paging, duplicate_queries
 from karte.store.records.store import Store, chunks
 from karte.store.records.unique import integrity_problems, unique_clashes, unique_problems
@@ -444,13 +444,8 @@ class Records:
         limit, offset = check_paging(limit, offset)
         query, plan = page_statement(self.store, ent, where, search, sort, actor, reverse,
                                      include_deleted)
-        with self.engine.connect() as c:
-            result = c.execute(query, {LIMIT: limit, OFFSET: offset})
-            keys = list(result.keys())
-            records = [dict(zip(keys, row, strict=True)) for row in result.all()]
-            if plan.links:
-                self.store.attach_links(c, ent, records, plan.links)
-        return records      # the plan reads no hidden field: nothing to strip
+        with self.engine.connect() as c:    # no hidden field is read: nothing to strip
+            return read_page(self.store, c, ent, query, plan, limit, offset)
 
     def iterate(self, entity: str, where: Any = None, search: str | None = None,
                 sort: str | None = None, *, actor: Actor | None = None,
