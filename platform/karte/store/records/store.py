@@ -146,7 +146,7 @@ class Store:
             query = self._links_query(entity, field)
             for batch in chunks(ids):
                 for source_id, target_id in conn.execute(query,
-                                                         {"ids": self._ids(batch)}).all():
+                                                         {"ids": self.ids_value(batch)}).all():
                     targets[source_id].append(target_id)
             name = field.name
             for record in records:
@@ -154,17 +154,17 @@ class Store:
 
     def _links_query(self, entity: Entity, field: Field) -> sa.Select[Any]:
         """The live targets of a `links` field for the source ids bound as `ids`
-        (`_ids`), built once: the same statement object serves every page."""
+        (`ids_value`), built once: the same statement object serves every page."""
         def make() -> sa.Select[Any]:
             junction, target = self.junction(entity, field), self.table(field.to_entity)
             return (sa.select(junction.c.source_id, junction.c.target_id)
                     .join(target, target.c.id == junction.c.target_id)
-                    .where(self._among(junction.c.source_id), target.c.deleted_at.is_(None))
+                    .where(self.among(junction.c.source_id), target.c.deleted_at.is_(None))
                     .order_by(junction.c.source_id, junction.c.target_id))
         return self.remember(("links", entity.name, field.name), make)
 
-    def _among(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-        """`column` is one of the ids bound as `ids` (as `_ids` makes the value): one
+    def among(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """`column` is one of the ids bound as `ids` (as `ids_value` makes the value): one
         parameter, an array on PostgreSQL and JSON text on SQLite, so the SQL is the
         same whatever the number of ids (no IN list expanded per call)."""
         dialect = self.engine.dialect.name
@@ -175,8 +175,8 @@ class Store:
                               .select_from(sa.func.json_each(sa.bindparam("ids", type_=sa.Text))))
         return column.in_(sa.bindparam("ids", expanding=True))
 
-    def _ids(self, ids: list[int]) -> Any:
-        """The value of `ids` for `_among`."""
+    def ids_value(self, ids: list[int]) -> Any:
+        """The value of `ids` for `among`."""
         if self.engine.dialect.name == "sqlite":
             return json.dumps(ids)
         return ids
