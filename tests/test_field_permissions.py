@@ -300,7 +300,7 @@ def test_lines_lose_the_parts_hidden_fields_and_may_not_set_them(make_pack):
     quote = replace(pack.entities["quote"],
                     fields=frozen_map({**pack.entities["quote"].fields, "lines": lines}))
     store = SimpleNamespace(pack=replace(pack, entities=frozen_map(
-        {**pack.entities, "quote": quote})))
+        {**pack.entities, "quote": quote})), remember=lambda key, make: make())
     sales = Actor(7, "s@example.com", role="sales")
     stored = {"id": 1, "title": "Q", "lines": [
         {"id": 10, "quantity": 2, "unit_cost": 5, "discount": 3}]}

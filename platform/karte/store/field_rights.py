@@ -29,16 +29,20 @@ EMPTY: frozenset[str] = frozenset()
 
 
 def hidden(store: Store, entity: Entity, actor: Actor | None) -> frozenset[str]:
-    """The fields of `entity` the actor never sees."""
-    return frozenset(rights(store, entity, actor).hidden or ()) if actor else EMPTY
+    """The fields of `entity` the actor never sees (worked out once per role)."""
+    if actor is None:
+        return EMPTY
+    return store.remember(("hidden", entity.name, actor.role),
+                          lambda: frozenset(rights(store, entity, actor).hidden or ()))
 
 
 def read_only(store: Store, entity: Entity, actor: Actor | None) -> frozenset[str]:
     """The fields of `entity` the actor sees but may not change (hidden ones included)."""
     if actor is None:
         return EMPTY
-    return frozenset(rights(store, entity, actor).read_only or ()) | hidden(store, entity,
-                                                                           actor)
+    return store.remember(("read_only", entity.name, actor.role),
+                          lambda: frozenset(rights(store, entity, actor).read_only or ())
+                          | hidden(store, entity, actor))
 
 
 def visible_fields(store: Store, entity: Entity, actor: Actor | None) -> tuple[str, ...]:
@@ -62,18 +66,28 @@ def _parts(store: Store, entity: Entity) -> Iterable[tuple[str, Entity]]:
             yield field.name, store.pack.entities[part]
 
 
+def _stripping(store: Store, entity: Entity,
+               actor: Actor) -> tuple[frozenset[str], tuple[tuple[str, Entity], ...]]:
+    """What `strip` removes for the actor's role: the entity's hidden fields, and the
+    `lines` fields whose part hides some (worked out once per role)."""
+    return store.remember(("stripping", entity.name, actor.role), lambda: (
+        hidden(store, entity, actor),
+        tuple((name, part) for name, part in _parts(store, entity)
+              if hidden(store, part, actor))))
+
+
 def strip(store: Store, entity: Entity, actor: Actor | None,
           record: dict[str, Any]) -> dict[str, Any]:
     """The record without the fields hidden from the actor — its lines without the part's
     hidden fields too (the same dict when nothing is hidden)."""
     if actor is None:
         return record
-    gone = hidden(store, entity, actor)
+    gone, parts = _stripping(store, entity, actor)
     kept = {name: value for name, value in record.items() if name not in gone} if gone \
         else record
-    for name, part in _parts(store, entity):
+    for name, part in parts:
         lines = kept.get(name)
-        if isinstance(lines, list) and hidden(store, part, actor):
+        if isinstance(lines, list):
             kept = {**kept, name: [strip(store, part, actor, line) if isinstance(line, dict)
                                    else line for line in lines]}
     return kept
@@ -81,6 +95,8 @@ def strip(store: Store, entity: Entity, actor: Actor | None,
 
 def strip_all(store: Store, entity: Entity, actor: Actor | None,
               records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    if actor is None or _stripping(store, entity, actor) == (EMPTY, ()):
+        return list(records)
     return [strip(store, entity, actor, record) for record in records]
 
 

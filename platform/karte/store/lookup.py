@@ -15,7 +15,7 @@ from karte.fields import record_id
 from karte.meta.conditions import fold
 from karte.store import title_index
 from karte.store.actor import Actor
-from karte.store.permissions import rights, scope
+from karte.store.permissions import rights, scope, scope_key
 from karte.store.records.store import Store, chunks
 from karte.store.where import ascii_lower
 
@@ -32,18 +32,25 @@ def _title_column(store: Store, entity_name: str) -> tuple[sa.Table, sa.ColumnEl
 
 def titles(store: Store, entity_name: str, ids: Iterable[Any],
            actor: Actor | None) -> dict[int, str]:
-    """{id: title} of the live records among `ids` that the actor may read."""
+    """{id: title} of the live records among `ids` that the actor may read (one
+    statement per entity and read scope, built once: `Store.remember`)."""
     entity = store.entity(entity_name)
-    table, title = _title_column(store, entity_name)
     wanted = sorted({number for i in ids if (number := record_id(i)) is not None})
+    if not wanted:
+        return {}
+
+    def make() -> sa.Select[Any]:
+        table, title = _title_column(store, entity_name)
+        return sa.select(table.c.id, title).where(
+            store.among(table.c.id), table.c.deleted_at.is_(None),
+            scope(store, entity, actor, "read"))
+    query = store.remember(("titles", entity_name, *scope_key(store, entity, actor, "read")),
+                           make)
     found: dict[int, str] = {}
     with store.engine.connect() as conn:
         for batch in chunks(wanted):
-            query = (sa.select(table.c.id, title)
-                     .where(table.c.id.in_(batch), table.c.deleted_at.is_(None),
-                            scope(store, entity, actor, "read")))
             found.update((id, "" if text is None else str(text))
-                         for id, text in conn.execute(query))
+                         for id, text in conn.execute(query, {"ids": store.ids_value(batch)}))
     return found
 
 

@@ -28,14 +28,21 @@ SCOPED = ("read", "update", "delete")
 def rights(store: Store, entity: Entity, actor: Actor | None) -> Permission:
     """The actor's rights on the entity; the system has them all. A part is read as its
     parent is and never written on its own (its lines are saved with the parent); its
-    field-level `hidden` / `read_only` are its own (SPEC §3.4)."""
+    field-level `hidden` / `read_only` are its own (SPEC §3.4). Worked out once per
+    (entity, role)."""
     if actor is None:
         return ALL_RIGHTS
+    role = actor.role
+    return store.remember(("rights", entity.name, role),
+                          lambda: _rights(store, entity, role))
+
+
+def _rights(store: Store, entity: Entity, role: str) -> Permission:
     if entity.part_of is not None and entity.part_of in store.pack.entities:
-        own = store.pack.permission(actor.role, entity.name)
-        return Permission(store.pack.permission(actor.role, entity.part_of).read, False,
+        own = store.pack.permission(role, entity.name)
+        return Permission(store.pack.permission(role, entity.part_of).read, False,
                           False, False, hidden=own.hidden, read_only=own.read_only)
-    return store.pack.permission(actor.role, entity.name)
+    return store.pack.permission(role, entity.name)
 
 
 def own_column(entity: Entity) -> str:
@@ -53,10 +60,29 @@ def allows(store: Store, entity: Entity, actor: Actor | None, action: str,
     return bool(level)
 
 
+def scope_key(store: Store, entity: Entity, actor: Actor | None,
+              action: str) -> tuple[Any, ...]:
+    """What `scope` depends on: the role, and the actor's id when the role's level is
+    "own" (a part's: its parent's level). Equal keys, equal clauses."""
+    if actor is None:
+        return (None, None)
+    parent = store.pack.entities.get(entity.part_of) if entity.part_of else None
+    level = getattr(rights(store, parent or entity, actor), action)
+    return (actor.role, actor.id if level == "own" else None)
+
+
 def scope(store: Store, entity: Entity, actor: Actor | None,
           action: str) -> sa.ColumnElement[bool]:
     """SQL: the entity's rows `actor` may `action` ("read", "update" or "delete"). A
-    part's rows are those whose parent the actor may `action` (SPEC §3.5)."""
+    part's rows are those whose parent the actor may `action` (SPEC §3.5). Built once
+    per entity, action and `scope_key`."""
+    return store.remember(("scope", entity.name, action, *scope_key(store, entity, actor,
+                                                                      action)),
+                          lambda: _scope(store, entity, actor, action))
+
+
+def _scope(store: Store, entity: Entity, actor: Actor | None,
+           action: str) -> sa.ColumnElement[bool]:
     if entity.part_of is not None and entity.part_of in store.pack.entities:
         return _part_scope(store, entity, store.pack.entities[entity.part_of], actor, action)
     level = getattr(rights(store, entity, actor), action)

@@ -22,7 +22,7 @@ from karte.problems import Detailed, Problem, did_you_mean
 from karte.store.actor import Actor
 from karte.store.errors import InvalidQuery
 from karte.store.field_rights import check_condition, hidden
-from karte.store.permissions import scope
+from karte.store.permissions import scope, scope_key
 from karte.store.records.store import Store
 from karte.store.search_index import candidates, search_fold, searched
 from karte.store.where import ascii_lower, to_sql
@@ -31,7 +31,7 @@ MAX_LIMIT = 1000
 DUPLICATES_PER_RULE = 10
 
 
-def _condition(store: Store, entity: Entity, where: Any) -> Any:
+def condition_of(store: Store, entity: Entity, where: Any) -> Any:
     """A parsed condition as is; a raw one (dict) parsed against the Registry."""
     if where is None or not isinstance(where, dict):
         return where
@@ -60,24 +60,46 @@ def _search(store: Store, entity: Entity, table: sa.Table, text: str,
     return exact if found is None else sa.and_(found, exact)
 
 
+def base(store: Store, entity: Entity, include_deleted: bool, actor: Actor | None,
+          columns: tuple[str, ...] | None = None) -> sa.Select[Any]:
+    """SELECT of the entity's table (or of `columns`) within the actor's read scope, live
+    rows only unless `include_deleted`: built once per read scope."""
+    def make() -> sa.Select[Any]:
+        table = store.table(entity)
+        chosen = (table,) if columns is None else tuple(table.c[name] for name in columns)
+        query = sa.select(*chosen).where(scope(store, entity, actor, "read"))
+        if not include_deleted:
+            query = query.where(table.c.deleted_at.is_(None))
+        return query
+    return store.remember(("base", entity.name, include_deleted, columns,
+                           *scope_key(store, entity, actor, "read")), make)
+
+
+def narrowing(store: Store, entity: Entity, where: Any = None, search: str | None = None,
+              actor: Actor | None = None, *, ordered: bool = True
+              ) -> list[sa.ColumnElement[bool]]:
+    """The clauses of a filter (`where`) and a search; InvalidQuery for a filter that is
+    wrong or reads a field hidden from the actor."""
+    clauses = []
+    condition = condition_of(store, entity, where)
+    check_condition(store, entity, actor, condition)
+    if condition is not None:
+        clauses.append(to_sql(condition, store.tables, store.context(actor)))
+    if search is not None and search.strip():
+        clauses.append(_search(store, entity, store.table(entity), search.strip(), actor,
+                               ordered))
+    return clauses
+
+
 def filtered(store: Store, entity: Entity, where: Any = None, search: str | None = None,
              include_deleted: bool = False, actor: Actor | None = None, *,
              ordered: bool = True) -> sa.Select[Any]:
     """SELECT of the entity's table with every filter applied (no order, no paging),
     limited to the records the actor may read. `ordered=False`: the rows will not be read
     in the list's order (a count), which lets a search always start from its index."""
-    table = store.table(entity)
-    query = sa.select(table).where(scope(store, entity, actor, "read"))
-    if not include_deleted:
-        query = query.where(table.c.deleted_at.is_(None))
-    condition = _condition(store, entity, where)
-    check_condition(store, entity, actor, condition)
-    if condition is not None:
-        query = query.where(to_sql(condition, store.tables,
-                                              store.context(actor)))
-    if search is not None and search.strip():
-        query = query.where(_search(store, entity, table, search.strip(), actor, ordered))
-    return query
+    clauses = narrowing(store, entity, where, search, actor, ordered=ordered)
+    query = base(store, entity, include_deleted, actor)
+    return query.where(*clauses) if clauses else query
 
 
 def _option_order(store: Store, field: Field,
@@ -118,17 +140,19 @@ def _sortable(entity: Entity, table: sa.Table,
 
 
 def order_by(store: Store, entity: Entity, sort: str | None,
-             actor: Actor | None = None, reverse: bool = False) -> list[sa.ColumnElement[Any]]:
+             actor: Actor | None = None, reverse: bool = False,
+             columns: Any = None) -> list[sa.ColumnElement[Any]]:
     """ORDER BY for "field" / "-field": empty values last, then id as a stable tiebreak.
     Written so the sort indexes (store/tables.py `sort_fields`) serve it on both databases:
     NOT NULL columns carry no NULLS clause (PostgreSQL would not match it to an index).
     A field hidden from the actor cannot be sorted by (nor is the list's default sort
     on one kept: newest changes first instead). `reverse` is the exact opposite order
     (empty values first), the same index read backwards: a list's last pages read from
-    their end instead of skipping every row before them."""
-    key, descending = sort_key(store, entity, sort, actor)
+    their end instead of skipping every row before them. `columns`: the same order of a
+    subquery's columns (default the entity's table)."""
+    key, descending = sort_key(store, entity, sort, actor, columns)
     descending ^= reverse
-    id = store.table(entity).c.id
+    id = (store.table(entity).c if columns is None else columns).id
     tiebreak = id.desc() if descending else id.asc()
     if key is id:
         return [tiebreak]
@@ -144,7 +168,8 @@ def nullable(key: sa.ColumnElement[Any]) -> bool:
 
 
 def sort_key(store: Store, entity: Entity, sort: str | None,
-             actor: Actor | None = None) -> tuple[sa.ColumnElement[Any], bool]:
+             actor: Actor | None = None, columns: Any = None
+             ) -> tuple[sa.ColumnElement[Any], bool]:
     """The expression a list sorts by and whether descending (see `order_by`)."""
     table = store.table(entity)
     unseen = hidden(store, entity, actor)
@@ -158,7 +183,8 @@ def sort_key(store: Store, entity: Entity, sort: str | None,
         raise InvalidQuery([Detailed("sort", f'{entity.name} cannot be sorted by "{name}"'
                                              f"{did_you_mean(name, sortable)}", "sort",
                                      {"name": name, "choices": tuple(sortable)})])
-    return SORT_KEYS.get(field.type, _plain_order)(store, field, table.c[name]), descending
+    source = table.c if columns is None else columns
+    return SORT_KEYS.get(field.type, _plain_order)(store, field, source[name]), descending
 
 
 def check_paging(limit: Any, offset: Any) -> tuple[int, int]:

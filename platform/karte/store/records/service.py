@@ -38,11 +38,10 @@ from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
 from karte.store.records.fetch import Linked
 from karte.store.records.gc_pause import fewer_collections
+from karte.store.records.plans import counting, page_statement, read_page
 from karte.store.records.query import (
     check_paging,
     duplicate_queries,
-    filtered,
-    order_by,
 )
 from karte.store.records.store import Store, chunks
 from karte.store.records.unique import integrity_problems, unique_clashes, unique_problems
@@ -454,13 +453,10 @@ class Records:
         sort backwards (offset counted from the end)."""
         ent = self.store.entity(entity)
         limit, offset = check_paging(limit, offset)
-        query = (filtered(self.store, ent, where, search, include_deleted, actor)
-                 .order_by(*order_by(self.store, ent, sort, actor, reverse)).limit(limit)
-                 .offset(offset))
-        with self.engine.connect() as c:
-            records = [dict(row) for row in c.execute(query).mappings()]
-            self.store.attach_links(c, ent, records)
-        return fields.strip_all(self.store, ent, actor, records)
+        query, plan = page_statement(self.store, ent, where, search, sort, actor, reverse,
+                                     include_deleted)
+        with self.engine.connect() as c:    # no hidden field is read: nothing to strip
+            return read_page(self.store, c, ent, query, plan, limit, offset)
 
     def iterate(self, entity: str, where: Any = None, search: str | None = None,
                 sort: str | None = None, *, actor: Actor | None = None,
@@ -475,15 +471,9 @@ class Records:
               cap: int | None = None) -> int:
         """How many records match; with `cap`, counting stops there (for huge tables)."""
         ent = self.store.entity(entity)
-        table = self.store.table(ent)
-        matching = filtered(self.store, ent, where, search, include_deleted, actor,
-                            ordered=False)
-        matching = matching.with_only_columns(table.c.id)
-        if cap is not None:
-            matching = matching.limit(cap)
-        query = sa.select(sa.func.count()).select_from(matching.subquery())
+        query = counting(self.store, ent, where, search, include_deleted, actor, cap)
         with self.engine.connect() as c:
-            return c.execute(query).scalar_one()
+            return c.execute(query).scalar_one()  # type: ignore[no-any-return]
 
     def clashes(self, entity: str, values: Mapping[str, Any], exclude_id: Any = None, *,
                 actor: Actor | None = None) -> list[Problem]:

@@ -8,11 +8,13 @@ the database's Python types (Decimal, date, aware datetime, list for multi_enum)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from karte.fields import record_id
 from karte.meta.conditions import Context
@@ -25,6 +27,8 @@ from karte.store.tables import junction_name
 from karte.store.validation import Schemas
 
 CHUNK = 5000  # ids per IN (...) list: far below every database's parameter limit
+MEMO_SIZE = 4096  # entries `Store.remember` keeps before starting again
+T = TypeVar("T")
 
 Fetch = Callable[[str, int], Mapping[str, Any] | None]
 
@@ -53,6 +57,24 @@ class Store:
         self.schemas = Schemas(pack)
         # what "now" is for writes (created_at, `$today`, series dates); tests set it
         self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        # what reads rebuild from the pack alone, kept: rights per role, read scopes,
+        # hidden fields, statements (`remember`); the pack never changes under a Store
+        self.memo: dict[Hashable, Any] = {}
+
+    def remember(self, key: Hashable, make: Callable[[], T]) -> T:
+        """`make()`, computed once per `key` (which must name everything the result
+        depends on: the entity, the role, the actor when the result is theirs alone).
+        Bounded: past MEMO_SIZE entries the memo starts again. A `make` that raises
+        leaves nothing behind."""
+        try:
+            return self.memo[key]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        made = make()
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.clear()
+        self.memo[key] = made
+        return made
 
     def entity(self, name: str) -> Entity:
         try:
@@ -114,21 +136,50 @@ class Store:
         return record
 
     def attach_links(self, conn: sa.Connection, entity: Entity,
-                     records: list[dict[str, Any]]) -> None:
-        """Each `links` field as sorted ids of live targets: one query per field per page."""
+                     records: list[dict[str, Any]],
+                     fields: Iterable[Field] | None = None) -> None:
+        """Each `links` field (or those of `fields`) as sorted ids of live targets: one
+        query per field per page."""
         ids = [record["id"] for record in records]
-        for field in links_fields(entity):
+        for field in links_fields(entity) if fields is None else fields:
             targets: dict[int, list[int]] = defaultdict(list)
-            junction, target = self.junction(entity, field), self.table(field.to_entity)
+            query = self._links_query(entity, field)
             for batch in chunks(ids):
-                query = (sa.select(junction.c.source_id, junction.c.target_id)
-                         .join(target, target.c.id == junction.c.target_id)
-                         .where(junction.c.source_id.in_(batch), target.c.deleted_at.is_(None))
-                         .order_by(junction.c.source_id, junction.c.target_id))
-                for source_id, target_id in conn.execute(query):
+                for source_id, target_id in conn.execute(query,
+                                                         {"ids": self.ids_value(batch)}).all():
                     targets[source_id].append(target_id)
+            name = field.name
             for record in records:
-                record[field.name] = targets.get(record["id"], [])
+                record[name] = targets.get(record["id"], [])
+
+    def _links_query(self, entity: Entity, field: Field) -> sa.Select[Any]:
+        """The live targets of a `links` field for the source ids bound as `ids`
+        (`ids_value`), built once: the same statement object serves every page."""
+        def make() -> sa.Select[Any]:
+            junction, target = self.junction(entity, field), self.table(field.to_entity)
+            return (sa.select(junction.c.source_id, junction.c.target_id)
+                    .join(target, target.c.id == junction.c.target_id)
+                    .where(self.among(junction.c.source_id), target.c.deleted_at.is_(None))
+                    .order_by(junction.c.source_id, junction.c.target_id))
+        return self.remember(("links", entity.name, field.name), make)
+
+    def among(self, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        """`column` is one of the ids bound as `ids` (as `ids_value` makes the value): one
+        parameter, an array on PostgreSQL and JSON text on SQLite, so the SQL is the
+        same whatever the number of ids (no IN list expanded per call)."""
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return column == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
+        if dialect == "sqlite":
+            return column.in_(sa.select(sa.column("value", sa.Integer))
+                              .select_from(sa.func.json_each(sa.bindparam("ids", type_=sa.Text))))
+        return column.in_(sa.bindparam("ids", expanding=True))
+
+    def ids_value(self, ids: list[int]) -> Any:
+        """The value of `ids` for `among`."""
+        if self.engine.dialect.name == "sqlite":
+            return json.dumps(ids)
+        return ids
 
     def attach_lines(self, conn: sa.Connection, entity: Entity,
                      records: list[dict[str, Any]]) -> None:
