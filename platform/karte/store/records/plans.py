@@ -65,7 +65,7 @@ def page_plan(store: Store, entity: Entity, sort: str | None, actor: Actor | Non
         select = (base(store, entity, include_deleted, actor, columns)
                   .order_by(*order_by(store, entity, sort, actor, reverse))
                   .limit(sa.bindparam(LIMIT, type_=sa.Integer))
-                  .offset(sa.bindparam(OFFSET, type_=sa.Integer)))
+                  .offset(sa.bindparam(OFFSET, type_=sa.BigInteger)))
         links = tuple(f for f in links_fields(entity) if f.name not in unseen)
         folded = bool(links) and store.engine.dialect.name in FOLDED
         plan = PagePlan(select, select, links, folded, key)
