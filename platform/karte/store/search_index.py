@@ -275,11 +275,19 @@ def _ensure_pg(conn: sa.Connection, pack: Pack) -> bool:
               if place in texts} if schema is not None else {}
     for name in sorted(found - set(wanted)):
         conn.execute(sa.text(f'DROP INDEX "{name}"'))
+    indexed: set[str] = set()
     for name, (table, column) in sorted(wanted.items()):
         if name not in found:
             conn.execute(sa.text(
                 f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin '
                 f'(lower(("{column}") COLLATE "C") "{schema}".gin_trgm_ops)'))
+            indexed.add(table)
+    # An expression index has no statistics until its table is analysed: until then the
+    # planner takes `LIKE '%son%'` to match 5% of the rows and, for a page of 5, scans the
+    # table in order hoping to meet them early (50-120 ms at a million rows when none
+    # match, against 0.1 ms through the index once analysed).
+    for table in sorted(indexed):
+        conn.execute(sa.text(f'ANALYZE "{table}"'))
     return schema is not None or not pg_indexes(pack)
 
 
