@@ -37,11 +37,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_pages import timed  # noqa: E402
 from bench_sorts import signed_in_client  # noqa: E402
+from common import PG_URL, pg_schema_url  # noqa: E402
 
 from karte.config import REPO_ROOT  # noqa: E402
 
-PG_URL = os.environ.get("KARTE_BENCH_PG_URL",
-                        "postgresql+psycopg://karte:karte@localhost:5432/karte_test")
 START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 LIST_CAP = 10_000
 QUERIES = [("frequent", "son"), ("rare", "quixote"), ("Japanese", "名古屋"), ("Japanese 2", "東京"),
@@ -123,20 +122,6 @@ def build(url: str, size: int) -> None:
     engine.dispose()
 
 
-def _pg_schema_url(base: str, size: int) -> str | None:
-    schema = f"bench_search_{size}"
-    try:
-        admin = sa.create_engine(base)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        admin.dispose()
-    except sa.exc.OperationalError as error:
-        print(f"PostgreSQL skipped: {error.orig}")
-        return None
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
 def _old_fold(column, dialect: str):
     """What main folded with before: lower() on SQLite, translate() on PostgreSQL."""
     if dialect == "sqlite":
@@ -214,7 +199,7 @@ def main() -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("KARTE_INSTANCE", str(db.parent))
     urls = {"sqlite": f"sqlite:///{db}"}
-    if args.pg and (pg := _pg_schema_url(args.pg, args.size)):
+    if args.pg and (pg := pg_schema_url(args.pg, f"bench_search_{args.size}")):
         urls["postgresql"] = pg
     for kind, url in urls.items():
         build(url, args.size)

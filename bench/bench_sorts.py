@@ -32,13 +32,12 @@ import sqlalchemy as sa
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_pages import timed  # noqa: E402
+from common import PG_URL, pg_schema_url  # noqa: E402
 
 from karte.config import REPO_ROOT  # noqa: E402
 
 ADMIN, PASSWORD = "sorts-admin@example.com", "a long enough password 1"
 
-PG_URL = os.environ.get("KARTE_BENCH_PG_URL",
-                        "postgresql+psycopg://karte:karte@localhost:5432/karte_test")
 ENTITIES = ("deal", "task", "ticket", "interaction")
 SORTS = [("deal", None), ("deal", "close_on"), ("deal", "-close_on"), ("deal", "owner"),
          ("task", None), ("task", "-due_on"), ("ticket", None), ("ticket", "owner"),
@@ -121,20 +120,6 @@ def signed_in_client(app):
     return client
 
 
-def _pg_schema_url(base: str, size: int) -> str | None:
-    schema = f"bench_sorts_{size}"
-    try:
-        admin = sa.create_engine(base)
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        admin.dispose()
-    except sa.exc.OperationalError as error:
-        print(f"PostgreSQL skipped: {error.orig}")
-        return None
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
 def _hand_order(store, entity, sort):
     """The ORDER BY one writes by hand for "empty values last": NULLS LAST only where a
     column can be empty."""
@@ -211,7 +196,7 @@ def main() -> None:
     db.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("KARTE_INSTANCE", str(db.parent))
     urls = {"sqlite": f"sqlite:///{db}"}
-    if args.pg and (pg := _pg_schema_url(args.pg, args.size)):
+    if args.pg and (pg := pg_schema_url(args.pg, f"bench_sorts_{args.size}")):
         urls["postgresql"] = pg
     for kind, url in urls.items():
         build(url, args.size)

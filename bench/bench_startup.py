@@ -32,11 +32,12 @@ import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "platform"))
+sys.path.insert(0, str(HERE))
+
+from common import PG_URL  # noqa: E402
 
 from karte.config import REPO_ROOT  # noqa: E402
 
-PG_URL = os.environ.get("KARTE_BENCH_PG_URL",
-                        "postgresql+psycopg://karte:karte@localhost:5432/karte_test")
 TARGET = 1.0
 SCALARS = [
     ("string", {"max_length": 120}), ("text", {}), ("integer", {}), ("decimal", {}),

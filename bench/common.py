@@ -3,6 +3,7 @@ per cached database, and the Jinja table every hand-written baseline renders."""
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 import time
@@ -12,7 +13,9 @@ from typing import Any
 import jinja2
 import sqlalchemy as sa
 
-PG_URL = "postgresql+psycopg://karte:karte@localhost:5432/karte_test"
+# PostgreSQL for every benchmark: KARTE_BENCH_DATABASE_URL, else the test database.
+PG_URL = os.environ.get("KARTE_BENCH_DATABASE_URL",
+                        "postgresql+psycopg://karte:karte@localhost:5432/karte_test")
 
 # The table a hand-written list page renders: one <td> per column, values as they come.
 TABLE = jinja2.Template(
