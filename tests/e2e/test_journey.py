@@ -56,7 +56,11 @@ def test_customer_deal_board_and_timeline(page: Page, live_server):
     expect(page.locator("#board-messages")).to_contain_text("positive amount")
     assert column_of(page, card) == "new", "a refused card snaps back"
 
-    drag(page, card, "proposal")  # the amount is there: accepted
+    # the amount is there: accepted. Sortable shows the card in its new column at once;
+    # the reload must wait for the server's answer, or it races the move in flight (the
+    # page could read the counts before the move and the cards after it)
+    with page.expect_response(lambda r: r.request.method == "POST"):
+        drag(page, card, "proposal")
     expect(page.locator(f'ol.board-list[data-stage="proposal"] {card}')).to_be_visible()
     page.reload()
     assert column_of(page, card) == "proposal", "the move was saved"
