@@ -24,8 +24,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import request, url_for
+from markupsafe import Markup, escape
 
 from karte.meta.model import Entity, Workflow
+from karte.web.display import Refs, link_to, show_field
 from karte.web.field_access import unseen
 from karte.workflow.board import Column
 
@@ -56,9 +58,9 @@ def plan(entity: Entity, flow: Workflow) -> Plan:
     the stage (the column says it)."""
     gone = unseen(entity) | {entity.title_field, flow.field}
     owner = owner_field(entity)
-    declared = getattr(flow, "board_fields", None)
+    declared = flow.board_fields
     if declared is None:
-        subtitle = [n for n in getattr(entity, "subtitle", ()) if n != owner]
+        subtitle = [n for n in entity.subtitle if n != owner]
         money = [n for n, f in entity.fields.items() if f.type == "money"
                  and n not in subtitle]
         fields, shown_owner = money, owner
@@ -82,6 +84,18 @@ def initials(name: str) -> str:
     if len(words) == 1:
         return words[0][:2].upper() if words[0].isascii() else words[0][:2]
     return (words[0][0] + words[-1][0]).upper()
+
+
+def value(entity: Entity, name: str, card: Mapping[str, Any], refs: Refs) -> Markup:
+    """A field as a card shows it: a link's target by its title as plain text (the card's
+    title is its one link: a card is dragged, and on a phone tapped), else as lists do."""
+    f = entity.fields[name]
+    if f.type not in ("link", "links"):
+        return show_field(entity, name, card, refs)
+    ids = card[name] if f.type == "links" else [card[name]]
+    known = refs.titles.get(f.to_entity or "", {})
+    return Markup(", ").join(escape(known.get(id) or f"#{id}") if id in known
+                             else link_to(f.to_entity or "", id, refs) for id in ids)
 
 
 def days(columns: Iterable[Column], now: dt.datetime) -> dict[int, int]:

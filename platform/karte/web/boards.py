@@ -49,7 +49,15 @@ from karte.web import (
     timezone,
     workflows,
 )
-from karte.web.board_cards import closed, days, initials, layout, owner_field, plan
+from karte.web.board_cards import (
+    closed,
+    days,
+    initials,
+    layout,
+    owner_field,
+    plan,
+    value,
+)
 from karte.web.display import colour_class, references
 from karte.web.field_access import unseen
 from karte.workflow.board import Column
@@ -115,7 +123,7 @@ def _board_context(flow: Workflow, entity: Entity, columns: list[Column],
         "labels": {n: text(entity.fields[n].label) for n in shows.names},
         "owner_field": owner, "money": entity.fields[money] if money else None,
         "refs": refs, "initials": {id: initials(name) for id, name in refs.users.items()},
-        "days": days(columns, dt.datetime.now(dt.UTC)), "filled": _filled,
+        "days": days(columns, dt.datetime.now(dt.UTC)), "filled": _filled, "value": value,
         "colours": {s.key: f"c-{colour_class(s.color)}" for s in flow.stages if s.color},
         "kept": dict(kept),
         "back": url_for("boards.show", workflow=flow.name, owner=kept.get("owner"),
