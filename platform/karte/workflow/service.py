@@ -16,7 +16,7 @@ the pack's declared consequences and run whatever the mover's other rights.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -264,12 +264,14 @@ class Workflows:
 
     def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
               search: str | None = None, limit: int = 20, money_field: str | None = None,
-              now: dt.datetime | None = None) -> list[kanban.Column]:
+              now: dt.datetime | None = None,
+              closed: Collection[str] = ()) -> list[kanban.Column]:
         """A kanban board: per stage its numbers and first `limit` cards (overdue ones
-        flagged), all limited to what the actor may read and to `where` / `search`."""
+        flagged; none for the `closed` stages), all limited to what the actor may read
+        and to `where` / `search`."""
         chosen = self.workflow(workflow)
         return kanban.board(self.records, chosen, kanban.Filter(where, search, actor),
-                           _now(now), limit, money_field)
+                           _now(now), limit, money_field, closed)
 
     def column(self, workflow: str | Workflow, stage: str, actor: Actor | None = None,
                where: Any = None, search: str | None = None, limit: int = 20,
