@@ -219,12 +219,14 @@ def _prompt(entity: Entity, id: int, to: str, workflow: str | None, problems: li
     record = records().get(entity.name, id, actor=actor())
     flow = workflows().workflow_for(entity, to, workflow, actor())
     fields = [entity.fields[n] for n in ask or () if n in entity.fields]
-    found = hints(flow, to, [f.name for f in fields])
     empty = {p.where for p in problems if p.code == "required"}
     errors: dict[str, list[str]] = {}
+    found: dict[str, list[str]] = {}
     for p in problems:      # an empty field's rule is what to type, not a second error
         kept = found if p.code == "rule" and p.where in empty else errors
         kept.setdefault(p.where, []).append(p.message)
+    for name, later in hints(flow, to, [f.name for f in fields]).items():
+        found.setdefault(name, []).extend(later)
     extra.setdefault("hints", found)
     context = {"entity": entity, "record": record, "workflow": flow, "stage": flow.stage(to),
                "problems": problems, "ask": None if ask is None else fields,
