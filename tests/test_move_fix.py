@@ -153,6 +153,9 @@ def test_reasons_that_are_not_fields_are_listed_with_a_link_to_the_record(app):
     assert [li.get_text(" ", strip=True) for li in soup.select(".problems li")] == [
         "Only manager may move this deal from Invoiced to Won."]
     assert soup.select_one(f'a[href="/deal/{id}"]') is not None
+    dragged = soup_of(sales.send(f"/deal/{id}/move?board=1", {"to": "won"},
+                                 headers={"HX-Request": "true"}))   # the board sends no back
+    assert dragged.select_one(f'a.primary[href="/deal/{id}"]') is not None
     assert deal(app, id)["stage"] == "invoiced"
 
 
