@@ -92,8 +92,7 @@ def _late(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
     if not ids or workflow.stage(stage).max_days is None:
         return set()
     return set(conn.scalars(sa.select(table.c.id).where(
-        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage,
-                                             few=True))))
+        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage))))
 
 
 def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
