@@ -52,8 +52,11 @@ def test_customer_deal_board_and_timeline(page: Page, live_server):
     expect(page.locator(card)).to_be_visible()
     assert column_of(page, card) == "new"
 
-    drag(page, card, "invoiced")  # no invoice number and a zero amount: refused
-    expect(page.locator("#board-messages")).to_contain_text("positive amount")
+    drag(page, card, "invoiced")  # no invoice number and a zero amount: asked in place
+    asking = page.locator("#move-dialog")
+    expect(asking).to_contain_text("positive amount")
+    asking.locator("[data-cancel]").first.click()
+    expect(asking).to_be_hidden()
     assert column_of(page, card) == "new", "a refused card snaps back"
 
     # the amount is there: accepted. Sortable shows the card in its new column at once;

@@ -6,8 +6,9 @@ first cards, limited to what the signed-in user may read and to the board's filt
 (`owner`, `q` in the URL). Dragging a card posts to the move endpoint with
 `?board=1&owner=…&q=…` as an htmx-style request (static/js/board.js): an accepted move
 answers with the re-rendered card plus every column head as out-of-band swaps; a refused
-one answers 409 with every reason, and — when the only reasons are empty fields — a form
-asking for exactly those fields, which completes the move with them in one step. Without
+one answers 409 with every reason, and — when every reason is a field of the record, empty
+or refused by a rule (web/move_fix.py) — a form asking for exactly those fields, which
+completes the move with them in one step. Without
 JavaScript each card carries a small "Move to" form posting to the same endpoint: 303 back
 to the board, or the move page (409) saying why and asking for what is missing.
 """
@@ -35,7 +36,7 @@ from werkzeug.datastructures import MultiDict
 from karte.auth.users import list_users
 from karte.fields import is_empty
 from karte.meta.model import Entity, Field, Workflow
-from karte.store.errors import Conflict
+from karte.store.errors import Conflict, ValidationFailed
 from karte.store.lookup import pick
 from karte.store.permissions import rights
 from karte.web import (
@@ -60,6 +61,7 @@ from karte.web.board_cards import (
 )
 from karte.web.display import colour_class, references
 from karte.web.field_access import unseen
+from karte.web.move_fix import fixable, hints
 from karte.workflow.board import Column
 from karte.workflow.errors import MoveRefused
 from karte.workflow.reports import money_field_of
@@ -222,27 +224,30 @@ def _prompt(entity: Entity, id: int, to: str, workflow: str | None, problems: li
     record = records().get(entity.name, id, actor=actor())
     flow = workflows().workflow_for(entity, to, workflow, actor())
     fields = [entity.fields[n] for n in ask or () if n in entity.fields]
+    empty = {p.where for p in problems if p.code == "required"}
     errors: dict[str, list[str]] = {}
-    for p in problems:
-        errors.setdefault(p.where, []).append(p.message)
+    found: dict[str, list[str]] = {}
+    for p in problems:      # an empty field's rule is what to type, not a second error
+        kept = found if p.code == "rule" and p.where in empty else errors
+        kept.setdefault(p.where, []).append(p.message)
+    for name, later in hints(flow, to, [f.name for f in fields]).items():
+        found.setdefault(name, []).extend(later)
+    extra.setdefault("hints", found)
     context = {"entity": entity, "record": record, "workflow": flow, "stage": flow.stage(to),
                "problems": problems, "ask": None if ask is None else fields,
                "choices": _choices(fields), "errors": errors,
                "typed": request.form if request.method == "POST" else MultiDict(),
                "version": request.values.get("version") or record["version"],
-               "back": _back(entity, id), **extra}
+               "back": _back(entity, id),
+               "card": url_for("cards.show", entity=entity.name, id=id), **extra}
     return render("move.html", "_partials/move_prompt.html", status, **context)
 
 
 def _asked(entity: Entity, refused: MoveRefused) -> list[str] | None:
-    """The fields to ask for after a refusal: exactly the missing ones when they are the
-    only reasons; after a form already asked, those again while every reason is about
-    them (a typo is corrected in place). None: no form, the reasons alone."""
-    before = [n for n in request.form.getlist("ask") if n in entity.fields]
-    fields = list(dict.fromkeys([*refused.missing, *before]))
-    if refused.only_missing or (before and all(p.where in fields for p in refused.problems)):
-        return fields
-    return None
+    """The fields to ask for after a refusal: every reason is a field of the record
+    (missing, refused by a rule, invalid), and the fields a form asked before (web/move_fix).
+    None: no form, the reasons alone."""
+    return fixable(entity, refused.problems, request.form.getlist("ask"))
 
 
 def _move_form(ent: Entity, id: int):
@@ -256,12 +261,14 @@ def _move_form(ent: Entity, id: int):
             flash(_("There is no stage “%(stage)s”; choose one on the stage bar.",
                     stage=to))
         return redirect(url_for("cards.show", entity=ent.name, id=id), 303)
-    problems = workflows().can_move(ent.name, id, to, actor=actor(), workflow=workflow)
-    missing = [p.where for p in problems if p.code == "required"]
-    only = all(p.code == "required" or (p.code == "rule" and p.where in missing)
-               for p in problems)
-    return _prompt(ent, id, to, workflow, problems, missing if only else None,
-                   409 if problems and not only else 200)
+    try:
+        problems = workflows().can_move(ent.name, id, to, actor=actor(), workflow=workflow)
+    except ValidationFailed as error:   # a workflow the address names wrongly
+        flash(" ".join(p.message for p in error.problems))
+        return redirect(url_for("cards.show", entity=ent.name, id=id), 303)
+    ask = fixable(ent, problems) if problems else []
+    return _prompt(ent, id, to, workflow, problems, ask,
+                   409 if problems and ask is None else 200)
 
 
 @blueprint.route("/<entity>/<int:id>/move", methods=["GET", "POST"])
@@ -274,7 +281,8 @@ def move(entity: str, id: int):
     to, workflow = form.get("to", ""), form.get("workflow") or None
     try:
         moved = workflows().move(ent.name, id, to, actor=actor(), values=_values(ent, form),
-                                 version=form.get("version") or None, workflow=workflow)
+                                 version=form.get("version") or None, workflow=workflow,
+                                 ahead=form.getlist("ask"))
     except MoveRefused as refused:
         return _prompt(ent, id, to, workflow, refused.problems, _asked(ent, refused), 409)
     except Conflict as conflict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 from flask_babel import format_timedelta
@@ -23,28 +22,30 @@ from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Text, Workflow
 from karte.problems import Problem
 from karte.store.errors import InvalidQuery, ValidationFailed
 from karte.store.lookup import can_read
-from karte.store.permissions import allows, rights
-from karte.store.timeline import Page, Timeline, from_audit, linking
+from karte.store.permissions import allows
+from karte.store.timeline import Page, Timeline, from_audit
 from karte.web import (
     actor,
     entity_or_404,
+    is_fragment,
     records,
     registry,
     render,
-    timezone,
     workflows,
 )
 from karte.web.display import Refs, Shown, references, references_of
-from karte.web.field_access import fixed, seen
+from karte.web.field_access import seen
 from karte.web.form_model import Conditions
 from karte.web.list_params import MAX_PAGE
 from karte.web.messages import field_errors
+from karte.web.quick_add import defaults as quick_defaults
+from karte.web.quick_add import quick_adds
+from karte.web.quick_add import values as quick_values
 from karte.web.related import finish, related_list, related_lists, relation_or_404, shown
 from karte.workflow import RecordActions
 
 blueprint = Blueprint("cards", __name__)
 
-INPUT_TYPES = {"date": "date", "datetime": "datetime-local"}
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
            "delete": _l("Deleted"), "restore": _l("Restored"), "action": _l("Ran an action")}
@@ -162,51 +163,13 @@ def _duration(seconds: int | None) -> str:
                                                        threshold=1.1)
 
 
-# ---------------------------------------------------------------- quick add
-
-
-def _quick_inputs(child: Entity) -> list[Field]:
-    """What a quick-add form asks: the title, and the item's date when it has one."""
-    item = child.timeline_item          # set: `linking` offers only entities with one
-    names = dict.fromkeys((child.title_field, *([item.at] if item else [])))
-    return [f for name in names if (f := child.fields.get(name)) is not None
-            and not f.read_only and name not in fixed(child)
-            and (name == child.title_field or f.type in INPUT_TYPES)]
-
-
-def quick_adds(entity: Entity, offered: bool = True) -> list[dict[str, Any]]:
-    """A quick-add form per entity with a timeline item that links here (`offered`:
-    only those the user may create; the service refuses the others anyway)."""
-    forms = []
-    for child, fields in linking(records().store, entity):
-        links = [f for f in fields if f.type == "link"]
-        if links and (not offered or rights(records().store, child, actor()).create):
-            forms.append({"child": child, "link": links[0], "inputs": _quick_inputs(child)})
-    return forms
-
-
-def _local(raw: str) -> Any:
-    """A datetime-local value is the user's wall-clock time; anything else goes to the
-    service as typed, which says what is wrong with it."""
-    try:
-        value = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        return raw
-    return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(timezone()))
-
-
-def _quick_values(form: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-    """The typed values (empty ones left out, so defaults apply) and the link here."""
-    values: dict[str, Any] = {}
-    for f in form["inputs"]:
-        raw = request.form.get(f.name, "").strip()
-        if raw:
-            values[f.name] = _local(raw) if f.type == "datetime" else raw
-    values[form["link"].name] = record["id"]
-    return values
-
-
 # ---------------------------------------------------------------- card
+
+
+def _quick(entity: Entity) -> dict[str, Any]:
+    """The quick-add forms and their default text (web/quick_add.py)."""
+    forms = quick_adds(entity)
+    return {"quick": forms, "quick_defaults": quick_defaults(forms)}
 
 
 def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
@@ -227,7 +190,7 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
             "may_edit": allows(store, entity, user, "update", record),
             "may_delete": allows(store, entity, user, "delete", record),
             "bars": [_stage_bar(w, record) for w in registry().workflows_of(entity.name)],
-            "related": lists, "quick": quick_adds(entity),
+            "related": lists, **_quick(entity),
             "actions": RecordActions(records()).available(entity.name, record, user),
             "typed": {}, "errors": {},
             **timeline_context(entity, record, before, page, refs), **extra}
@@ -274,18 +237,31 @@ def add_note(entity: str, id: int):
 
 @blueprint.route("/<entity>/<int:id>/quick-add/<child>", methods=["POST"])
 def quick_add(entity: str, id: int, child: str):
+    """Create the item linked here; htmx gets the timeline panel back (422 with the typed
+    text and the errors when refused), a plain post the card (303, or 422)."""
     ent = entity_or_404(entity)
     form = next((q for q in quick_adds(ent, offered=False) if q["child"].name == child), None)
     if form is None:
         abort(404)
     record = records().get(ent.name, id, actor=actor())
     try:
-        records().create(child, _quick_values(form, record), actor=actor())
+        added = records().create(child, quick_values(form, record), actor=actor())
     except ValidationFailed as error:
-        return render("card.html", status=422, **card_context(
-            ent, record, typed={child: request.form},
-            errors={child: field_errors(error, form["child"])}))
+        failed = {"typed": {child: request.form},
+                  "errors": {child: field_errors(error, form["child"])}}
+        if is_fragment():
+            return _panel(ent, record, 422, **failed)
+        return render("card.html", status=422, **card_context(ent, record, **failed))
+    if is_fragment():
+        return _panel(ent, record, 200, added=(form["child"], added))
     return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor="timeline"), 303)
+
+
+def _panel(entity: Entity, record: Mapping[str, Any], status: int, **extra: Any):
+    """The card's timeline panel alone: quick-add forms and the newest entries."""
+    context = {"entity": entity, "record": record, "typed": {}, "errors": {},
+               **_quick(entity), **timeline_context(entity, record), **extra}
+    return render("card.html", "_partials/timeline_panel.html", status, **context)
 
 
 # ---------------------------------------------------------------- history

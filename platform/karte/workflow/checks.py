@@ -28,6 +28,7 @@ from karte.store.records.fetch import Linked
 from karte.store.records.write import compute_formulas, judge_with, prepare_create
 from karte.store.validation import Judge, check_protected, check_required, check_stages
 from karte.workflow import actions
+from karte.workflow.ahead import AHEAD, ahead_problems
 from karte.workflow.messages import Voice
 
 Record = Mapping[str, Any]
@@ -76,6 +77,7 @@ class Judging:
     ctx: conditions.Context
     judge: Judge
     linked: Linked | None = None     # values formulas read through links
+    ahead: frozenset[str] = frozenset()   # asked fields: later stages' rules judge them too
 
     def hops(self, record: Record) -> Mapping[str, Any] | None:
         return self.linked.hop_values(record) if self.linked is not None else None
@@ -165,6 +167,17 @@ def _rules(j: Judging, entering: Record) -> list[Problem]:
             if rule.when is not None and not j.judge(rule.when, entering)]
 
 
+def _ahead(j: Judging, entering: Record) -> list[Problem]:
+    """The later stages' rules on the fields the move asked for (workflow/ahead.py)."""
+    if not j.ahead:
+        return []
+    return ahead_problems(
+        j.workflow, j.stage.key, [n for n in j.entity.fields if n in j.ahead], entering,
+        j.judge, lambda stage, rule: j.voice.say(
+            "ahead", stage=j.voice.stage(stage),
+            message=j.voice.text(rule.message) or j.say("rule_default")))
+
+
 def _other_stages(j: Judging, entering: Record, changed: set[str]) -> list[Problem]:
     """What the record's stages in its other workflows keep (carried values may not
     empty a field another stage requires)."""
@@ -188,7 +201,8 @@ def _judge(j: Judging, values: Mapping[str, Any]) -> Plan:
                                   actions.Scope(j.ctx, j.entity, entering))
     found = (_policy(j, before) + _forbidden(j, values)
              + _unwritable(j, _missing(j, entering, changed)) + _rules(j, entering)
-             + _other_stages(j, entering, changed) + problems + set_problems
+             + _ahead(j, entering) + _other_stages(j, entering, changed) + problems
+             + set_problems
              + [p for c in creations for p in _creation_problems(j, c)])
     return Plan(j.workflow, j.record, j.stage, dict(values), sets, creations,
                 _once(found))
@@ -197,15 +211,17 @@ def _judge(j: Judging, values: Mapping[str, Any]) -> Plan:
 def _once(problems: list[Problem]) -> list[Problem]:
     """Each problem once; a field already reported as invalid is not also "missing", nor
     judged by a rule (its value was not taken)."""
-    invalid = {p.where for p in problems if p.code not in ("required", "rule", "not_allowed")}
+    invalid = {p.where for p in problems
+               if p.code not in ("required", "rule", "not_allowed", AHEAD)}
     kept = [p for p in problems if not (p.code in ("required", "rule") and p.where in invalid)]
     return list(dict.fromkeys(kept))
 
 
 def plan_move(records: Records, conn: sa.Connection, workflow: Workflow, entity: Entity,
               record: Record, to: str, actor: Actor | None, voice: Voice,
-              values: Mapping[str, Any]) -> Plan:
-    """The move of `record` to stage `to`, judged (nothing is written)."""
+              values: Mapping[str, Any], ahead: frozenset[str] = frozenset()) -> Plan:
+    """The move of `record` to stage `to`, judged (nothing is written); `ahead`: fields
+    asked for, whose values the later stages' rules judge too."""
     target = moves.stage_index(workflow, to)
     if target is None:            # the workflow was chosen as the one with this stage
         raise ValueError(f'workflow "{workflow.name}" has no stage "{to}"')
@@ -213,7 +229,7 @@ def plan_move(records: Records, conn: sa.Connection, workflow: Workflow, entity:
     judging = Judging(records, workflow, entity, record, source_index(workflow, record),
                       target, actor, voice, ctx,
                       judge_with(ctx, records.store.fetcher(conn)),
-                      Linked(records.store, conn, entity, None))
+                      Linked(records.store, conn, entity, None), frozenset(ahead))
     return _judge(judging, values)
 
 

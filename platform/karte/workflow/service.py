@@ -16,7 +16,7 @@ the pack's declared consequences and run whatever the mover's other rights.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,8 +87,9 @@ class Workflows:
 
     def can_move(self, entity: str, record: Any, to: str, actor: Actor | None = None,
                  values: Mapping[str, Any] | None = None,
-                 workflow: str | None = None) -> list[Problem]:
-        """Every reason the move would be refused now (empty: allowed). `record` is a
+                 workflow: str | None = None, ahead: Iterable[str] = ()) -> list[Problem]:
+        """Every reason the move would be refused now (empty: allowed); `ahead` as for
+        `move`. `record` is a
         record (as read) or its id. Nothing is written. A record the actor may not read
         raises NotFound; one they may not update gives the Forbidden problem as the reason."""
         ent = self.store.entity(entity)
@@ -106,15 +107,18 @@ class Workflows:
             if current.get(chosen.field) == to:
                 return []
             return plan_move(self.records, conn, chosen, ent, current, to, actor,
-                             self.voice(actor), values or {}).problems
+                             self.voice(actor), values or {}, frozenset(ahead)).problems
 
     def move(self, entity: str, id: Any, to: str, actor: Actor | None = None,
              values: Mapping[str, Any] | None = None, version: Any = None,
-             workflow: str | None = None, *, conn: sa.Connection | None = None) -> Record:
+             workflow: str | None = None, *, conn: sa.Connection | None = None,
+             ahead: Iterable[str] = ()) -> Record:
         """Move a record to stage `to`, saving `values` with it; returns the record as
-        saved. Raises MoveRefused (every reason, nothing written), Conflict (stale
-        `version`), NotFound, or ValidationFailed (no such stage or workflow). `conn=`
-        joins the caller's transaction (a record action's steps)."""
+        saved. `ahead`: the fields a form asked for, whose values the rules of the later
+        stages judge too (workflow/ahead.py). Raises MoveRefused (every reason, nothing
+        written), Conflict (stale `version`), NotFound, or ValidationFailed (no such
+        stage or workflow). `conn=` joins the caller's transaction (a record action's
+        steps)."""
         ent = self.store.entity(entity)
         chosen = self.workflow_for(ent, to, workflow, actor)
         with self._joined(conn) as conn:
@@ -125,7 +129,7 @@ class Workflows:
             if current.get(chosen.field) == to:
                 return self._stay(conn, ent, current, actor, values)
             plan = plan_move(self.records, conn, chosen, ent, current, to, actor,
-                             self.voice(actor), values or {})
+                             self.voice(actor), values or {}, frozenset(ahead))
             if plan.problems:
                 raise MoveRefused(plan.problems, plan.missing, plan.only_missing)
             return self._apply(conn, ent, plan, actor)

@@ -1,14 +1,13 @@
 // Kanban drag and drop (SPEC §4). Sortable only moves the card on screen; the server
 // decides. Accepted: the re-rendered card takes the dragged one's place and the column
-// heads are swapped out of band. Refused: the card snaps back to where it was and every
-// reason shows above the board — unless only fields are missing, then a dialog asks for
-// exactly those and completes the move with them. Without this script (or without
+// heads are swapped out of band. Refused: the card snaps back to where it was and the
+// refusal opens in a dialog (static/js/movefix.js): a form for the fields to fix, which
+// completes the move with them, or the reasons and a link to the record. Without this script (or without
 // Sortable) each card's "Move to…" form does the same through full pages.
 (() => {
   "use strict";
   const board = document.querySelector(".board[data-board]");
   const messages = document.getElementById("board-messages");
-  const dialog = document.getElementById("move-dialog");
   if (!board || !messages || typeof window.Sortable === "undefined") return;
 
   const token = () => {
@@ -75,48 +74,18 @@
     }
   }
 
-  // ------------------------------------------------------------ the missing-fields dialog
-  let pending = null;   // {card, list}: the move the dialog will complete
-
+  // ------------------------------------------------------------ fixing a refusal
+  // The dialog is static/js/movefix.js's: the card stays where it was until the move
+  // succeeds, then lands at the top of the target column; a cancelled dialog leaves it.
   function ask(card, list, fragment) {
-    pending = {card, list};
-    dialog.querySelector(".move-dialog-body").replaceChildren(fragment);
-    if (!dialog.open) dialog.showModal();
-    const first = dialog.querySelector("input:not([type=hidden]), select, textarea");
-    if (first) first.focus();
+    window.KarteMoveFix.open(fragment, {
+      send: (body) => post(card, body),
+      done: (answer) => {
+        list.insertBefore(card, list.querySelector(":scope > .board-card, :scope > .more"));
+        land(card, answer.html);
+      },
+    });
   }
-
-  dialog.addEventListener("click", (event) => {
-    if (event.target.closest("[data-cancel]")) {
-      event.preventDefault();
-      dialog.close();
-    }
-  });
-  dialog.addEventListener("close", () => { pending = null; });
-  dialog.addEventListener("submit", async (event) => {
-    const form = event.target.closest("form[data-prompt]");
-    if (!form || !pending) return;
-    event.preventDefault();
-    const {card, list} = pending;
-    let answer;
-    try {
-      answer = await post(card, new FormData(form));
-    } catch (error) {
-      dialog.close();
-      return sayFailed();
-    }
-    const fragment = parse(answer.html);
-    if (answer.ok) {
-      dialog.close();
-      list.insertBefore(card, list.querySelector(":scope > .board-card, :scope > .more"));
-      return land(card, answer.html);
-    }
-    if (answer.status === 409 && fragment.querySelector("form[data-prompt]")) {
-      return ask(card, list, fragment);
-    }
-    dialog.close();
-    sayFrom(fragment);
-  });
 
   // ------------------------------------------------------------ dragging
   let origin = null;   // {list, next}: where the dragged card was
@@ -146,7 +115,7 @@
     if (answer.ok) return land(card, answer.html);
     snapBack(card, from);
     const fragment = parse(answer.html);
-    if (answer.status === 409 && fragment.querySelector("form[data-prompt]")) {
+    if (answer.status === 409 && fragment.querySelector(".move-prompt") && window.KarteMoveFix) {
       messages.replaceChildren();
       return ask(card, list, fragment);
     }
