@@ -1,11 +1,14 @@
 """Home's work queue (issue 12): my to-dos, my records that need action, and what other
 people changed on my records — generic over the pack, no entity is named here.
 
-Every section is the list page's own filter (`f.<field>.<op>` parameters, `list_params`):
-the section reads its rows with the condition those parameters make, and its "and N more"
-links to the list page with the same parameters, so the link shows exactly the section's
-records. Each read is one indexed query with a LIMIT (the `__home`, `__todo` and
-`__recent` indexes of `store/tables.py`), and each count stops at CAP.
+Every section but one is a list page filter (`f.<field>.<op>` parameters, `list_params`):
+it reads its rows with the condition those parameters make (to-dos: the same records,
+read by `queue.todo_ids` from two ranges of the to-do index), and its "and N more" links
+to the list page with the same parameters, so the link shows exactly the section's
+records. "Too long in their stage" has no list filter (time in stage is no field): its
+link opens the board, which badges them. Each read is one indexed query with a LIMIT
+(`workflow/queue.py`; the `__home`, `__todo` and `__recent` indexes of
+`store/tables.py`), and each count stops at CAP.
 
 "Mine" is the entity's owner field (`owner`), or else its first `user` field. Dates are
 the pack's calendar days: "today" is today in the pack's timezone.
@@ -19,16 +22,14 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import url_for
 from werkzeug.datastructures import MultiDict
 
 from karte.meta.model import Entity, Workflow
 from karte.store.lookup import can_read
-from karte.store.permissions import scope
 from karte.web import actor, records, registry
 from karte.web.list_params import parse
-from karte.workflow import history
+from karte.workflow import queue
 
 TODOS = 15           # to-do rows on home
 ROWS = 8             # rows per "needs action" group
@@ -126,6 +127,19 @@ def bucket(value: Any, day: dt.date) -> tuple[str, int]:
     return ("today", 0) if due == day else ("week", (due - day).days)
 
 
+def _todo_section(entity: Entity, params: Params, day: dt.date) -> dict[str, Any]:
+    """Like `_section`, its page read through `queue.todo_ids` (which reads no done
+    item), then the records by id; the count capped."""
+    at, mine = entity.timeline_item.at, mine_field(entity)  # type: ignore[union-attr]
+    ids, count = queue.todo_ids(records().store, entity, mine or "", actor(),
+                                day + dt.timedelta(days=WEEK),
+                                registry().timezone or "UTC", TODOS, CAP)
+    rows = records().query(entity.name, where={"field": "id", "op": "in", "value": ids},
+                           sort=at, limit=TODOS, actor=actor()) if ids else []
+    return {"entity": entity, "rows": rows, "count": min(count, CAP),
+            "more": list_url(entity, params), "params": params}
+
+
 def todos() -> list[dict[str, Any]]:
     """Per readable to-do entity: my open ones due by the end of the coming week, oldest
     due first (so overdue, then today, then the week), each with its bucket."""
@@ -136,7 +150,7 @@ def todos() -> list[dict[str, Any]]:
         if params is None or not can_read(store, entity.name, who):
             continue
         at = entity.timeline_item.at if entity.timeline_item else "id"
-        section = _section(entity, params, at, TODOS)
+        section = _todo_section(entity, params, day)
         section["items"] = [{"row": row, "bucket": bucket(row.get(at), day)}
                             for row in section["rows"]]
         section["done"], section["at"] = done_field(entity), at
@@ -157,21 +171,11 @@ def waiting_params(entity: Entity, flow: Workflow) -> Params | None:
 
 
 def _overdue(entity: Entity, flow: Workflow, mine: str) -> dict[str, Any]:
-    """Mine and longer in their stage than its `max_days`: one LIMITed query (the
-    stage index and the move index, `history.overdue`), counted no further than CAP."""
-    store, who = records().store, actor()
-    table = store.table(entity)
-    me = who.id if who is not None else None
-    title = entity.title_field if entity.title_field in table.c else "id"
-    base = sa.select(table.c.id, table.c[title].label("title"), table.c[flow.field]).where(
-        table.c[mine] == me, table.c.deleted_at.is_(None), scope(store, entity, who, "read"),
-        history.overdue(flow, store.tables, now()))
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(base.order_by(table.c.id).limit(ROWS)).mappings()]
-        count = len(rows) if len(rows) < ROWS else conn.scalar(
-            sa.select(sa.func.count()).select_from(base.limit(CAP + 1).subquery()))
-    return {"entity": entity, "flow": flow, "rows": rows, "count": min(count or 0, CAP),
-            "capped": (count or 0) > CAP}
+    """Mine and longer in their stage than its `max_days` (one LIMITed query)."""
+    rows, count = queue.overdue_rows(records().store, entity, flow, mine, actor(), now(),
+                                     ROWS, CAP)
+    return {"entity": entity, "flow": flow, "rows": rows, "count": min(count, CAP),
+            "capped": count > CAP}
 
 
 def needs_action() -> dict[str, list[dict[str, Any]]]:
@@ -227,29 +231,10 @@ def changed_by_others() -> list[dict[str, Any]]:
 
 
 def _audit_of(entity: Entity, ids: Sequence[int], since: dt.date) -> dict[int, list[dict]]:
-    """The latest audit rows by others on these records (a few each), newest first, from
-    the (entity, record_id, at) index."""
-    store, who = records().store, actor()
-    audit, me = store.audit, who.id if who is not None else None
     cutoff = dt.datetime.combine(since, dt.time.min, dt.UTC)
-    query = (sa.select(audit.c.record_id, audit.c.action, audit.c.at, audit.c.changes,
-                       audit.c.user_id)
-             .where(audit.c.entity == entity.name, audit.c.record_id.in_(list(ids)),
-                    audit.c.at >= cutoff, audit.c.user_id.is_not(None), audit.c.user_id != me)
-             .order_by(audit.c.at.desc(), audit.c.id.desc()).limit(len(ids) * 5))
-    by: dict[int, list[dict]] = {}
-    with store.engine.connect() as conn:
-        for row in conn.execute(query).mappings():
-            by.setdefault(row["record_id"], []).append(dict(row))
-    return by
+    return queue.changes_by(records().store, entity, ids, actor(), cutoff)
 
 
 def names(ids: set[int]) -> dict[int, str]:
     """Users' names (or e-mail addresses) by id."""
-    users = records().store.users
-    if not ids:
-        return {}
-    who = sa.func.coalesce(sa.func.nullif(users.c.name, ""), users.c.email)
-    with records().store.engine.connect() as conn:
-        return dict(conn.execute(sa.select(users.c.id, who)
-                                 .where(users.c.id.in_(sorted(ids)))).tuples().all())
+    return queue.names(records().store, ids)
