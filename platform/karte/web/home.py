@@ -103,13 +103,26 @@ def _queue_groups(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**s, **_group(s["entity"], s["rows"], s["count"])} for s in sections]
 
 
+def _todo_groups(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """To-dos show what they are about (customer, deal...), not their due date, done box
+    or owner again: those are the row's bucket, tick and "mine"."""
+    groups = []
+    for s in sections:
+        entity = s["entity"]
+        skip = {entity.title_field, s["at"], s["done"], work_queue.mine_field(entity)}
+        columns = [n for n in seen(entity, entity.list.columns) if n not in skip][:COLUMNS]
+        groups.append({**s, "columns": columns,
+                       "refs": references(entity, s["rows"], columns)})
+    return groups
+
+
 @blueprint.route("/", methods=["GET"])
 def index():
     """My to-dos, my records that need action, the boards, and what others changed on
     my records."""
     readable = _readable()
     action = work_queue.needs_action()
-    return render("home.html", todos=_queue_groups(work_queue.todos()),
+    return render("home.html", todos=_todo_groups(work_queue.todos()),
                   late=action["late"], waiting=_queue_groups(action["waiting"]),
                   changed=_changed(), boards=_boards(readable),
                   when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP, today=work_queue.today())
