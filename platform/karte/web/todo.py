@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from karte.meta.model import Entity
 from karte.store.errors import Conflict
+from karte.store.permissions import allows
 from karte.web import actor, entity_or_404, is_fragment, records
 from karte.web.auth import safe_next
 from karte.web.work_queue import done_field
@@ -46,6 +47,12 @@ def tick(entity: Entity, row: dict[str, Any], *, inside_form: bool = False,
     if done is None or "version" not in row:
         return Markup("")
     is_done = bool(row.get(done))
+    if not allows(records().store, entity, actor(), "update", row):
+        label = _("Done") if is_done else _("Not done")
+        return Markup(f'<span class="todo-tick" data-done="{int(is_done)}"><button '
+                      f'type="button" class="tick" role="checkbox" disabled aria-checked='
+                      f'"{"true" if is_done else "false"}" aria-label="{escape(label)}">'
+                      f'</button></span>')
     url = url_for("todo.mark", entity=entity.name, id=row["id"])
     target = back or request.full_path.rstrip("?")
     if request.path == url:                 # the answer to a tick: keep the page's `next`
