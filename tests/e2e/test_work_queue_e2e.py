@@ -46,3 +46,24 @@ def test_tick_a_task_done_from_home_and_undo_it(page, live_server):
     expect(page.locator(".todo-row", has_text="E2E call the printer")).to_have_count(0)
     page.goto("/task/?f.done=true")
     expect(page.locator("#list-rows tr", has_text="E2E call the printer")).to_have_count(1)
+
+
+def test_tick_a_task_done_in_the_list(page, live_server):
+    page.goto("/task/new")
+    page.fill("input[name=title]", "E2E list tick")
+    page.click("form#record-form button.primary")
+    page.wait_for_url(re.compile(r"/task/\d+$"))
+
+    page.goto("/task/?q=E2E+list+tick")
+    loads: list[str] = []
+    page.on("framenavigated", lambda frame: loads.append(frame.url)
+            if frame == page.main_frame else None)
+    box = page.locator("#list-rows tr", has_text="E2E list tick").locator("button.tick")
+    expect(box).to_have_attribute("aria-checked", "false")
+    box.click()
+    expect(page.locator("#list-rows tr", has_text="E2E list tick")
+           .locator("button.tick")).to_have_attribute("aria-checked", "true")
+    assert loads == [], loads                               # in place, no page load
+    page.reload()
+    expect(page.locator("#list-rows tr", has_text="E2E list tick")
+           .locator("button.tick")).to_have_attribute("aria-checked", "true")
