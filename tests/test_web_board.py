@@ -194,10 +194,12 @@ def test_overdue_cards_carry_a_badge_and_the_column_counts_them(app):
     client = app.client()
     late = add_deal(app, "Late", "contacted")
     add_deal(app, "Fresh", "contacted")
-    moves = services(app)["records"].store.tables["karte_stage_move"]
-    with services(app)["engine"].begin() as conn:
-        conn.execute(moves.update().where(moves.c.record_id == late).values(
-            at=dt.datetime.now(dt.UTC) - dt.timedelta(days=8)))
+    store = services(app)["records"].store
+    moves, deals = store.tables["karte_stage_move"], store.table("deal")
+    eight_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
+    with services(app)["engine"].begin() as conn:   # entered the stage eight days ago
+        conn.execute(moves.update().where(moves.c.record_id == late).values(at=eight_days_ago))
+        conn.execute(deals.update().where(deals.c.id == late).values(_stage_at=eight_days_ago))
 
     contacted = column(page(client, "/board/pipeline"), "contacted")
 

@@ -14,7 +14,8 @@ grouped query runs. A money field hidden from the viewer is never summed either 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from karte.meta.model import Stage, Workflow
 from karte.store import Records
 from karte.store.actor import Actor
+from karte.store.db import snapshot
 from karte.store.field_rights import hidden, strip_all
 from karte.store.permissions import scope
 from karte.store.records.query import check_paging, filtered, order_by
@@ -71,17 +73,28 @@ def _matching(records: Records, workflow: Workflow, chosen: Filter) -> sa.Select
 
 
 def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime,
-           money_field: str | None = None) -> dict[str, dict]:
+           money_field: str | None = None, *,
+           conn: sa.Connection | None = None) -> dict[str, dict]:
     """Per stage {"count", "sum", "overdue"} over the records the filter admits."""
     entity = records.pack.entities[workflow.entity]
     where = _matching(records, workflow, chosen).whereclause
     if chosen.where is None and not chosen.search and reports.everything(
             scope(records.store, entity, chosen.actor, "read")):
         where = None  # every live record: the counters answer (reports.stage_counts)
-    with records.engine.connect() as conn:
-        return reports.stage_counts(conn, records.store.tables, workflow, entity, now,
+    with _connection(records, conn) as c:
+        return reports.stage_counts(c, records.store.tables, workflow, entity, now,
                                     money_field, where,
                                     hidden(records.store, entity, chosen.actor))
+
+
+@contextmanager
+def _connection(records: Records, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+    """The caller's connection (a snapshot shared by a whole board), else a new one."""
+    if conn is not None:
+        yield conn
+    else:
+        with records.engine.connect() as own:
+            yield own
 
 
 def _late(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
@@ -92,12 +105,12 @@ def _late(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
     if not ids or workflow.stage(stage).max_days is None:
         return set()
     return set(conn.scalars(sa.select(table.c.id).where(
-        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage,
-                                             few=True))))
+        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage))))
 
 
 def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
-          now: dt.datetime, limit: int, offset: int = 0) -> tuple[list[Record], set[int]]:
+          now: dt.datetime, limit: int, offset: int = 0, *,
+          conn: sa.Connection | None = None) -> tuple[list[Record], set[int]]:
     """A page of a stage's cards in the list's order, and which of them are overdue."""
     store = records.store
     entity, table = store.entity(workflow.entity), store.table(workflow.entity)
@@ -105,19 +118,19 @@ def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
     query = (_matching(records, workflow, chosen).where(table.c[workflow.field] == stage)
              .order_by(*order_by(store, entity, None, chosen.actor)).limit(limit)
              .offset(offset))
-    with records.engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(query).mappings()]
-        overdue = _late(conn, records, workflow, stage, now, [row["id"] for row in rows])
-        store.attach_links(conn, entity, rows)
+    with _connection(records, conn) as c:
+        rows = [dict(row) for row in c.execute(query).mappings()]
+        overdue = _late(c, records, workflow, stage, now, [row["id"] for row in rows])
+        store.attach_links(c, entity, rows)
     return strip_all(store, entity, chosen.actor, rows), overdue
 
 
 def column(records: Records, workflow: Workflow, stage: Stage, chosen: Filter,
            numbers: Mapping[str, dict], now: dt.datetime, limit: int,
-           offset: int = 0) -> Column:
+           offset: int = 0, *, conn: sa.Connection | None = None) -> Column:
     number = numbers.get(stage.key, {})
     wanted = limit and offset < number.get("count", 0)  # an empty column costs no query
-    found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset)
+    found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset, conn=conn)
                    if wanted else ([], set()))
     return Column(stage, number.get("count", 0), number.get("sum"), number.get("overdue", 0),
                   number.get("overdue_capped", False), found, late, offset)
@@ -127,6 +140,7 @@ def board(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime
           limit: int, money_field: str | None = None) -> list[Column]:
     """Every stage of the workflow, in order, with its first `limit` cards (none with
     `limit` 0: the numbers alone)."""
-    numbers = counts(records, workflow, chosen, now, money_field)
-    return [column(records, workflow, stage, chosen, numbers, now, limit)
-            for stage in workflow.stages]
+    with snapshot(records.engine) as conn:  # the numbers and the cards of one moment
+        numbers = counts(records, workflow, chosen, now, money_field, conn=conn)
+        return [column(records, workflow, stage, chosen, numbers, now, limit, conn=conn)
+                for stage in workflow.stages]

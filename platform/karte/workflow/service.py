@@ -27,6 +27,7 @@ from karte.meta.model import Entity, Workflow
 from karte.problems import Problem
 from karte.store import Records, field_rights
 from karte.store.actor import Actor, actor_id
+from karte.store.db import snapshot
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.permissions import check_record, read_for, scope
 from karte.store.records.write import judge_with
@@ -279,9 +280,11 @@ class Workflows:
         if stage not in chosen.stage_keys:
             raise _invalid(chosen.field, f'Workflow "{chosen.name}" has no stage "{stage}".')
         shown = kanban.Filter(where, search, actor)
-        numbers = kanban.counts(self.records, chosen, shown, _now(now), money_field)
-        return kanban.column(self.records, chosen, chosen.stage(stage), shown, numbers,
-                            _now(now), limit, offset)
+        with snapshot(self.records.engine) as conn:
+            numbers = kanban.counts(self.records, chosen, shown, _now(now), money_field,
+                                    conn=conn)
+            return kanban.column(self.records, chosen, chosen.stage(stage), shown, numbers,
+                                _now(now), limit, offset, conn=conn)
 
     def funnel(self, workflow: str | Workflow) -> dict[str, int]:
         return self._report(reports.funnel, workflow)
