@@ -15,6 +15,7 @@ from bs4 import BeautifulSoup
 
 import karte.web.work_queue as work_queue
 from karte.auth.users import get_user
+from karte.store import stage_times
 from karte.store.records.query import filtered, order_by
 from karte.workflow import queue
 from tests.test_home_boards_scale import plan
@@ -258,7 +259,8 @@ def _back_date(app, deal_id: int, days: int) -> None:
     then = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     with services(app)["engine"].begin() as conn:
         conn.execute(moves.update().where(moves.c.record_id == deal_id).values(at=then))
-        conn.execute(table.update().where(table.c.id == deal_id).values(created_at=then))
+        conn.execute(table.update().where(table.c.id == deal_id).values(
+            {"created_at": then, stage_times.column_name("stage"): then}))
 
 
 def test_records_too_long_in_their_stage_and_waiting_on_me(app, monkeypatch):

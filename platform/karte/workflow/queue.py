@@ -4,7 +4,7 @@ statement with a LIMIT on an index, and each count stops at a cap.
 - `todo_ids`: a user's open to-dos due by a bound, soonest first — two ordered ranges of
   the (mine, done, at, id) index (done false, done empty) merged, so no done item is read.
 - `overdue_rows`: a user's records longer in their stage than its `max_days`
-  (`history.overdue`: the stage index and the move index).
+  (`history.overdue`: a range of the (stage, stage time, id) board index per stage).
 - `changes_by`: the latest audit rows written by others on a few records.
 - `names`: users' names by id.
 """
