@@ -200,7 +200,9 @@ class Timeline:
         owner, at = table.c[own_column(other)], table.c[item.at]
         if {item.summary, item.at} & hidden(self.store, other, actor):
             return []                   # the entries would show a field hidden from them
-        names = [n for n in dict.fromkeys((other.title_field, item.summary, item.at))
+        done = () if item.done is None or item.done in hidden(self.store, other, actor) \
+            else (item.done, "version", own_column(other))  # a to-do: ticked here
+        names = [n for n in dict.fromkeys((other.title_field, item.summary, item.at, *done))
                  if n not in ("id", "created_at")]
         query = (sa.select(table.c.id, table.c.created_at, *(table.c[n] for n in names),
                            _who(users))
@@ -315,7 +317,9 @@ def _item_entry(other: Entity, item: TimelineItem, row: sa.RowMapping,
                  {"entity": other.name, "id": row["id"], "title": row.get(other.title_field),
                   "summary": item.summary, "at_field": item.at,
                   "record": {n: row.get(n) for n in (other.title_field, item.summary,
-                                                     item.at)}})
+                                                     item.at, item.done, "version", "id",
+                                                     own_column(other))
+                             if n is not None and n in row}})
 
 
 # ---------------------------------------------------------------- paging

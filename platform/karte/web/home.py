@@ -1,10 +1,10 @@
 """Home and quick search (SPEC §11): generic over the pack — no entity is named here.
 
-Home shows the signed-in user's open work: for every readable entity with a `user` field,
-the records where one of those fields is the user (owner, assignee, ...) and that are not
-in a final stage of any of the entity's workflows; then the boards with their per-stage
-counts, and the latest changes to records the user may read. Search asks every readable
-entity's list search for a few matches and how many there are.
+Home is the signed-in user's work queue (`karte.web.work_queue`, docs/home.md): their
+open to-dos (overdue, today, the coming week), their records that need action (overdue in
+their stage, waiting in an open stage), what other people changed on their records, and
+the boards with their per-stage counts. Search asks every readable entity's list search
+for a few matches and how many there are.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ from flask_babel import gettext as _
 
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity
 from karte.store.audit import ACTION_RUN
+from karte.store.field_rights import hidden
 from karte.store.lookup import can_read
-from karte.store.recent import recent_changes
-from karte.web import actor, records, registry, render, text, workflows
+from karte.web import actor, records, registry, render, text, work_queue, workflows
 from karte.web.display import references
 from karte.web.field_access import seen
 
 blueprint = Blueprint("home", __name__)
 
-MINE = 10            # records per entity on the home page
 FOUND = 5            # matches per entity in quick search
 CAP = 100            # counts stop here ("100+")
 BOARD_CAP = 1000     # a board's stage counts stop here ("1,000+"): read no further
@@ -40,49 +39,10 @@ def _columns(entity: Entity) -> list[str]:
     return [n for n in seen(entity, entity.list.columns) if n != entity.title_field][:COLUMNS]
 
 
-def open_condition(entity: Entity) -> dict | None:
-    """Records of `entity` that are mine (any user field is me) and not closed (in no
-    final stage of its workflows); None when the entity has no user field."""
-    users = [f.name for f in entity.fields.values() if f.type == "user"]
-    if not users:
-        return None
-    mine = {"any": [{"field": name, "op": "=", "value": "$me"} for name in users]}
-    open_ = [{"field": w.field, "op": "not_in",
-              "value": [s.key for s in w.stages if s.final]}
-             for w in registry().workflows_of(entity.name) if any(s.final for s in w.stages)]
-    return {"all": [mine, *open_]}
-
-
-def _sort(entity: Entity) -> str:
-    """Dated items (tasks, calls: a timeline `at`) soonest first, else recent first."""
-    return entity.timeline_item.at if entity.timeline_item else "-updated_at"
-
-
 def _group(entity: Entity, rows: list[dict], count: int) -> dict[str, Any]:
     columns = _columns(entity)
     return {"entity": entity, "rows": rows, "count": count, "columns": columns,
             "refs": references(entity, rows, columns)}
-
-
-def _work_first(entity: Entity) -> int:
-    """Dated items (tasks) first, then records moving through a pipeline, then the rest."""
-    if entity.timeline_item is not None:
-        return 0
-    return 1 if registry().workflows_of(entity.name) else 2
-
-
-def _my_work() -> list[dict[str, Any]]:
-    groups = []
-    for entity in sorted(_readable(), key=_work_first):
-        where = open_condition(entity)
-        if where is None:
-            continue
-        rows = records().query(entity.name, where=where, sort=_sort(entity), limit=MINE,
-                               actor=actor())
-        if rows:
-            count = records().count(entity.name, where=where, actor=actor(), cap=CAP)
-            groups.append(_group(entity, rows, count))
-    return groups
 
 
 def _boards(readable: list[Entity]) -> list[dict[str, Any]]:
@@ -112,20 +72,60 @@ def _what(entity: Entity, row: dict[str, Any]) -> str:
             "restore": _("restored")}.get(action, action)
 
 
-def _recent(readable: list[Entity]) -> list[dict[str, Any]]:
-    entities = {e.name: e for e in readable}
-    return [{**row, "entity": entities[row["entity"]],
-             "what": _what(entities[row["entity"]], row)}
-            for row in recent_changes(records().store, actor())
-            if row["entity"] in entities]
+def _changes(entity: Entity, section: dict[str, Any]) -> None:
+    """Each record's latest changes by others, said as "Ana changed Amount" (fields
+    hidden from the viewer left out)."""
+    unseen = hidden(records().store, entity, actor())
+    rows = [r for found in section["changes"].values() for r in found]
+    names = work_queue.names({r["user_id"] for r in rows})
+    for record in section["rows"]:
+        said = []
+        for row in section["changes"].get(record["id"], []):
+            changes = {k: v for k, v in (row["changes"] or {}).items()
+                       if k != "version" and k not in unseen}
+            if row["action"] == "update" and not changes:
+                continue
+            fields = [n for n in changes if n in entity.fields]
+            said.append({"user": names.get(row["user_id"]), "at": row["at"],
+                         "what": _what(entity, {**row, "changes": changes, "fields": fields})})
+        record["_said"] = said[:3]
+        record["_more_said"] = max(0, len(said) - 3)
+
+
+def _changed() -> list[dict[str, Any]]:
+    sections = work_queue.changed_by_others()
+    for section in sections:
+        _changes(section["entity"], section)
+    return sections
+
+
+def _queue_groups(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**s, **_group(s["entity"], s["rows"], s["count"])} for s in sections]
+
+
+def _todo_groups(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """To-dos show what they are about (customer, deal...), not their due date, done box
+    or owner again: those are the row's bucket, tick and "mine"."""
+    groups = []
+    for s in sections:
+        entity = s["entity"]
+        skip = {entity.title_field, s["at"], s["done"], work_queue.mine_field(entity)}
+        columns = [n for n in seen(entity, entity.list.columns) if n not in skip][:COLUMNS]
+        groups.append({**s, "columns": columns,
+                       "refs": references(entity, s["rows"], columns)})
+    return groups
 
 
 @blueprint.route("/", methods=["GET"])
 def index():
-    """My open work, the boards and recent changes."""
+    """My to-dos, my records that need action, the boards, and what others changed on
+    my records."""
     readable = _readable()
-    return render("home.html", groups=_my_work(), boards=_boards(readable),
-                  recent=_recent(readable), when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP)
+    action = work_queue.needs_action()
+    return render("home.html", todos=_todo_groups(work_queue.todos()),
+                  late=action["late"], waiting=_queue_groups(action["waiting"]),
+                  changed=_changed(), boards=_boards(readable),
+                  when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP, today=work_queue.today())
 
 
 @blueprint.route("/search", methods=["GET"])

@@ -18,6 +18,8 @@ from markupsafe import Markup, escape
 from karte.meta.model import Entity, Field
 from karte.web.display import Refs, card_url, cell
 from karte.web.i18n import gettext
+from karte.web.todo import tick
+from karte.web.work_queue import done_field
 
 Row = dict[str, Any]
 
@@ -66,6 +68,8 @@ def _tick(entity: Entity, ticked: bool) -> Callable[[Row], str]:
 def _column(entity: Entity, column: Shown, refs: Refs) -> Callable[[Row], str]:
     opening = '<td class="num">' if column.numeric else "<td>"
     name = column.name
+    if name == done_field(entity):    # a to-do's done: ticked in place (web/todo.py)
+        return lambda row: f'<td class="todo-cell">{tick(entity, row, inside_form=True)}</td>'
     if not column.title:
         show = cell(entity, name, refs)
         return lambda row: f"{opening}{show(row.get(name))}</td>"
