@@ -148,6 +148,7 @@ def init_app(app: Flask) -> None:
         pending,
         schema,
         security,
+        typeahead,
     )
 
     app.url_map.converters["int"] = RecordId
@@ -159,5 +160,5 @@ def init_app(app: Flask) -> None:
     pending.init_app(app)
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
-                   lines_pages):
+                   lines_pages, typeahead):
         app.register_blueprint(module.blueprint)

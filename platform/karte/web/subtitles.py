@@ -1,0 +1,50 @@
+"""A record's subtitle (SPEC §3.3): up to three of its fields shown under its title
+wherever it is named among others — search results, picker options, duplicate
+warnings — so that two "Lyons Ltd" can be told apart ("Lyon · Sato", "Leeds · Kim").
+
+Fields hidden from the user's role are left out; link targets and user names are looked
+up once for all the rows shown (`display.references`: one query per target entity), never
+per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from karte.meta.model import Entity
+from karte.web import actor, records
+from karte.web.display import references, show
+from karte.web.field_access import seen
+
+SEPARATOR = " · "
+
+
+def names(entity: Entity) -> list[str]:
+    """The entity's subtitle fields the signed-in user may see."""
+    declared = getattr(entity, "subtitle", ()) or ()
+    return [n for n in seen(entity, declared) if n in entity.fields]
+
+
+def of_rows(entity: Entity, rows: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+    """{id: subtitle text} for records already read (with their subtitle fields)."""
+    rows = list(rows)
+    wanted = names(entity)
+    if not wanted or not rows:
+        return {}
+    refs = references(entity, rows, wanted)
+    found = {}
+    for row in rows:
+        parts = [show(entity.fields[n], row.get(n), refs).striptags() for n in wanted
+                 if row.get(n) not in (None, "", [], ())]
+        found[int(row["id"])] = SEPARATOR.join(p for p in parts if p)
+    return found
+
+
+def of_ids(entity: Entity, ids: Iterable[Any]) -> dict[int, str]:
+    """{id: subtitle text} of records known by id (one read for all of them, within the
+    user's read scope)."""
+    ids = list(ids)
+    if not names(entity) or not ids:
+        return {}
+    return of_rows(entity, records().get_many(entity.name, ids, actor=actor()))
