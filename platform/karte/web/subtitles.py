@@ -22,8 +22,7 @@ SEPARATOR = " · "
 
 def names(entity: Entity) -> list[str]:
     """The entity's subtitle fields the signed-in user may see."""
-    declared = getattr(entity, "subtitle", ()) or ()
-    return [n for n in seen(entity, declared) if n in entity.fields]
+    return [n for n in seen(entity, entity.subtitle) if n in entity.fields]
 
 
 def of_rows(entity: Entity, rows: Iterable[Mapping[str, Any]]) -> dict[int, str]:

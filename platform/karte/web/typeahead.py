@@ -31,6 +31,7 @@ blueprint = Blueprint("typeahead", __name__)
 
 SUGGESTED = 4        # records per entity under the top search
 PICK = "_pick"       # the picker whose "Find" button posted the form
+FIND = "_find"       # the text searched on the pick page (not posted back to the form)
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,13 @@ def choose(entity: str):
             name not in {f.name for f in model.inputs}:
         abort(404)
     target = registry().entities[field.to_entity]
-    typed = request.form.get(QUERY + name, "")
+    typed = request.form.get(FIND, request.form.get(QUERY + name, ""))
     kept = [(key, value) for key, value in request.form.items(multi=True)
-            if key not in (PICK, QUERY + name) and not (key == name and field.type == "link")]
+            if key not in (PICK, FIND, QUERY + name)
+            and not (key == name and field.type == "link")]
     was = request.form.get(name, "") if field.type == "link" else None
     return render("pick.html", entity=target, q=typed, options=options(target, typed),
                   form_entity=ent, field=field, kept=kept, was=was,
-                  query_name=QUERY + name, PICK=PICK,
+                  FIND=FIND, PICK=PICK,
                   back=url_for("forms.live", entity=ent.name),
                   again=url_for("typeahead.choose", entity=ent.name))
