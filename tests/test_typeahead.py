@@ -140,6 +140,9 @@ def test_a_crowded_link_is_a_combobox_and_a_small_one_a_select_with_subtitles(ap
     form = soup(client.get(f"/deal/new?customer={lyon}"))
     box = form.find("input", attrs={"name": "_q.customer"})
     assert box["role"] == "combobox" and box["aria-expanded"] == "false"
+    # only its own text is sent: a live form's inherited hx-include="closest form" would
+    # send every other picker's text too, and the first `_q.` would be searched
+    assert box["hx-include"] == "this"
     listbox = form.find(id=box["aria-controls"])
     assert listbox["role"] == "listbox"
     assert box["value"] == "Lyons Ltd"

@@ -14,7 +14,7 @@ from typing import Any
 
 from karte.meta.model import Entity
 from karte.web import actor, records
-from karte.web.display import references, show
+from karte.web.display import references_of, show
 from karte.web.field_access import seen
 
 SEPARATOR = " · "
@@ -27,16 +27,26 @@ def names(entity: Entity) -> list[str]:
 
 def of_rows(entity: Entity, rows: Iterable[Mapping[str, Any]]) -> dict[int, str]:
     """{id: subtitle text} for records already read (with their subtitle fields)."""
-    rows = list(rows)
-    wanted = names(entity)
-    if not wanted or not rows:
+    return of_groups([(entity, rows)]).get(entity.name, {})
+
+
+def of_groups(groups: Iterable[tuple[Entity, Iterable[Mapping[str, Any]]]]
+              ) -> dict[str, dict[int, str]]:
+    """{entity: {id: subtitle}} for the rows of several entities shown on one page (the
+    top search's groups): one query per linked target entity and one for user names,
+    however many groups name them."""
+    parts = [(entity, list(rows), names(entity)) for entity, rows in groups]
+    parts = [part for part in parts if part[1] and part[2]]
+    if not parts:
         return {}
-    refs = references(entity, rows, wanted)
-    found = {}
-    for row in rows:
-        parts = [show(entity.fields[n], row.get(n), refs).striptags() for n in wanted
-                 if row.get(n) not in (None, "", [], ())]
-        found[int(row["id"])] = SEPARATOR.join(p for p in parts if p)
+    refs = references_of(parts)
+    found: dict[str, dict[int, str]] = {}
+    for entity, rows, wanted in parts:
+        lines = found.setdefault(entity.name, {})
+        for row in rows:
+            shown = (show(entity.fields[n], row.get(n), refs).striptags() for n in wanted
+                     if row.get(n) not in (None, "", [], ()))
+            lines[int(row["id"])] = SEPARATOR.join(p for p in shown if p)
     return found
 
 

@@ -66,13 +66,12 @@ def suggest():
     q = request.args.get("q", "").strip()
     if not is_fragment():
         return redirect(url_for("home.search", q=q or None), 303)
-    groups = []
-    for entity in _searchable() if q and "\x00" not in q else []:
-        rows = records().query(entity.name, search=q, limit=SUGGESTED, actor=actor())
-        if rows:
-            subs = subtitle.of_rows(entity, rows)
-            groups.append((entity, [Option(r["id"], _title(entity, r), subs.get(r["id"], ""))
-                                    for r in rows]))
+    found = [(entity, rows) for entity in (_searchable() if q and "\x00" not in q else [])
+             if (rows := records().query(entity.name, search=q, limit=SUGGESTED,
+                                         actor=actor()))]
+    subs = subtitle.of_groups(found)
+    groups = [(entity, [Option(r["id"], _title(entity, r), subs.get(entity.name, {}).get(
+        r["id"], "")) for r in rows]) for entity, rows in found]
     return render("search.html", "_partials/search_suggest.html", q=q, groups=groups)
 
 
