@@ -261,3 +261,21 @@ def test_subtitle_fields_hidden_from_the_role_are_left_out(make_app):
     services(app).create("customer", {"name": "Lyons Ltd", "city": "Lyon", "owner": app.user()})
     found = soup(app.client("rep").get("/search/suggest?q=lyons", headers=HX))
     assert found.select_one(".ta-sub").get_text() == "Admin"
+
+
+def test_the_pick_page_of_an_edit_form_returns_to_the_same_record_and_version(app, crowded):
+    lyon, leeds, _globex = twins(app)
+    deal = services(app).create("deal", {"title": "Old", "customer": lyon})
+    client = app.client()
+    page = soup(client.send("/deal/form/choose", {
+        "_id": str(deal["id"]), "version": str(deal["version"]), "title": "Renamed",
+        "customer": str(lyon), "_q.customer": "lyons", "_pick": "customer"}))
+    kept = {i["name"]: i["value"] for i in page.select("form.pick-flow input[type=hidden]")}
+    assert kept["_id"] == str(deal["id"]) and kept["version"] == str(deal["version"])
+    back = page.find("button", string="Back to the form without choosing")
+    assert (back["name"], back["value"]) == ("customer", str(lyon))   # as it was
+    again = soup(client.send("/deal/form", {**kept, "customer": str(leeds)}))
+    assert again.find("form", id="record-form")["action"] == f"/deal/{deal['id']}/edit"
+    assert again.find("input", attrs={"name": "version"})["value"] == str(deal["version"])
+    assert again.find("input", attrs={"name": "title"})["value"] == "Renamed"
+    assert again.find("input", attrs={"name": "customer", "type": "hidden"})["value"] == str(leeds)
