@@ -149,6 +149,7 @@ def init_app(app: Flask) -> None:
         schema,
         security,
         todo,
+        typeahead,
     )
 
     app.url_map.converters["int"] = RecordId
@@ -160,5 +161,5 @@ def init_app(app: Flask) -> None:
     pending.init_app(app)
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
-                   lines_pages, todo):
+                   lines_pages, todo, typeahead):
         app.register_blueprint(module.blueprint)

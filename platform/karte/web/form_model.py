@@ -3,8 +3,10 @@
 Which fields are inputs, which are shown read-only and why, which are hidden by
 `visible_if` (their text still travels as hidden inputs: nothing typed is lost), which are
 required now (`required_if`), and what a link offers: a <select> of every readable target
-when there are few (works without JavaScript), else a text box with autocomplete whose
-typed title the server resolves.
+when there are few (works without JavaScript), else a type-ahead combobox whose typed
+title the server resolves (static/js/typeahead.js; without script, its "Find" button opens
+the search-then-pick page, `karte.web.typeahead.choose`). Every record named carries its
+subtitle (`karte.web.subtitles`), so two "Lyons Ltd" differ.
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ from karte.meta.model import Entity, Field
 from karte.store import field_rights, lookup
 from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
-from karte.web import actor, records, registry, text
+from karte.web import actor, records, registry, subtitles, text
 from karte.web.derived import how
 from karte.web.display import Refs, references, show
 from karte.web.form_fetch import links as fetch_links
 from karte.web.form_values import MANY, QUERY, editable, stored_form
 
-SELECT_MAX = 200
-"""A link offers a <select> (no JavaScript needed) up to this many readable targets."""
+SELECT_MAX = 50
+"""A link offers a <select> (no JavaScript needed) up to this many readable targets; more
+get a type-ahead combobox (issue 12: no <select> of 100 names, no 100 checkboxes)."""
 
 
 class Lookup:
@@ -104,6 +107,7 @@ class Widget:
     search: bool = False          # a picker that searches (too many targets to list)
     text: str = ""                # the picker's text box
     titles: dict[str, str] = dataclasses.field(default_factory=dict)   # chosen id -> title
+    subtitles: dict[str, str] = dataclasses.field(default_factory=dict)  # chosen id -> subtitle
     derived: str = ""             # where a formula's or fetched value comes from, in words
     grid: Any = None              # a `lines` field's rows (karte.web.lines_form.Grid)
 
@@ -271,15 +275,27 @@ class FormModel:
         if unknown:
             known.update(lookup.titles(self.lookup.store, target, unknown, self.lookup.user))
         if self.lookup.few(target):
-            every = [(str(id), title or f"#{id}") for id, title in self.lookup.every(target)]
+            found = self.lookup.every(target)
+            subs = subtitles.of_ids(registry().entities[target], [id for id, _t in found])
+            every = [(str(id), _labelled(title or f"#{id}", subs.get(id, "")))
+                     for id, title in found]
             widget.choices = _keeping(every, widget.values, known)
             return
         widget.search = True
         widget.titles = {v: _title(known, v) for v in widget.values if v}
+        subs = subtitles.of_ids(registry().entities[target],
+                                [i for v in widget.titles if (i := record_id(v)) is not None])
+        widget.subtitles = {v: subs[i] for v in widget.titles
+                            if (i := record_id(v)) is not None and subs.get(i)}
         if widget.field.type == "link":
             typed = raw.get(QUERY + widget.name)
             widget.text = typed if typed is not None else (
                 _title(known, widget.raw) if widget.raw else "")
+
+
+def _labelled(title: str, subtitle: str) -> str:
+    """A <select> option: the title, then the subtitle that tells twins apart."""
+    return f"{title} — {subtitle}" if subtitle else title
 
 
 def _title(known: Mapping[int, str], value: str) -> str:

@@ -21,7 +21,6 @@ from werkzeug.datastructures import MultiDict
 
 from karte.fields import is_empty
 from karte.meta.model import Entity, Field
-from karte.store import lookup
 from karte.store.errors import Conflict, ValidationFailed
 from karte.store.permissions import allows, check_create, forbidden, rights
 from karte.store.validation import differs
@@ -34,6 +33,7 @@ from karte.web import (
     signed_in_actor,
     text,
     timezone,
+    typeahead,
 )
 from karte.web.display import references, show
 from karte.web.form_fetch import Fetching, fetched_fields, fetched_values, links
@@ -309,13 +309,12 @@ def _typed(args: MultiDict) -> str:
 
 @blueprint.get("/<entity>/pick")
 def pick(entity: str):
-    """Records of `entity` the user may read whose title contains the text: options for a
-    link picker (fragment), or a small search page."""
+    """Records of `entity` the user may read whose title contains the text, with their
+    subtitles: options for a link picker (fragment), or a small search page."""
     ent = entity_or_404(entity)
     q = _typed(request.args)
-    options = lookup.pick(records().store, ent.name, q, actor())
     return render(_templates(ent, "pick.html"), "_partials/picker_options.html",
-                  entity=ent, q=q, options=options)
+                  entity=ent, q=q, options=typeahead.options(ent, q))
 
 
 @blueprint.get("/<entity>/fetch/<link>")

@@ -1,0 +1,59 @@
+"""A record's subtitle (SPEC §3.3): up to three of its fields shown under its title
+wherever it is named among others — search results, picker options, duplicate
+warnings — so that two "Lyons Ltd" can be told apart ("Lyon · Sato", "Leeds · Kim").
+
+Fields hidden from the user's role are left out; link targets and user names are looked
+up once for all the rows shown (`display.references`: one query per target entity), never
+per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from karte.meta.model import Entity
+from karte.web import actor, records
+from karte.web.display import references_of, show
+from karte.web.field_access import seen
+
+SEPARATOR = " · "
+
+
+def names(entity: Entity) -> list[str]:
+    """The entity's subtitle fields the signed-in user may see."""
+    return [n for n in seen(entity, entity.subtitle) if n in entity.fields]
+
+
+def of_rows(entity: Entity, rows: Iterable[Mapping[str, Any]]) -> dict[int, str]:
+    """{id: subtitle text} for records already read (with their subtitle fields)."""
+    return of_groups([(entity, rows)]).get(entity.name, {})
+
+
+def of_groups(groups: Iterable[tuple[Entity, Iterable[Mapping[str, Any]]]]
+              ) -> dict[str, dict[int, str]]:
+    """{entity: {id: subtitle}} for the rows of several entities shown on one page (the
+    top search's groups): one query per linked target entity and one for user names,
+    however many groups name them."""
+    parts = [(entity, list(rows), names(entity)) for entity, rows in groups]
+    parts = [part for part in parts if part[1] and part[2]]
+    if not parts:
+        return {}
+    refs = references_of(parts)
+    found: dict[str, dict[int, str]] = {}
+    for entity, rows, wanted in parts:
+        lines = found.setdefault(entity.name, {})
+        for row in rows:
+            shown = (show(entity.fields[n], row.get(n), refs).striptags() for n in wanted
+                     if row.get(n) not in (None, "", [], ()))
+            lines[int(row["id"])] = SEPARATOR.join(p for p in shown if p)
+    return found
+
+
+def of_ids(entity: Entity, ids: Iterable[Any]) -> dict[int, str]:
+    """{id: subtitle text} of records known by id (one read for all of them, within the
+    user's read scope)."""
+    ids = list(ids)
+    if not names(entity) or not ids:
+        return {}
+    return of_rows(entity, records().get_many(entity.name, ids, actor=actor()))
