@@ -47,13 +47,12 @@ def numbered(page: int, size: int, total: int, capped: bool, has_next: bool,
         if low > 2:
             items.append(Item("…"))
     items += [_number(n, page, link) for n in range(low, high + 1)]
-    if high < known:
-        if high < known - 1 or not exact:
+    if exact and high < known:
+        if high < known - 1:
             items.append(Item("…"))
-        if exact:
-            items.append(_number(known, page, link))
-    if not exact:
-        items.append(Item(_("Last"), link(-1), aria=_("Last page")))
+        items.append(_number(known, page, link))
+    if not exact:                      # more pages than the count went to
+        items += [Item("…"), Item(_("Last"), link(-1), aria=_("Last page"))]
     return items
 
 

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from karte.fields import TYPES, record_id
 from karte.meta import conditions
-from karte.meta.model import Entity, Field
+from karte.meta.model import Entity, Field, ListView
 from karte.problems import Problem
 from karte.store.errors import InvalidQuery
 
@@ -162,7 +162,7 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
     page = _page(args.get("page", ""), problems)
     view = _view(entity, args.get("view", "").strip(), problems)
     columns = _columns(entity, args.getlist("cols"), problems)
-    default = tuple(getattr(view, "columns", ()) or ()) or entity.list.columns
+    default = (view.columns if view else ()) or entity.list.columns
     if columns in (default, (entity.title_field, *default)):
         columns = ()                  # the columns shown anyway: a tidy URL
     saved = record_id(args.get("saved", "").strip()) if args.get("saved", "").strip() else None
@@ -176,12 +176,12 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
                      view.where if view else None, entity.name)
 
 
-def declared_views(entity: Entity) -> tuple[Any, ...]:
+def declared_views(entity: Entity) -> tuple[ListView, ...]:
     """The entity's declared list views (SPEC §3.7 `views`)."""
-    return tuple(getattr(entity, "views", ()) or ())
+    return entity.views
 
 
-def _view(entity: Entity, name: str, problems: list[Problem]) -> Any:
+def _view(entity: Entity, name: str, problems: list[Problem]) -> ListView | None:
     if not name:
         return None
     from karte.web import text

@@ -155,7 +155,7 @@ def sorting(entity: Entity, query: ListQuery) -> str | None:
     if query.sort:
         return query.sort
     view = next((v for v in declared_views(entity) if v.name == query.view), None)
-    return getattr(view, "sort", None) or None
+    return view.sort if view else None
 
 
 def _totals(entity: Entity, query: ListQuery, columns: list[Column],
@@ -274,7 +274,7 @@ def _column_names(entity: Entity, query: ListQuery) -> list[str]:
     """The chosen columns (`cols`), else the declared view's, else the configured ones;
     the title first when they leave it out, since it is the way to the card."""
     view = next((v for v in declared_views(entity) if v.name == query.view), None)
-    chosen = query.columns or tuple(getattr(view, "columns", ()) or ()) or entity.list.columns
+    chosen = query.columns or (view.columns if view else ()) or entity.list.columns
     names = [n for n in seen(entity, chosen) if entity.lookup(n) is not None]
     if entity.part_of is not None and entity.part_of not in names:
         names.insert(0, entity.part_of)            # a line's way to its document
