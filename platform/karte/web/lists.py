@@ -181,10 +181,14 @@ def _totals_label(page: Page | None) -> str:
 
 
 def _column_choices(entity: Entity, columns: list[Column]) -> list[tuple[str, str, bool]]:
-    """(field, label, shown) of every field the user sees, for the columns chooser."""
-    shown = {c.name for c in columns}
+    """(field, label, shown) of every field the user sees, for the columns chooser: the
+    shown columns first, in their order (so the form sends them as they are), then the
+    others."""
+    shown = [c.name for c in columns if c.name in entity.fields]
+    others = [name for name in seen(entity, entity.fields)
+              if name not in shown and entity.fields[name].type != "file"]
     return [(name, text(entity.fields[name].label), name in shown)
-            for name in seen(entity, entity.fields) if entity.fields[name].type != "file"]
+            for name in [*shown, *others]]
 
 
 def _numbers(entity: Entity, query: ListQuery, page: Page | None) -> list[Item]:
