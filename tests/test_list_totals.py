@@ -88,3 +88,49 @@ def test_the_records_service_sums_exactly_and_leaves_hidden_fields_out(app):
     with pytest.raises(InvalidQuery):      # a filter on a hidden field is refused
         records.totals("deal", ["amount"], where={"field": "cost", "op": ">", "value": 1},
                        actor=support)
+
+
+@pytest.fixture
+def staged(make_app):
+    """Deals on a pipeline (so the board counters hold their money sums)."""
+    pipeline = {"entity": "deal", "field": "stage",
+                "stages": [{"key": "new"}, {"key": "won", "final": "won"}]}
+    app = make_app(ENTITIES, {"pipeline": pipeline}, {"name": "t", "roles": ROLES})
+    records = app.extensions["karte"]["records"]
+    sales = app.user("sales")
+    for title, amount, owner in [("a", "1.10", sales), ("b", "2", None), ("c", "30", None),
+                                 ("d", None, sales), ("e", "400", None)]:
+        records.create("deal", {"title": title, "amount": amount, "cost": "1",
+                                "owner": owner, "source": "web"})
+    return app
+
+
+def test_past_the_count_cap_totals_come_from_the_counters_or_not_at_all(staged):
+    staged.config["KARTE_LIST_COUNT_CAP"] = 3
+    client = staged.client()
+    assert footer(client.get("/deal/")) == {"amount": "$433.10", "cost": "$5.00",
+                                            "label": "Total of all 3+"}
+    # a filter past the cap is not summed (it would read every matching row)
+    page = BeautifulSoup(client.get("/deal/?f.source=web").get_data(as_text=True),
+                         "html.parser")
+    cells = page.select("tfoot td[data-total]")
+    assert [c.get_text(strip=True) for c in cells] == ["…", "…"]
+    assert cells[0].span["title"].startswith("Too many records to total")
+    # a role reading its own records only is summed by its scope (never past the cap here)
+    assert footer(staged.client("sales").get("/deal/"))["amount"] == "$1.10"
+
+
+def test_the_counters_answer_equals_the_sum(staged):
+    from karte.store.actor import Actor
+
+    records = staged.extensions["karte"]["records"]
+    quick = records.totals("deal", ["amount", "cost"], quick=True)
+    assert quick == {"amount": Decimal("433.10"), "cost": Decimal("5.00")}
+    assert quick == records.totals("deal", ["amount", "cost"],
+                                   where={"field": "title", "op": "!=", "value": "zz"})
+    sales = Actor(staged.user("sales"), "sales@example.com", role="sales")
+    assert records.totals("deal", ["amount"], actor=sales, quick=True) is None
+    assert records.totals("deal", ["amount"], search="a", quick=True) is None
+    deleted = records.query("deal", where={"field": "title", "op": "=", "value": "e"})[0]
+    records.delete("deal", deleted["id"])
+    assert records.totals("deal", ["amount"], quick=True) == {"amount": Decimal("33.10")}

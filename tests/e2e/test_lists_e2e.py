@@ -9,7 +9,6 @@ import re
 from playwright.sync_api import Page, expect
 
 
-
 def test_filters_apply_in_place_and_a_saved_view_reopens(page: Page, live_server):
     page.goto("/customer/new")
     page.fill("input[name=name]", "Lists E2E 株式会社")

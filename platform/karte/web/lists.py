@@ -168,7 +168,13 @@ def _totals(entity: Entity, query: ListQuery, columns: list[Column],
     if not names:
         return {}
     sums = records().totals(entity.name, names, where=query.where(), search=query.q or None,
-                            actor=actor())
+                            actor=actor(), quick=page.capped)
+    if sums is None:             # more rows than the count goes to: not summed
+        return {name: Markup('<span class="muted" title="%s">…</span>') % _(
+            "Too many records to total: narrow the list to at most %(cap)s.",
+            cap=format_decimal(int(current_app.config.get("KARTE_LIST_COUNT_CAP",
+                                                          COUNT_CAP))))
+                for name in names}
     return {name: show(entity.fields[name], value) for name, value in sums.items()}
 
 
