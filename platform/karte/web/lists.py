@@ -205,8 +205,9 @@ def _numbers(entity: Entity, query: ListQuery, page: Page | None) -> list[Item]:
 
 
 def _pager(entity: Entity, query: ListQuery, page: Page | None) -> dict[str, Any]:
-    """Previous / next / last links and the page's name. Pages counted from the end
-    (`last`, `last-1`, ...: -1, -2, ...) step towards the end with "next"."""
+    """Previous / next links and the page's name (the numbers: `list_pager`). Pages
+    counted from the end (`last`, `last-1`, ...: -1, -2, ...) step towards the end with
+    "next"."""
     more = page is not None and page.has_next      # rows after (from the start) or before
     number = query.page
     if number < 0:
@@ -218,7 +219,6 @@ def _pager(entity: Entity, query: ListQuery, page: Page | None) -> dict[str, Any
         label = _("Page %(num)s", num=number)
     return {"prev_url": prev and _link(entity, query, page=prev),
             "next_url": after and _link(entity, query, page=after),
-            "last_url": _link(entity, query, page=-1) if number > 0 and more else None,
             "page_label": label}
 
 
