@@ -136,7 +136,7 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                   totals_label=_totals_label(page),
                   column_choices=[] if is_fragment() else _column_choices(entity, columns),
                   setters=list_bulk.choices(entity) if allowed.update and page else [],
-                  views=list_views.bar(entity, query),
+                  views=[] if is_fragment() else list_views.bar(entity, query),
                   pages=_numbers(entity, query, page),
                   widgets=[] if is_fragment() else widgets(entity, request.args),
                   summary=_summary(page),
