@@ -8,8 +8,8 @@ PostgreSQL; timings stay in bench/ and docs/performance.md.
   stops after its rows, instead of sorting every record the user owns.
 - Home's board counts stop at a cap: per stage a LIMITed read of the stage index, never
   a GROUP BY over every live record.
-- A board asks whether its shown cards are overdue per card (the move history's
-  (entity, record_id, at) index), not by reading every recent move into the stage.
+- Overdue counts and a board's overdue flags read a range of (stage, entered the stage
+  at, id): the overdue records alone, no stage history.
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def _fill(app, rows: int) -> list[int]:
             {"title": f"t{i:05d}", "score": None if i % 7 == 0 else i % 13,
              "due_on": None if i % 5 == 0 else dt.date(2024, 1, 1) + dt.timedelta(i % 40),
              "owner": users[i % 4], "stage": ("new", "doing", "done")[i % 3],
-             "created_at": start, "updated_at": start + dt.timedelta(seconds=i),
+             "created_at": start, "_stage_at": start,
+             "updated_at": start + dt.timedelta(seconds=i),
              "deleted_at": start if i % 10 == 9 else None}
             for i in range(rows)])
         # written behind the records service: its board counters are rebuilt as
@@ -205,61 +206,49 @@ def test_my_open_work_reads_the_home_index_and_stops(app):
                                                     reverse=True)
 
 
-def _moves(app, now: dt.datetime, items: int) -> None:
-    """Moves into `new` for most items: some long ago, some recent."""
-    from karte.store.tables import engine_table
-
-    moves = engine_table("karte_stage_move")
+def _entered(app, now: dt.datetime, items: int) -> dict[int, dt.datetime]:
+    """When each item entered its stage (stored beside the stage): one in fifty long ago,
+    the others recently; {id: entered at}."""
+    table = app.extensions["karte"]["records"].store.table("item")
+    when = {id: now - dt.timedelta(days=12 if id % 50 == 1 else 1, hours=id % 5)
+            for id in range(1, items + 1)}
     with app.extensions["karte"]["engine"].begin() as conn:
-        conn.execute(moves.insert(), [
-            {"entity": "item", "record_id": id, "workflow": "flow", "from_stage": None,
-             "to_stage": "new", "at": now - dt.timedelta(days=(id * 7) % 9, hours=id % 5)}
-            for id in range(1, items + 1) if id % 4])
-        conn.exec_driver_sql("ANALYZE karte_stage_move")
+        conn.execute(table.update().where(table.c.id == sa.bindparam("row"))
+                     .values(_stage_at=sa.bindparam("at")),
+                     [{"row": id, "at": at} for id, at in when.items()])
+        conn.exec_driver_sql("ANALYZE item")
+    return when
 
 
-def test_shown_cards_are_asked_per_card_whether_they_are_overdue(app):
-    """The same answer as the board's overdue count asks, for a board's 20 shown cards,
-    each looked up in the move history's record index (no scan of recent moves)."""
-    from karte.workflow import history
+def test_overdue_reads_the_overdue_records_alone(app):
+    """A stage's overdue count and a board's overdue flags are a range of the (stage,
+    entered at, id) index: no history read, no scan of the stage's records."""
+    from karte.workflow import board, history, reports
 
     _fill(app, ROWS)
     now = dt.datetime(2024, 1, 6, tzinfo=dt.UTC)
-    _moves(app, now, ROWS)
+    _entered(app, now, ROWS)
     records = app.extensions["karte"]["records"]
     workflow = records.pack.workflows["flow"]
     table = records.store.table(records.pack.entities["item"])
-    tables = records.store.tables
-
-    def late(ids: list[int], few: bool) -> sa.Select[Any]:
-        return sa.select(table.c.id).where(table.c.id.in_(ids), history.overdue(
-            workflow, tables, now, "new", few=few))
-
-    every = list(range(1, 600))
-    shown = list(range(1, 60, 3))                 # 20 cards of the stage `new`
     with records.engine.connect() as conn:
-        per_card, whole = set(conn.scalars(late(every, True))), set(conn.scalars(
-            late(every, False)))
-        plan = _plan(conn, late(shown, True))
-    assert per_card == whole and 0 < len(whole) < 200
-    from karte.workflow import board
-
-    sent: list[str] = []
-
-    def record(_conn, _cursor, sql, *_):
-        sent.append(sql)
-
-    sa.event.listen(records.engine, "before_cursor_execute", record)
-    cards, flagged = board.cards(records, workflow, "new", board.Filter(), now, 20)
-    sa.event.remove(records.engine, "before_cursor_execute", record)
-    asked = next(sql for sql in sent if "karte_stage_move" in sql)
-    assert "NOT IN (SELECT" not in asked.replace("\n", " ")       # the board asks per card
-    with records.engine.connect() as conn:
-        assert flagged == set(conn.scalars(late([c["id"] for c in cards], False)))
+        rows = {r.id: r for r in conn.execute(sa.select(table))}
+        counted = reports.overdue_counts(conn, records.store.tables, workflow, now, None, 1000)
+        plan = _plan(conn, sa.select(sa.func.count()).select_from(table).where(
+            table.c.deleted_at.is_(None), table.c.stage == "new",
+            history.overdue(workflow, records.store.tables, now, "new")))
+    cutoff = {"new": now - dt.timedelta(days=3), "doing": now - dt.timedelta(days=10)}
+    expected = {stage: sum(1 for r in rows.values() if r.stage == stage
+                           and r.deleted_at is None and r._stage_at < at)
+                for stage, at in cutoff.items()}
+    assert counted == expected and 0 < expected["new"] < 30, (counted, expected)
+    assert "karte_stage_move" not in plan, plan
     if records.engine.dialect.name == "sqlite":
-        assert "ix_karte_stage_move_record" in plan and "LIST SUBQUERY" not in plan, plan
+        assert "ix_item_stage_board (stage=? AND _stage_at" in plan, plan
     else:
-        assert "Seq Scan on karte_stage_move" not in plan, plan
+        assert "ix_item_stage_board" in plan and "Seq Scan" not in plan, plan
+    cards, flagged = board.cards(records, workflow, "new", board.Filter(), now, 20)
+    assert flagged == {c["id"] for c in cards if rows[c["id"]]._stage_at < cutoff["new"]}
 
 
 def test_home_board_counts_stop_at_the_cap_and_read_the_stage_index(app):

@@ -200,10 +200,13 @@ def test_stage_bar_marks_a_record_overdue_in_its_stage(app):
     client = app.client()
     assert not stage_bar(page(client.get(f"/deal/{deal['id']}")))["overdue"]
 
-    moves = records.store.tables["karte_stage_move"]
-    with records.engine.begin() as conn:
-        conn.execute(moves.update().where(moves.c.to_stage == "qualified").values(
-            at=dt.datetime.now(dt.UTC) - dt.timedelta(days=10)))
+    moves, deals = records.store.tables["karte_stage_move"], records.store.table("deal")
+    ten_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    with records.engine.begin() as conn:   # entered the stage ten days ago
+        conn.execute(moves.update().where(moves.c.to_stage == "qualified")
+                     .values(at=ten_days_ago))
+        conn.execute(deals.update().where(deals.c.id == deal["id"])
+                     .values(_stage_at=ten_days_ago))
 
     bar = stage_bar(page(client.get(f"/deal/{deal['id']}")))
     assert bar["overdue"] and bar["current"] == "Qualified"

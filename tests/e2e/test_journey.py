@@ -70,7 +70,9 @@ def test_customer_deal_board_and_timeline(page: Page, live_server):
     expect(dialog).to_be_visible()
     dialog.locator("textarea[name=lost_reason]").fill("Budget went to another project")
     dialog.locator("button[type=submit]").first.click()
-    expect(page.locator(f'ol.board-list[data-stage="lost"] {card}')).to_be_visible()
+    # Lost is a final stage: collapsed, its cards hidden until opened (board_cards.py)
+    expect(page.locator(f'ol.board-list[data-stage="lost"] {card}[data-stage="lost"]')) \
+        .to_be_attached()
 
     page.goto(f"/deal/{deal}")
     timeline = page.locator("#timeline")

@@ -12,7 +12,8 @@ here, the same way, as invalid input.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,6 +70,24 @@ def make_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=timeout)
     sa.event.listen(engine, "before_cursor_execute", _refuse_nul)
     return engine
+
+
+@contextmanager
+def snapshot(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection whose reads all see one moment of the database (a page made of several
+    queries — a board's counts and its cards — never mixes before and after a write).
+    PostgreSQL: a REPEATABLE READ transaction. SQLite: an explicit read transaction (the
+    driver starts none for SELECTs), which in WAL mode keeps the snapshot of its first
+    read. Rolled back at the end: it only reads."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 def _refuse_nul(conn: sa.Connection, cursor: Any, statement: str, parameters: Any,

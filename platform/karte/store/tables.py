@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from karte.fields import BIGINT, JSON, TYPES, UTCDateTime
 from karte.meta.model import Entity, Field, Pack
+from karte.store import stage_times
 
 ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 AUTO_INDEXED = frozenset({"link", "user", "enum"})
@@ -97,9 +98,6 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("seconds_in_previous", sa.BigInteger(), nullable=True),
         sa.Index("ix_karte_stage_move_record", "entity", "record_id", "at"),
         sa.Index("ix_karte_stage_move_stage", "workflow", "to_stage"),
-        # who entered a stage since a cutoff (overdue counts, workflow/history.py)
-        sa.Index("ix_karte_stage_move_entered", "entity", "workflow", "to_stage", "at",
-                 "record_id"),
     )
     sa.Table(
         "karte_note", metadata,
@@ -220,11 +218,12 @@ def _indexes(entity: Entity, table: sa.Table, dialect: str | None) -> None:
         if field.name not in table.c or field.name in sorted_by:
             continue
         if field.workflow is not None and not field.unique:
-            # a board's counts and overdue counts read this index alone; partial (live
+            # a board's counts read this index alone, its overdue counts a range of it
+            # (entered the stage before a cutoff: store/stage_times.py); partial (live
             # rows), so that SQLite never skip-scans it for a list's `deleted_at IS NULL`
             sa.Index(index_name("ix", entity.name, f"{field.name}_board"),
-                     table.c[field.name], table.c.created_at, table.c.id,
-                     table.c.deleted_at, sqlite_where=live, postgresql_where=live)
+                     table.c[field.name], table.c[stage_times.column_name(field.name)],
+                     table.c.id, table.c.deleted_at, sqlite_where=live, postgresql_where=live)
         elif _wants_index(entity, field):
             sa.Index(index_name("ix", entity.name, field.name), table.c[field.name])
     for key in entity.unique_keys:
@@ -282,7 +281,10 @@ def entity_table(metadata: sa.MetaData, entity: Entity,
                  dialect: str | None = None) -> sa.Table:
     """The entity's table; `dialect` adds the indexes only that database needs."""
     columns = [c for f in entity.fields.values() if (c := field_column(entity, f)) is not None]
-    table = sa.Table(entity.table_name, metadata, *_system_columns(), *columns)
+    entered: list[sa.Column[Any]] = [
+        sa.Column(stage_times.column_name(name), UTCDateTime(), nullable=True)
+        for name in stage_times.stage_fields(entity)]
+    table = sa.Table(entity.table_name, metadata, *_system_columns(), *columns, *entered)
     _indexes(entity, table, dialect)
     return table
 

@@ -33,6 +33,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from karte.auth.users import list_users
+from karte.fields import is_empty
 from karte.meta.model import Entity, Field, Workflow
 from karte.store.errors import Conflict
 from karte.store.lookup import pick
@@ -48,8 +49,17 @@ from karte.web import (
     timezone,
     workflows,
 )
+from karte.web.board_cards import (
+    closed,
+    days,
+    initials,
+    layout,
+    owner_field,
+    plan,
+    value,
+)
 from karte.web.display import colour_class, references
-from karte.web.field_access import seen, unseen
+from karte.web.field_access import unseen
 from karte.workflow.board import Column
 from karte.workflow.errors import MoveRefused
 from karte.workflow.reports import money_field_of
@@ -58,7 +68,6 @@ blueprint = Blueprint("boards", __name__)
 
 PER_COLUMN = 20      # cards per column on the board and per "Load more"
 PER_PAGE = 50        # cards per page of the full column page (no JavaScript)
-KEY_FIELDS = 3
 CONTROL = frozenset({"to", "workflow", "version", "csrf_token", "back", "ask"})
 NOT_ASKED = frozenset({"formula", "rollup"})
 MANY = frozenset({"multi_enum", "links"})
@@ -76,19 +85,6 @@ def _workflow_or_404(name: str) -> tuple[Workflow, Entity]:
     if not rights(records().store, entity, actor()).read:
         abort(403)
     return flow, entity
-
-
-def owner_field(entity: Entity) -> str | None:
-    """Whose a card is: the `owner` user field, else the entity's first user field."""
-    return entity.owner_field or next(
-        (f.name for f in entity.fields.values() if f.type == "user"), None)
-
-
-def key_fields(entity: Entity, flow: Workflow) -> list[str]:
-    """What a card shows under its title: the first list columns other than the title,
-    the stage and the owner (shown on its own)."""
-    skip = {entity.title_field, flow.field, owner_field(entity)}
-    return [n for n in seen(entity, entity.list.columns) if n not in skip][:KEY_FIELDS]
 
 
 def _filters(entity: Entity) -> tuple[dict | None, str | None, dict[str, str]]:
@@ -117,21 +113,30 @@ def _users() -> list[tuple[int, str]]:
 def _board_context(flow: Workflow, entity: Entity, columns: list[Column],
                    kept: Mapping[str, str]) -> dict[str, Any]:
     """Everything the board templates read; link titles and user names for every card
-    are looked up once for the page."""
-    keys, owner = key_fields(entity, flow), owner_field(entity)
+    are looked up once for the page, as are the cards' days in their stage."""
+    shows, owner = plan(entity, flow), owner_field(entity)
     shown = [card for column in columns for card in column.cards]
     money = money_field_of(entity, None, unseen(entity))
+    refs = references(entity, shown, shows.names)
     return {
-        "workflow": flow, "entity": entity, "columns": columns, "keys": keys,
+        "workflow": flow, "entity": entity, "columns": columns, "shows": shows,
+        "labels": {n: text(entity.fields[n].label) for n in shows.names},
         "owner_field": owner, "money": entity.fields[money] if money else None,
-        "refs": references(entity, shown, [*keys, *([owner] if owner else [])]),
+        "refs": refs, "initials": {id: initials(name) for id, name in refs.users.items()},
+        "days": days(columns, dt.datetime.now(dt.UTC)), "filled": _filled, "value": value,
         "colours": {s.key: f"c-{colour_class(s.color)}" for s in flow.stages if s.color},
         "kept": dict(kept),
         "back": url_for("boards.show", workflow=flow.name, owner=kept.get("owner"),
                         q=kept.get("q")),
         "users": _users() if owner else [], "searchable": bool(entity.list.search),
         "may_move": bool(rights(records().store, entity, actor()).update),
+        **layout(flow, columns, kept),
     }
+
+
+def _filled(value: Any) -> bool:
+    """A value worth a line on a card (no "Field: —" for empty ones)."""
+    return value is not None and not is_empty(value)
 
 
 @blueprint.route("/board/<workflow>", methods=["GET"])
@@ -140,7 +145,7 @@ def show(workflow: str):
     flow, entity = _workflow_or_404(workflow)
     where, search, kept = _filters(entity)
     columns = workflows().board(flow, actor=actor(), where=where, search=search,
-                                limit=PER_COLUMN)
+                                limit=PER_COLUMN, closed=closed(flow))
     return render("board.html", **_board_context(flow, entity, columns, kept))
 
 
@@ -297,8 +302,9 @@ def _card_fragment(entity: Entity, flow: Workflow, moved: dict):
     where, search, kept = _filters(entity)
     heads = workflows().board(flow, actor=actor(), where=where, search=search, limit=0)
     context = _board_context(flow, entity, heads, kept)
-    context["refs"] = references(entity, [moved], [*context["keys"],
-                                                   context["owner_field"] or ""])
+    context["refs"] = refs = references(entity, [moved], context["shows"].names)
+    context["initials"] = {id: initials(name) for id, name in refs.users.items()}
+    context["days"] = {moved["id"]: 0}   # it has just entered the stage
     html = render_template("_partials/board_card.html", card=moved, late=False,
                            oob_heads=heads, **context)
     response = make_response(html, 200)

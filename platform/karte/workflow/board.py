@@ -1,6 +1,7 @@
 """A kanban board in SQL: per stage its count and money total, its overdue count
-(capped), and a page of its cards with an overdue flag (one query per column, and one
-asking which of the shown cards are overdue).
+(capped), and a page of its cards with when each entered its stage — days in stage, and
+the overdue flag (one query per column with cards, and one for every shown card's
+entry into its stage).
 
 Everything is limited by the same WHERE clause — the actor's read scope, the board's
 filters and search — so a column's count, its total and its cards never disagree, and a
@@ -14,7 +15,8 @@ grouped query runs. A money field hidden from the viewer is never summed either 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 from karte.meta.model import Stage, Workflow
 from karte.store import Records
 from karte.store.actor import Actor
+from karte.store.db import snapshot
 from karte.store.field_rights import hidden, strip_all
 from karte.store.permissions import scope
 from karte.store.records.query import check_paging, filtered, order_by
@@ -45,6 +48,7 @@ class Column:
     cards: list[Record] = field(default_factory=list)
     late: set[int] = field(default_factory=set)
     offset: int = 0
+    entered: dict[int, dt.datetime] = field(default_factory=dict)  # card id → since
 
     @property
     def next_offset(self) -> int:
@@ -71,62 +75,116 @@ def _matching(records: Records, workflow: Workflow, chosen: Filter) -> sa.Select
 
 
 def counts(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime,
-           money_field: str | None = None) -> dict[str, dict]:
+           money_field: str | None = None, *,
+           conn: sa.Connection | None = None) -> dict[str, dict]:
     """Per stage {"count", "sum", "overdue"} over the records the filter admits."""
     entity = records.pack.entities[workflow.entity]
     where = _matching(records, workflow, chosen).whereclause
     if chosen.where is None and not chosen.search and reports.everything(
             scope(records.store, entity, chosen.actor, "read")):
         where = None  # every live record: the counters answer (reports.stage_counts)
-    with records.engine.connect() as conn:
-        return reports.stage_counts(conn, records.store.tables, workflow, entity, now,
+    with _connection(records, conn) as c:
+        return reports.stage_counts(c, records.store.tables, workflow, entity, now,
                                     money_field, where,
                                     hidden(records.store, entity, chosen.actor))
 
 
-def _late(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
-          now: dt.datetime, ids: list[int]) -> set[int]:
-    """Which of the shown cards (all in `stage`) are overdue: asked of those ids alone,
-    and only in a stage with `max_days`."""
+@contextmanager
+def _connection(records: Records, conn: sa.Connection | None) -> Iterator[sa.Connection]:
+    """The caller's connection (a snapshot shared by a whole board), else a new one."""
+    if conn is not None:
+        yield conn
+    else:
+        with records.engine.connect() as own:
+            yield own
+
+
+def entered(conn: sa.Connection, records: Records, workflow: Workflow,
+            ids: list[int]) -> dict[int, dt.datetime]:
+    """When each of the shown cards entered its stage (days in stage, the overdue flag):
+    one query for every card a page shows, reading the stage time stored on each record
+    (store/stage_times.py) by primary key."""
+    if not ids:
+        return {}
     table = records.store.table(workflow.entity)
-    if not ids or workflow.stage(stage).max_days is None:
+    since = history.entered_at(workflow, records.store.tables)
+    return {id: at for id, at in conn.execute(
+        sa.select(table.c.id, since).where(table.c.id.in_(ids)))}
+
+
+def late(workflow: Workflow, stage: str, since: Mapping[int, dt.datetime],
+         now: dt.datetime) -> set[int]:
+    """Which cards of `stage` are overdue: in it longer than its `max_days` — exactly
+    `history.overdue`, which is `entered_at < cutoff`."""
+    days = workflow.stage(stage).max_days
+    if days is None:
         return set()
-    return set(conn.scalars(sa.select(table.c.id).where(
-        table.c.id.in_(ids), history.overdue(workflow, records.store.tables, now, stage,
-                                             few=True))))
+    cutoff = now - dt.timedelta(days=days)
+    return {id for id, at in since.items() if at < cutoff}
 
 
-def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
-          now: dt.datetime, limit: int, offset: int = 0) -> tuple[list[Record], set[int]]:
-    """A page of a stage's cards in the list's order, and which of them are overdue."""
+def _page(conn: sa.Connection, records: Records, workflow: Workflow, stage: str,
+          chosen: Filter, limit: int, offset: int) -> list[Record]:
     store = records.store
     entity, table = store.entity(workflow.entity), store.table(workflow.entity)
     limit, offset = check_paging(limit, offset)
     query = (_matching(records, workflow, chosen).where(table.c[workflow.field] == stage)
              .order_by(*order_by(store, entity, None, chosen.actor)).limit(limit)
              .offset(offset))
+    rows = [dict(row) for row in conn.execute(query).mappings()]
+    store.attach_links(conn, entity, rows)
+    return strip_all(store, entity, chosen.actor, rows)
+
+
+def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
+          now: dt.datetime, limit: int, offset: int = 0) -> tuple[list[Record], set[int]]:
+    """A page of a stage's cards in the list's order, and which of them are overdue."""
     with records.engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(query).mappings()]
-        overdue = _late(conn, records, workflow, stage, now, [row["id"] for row in rows])
-        store.attach_links(conn, entity, rows)
-    return strip_all(store, entity, chosen.actor, rows), overdue
+        rows = _page(conn, records, workflow, stage, chosen, limit, offset)
+        since = entered(conn, records, workflow, [row["id"] for row in rows])
+    return rows, late(workflow, stage, since, now)
+
+
+def _fill(conn: sa.Connection, records: Records, workflow: Workflow, columns: list[Column],
+          chosen: Filter, now: dt.datetime, limit: int) -> list[Column]:
+    """Each column's page of cards (a query per column that has cards to show), then when
+    every shown card entered its stage (one query for them all)."""
+    for col in columns:
+        if limit and col.offset < col.count:  # an empty column costs no query
+            col.cards = _page(conn, records, workflow, col.stage.key, chosen, limit,
+                              col.offset)
+    since = entered(conn, records, workflow, [c["id"] for col in columns for c in col.cards])
+    for col in columns:
+        col.entered = {c["id"]: since[c["id"]] for c in col.cards if c["id"] in since}
+        col.late = late(workflow, col.stage.key, col.entered, now)
+    return columns
+
+
+def _numbers(stage: Stage, numbers: Mapping[str, dict], offset: int) -> Column:
+    number = numbers.get(stage.key, {})
+    return Column(stage, number.get("count", 0), number.get("sum"), number.get("overdue", 0),
+                  number.get("overdue_capped", False), offset=offset)
 
 
 def column(records: Records, workflow: Workflow, stage: Stage, chosen: Filter,
            numbers: Mapping[str, dict], now: dt.datetime, limit: int,
-           offset: int = 0) -> Column:
-    number = numbers.get(stage.key, {})
-    wanted = limit and offset < number.get("count", 0)  # an empty column costs no query
-    found, late = (cards(records, workflow, stage.key, chosen, now, limit, offset)
-                   if wanted else ([], set()))
-    return Column(stage, number.get("count", 0), number.get("sum"), number.get("overdue", 0),
-                  number.get("overdue_capped", False), found, late, offset)
+           offset: int = 0, *, conn: sa.Connection | None = None) -> Column:
+    found = _numbers(stage, numbers, offset)
+    if limit and offset < found.count:
+        with _connection(records, conn) as c:
+            _fill(c, records, workflow, [found], chosen, now, limit)
+    return found
 
 
 def board(records: Records, workflow: Workflow, chosen: Filter, now: dt.datetime,
-          limit: int, money_field: str | None = None) -> list[Column]:
+          limit: int, money_field: str | None = None,
+          closed: Collection[str] = ()) -> list[Column]:
     """Every stage of the workflow, in order, with its first `limit` cards (none with
-    `limit` 0: the numbers alone)."""
-    numbers = counts(records, workflow, chosen, now, money_field)
-    return [column(records, workflow, stage, chosen, numbers, now, limit)
-            for stage in workflow.stages]
+    `limit` 0: the numbers alone; none for the `closed` stages, shown collapsed)."""
+    with snapshot(records.engine) as conn:  # the numbers and the cards of one moment
+        numbers = counts(records, workflow, chosen, now, money_field, conn=conn)
+        columns = [_numbers(stage, numbers, 0) for stage in workflow.stages]
+        wanted = [col for col in columns if col.stage.key not in closed and col.count]
+        if limit and wanted:
+            _fill(conn, records, workflow, wanted, chosen, now, limit)
+    return columns

@@ -2,9 +2,9 @@
 
 `entered_at` and `overdue` are SQL expressions on the entity's table, so lists filter by
 them and boards badge whole columns in one query (no per-record Python): the record
-entered its current stage at the latest `karte_stage_move` row into that stage (the
-creation row included; records stored before the workflow existed fall back to
-`created_at`), and is overdue when the stage has `max_days` and more time has passed.
+entered its current stage at the time stored beside its stage (store/stage_times.py,
+equal to its latest `karte_stage_move` row into that stage), and is overdue when the
+stage has `max_days` and more time has passed.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from karte.fields import UTCDateTime
 from karte.meta.model import Workflow
+from karte.store import stage_times
 from karte.store.records import moves as records_moves
 
 Tables = Mapping[str, sa.Table]
@@ -29,59 +30,41 @@ def _moves(tables: Tables) -> sa.Table:
 
 def entered_at(workflow: Workflow, tables: Tables) -> sa.ColumnElement[dt.datetime]:
     """When each record of the workflow's entity entered its current stage (label it to
-    select it: `entered_at(w, tables).label("entered_at")`)."""
-    table, moves = tables[workflow.entity], _moves(tables).alias("entered")
-    latest = (sa.select(sa.func.max(moves.c.at))
-              .where(moves.c.entity == workflow.entity, moves.c.record_id == table.c.id,
-                     moves.c.workflow == workflow.name,
-                     moves.c.to_stage == table.c[workflow.field])
-              .scalar_subquery())
-    return sa.func.coalesce(latest, table.c.created_at, type_=UTCDateTime())
+    select it: `entered_at(w, tables).label("entered_at")`): the stage time stored on the
+    record (store/stage_times.py)."""
+    table = tables[workflow.entity]
+    return sa.func.coalesce(table.c[stage_times.column_name(workflow.field)],
+                            table.c.created_at, type_=UTCDateTime())
 
 
 def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
-            only: str | None = None, few: bool = False) -> sa.ColumnElement[bool]:
+            only: str | None = None) -> sa.ColumnElement[bool]:
     """True when the record has been in a stage with `max_days` longer than that; never
-    NULL, so `not_(overdue(...))` is the exact complement.
-
-    Exactly `entered_at < cutoff`, written so that no record needs its latest move: the
-    record is in the stage, no move into it is newer than the cutoff (a small set, read
-    from the move index on (entity, workflow, to_stage, at)), and either it was created
-    before the cutoff or some move into the stage exists (only asked of records created
-    after the cutoff, which are few). `only`: that stage's records alone. `few`: asked
-    of a few known records (a board's shown cards), so "no move into it newer than the
-    cutoff" is asked per record from the (entity, record_id, at) index instead of
-    reading every recent move into the stage."""
-    table, moves = tables[workflow.entity], _moves(tables)
+    NULL, so `not_(overdue(...))` is the exact complement. Per timed stage: the record is
+    in the stage and entered it before the cutoff, a range of the (stage, stage time, id)
+    board index. `only`: that stage's records alone."""
+    table = tables[workflow.entity]
     column = table.c[workflow.field]
+    entered = table.c[stage_times.column_name(workflow.field)]
     parts = []
     for stage in workflow.stages:
         if stage.max_days is None or only not in (None, stage.key):
             continue
         cutoff = sa.literal(now - dt.timedelta(days=stage.max_days), UTCDateTime())
-        into = sa.and_(moves.c.entity == workflow.entity, moves.c.workflow == workflow.name,
-                       moves.c.to_stage == stage.key)
-        recent = sa.select(moves.c.record_id).where(into, moves.c.at >= cutoff)
-        ever: sa.ColumnElement[bool] = sa.exists().where(into,
-                                                         moves.c.record_id == table.c.id)
-        fresh = table.c.id.not_in(recent)
-        if few:    # scalar subqueries: PostgreSQL cannot hash them over every move
-            mine = sa.and_(into, moves.c.record_id == table.c.id)
-            ever = sa.select(moves.c.id).where(mine).limit(1).scalar_subquery().is_not(None)
-            fresh = sa.select(moves.c.id).where(mine, moves.c.at >= cutoff).limit(1) \
-                .scalar_subquery().is_(None)
-        parts.append(sa.and_(column.is_not(None), column == stage.key, fresh,
-                             sa.or_(table.c.created_at < cutoff, ever)))
+        parts.append(sa.and_(column.is_not(None), column == stage.key,
+                             entered.is_not(None), entered < cutoff))
     return sa.or_(sa.false(), *parts)
 
 
 def entered(conn: sa.Connection, tables: Tables, workflow: Workflow,
             record: Record) -> dt.datetime:
     """When `record` entered its current stage (see `entered_at`)."""
-    moves = _moves(tables)
-    found = conn.scalar(sa.select(sa.func.max(moves.c.at)).where(
-        moves.c.entity == workflow.entity, moves.c.record_id == record["id"],
-        moves.c.workflow == workflow.name, moves.c.to_stage == record.get(workflow.field)))
+    stored = record.get(stage_times.column_name(workflow.field))
+    if stored is not None:
+        return stored
+    table = tables[workflow.entity]
+    found = conn.scalar(sa.select(table.c[stage_times.column_name(workflow.field)])
+                        .where(table.c.id == record["id"]))
     return found or record["created_at"]
 
 

@@ -16,7 +16,7 @@ the pack's declared consequences and run whatever the mover's other rights.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,6 +27,7 @@ from karte.meta.model import Entity, Workflow
 from karte.problems import Problem
 from karte.store import Records, field_rights
 from karte.store.actor import Actor, actor_id
+from karte.store.db import snapshot
 from karte.store.errors import Forbidden, ValidationFailed
 from karte.store.permissions import check_record, read_for, scope
 from karte.store.records.write import judge_with
@@ -263,12 +264,14 @@ class Workflows:
 
     def board(self, workflow: str | Workflow, actor: Actor | None = None, where: Any = None,
               search: str | None = None, limit: int = 20, money_field: str | None = None,
-              now: dt.datetime | None = None) -> list[kanban.Column]:
+              now: dt.datetime | None = None,
+              closed: Collection[str] = ()) -> list[kanban.Column]:
         """A kanban board: per stage its numbers and first `limit` cards (overdue ones
-        flagged), all limited to what the actor may read and to `where` / `search`."""
+        flagged; none for the `closed` stages), all limited to what the actor may read
+        and to `where` / `search`."""
         chosen = self.workflow(workflow)
         return kanban.board(self.records, chosen, kanban.Filter(where, search, actor),
-                           _now(now), limit, money_field)
+                           _now(now), limit, money_field, closed)
 
     def column(self, workflow: str | Workflow, stage: str, actor: Actor | None = None,
                where: Any = None, search: str | None = None, limit: int = 20,
@@ -279,9 +282,11 @@ class Workflows:
         if stage not in chosen.stage_keys:
             raise _invalid(chosen.field, f'Workflow "{chosen.name}" has no stage "{stage}".')
         shown = kanban.Filter(where, search, actor)
-        numbers = kanban.counts(self.records, chosen, shown, _now(now), money_field)
-        return kanban.column(self.records, chosen, chosen.stage(stage), shown, numbers,
-                            _now(now), limit, offset)
+        with snapshot(self.records.engine) as conn:
+            numbers = kanban.counts(self.records, chosen, shown, _now(now), money_field,
+                                    conn=conn)
+            return kanban.column(self.records, chosen, chosen.stage(stage), shown, numbers,
+                                _now(now), limit, offset, conn=conn)
 
     def funnel(self, workflow: str | Workflow) -> dict[str, int]:
         return self._report(reports.funnel, workflow)

@@ -170,3 +170,69 @@
   });
   board.classList.add("is-draggable");
 })();
+
+// Layout (no moves here): final stages open and close in place — their cards are fetched
+// the first time — and on a phone the stage switcher shows one column at a time without a
+// page load. Without this script both are plain links the server answers.
+(() => {
+  "use strict";
+  const board = document.querySelector(".board[data-board]");
+  if (!board) return;
+  const switcher = document.querySelector(".stage-switch");
+
+  async function expand(section) {
+    const link = section.querySelector(".col-expand");
+    const list = section.querySelector(".board-list");
+    section.classList.remove("is-collapsed");
+    if (!section.hasAttribute("data-unloaded") || !link || !list) return;
+    section.removeAttribute("data-unloaded");
+    list.setAttribute("aria-busy", "true");
+    try {
+      const response = await fetch(link.dataset.cards, {
+        credentials: "same-origin", headers: {"HX-Request": "true"},
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      list.innerHTML = await response.text();
+      if (window.htmx) window.htmx.process(list);
+    } catch (error) {
+      section.setAttribute("data-unloaded", "");
+      window.location.assign(link.href);   // the server opens it instead
+    } finally {
+      list.removeAttribute("aria-busy");
+    }
+  }
+
+  board.addEventListener("click", (event) => {
+    const toggle = event.target.closest(".col-expand, .col-collapse");
+    if (!toggle) return;
+    const section = toggle.closest(".board-col");
+    event.preventDefault();
+    if (toggle.classList.contains("col-expand")) {
+      expand(section).then(() => {
+        const other = section.querySelector(".col-collapse");
+        if (other) other.focus();
+      });
+    } else {
+      section.classList.add("is-collapsed");
+      const other = section.querySelector(".col-expand");
+      if (other) other.focus();
+    }
+  });
+
+  if (!switcher) return;
+  switcher.addEventListener("click", (event) => {
+    const link = event.target.closest("a[data-stage]");
+    if (!link) return;
+    const section = board.querySelector(
+      `.board-list[data-stage="${CSS.escape(link.dataset.stage)}"]`)?.closest(".board-col");
+    if (!section) return;
+    event.preventDefault();
+    switcher.querySelectorAll("a[aria-current]").forEach((a) => a.removeAttribute("aria-current"));
+    link.setAttribute("aria-current", "true");
+    board.querySelectorAll(".board-col.is-current").forEach((s) => s.classList.remove("is-current"));
+    section.classList.add("is-current");
+    if (section.classList.contains("is-collapsed")) expand(section);
+    link.scrollIntoView({block: "nearest", inline: "nearest"});
+    window.history.replaceState(null, "", link.href);
+  });
+})();

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from karte.fields import JSON
 from karte.meta.model import Entity, Field, Pack
 from karte.problems import counted
-from karte.store import audit
+from karte.store import audit, stage_times
 from karte.store.migrate.checks import empty
 from karte.store.migrate.schema_history import recorded_options
 from karte.store.migrate.steps import Step
@@ -199,7 +199,8 @@ def retire_value(conn: sa.Connection, tables: dict[str, sa.Table], entity: Entit
                     "next": r.version + 1} for r in rows]
         conn.execute(sa.update(table).where(table.c.id == sa.bindparam("row_id"))
                      .values({field.name: sa.bindparam("new"), "version": sa.bindparam("next"),
-                              "updated_at": now}), updates)
+                              "updated_at": now,
+                              **stage_times.on_update(entity, [field.name], now)}), updates)
         action = "move" if field.workflow else "update"
         audit.write(conn, tables["karte_audit"], [
             audit.row(entity.name, r.id, action, None, now,
