@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 
 from karte.meta.model import Entity
 from karte.problems import Problem
@@ -74,7 +75,7 @@ def _list_url(entity: Entity, state: str, saved: int | None) -> str:
 
 def _state(entity: Entity, raw: str) -> str:
     """The list state posted back, checked as the list page checks its URL."""
-    args = request.args.__class__(parse_qsl(raw))
+    args = MultiDict(parse_qsl(raw))
     try:
         return parse(entity, args).state()
     except RecordError:
