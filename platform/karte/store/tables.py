@@ -129,6 +129,19 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("count", sa.BigInteger(), nullable=False),
         sa.Column("cents", sa.BigInteger(), nullable=False),  # the money field's sum
     )
+    sa.Table(  # a list's saved views: private, or shared by an admin (store/list_views.py)
+        "karte_list_view", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.BigInteger(),
+                  sa.ForeignKey("karte_user.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False, server_default=sa.false()),
+        sa.Column("state", sa.Text(), nullable=False),  # the list's query string
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Index("ix_karte_list_view_entity", "entity", "user_id"),
+    )
     sa.Table(
         "karte_schema_history", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 
 from karte.fields import TYPES, record_id
 from karte.meta import conditions
-from karte.meta.model import Entity, Field
+from karte.meta.model import Entity, Field, ListView
 from karte.problems import Problem
 from karte.store.errors import InvalidQuery
 
@@ -63,31 +63,77 @@ class Filter:
 
 @dataclass(frozen=True)
 class ListQuery:
-    """What a list page shows: search, filters, sort and page, as parsed from the URL."""
+    """What a list page shows: search, filters, sort and page, as parsed from the URL, with
+    the columns chosen (`cols`), the entity's declared view (`view`, its condition in
+    `base`), the saved view it came from (`saved`) and the "mine" toggle."""
 
     q: str = ""
     sort: str | None = None
     page: int = 1                     # -1 is the last page, -2 the one before it, ...
     filters: tuple[Filter, ...] = ()
+    columns: tuple[str, ...] = ()
+    view: str = ""
+    saved: int | None = None
+    mine: str | None = None           # the owner field when "mine" is on
+    base: Any = None                  # the declared view's (parsed) condition
+    entity_name: str = ""
 
-    def where(self) -> dict[str, Any] | None:
-        if not self.filters:
-            return None
-        return {"all": [f.condition() for f in self.filters]}
+    def raw(self) -> list[dict[str, Any]]:
+        found = [f.condition() for f in self.filters]
+        if self.mine:
+            found.append({"field": self.mine, "op": "=", "value": "$me"})
+        return found
+
+    def where(self) -> Any:
+        """The condition of the filters (raw, SPEC §5), with the declared view's parsed
+        condition when a view is chosen."""
+        raw = self.raw()
+        if self.base is None:
+            return {"all": raw} if raw else None
+        if not raw:
+            return self.base
+        from karte.web import registry
+
+        entity = self.base_entity
+        parsed, _problems = conditions.parse({"all": raw}, entity, registry().entities, "", "")
+        return self.base if parsed is None else conditions.AllOf((self.base, parsed))
+
+    @property
+    def base_entity(self) -> Entity:
+        from karte.web import registry
+
+        return registry().entities[self.entity_name]
 
     @property
     def narrowed(self) -> bool:
         """Search or filters hide some records (the empty state offers to clear them)."""
-        return bool(self.q.strip() or self.filters)
+        return bool(self.q.strip() or self.filters or self.mine or self.base is not None)
+
+    @property
+    def cleared(self) -> bool:
+        """Nothing narrows or shapes the list: "clear all" has nothing to clear."""
+        return not (self.narrowed or self.view or self.columns or self.sort)
 
     def args(self, **changes: Any) -> list[tuple[str, str]]:
-        """The canonical parameters (empty ones dropped), with `q`/`sort`/`page` changed."""
-        state = {"q": self.q.strip() or None, "sort": self.sort, "page": self.page,
+        """The canonical parameters (empty ones dropped), with `q`/`sort`/`page` (and
+        `view`, `saved`, `cols`, `mine`) changed."""
+        state = {"view": self.view or None, "saved": self.saved, "q": self.q.strip() or None,
+                 "sort": self.sort, "page": self.page,
+                 "cols": ",".join(self.columns) or None, "mine": "1" if self.mine else None,
                  **changes}
         state["page"] = page_param(state["page"]) if state["page"] is not None else None
-        pairs = [(key, str(state[key])) for key in ("q", "sort", "page")
+        pairs = [(key, str(state[key])) for key in STATE_KEYS
                  if state.get(key) not in (None, "", 1)]
         return pairs + [(f.param, f.value) for f in self.filters]
+
+    def state(self) -> str:
+        """What a saved view keeps: every parameter but the page and the saved view."""
+        from urllib.parse import urlencode
+
+        return urlencode(self.args(page=None, saved=None))
+
+
+STATE_KEYS = ("view", "saved", "q", "sort", "page", "cols", "mine")
 
 
 def filterable(entity: Entity) -> list[str]:
@@ -114,11 +160,52 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
         except InvalidQuery as error:
             problems += error.problems
     page = _page(args.get("page", ""), problems)
+    view = _view(entity, args.get("view", "").strip(), problems)
+    columns = _columns(entity, args.getlist("cols"), problems)
+    default = (view.columns if view else ()) or entity.list.columns
+    if columns in (default, (entity.title_field, *default)):
+        columns = ()                  # the columns shown anyway: a tidy URL
+    saved = record_id(args.get("saved", "").strip()) if args.get("saved", "").strip() else None
     if problems:
         raise InvalidQuery(problems)
     _type_check(entity, filters)
     sort = args.get("sort", "").strip() or None
-    return ListQuery(args.get("q", "").strip(), sort, page, tuple(filters))
+    mine = entity.owner_field if args.get("mine", "").strip().lower() in YES else None
+    return ListQuery(args.get("q", "").strip(), sort, page, tuple(filters), columns,
+                     view.name if view else "", saved, mine,
+                     view.where if view else None, entity.name)
+
+
+def declared_views(entity: Entity) -> tuple[ListView, ...]:
+    """The entity's declared list views (SPEC §3.7 `views`)."""
+    return entity.views
+
+
+def _view(entity: Entity, name: str, problems: list[Problem]) -> ListView | None:
+    if not name:
+        return None
+    from karte.web import text
+
+    found = {v.name: v for v in declared_views(entity)}
+    if name in found:
+        return found[name]
+    problems.append(Problem("view", _("view: “%(name)s” is not a view of %(entity)s; views: "
+                                      "%(allowed)s.", name=name, entity=text(entity.plural),
+                                      allowed=", ".join(found) or "—"), "view"))
+    return None
+
+
+def _columns(entity: Entity, raw: list[str], problems: list[Problem]) -> tuple[str, ...]:
+    """`cols=a,b` (or `cols=a&cols=b`, as checkboxes send it): fields the user sees."""
+    names = [n.strip() for value in raw for n in value.split(",") if n.strip()]
+    offered = set(filterable(entity)) - set(SYSTEM_FILTERS) - {"id"}
+    bad = [n for n in names if n not in offered or entity.lookup(n) is None]
+    if bad:
+        problems.append(Problem("cols", _("cols: “%(name)s” is not a column that can be "
+                                          "shown; columns: %(allowed)s.", name=bad[0],
+                                          allowed=", ".join(n for n in entity.fields
+                                                            if n in offered)), "cols"))
+    return tuple(dict.fromkeys(n for n in names if n not in bad))
 
 
 def _page(raw: str, problems: list[Problem]) -> int:

@@ -33,6 +33,7 @@ from flask import (
 )
 from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from karte.fields import TYPES, record_id
 from karte.meta.model import Entity, Field, Permission
@@ -52,10 +53,11 @@ from karte.web import (
     timezone,
 )
 from karte.web.derived import numeric
-from karte.web.display import Refs, references
+from karte.web.display import Refs, references, show
 from karte.web.errors import problem_page
 from karte.web.field_access import seen
-from karte.web.list_params import ListQuery, parse, widgets
+from karte.web.list_pager import Item, numbered
+from karte.web.list_params import ListQuery, declared_views, parse, widgets
 from karte.web.messages import query_problems
 
 blueprint = Blueprint("lists", __name__)
@@ -121,14 +123,21 @@ def index(entity: str):
 
 def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | None,
           problems: list[Problem], status: int):
-    current = query.sort or entity.list.sort
+    current = sorting(entity, query) or entity.list.sort
     columns = _columns(entity, query, current)
     select_all = request.args.get("select") == "page"
+    pick = bool(allowed.delete or allowed.update)
     body = [] if page is None else list_table.rows(
-        entity, columns, page.rows, page.refs, pick=bool(allowed.delete), ticked=select_all)
+        entity, columns, page.rows, page.refs, pick=pick, ticked=select_all)
     return render("list.html", "_partials/list_rows.html", status, entity=entity,
                   allowed=allowed, query=query, listing=page, problems=problems,
-                  columns=columns, body=body, sort=query.sort or "",
+                  columns=columns, body=body, sort=query.sort or "", pick=pick,
+                  totals=_totals(entity, query, columns, page),
+                  totals_label=_totals_label(page),
+                  column_choices=[] if is_fragment() else _column_choices(entity, columns),
+                  setters=list_bulk.choices(entity) if allowed.update and page else [],
+                  views=[] if is_fragment() else list_views.bar(entity, query),
+                  pages=_numbers(entity, query, page),
                   widgets=[] if is_fragment() else widgets(entity, request.args),
                   summary=_summary(page),
                   list_url=url_for("lists.index", entity=entity.name),
@@ -136,12 +145,69 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                                                               page=None),
                   first_url=_link(entity, query, page=None),
                   **_pager(entity, query, page),
-                  select_all=select_all)
+                  select_all=select_all, state=query.state(),
+                  clear_url=url_for("lists.index", entity=entity.name),
+                  mine_field=entity.owner_field)
+
+
+def sorting(entity: Entity, query: ListQuery) -> str | None:
+    """The sort asked for, else the chosen declared view's, else None (the list's)."""
+    if query.sort:
+        return query.sort
+    view = next((v for v in declared_views(entity) if v.name == query.view), None)
+    return view.sort if view else None
+
+
+def _totals(entity: Entity, query: ListQuery, columns: list[Column],
+            page: Page | None) -> dict[str, Markup]:
+    """Each shown money column's total over the whole filter, formatted (one query; a
+    field hidden from the role is never summed). Nothing to sum on an empty list."""
+    if page is None or not page.rows:
+        return {}
+    names = [c.name for c in columns if c.field.as_value().type == "money"]
+    if not names:
+        return {}
+    sums = records().totals(entity.name, names, where=query.where(), search=query.q or None,
+                            actor=actor(), quick=page.capped)
+    if sums is None:             # more rows than the count goes to: not summed
+        return {name: Markup('<span class="muted" title="%s">…</span>') % _(
+            "Too many records to total: narrow the list to at most %(cap)s.",
+            cap=format_decimal(int(current_app.config.get("KARTE_LIST_COUNT_CAP",
+                                                          COUNT_CAP))))
+                for name in names}
+    return {name: show(entity.fields[name], value) for name, value in sums.items()}
+
+
+def _totals_label(page: Page | None) -> str:
+    """"Total", or "Total of all 1,234" when the rows shown are not all there are."""
+    if page is None or (page.first == 1 and not page.has_next):
+        return _("Total")
+    return _("Total of all %(count)s",
+             count=format_decimal(page.total) + ("+" if page.capped else ""))
+
+
+def _column_choices(entity: Entity, columns: list[Column]) -> list[tuple[str, str, bool]]:
+    """(field, label, shown) of every field the user sees, for the columns chooser: the
+    shown columns first, in their order (so the form sends them as they are), then the
+    others."""
+    shown = [c.name for c in columns if c.name in entity.fields]
+    others = [name for name in seen(entity, entity.fields)
+              if name not in shown and entity.fields[name].type != "file"]
+    return [(name, text(entity.fields[name].label), name in shown)
+            for name in [*shown, *others]]
+
+
+def _numbers(entity: Entity, query: ListQuery, page: Page | None) -> list[Item]:
+    if page is None or not page.rows:
+        return []
+    return numbered(query.page, entity.list.page_size, page.total, page.capped,
+                    page.has_next, lambda n: _link(entity, query, page=n))
 
 
 def _pager(entity: Entity, query: ListQuery, page: Page | None) -> dict[str, Any]:
-    """Previous / next / last links and the page's name. Pages counted from the end
-    (`last`, `last-1`, ...: -1, -2, ...) step towards the end with "next"."""
+    """Previous / next links and the page's name (the numbers: `list_pager`). Pages
+    counted from the end (`last`, `last-1`, ...: -1, -2, ...) step towards the end with
+    "next"."""
     more = page is not None and page.has_next      # rows after (from the start) or before
     number = query.page
     if number < 0:
@@ -153,7 +219,6 @@ def _pager(entity: Entity, query: ListQuery, page: Page | None) -> dict[str, Any
         label = _("Page %(num)s", num=number)
     return {"prev_url": prev and _link(entity, query, page=prev),
             "next_url": after and _link(entity, query, page=after),
-            "last_url": _link(entity, query, page=-1) if number > 0 and more else None,
             "page_label": label}
 
 
@@ -164,8 +229,8 @@ def _page(entity: Entity, query: ListQuery) -> Page:
     from_end = query.page < 0
     offset = (abs(query.page) - 1) * size
     found = records().query(entity.name, where=query.where(), search=query.q or None,
-                            sort=query.sort, limit=size + 1, offset=offset, actor=actor(),
-                            reverse=from_end)
+                            sort=sorting(entity, query), limit=size + 1, offset=offset,
+                            actor=actor(), reverse=from_end)
     rows, has_next = found[:size], len(found) > size
     if from_end:    # read backwards from the end (never skipping the rows before it)
         return _from_end(entity, query, rows[::-1], offset, has_next)
@@ -174,7 +239,7 @@ def _page(entity: Entity, query: ListQuery) -> Page:
         total = max(total, offset + len(rows))
     else:
         total, capped = offset + len(rows), False
-    return Page(rows, references(entity, rows, _column_names(entity)), offset + 1,
+    return Page(rows, references(entity, rows, _column_names(entity, query)), offset + 1,
                 offset + len(rows), total, capped, has_next)
 
 
@@ -191,7 +256,7 @@ def _from_end(entity: Entity, query: ListQuery, rows: list[dict[str, Any]], offs
         first, last = -(offset + len(rows)), -(offset + 1)
     else:
         first, last = total - offset - len(rows) + 1, total - offset
-    return Page(rows, references(entity, rows, _column_names(entity)), first, last, total,
+    return Page(rows, references(entity, rows, _column_names(entity, query)), first, last, total,
                 capped, has_before)
 
 
@@ -215,10 +280,12 @@ def _summary(page: Page | None) -> str:
              last=format_decimal(page.last), total=total)
 
 
-def _column_names(entity: Entity) -> list[str]:
-    """The configured columns; the title first when the pack left it out, since it is the
-    way to the card."""
-    names = [n for n in seen(entity, entity.list.columns) if entity.lookup(n) is not None]
+def _column_names(entity: Entity, query: ListQuery) -> list[str]:
+    """The chosen columns (`cols`), else the declared view's, else the configured ones;
+    the title first when they leave it out, since it is the way to the card."""
+    view = next((v for v in declared_views(entity) if v.name == query.view), None)
+    chosen = query.columns or (view.columns if view else ()) or entity.list.columns
+    names = [n for n in seen(entity, chosen) if entity.lookup(n) is not None]
     if entity.part_of is not None and entity.part_of not in names:
         names.insert(0, entity.part_of)            # a line's way to its document
     title = entity.title_field
@@ -227,7 +294,7 @@ def _column_names(entity: Entity) -> list[str]:
 
 def _columns(entity: Entity, query: ListQuery, current: str) -> list[Column]:
     columns = []
-    for name in _column_names(entity):
+    for name in _column_names(entity, query):
         field = entity.lookup(name)
         if field is None:        # _column_names keeps only names that are fields
             continue
@@ -262,7 +329,7 @@ def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
     fields = [f for name in names if (f := entity.lookup(name)) is not None]
     size = int(current_app.config.get("KARTE_EXPORT_BATCH", EXPORT_BATCH))
     batches = records().iterate(entity.name, where=query.where(), search=query.q or None,
-                                sort=query.sort, actor=actor(), batch=size)
+                                sort=sorting(entity, query), actor=actor(), batch=size)
     batch = next(batches, [])
     yield "\ufeff" + _csv([[text(f.label) for f in fields]])
     while batch:
@@ -401,3 +468,6 @@ def _delete_each(entity: Entity, ids: list[int]) -> list[str]:
         messages.append(ngettext("%(num)d record was not deleted:",
                                  "%(num)d records were not deleted:", failed))
     return messages + refused
+
+
+from karte.web import list_bulk, list_views  # noqa: E402  (their routes join this blueprint)

@@ -20,3 +20,11 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// A button with data-confirm (the bulk bar's "Delete selected") asks before its form is
+// sent; the bulk form's other button ("Set on selected") does not.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  const question = button && button.dataset ? button.dataset.confirm : null;
+  if (question && !window.confirm(question)) event.preventDefault();
+});

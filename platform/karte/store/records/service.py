@@ -32,7 +32,7 @@ from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
-from karte.store.records import bulk_lines, keyset, rollups
+from karte.store.records import bulk_lines, bulk_set, keyset, rollups, totals
 from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
@@ -351,6 +351,12 @@ class Records:
                             rollups.parents_of(self.store, ent, [old, record], changed))
             return fields.strip(self.store, ent, actor, self.store.read_one(c, ent, id))
 
+    def update_many(self, entity: str, ids: Iterable[Any], values: Mapping[str, Any],
+                    actor: Actor | None = None) -> dict[int, list[Problem]]:
+        """`values` on every record of `ids`, all or nothing: {} when written, else each
+        refused record's problems by id and nothing written (`records.bulk_set`)."""
+        return bulk_set.update_many(self, entity, ids, values, actor)
+
     def _from_audit(self, entity: Entity, name: str, value: Any) -> Any:
         """An audit value (JSON form) back in its stored type, as well as it converts."""
         field = entity.fields[name]
@@ -474,6 +480,24 @@ class Records:
         query = counting(self.store, ent, where, search, include_deleted, actor, cap)
         with self.engine.connect() as c:
             return c.execute(query).scalar_one()  # type: ignore[no-any-return]
+
+    def totals(self, entity: str, names: Iterable[str], where: Any = None,
+               search: str | None = None, *, actor: Actor | None = None,
+               quick: bool = False) -> dict[str, Decimal] | None:
+        """The sum of each money field of `names` over every record `count` would count
+        (one query); fields hidden from the actor are left out. `quick`: only if the
+        board counters can tell, else None (`records.totals`)."""
+        ent = self.store.entity(entity)
+        summed = totals.summable(self.store, ent, names, actor)
+        if not summed:
+            return {}
+        query = totals.statement(self.store, ent, summed, where, search, actor)
+        with self.engine.connect() as c:
+            if where is None and not (search or "").strip():
+                found = totals.counted(c, self.store, ent, summed, actor)
+                if found is not None:
+                    return found
+            return None if quick else totals.read(c, query, summed)
 
     def clashes(self, entity: str, values: Mapping[str, Any], exclude_id: Any = None, *,
                 actor: Actor | None = None) -> list[Problem]:
