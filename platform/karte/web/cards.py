@@ -27,6 +27,7 @@ from karte.store.permissions import allows, rights
 from karte.store.timeline import Page, Timeline, from_audit, linking
 from karte.web import (
     actor,
+    card_layout,
     entity_or_404,
     records,
     registry,
@@ -230,7 +231,8 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
             "related": lists, "quick": quick_adds(entity),
             "actions": RecordActions(records()).available(entity.name, record, user),
             "typed": {}, "errors": {},
-            **timeline_context(entity, record, before, page, refs), **extra}
+            **timeline_context(entity, record, before, page, refs),
+            **card_layout.split(page), **extra}
 
 
 @blueprint.route("/<entity>/<int:id>", methods=["GET"])
