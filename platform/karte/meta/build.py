@@ -20,6 +20,8 @@ from karte.meta.model import (
     Entity,
     Field,
     ListConfig,
+    ListView,
+    NavGroup,
     Option,
     Pack,
     Permission,
@@ -214,7 +216,9 @@ def _entity(name: str, doc: Doc, fields: dict[str, Field], related: list[str]) -
         duplicates=tuple(tuple(rule["fields"]) for rule in data.get("duplicates", ())),
         unique=tuple(tuple(names) for names in data.get("unique", ())),
         permissions=_permissions(data.get("permissions")),
-        timeline_item=TimelineItem(timeline["at"], timeline["summary"]) if timeline else None,
+        timeline_item=(TimelineItem(timeline["at"], timeline["summary"], timeline.get("done"))
+                       if timeline else None),
+        subtitle=tuple(data.get("subtitle", ())),
         removed=tuple(data.get("remove", ())),
         source=doc.file,
         part_of=data.get("part_of"),
@@ -246,6 +250,17 @@ def _with_expressions(entity: Entity, entities: Mapping[str, Entity],
     built = replace(entity, fields=frozen_map(fields))
     problems += formulas.cycles(built)
     return built
+
+
+def _views(raw: Any, entity: Entity, entities: Mapping[str, Entity],
+           problems: list[Problem]) -> tuple[ListView, ...]:
+    """The entity's declared list views, their conditions parsed (SPEC §3.7)."""
+    return tuple(
+        ListView(view["name"], _text(view.get("label"), view["name"]),
+                 _conditions_of(view, "where", entity, entities, entity.source,
+                                pointer("views", index), problems),
+                 tuple(view.get("columns", ())), view.get("sort"))
+        for index, view in enumerate(raw or ()))
 
 
 def _conditions_of(raw: Mapping[str, Any], key: str, entity: Entity | None,
@@ -296,7 +311,9 @@ def _workflow(name: str, doc: Doc, entities: Mapping[str, Entity],
         skip=moves.get("skip", True), back=moves.get("back", True),
         reopen=moves.get("reopen", False), transitions=transitions,
         on_enter=frozen_map(on_enter), source=doc.file,
-        retired=frozen_map(data.get("retired")))
+        retired=frozen_map(data.get("retired")),
+        board_fields=(tuple(data["board"]["fields"])
+                      if "fields" in data.get("board", {}) else None))
 
 
 def _roles(raw: Mapping[str, Any] | None) -> Mapping[str, Mapping[str, Permission]]:
@@ -317,7 +334,9 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
     entities = {name: _with_expressions(e, plain, problems) for name, e in plain.items()}
     problems += rollups.cycles(entities)
     entities = {name: replace(e, actions=build_actions(raw.entities[name].data.get("actions"),
-                                                       e, plain, problems))
+                                                       e, plain, problems),
+                              views=_views(raw.entities[name].data.get("views"), e, plain,
+                                           problems))
                 for name, e in entities.items()}
     workflows = {name: _workflow(name, doc, plain, problems)
                  for name, doc in raw.workflows.items()}
@@ -327,6 +346,8 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
         roles=_roles(meta.get("roles")), locale=meta.get("locale", "en"),
         country=phone_country(meta.get("country"), meta.get("timezone")), currency=currency,
         timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs),
+        nav=(tuple(NavGroup(_text(group["label"], "menu"), tuple(group["items"]))
+                   for group in meta["nav"]) if "nav" in meta else None),
         definitions=frozen_map(_definitions(raw)))
     return pack, problems
 

@@ -183,6 +183,26 @@ class CardConfig:
 class TimelineItem:
     at: str
     summary: str
+    done: str | None = None     # a boolean field: the items are to-dos (SPEC §3.3)
+
+
+@dataclass(frozen=True)
+class ListView:
+    """A declared list view (SPEC §3.7 `views`)."""
+
+    name: str
+    label: Text
+    where: Any = None                # Condition, or None for every record
+    columns: tuple[str, ...] = ()    # empty: the list's columns
+    sort: str | None = None          # None: the list's sort
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """One group of the menu (SPEC §1 `nav`): entity names, board:<wf>, dashboard:<name>."""
+
+    label: Text
+    items: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -219,6 +239,8 @@ class Entity:
     unique: tuple[tuple[str, ...], ...] = ()  # combinations unique among live records
     permissions: Mapping[str, Permission] = field(default_factory=frozen_map)
     timeline_item: TimelineItem | None = None
+    subtitle: tuple[str, ...] = ()   # fields shown under the title among others
+    views: tuple[ListView, ...] = ()
     actions: tuple[Any, ...] = ()    # karte.meta.record_actions.RecordAction, once built
     removed: tuple[str, ...] = ()    # base fields hidden by an overlay (data kept)
     source: str = ""                 # pack-relative file the definition came from
@@ -303,6 +325,7 @@ class Workflow:
     on_enter: Mapping[str, tuple[Action, ...]] = dataclasses.field(default_factory=frozen_map)
     source: str = ""
     retired: Mapping[str, str] = dataclasses.field(default_factory=frozen_map)  # old → current
+    board_fields: tuple[str, ...] | None = None   # what a board card shows; None: default
 
     def stage(self, key: str) -> Stage:
         return next(s for s in self.stages if s.key == key)
@@ -327,6 +350,7 @@ class Pack:
     currency: str = "USD"
     timezone: str = "UTC"
     template_dirs: tuple[Path, ...] = ()
+    nav: tuple[NavGroup, ...] | None = None   # the menu's groups; None: every entity
     # The merged definitions as read (pack.json, entities, workflows): what the schema
     # history records and compares, so a definition-only change leaves a trace.
     definitions: Mapping[str, Any] = field(default_factory=frozen_map, compare=False)

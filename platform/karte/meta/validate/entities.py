@@ -15,6 +15,7 @@ from karte.meta.raw import Doc
 from karte.meta.validate.actions import check_actions
 from karte.meta.validate.context import Ctx, entries, misnamed, repeats, reserved
 from karte.meta.validate.fields import check_fields
+from karte.meta.validate.surface import check_done, check_subtitle, check_views
 from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static",  # SPEC §11 URLs
@@ -170,4 +171,4 @@ def _permissions(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
 
 ENTITY_CHECKS: tuple[Callable[[Ctx, Entity, Doc], Iterator[Problem]], ...] = (
     _entity_name, check_fields, _title, _list, _card, _duplicates, _unique, _timeline,
-    _permissions, check_actions)
+    _permissions, check_actions, check_subtitle, check_done, check_views)

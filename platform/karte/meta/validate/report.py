@@ -24,6 +24,7 @@ from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
 from karte.meta.validate.known_valid import KnownValid, doc_key
 from karte.meta.validate.parts import check_parts
 from karte.meta.validate.schema import schema_problems
+from karte.meta.validate.surface import check_nav
 from karte.meta.validate.workflows import check_workflow
 from karte.problems import Problem, at, pointer
 
@@ -118,6 +119,10 @@ CODES = {
     "DEF112": "an action's move names no stage (or workflow) of the entity, or an ambiguous "
               "one",
     "DEF113": "an action opens the created record but creates none",
+    "DEF114": "subtitle names no field, the title field, or a text or lines field",
+    "DEF115": "two views of an entity have the same name",
+    "DEF116": "a view's columns or sort name no field",
+    "DEF117": "a nav item names no entity, workflow or dashboard",
     "DEF060": "a part whose parent has no lines field of it",
     "DEF061": "\"part_of\" names no other entity",
     "DEF062": "a lines field without \"of\", or whose \"of\" is not a part of its entity",
@@ -154,6 +159,8 @@ CODES = {
     "WF038": "a declared stage field's options are not the stage keys",
     "WF040": "retired maps a stage that is still listed, or into one that is not",
     "WF041": "a stage's renamed_from is a current, retired or repeated key",
+    "WF042": "board.fields names no field of the workflow's entity",
+    "WF043": "board.fields names a text or lines field, or a field twice",
     "WF050": "a $record.<field> token names no field of the moved entity",
     "WF051": "a $record.<field> token's field does not fit the field it is written to",
 }
@@ -235,7 +242,7 @@ def _owned_twice(ctx: Ctx) -> Iterator[Problem]:
 
 
 PACK_CHECKS: tuple[Callable[[Ctx], Iterator[Problem]], ...] = (
-    _tables, _role_scopes, _owned_twice, check_parts, *FIELD_RIGHTS_CHECKS)
+    _tables, _role_scopes, _owned_twice, check_parts, check_nav, *FIELD_RIGHTS_CHECKS)
 
 
 def is_warning(problem: Problem) -> bool:

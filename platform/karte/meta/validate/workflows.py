@@ -15,6 +15,7 @@ from karte.meta.model import SYSTEM_FIELDS, Entity, Workflow
 from karte.meta.moves import next_stages
 from karte.meta.raw import Doc
 from karte.meta.validate.context import Ctx, misnamed, repeats, reserved
+from karte.meta.validate.surface import check_board
 from karte.meta.validate.tokens import WORKFLOW_CODES, Writer, check_create, check_set
 from karte.problems import Problem, at, did_you_mean, pointer
 
@@ -170,4 +171,5 @@ WORKFLOW_CHECKS: tuple[Callable[[Flow], Iterator[Problem]], ...] = (
 def check_workflow(ctx: Ctx, workflow: Workflow, doc: Doc) -> list[Problem]:
     """Every problem of one workflow file, checked against the pack it belongs to."""
     flow = Flow(ctx, workflow, doc, ctx.pack.entities.get(workflow.entity))
-    return [problem for check in WORKFLOW_CHECKS for problem in check(flow)]
+    return [*(problem for check in WORKFLOW_CHECKS for problem in check(flow)),
+            *check_board(ctx, workflow, doc)]
