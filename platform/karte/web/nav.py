@@ -1,7 +1,8 @@
-"""The main menu (SPEC §1 `nav`): the pack's groups of entities and boards, each item
-shown only when the user may read it; without `nav`, one group with every readable entity
-then every board (the menu as before). Readable entities and boards that no group names
-come last in a "More" group, so a menu never hides a page the user may open.
+"""The main menu (SPEC §1 `nav`, docs/pack-format.md "The menu"): the pack's groups of
+entities and boards, each item shown only when the user may read it, a group left empty
+not shown; without `nav`, one group without heading: every readable entity, then every
+board (the menu as before). Entities a declared menu does not name stay reachable by URL
+and search; `dashboard:` items are left out until dashboards are served.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ class NavItem:
 class NavGroup:
     label: Any          # a definition Text, or None: no heading (the menu without `nav`)
     items: tuple[NavItem, ...]
-    more: bool = False  # the trailing group of pages no declared group names
 
 
 def _entity_item(entity: Entity) -> NavItem:
@@ -47,12 +47,11 @@ def menu(pack: Pack, readable: Sequence[Entity],
     """The menu's groups for this user, empty groups left out."""
     entities = {e.name: e for e in readable}
     flows = {w.name: w for w in boards}
-    declared = getattr(pack, "nav", None)
+    declared = pack.nav
     if declared is None:
         items = [*map(_entity_item, readable), *map(_board_item, boards)]
         return [NavGroup(None, tuple(items))] if items else []
     groups: list[NavGroup] = []
-    placed: set[str] = set()
     for group in declared:
         items = []
         for name in group.items:
@@ -61,13 +60,7 @@ def menu(pack: Pack, readable: Sequence[Entity],
                 items.append(_entity_item(entities[name]))
             elif kind == "board" and target in flows:
                 items.append(_board_item(flows[target]))
-            else:
-                continue        # unreadable, or a dashboard (not served yet)
-            placed.add(name)
+            # else unreadable, or a dashboard (not served yet)
         if items:
             groups.append(NavGroup(group.label, tuple(items)))
-    rest = [*(_entity_item(e) for e in readable if e.name not in placed),
-            *(_board_item(w) for w in boards if f"board:{w.name}" not in placed)]
-    if rest:
-        groups.append(NavGroup(None, tuple(rest), more=True))
     return groups
