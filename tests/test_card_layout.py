@@ -143,3 +143,21 @@ def test_the_heading_shows_the_subtitle_the_stage_and_the_owner(app):
     sub = soup.select_one(".record-head .record-sub")
     assert [s.get_text(strip=True) for s in sub.select(".sub-part")] == ["Leeds"]
     assert sub.select_one(".sub-owner").get_text(" ", strip=True) == "Owner: Clerk"
+
+
+def test_a_refused_note_says_why_in_the_users_language(app):
+    customer = customer_with_deals(app, [])
+    client = app.client()
+    client.get("/?lang=ja")
+    response = client.send(f"/customer/{customer}/notes", {"body": "  "})
+    assert response.status_code == 422
+    assert page_422(response).select_one("#note-error").get_text() == \
+        "メモを入力してから保存してください。"
+    response = client.send(f"/customer/{customer}/notes", {"body": "x" * 10_001})
+    assert page_422(response).select_one("#note-error").get_text() == \
+        "10000文字以内で入力してください（入力は10001文字）。"
+
+
+def page_422(response) -> BeautifulSoup:
+    assert response.status_code == 422, response.status_code
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")

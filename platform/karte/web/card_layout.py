@@ -1,6 +1,7 @@
 """What the card page adds to its timeline (issue 12): the "upcoming" entries — items
 dated later than now, or today by a date field (a task due, a meeting booked) — apart
-from the history, newest first below them.
+from the history, newest first below them; and a refused note's messages in the UI
+language (the timeline service speaks English).
 
 A timeline page lists entries newest first, so the future-dated items are its first
 entries: splitting them off reads nothing more.
@@ -11,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from karte.store.timeline import Entry, Page
+from flask_babel import gettext as _
+
+from karte.store.errors import ValidationFailed
+from karte.store.timeline import MAX_NOTE, Entry, Page
 
 
 def _is_upcoming(entry: Entry, now: dt.datetime) -> bool:
@@ -33,3 +37,17 @@ def split(page: Page, now: dt.datetime | None = None) -> dict[str, Any]:
     history = [e for e in page.entries if not _is_upcoming(e, now)]
     return {"upcoming": Page(sorted(upcoming, key=lambda e: e.at), None),
             "history": Page(history, page.older)}
+
+
+def note_errors(error: ValidationFailed, body: str) -> list[str]:
+    """Why a note was refused, in the UI language."""
+    said = []
+    for problem in error.problems:
+        if problem.code == "required":
+            said.append(_("Write the note before saving it."))
+        elif problem.code == "max_length":
+            said.append(_("Use at most %(limit)d characters (this has %(count)d).",
+                          limit=MAX_NOTE, count=len(body.replace("\r\n", "\n").strip())))
+        else:
+            said.append(_(problem.message))
+    return said

@@ -270,7 +270,7 @@ def add_note(entity: str, id: int):
     except ValidationFailed as error:
         record = records().get(ent.name, id, actor=actor())
         return render("card.html", status=422, **card_context(
-            ent, record, note={"body": body, "errors": error.by_field().get("body", [])}))
+            ent, record, note={"body": body, "errors": card_layout.note_errors(error, body)}))
     return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor="timeline"), 303)
 
 
