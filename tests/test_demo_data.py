@@ -123,3 +123,14 @@ def test_notes_are_sentences_of_the_records_language(company):
             re.findall(r"[^。]+。", text) if JAPANESE.search(text) else re.findall(r"[^.]+\.", text)
         )
         assert parts and all(p.strip() in sentences for p in parts), text
+
+
+def test_records_about_a_customer_are_in_the_customers_language(company):
+    japanese = {c["id"] for c in company["customer"] if JAPANESE.search(c["name"])}
+    deals = [d for d in company["deal"] if d["customer"] is not None]
+    assert any(d["customer"] in japanese for d in deals)
+    for d in deals:
+        assert bool(JAPANESE.search(d["title"])) == (d["customer"] in japanese), d
+    for c in company["contact"]:
+        if c["customer"] is not None and c["last_name"]:
+            assert bool(JAPANESE.search(c["last_name"])) == (c["customer"] in japanese), c

@@ -125,9 +125,25 @@ class Values:
         self.broken: dict[tuple[str, str], str] = {}   # fields given up on, and why
         self.xegers = [_ShortRepeats(rng, limit) for limit in (6, 2, 0, 20)]
         self.kinds: dict[str, str] = {}     # entity -> words.record_kind
+        self.locales: dict[str, set[int]] = {}  # entity -> ids drawn in LOCALES[1]
 
     def fake(self) -> Faker:
         return self.fakers[self.rng.choices(LOCALES, weights=(7, 3))[0]]
+
+    def remember_locales(self, entity: str, made: list[tuple[int, str]]) -> None:
+        """Which new records were drawn in a language other than the first (a set of
+        ids per entity: the majority language needs no memory)."""
+        others = self.locales.setdefault(entity, set())
+        others.update(id for id, locale in made if locale and locale != LOCALES[0])
+
+    def follow(self, entity: Entity, record: dict[str, Any], fake: Faker) -> Faker:
+        """The language of the record's first link that has one: a record about a
+        Japanese customer is written in Japanese. `fake` when it links to nothing."""
+        for f in entity.fields.values():
+            if f.type == "link" and isinstance(record.get(f.name), int):
+                japanese = record[f.name] in self.locales.get(f.to_entity, ())
+                return self.fakers[LOCALES[1] if japanese else LOCALES[0]]
+        return fake
 
     def pooled(self, fake: Faker, key: str, make: Callable[[Faker], str]) -> str:
         """A value from a pool of POOL values made once per locale: Faker is far slower
