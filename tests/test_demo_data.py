@@ -134,3 +134,9 @@ def test_records_about_a_customer_are_in_the_customers_language(company):
     for c in company["contact"]:
         if c["customer"] is not None and c["last_name"]:
             assert bool(JAPANESE.search(c["last_name"])) == (c["customer"] in japanese), c
+
+
+def test_a_product_costs_less_than_it_sells_for(company):
+    priced = [p for p in company["product"] if p["price"] is not None and p["cost"] is not None]
+    assert priced
+    assert all(p["cost"] <= p["price"] for p in priced), priced

@@ -165,7 +165,23 @@ class Builder:
                 record[f.name] = self._value(draft, f, plan, fake)
         for combo in entity.unique:
             self._combination(draft, combo, plan, fake, pick)
+        self._below_price(entity, record)
         return fake
+
+    def _below_price(self, entity: Entity, record: dict[str, Any]) -> None:
+        """A money field named like a cost stays at or below the record's price (a field
+        named like a price): a product does not cost more than it sells for."""
+        price = next((record[name] for name, f in entity.fields.items()
+                      if f.type == "money" and "price" in name
+                      and record.get(name) is not None), None)
+        if price is None:
+            return
+        for name, f in entity.fields.items():
+            if f.type == "money" and "cost" in name and record.get(name) is not None \
+                    and record[name] > price:
+                lower = self.values.number(f, high=price)
+                if lower is not None:
+                    record[name] = lower
 
     def _combination(self, draft: Draft, combo: tuple[str, ...], plan: _Plan, fake: Faker,
                      pick: Any) -> None:
