@@ -6,7 +6,7 @@ set -e
 cd "$(dirname "$0")/.."
 [ -f package.json ] || exit 0
 if ! command -v npm >/dev/null 2>&1; then
-    echo "note: npm not found; front-end assets (htmx, Sortable) skipped. Pages work without JavaScript." >&2
+    echo "note: npm not found; front-end assets (htmx, Sortable, axe-core) skipped. Pages work without JavaScript." >&2
     exit 0
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
@@ -16,3 +16,6 @@ mkdir -p platform/karte/static/vendor
 cp node_modules/htmx.org/dist/htmx.min.js platform/karte/static/vendor/
 cp node_modules/sortablejs/Sortable.min.js platform/karte/static/vendor/
 cp node_modules/mermaid/dist/mermaid.min.js platform/karte/static/vendor/
+# axe-core (a devDependency) stays in node_modules: only the e2e suite uses it
+# (tests/e2e/test_axe.py reads node_modules/axe-core/axe.min.js; KARTE_AXE overrides).
+[ -f node_modules/axe-core/axe.min.js ] || echo "note: axe-core missing from node_modules; tests/e2e/test_axe.py will skip" >&2

@@ -20,3 +20,25 @@ def test_no_eval_or_exec_in_the_engine():
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("eval", "exec"):
                 calls.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert calls == []
+
+
+def test_no_merge_conflict_markers_in_the_repository():
+    """A merge left unresolved in a template renders its markers as text and passes every
+    test that does not look at that spot: refuse them in every tracked text file."""
+    import subprocess
+
+    root = PACKAGE.parents[1]
+    files = subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True,
+                           check=True).stdout.split()
+    found = []
+    for name in files:
+        path = root / name
+        if path.suffix not in {".py", ".html", ".css", ".js", ".md", ".json", ".po", ".toml",
+                               ".txt", ".sh", ".cfg", ".ini"} or name.endswith(".min.js"):
+            continue
+        if not path.exists():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======":
+                found.append(f"{name}:{number}")
+    assert found == []

@@ -76,13 +76,15 @@ ROLES = {"clerk": {"deal": {"read": "all", "create": True, "update": "all"},
                    "company": {"read": "own"}}}
 
 # The rows as `_partials/list_rows.html` wrote them before issue 11, one template call per
-# cell; whitespace between tags aside, the page must not change.
+# cell; whitespace between tags aside, the page must not change. (Issue 12 added each
+# cell's `data-label` and the title cell's class, for the stacked rows on phones.)
 BEFORE = (
     "{% for row in listing.rows %}<tr>{% if allowed.delete %}"
     '<td class="pick"><input type="checkbox" name="ids" value="{{ row.id }}" aria-label="'
     "{{ _('Select %(title)s', title=row[entity.title_field] or '#' ~ row.id) }}\""
     "{% if select_all %} checked{% endif %}></td>{% endif %}"
-    '{% for c in columns %}<td{% if c.numeric %} class="num"{% endif %}>'
+    '{% for c in columns %}<td{% if c.numeric %} class="num"{% elif c.title %} class="title"'
+    '{% endif %} data-label="{{ text(c.field.label) }}">'
     "{%- if c.title -%}"
     "{%- set named = listing.refs.titles.get(c.field.to, {}).get(row[c.name])"
     ' if c.field.type == "link" else row[c.name] -%}'

@@ -56,6 +56,7 @@ class Draft:
     origin: str = ""       # for records an action makes: which action
     tries: int = 0
     mover: Context | None = None     # whose moves took it to its stages (`$me`)
+    locale: str = ""                 # the language its text was drawn in (Faker's)
 
 
 @dataclass
@@ -107,7 +108,8 @@ class Builder:
         plan = _Plan(needed(placements), held_back(placements))
         mover = self._mover()
         draft = Draft(entity, {}, placements, mover=mover)
-        self._fill(draft, plan, fake)
+        fake = self._fill(draft, plan, fake)
+        draft.locale = fake.locales[0]
         for placement in placements:
             draft.values[placement.workflow.field] = placement.stage.key
         if has_actions(placements):
@@ -138,7 +140,9 @@ class Builder:
     def _needs(self, f: Field, plan: _Plan) -> bool:
         return f.required or f.name in plan.needed
 
-    def _fill(self, draft: Draft, plan: _Plan, fake: Faker) -> None:
+    def _fill(self, draft: Draft, plan: _Plan, fake: Faker) -> Faker:
+        """Fill the draft's fields; the Faker its text was drawn with: its links' language
+        when they have one (a Japanese customer's deals are Japanese), else `fake`."""
         entity, record = draft.entity, draft.values
 
         def pick(link: Field, among: Any) -> int | None:
@@ -147,6 +151,7 @@ class Builder:
             return self._value(draft, link, plan, fake, among)
 
         self.links.choose(entity, record, lambda f: self._wanted(f, plan), pick)
+        fake = self.values.follow(entity, record, fake)
         for f in entity.fields.values():
             if f.type == "lines":
                 record[f.name] = self._lines(draft, f, f.name in plan.held)
@@ -160,6 +165,23 @@ class Builder:
                 record[f.name] = self._value(draft, f, plan, fake)
         for combo in entity.unique:
             self._combination(draft, combo, plan, fake, pick)
+        self._below_price(entity, record)
+        return fake
+
+    def _below_price(self, entity: Entity, record: dict[str, Any]) -> None:
+        """A money field named like a cost stays at or below the record's price (a field
+        named like a price): a product does not cost more than it sells for."""
+        price = next((record[name] for name, f in entity.fields.items()
+                      if f.type == "money" and "price" in name
+                      and record.get(name) is not None), None)
+        if price is None:
+            return
+        for name, f in entity.fields.items():
+            if f.type == "money" and "cost" in name and record.get(name) is not None \
+                    and record[name] > price:
+                lower = self.values.number(f, high=price)
+                if lower is not None:
+                    record[name] = lower
 
     def _combination(self, draft: Draft, combo: tuple[str, ...], plan: _Plan, fake: Faker,
                      pick: Any) -> None:

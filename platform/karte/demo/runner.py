@@ -174,6 +174,7 @@ class Run:
     def _made(self, entity: Entity, done: list[tuple[Draft, int]]) -> None:
         ids = [id for _, id in done]
         self.values.ids.setdefault(entity.name, []).extend(ids)
+        self.values.remember_locales(entity.name, [(id, d.locale) for d, id in done])
         self.links.remember(entity.name, ids, [d.values for d, _ in done])
 
     def _actions(self, entity: Entity, done: list[tuple[Draft, int]]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import rstr
 from faker import Faker
 
+from karte.demo import words
 from karte.fields import normalise
 from karte.meta.model import Entity, Field, Pack
 
@@ -28,22 +29,29 @@ LOCALES = ("en_US", "ja_JP")
 POOL = 400
 TRIES = 12
 GIVE_UP = 3         # a field that gets no value this many times is not tried again
-NAME_HINTS: tuple[tuple[str, Callable[[Faker], str]], ...] = (
+NAME_HINTS: tuple[tuple[str, Callable[[Faker], str] | None], ...] = (
     ("first_name", lambda f: f.first_name()),
     ("last_name", lambda f: f.last_name()),
     ("job", lambda f: f.job()[:60]),
+    ("department", words.department),
     ("city", lambda f: f.city()),
-    ("country", lambda f: f.country()),
+    ("country", words.country),
+    ("region", words.region),
+    ("state", words.region),
+    ("prefecture", words.region),
+    ("street", words.street),
     ("address", lambda f: f.address().replace("\n", ", ")),
-    ("street", lambda f: f.street_address()),
+    ("postal", lambda f: f.postcode()),
     ("zip", lambda f: f.postcode()),
     ("postcode", lambda f: f.postcode()),
     ("invoice", lambda f: f.numerify("INV-######")),
     ("sku", lambda f: f.bothify("??-####").upper()),
     ("code", lambda f: f.bothify("??-####").upper()),
-    ("subject", lambda f: f.sentence(nb_words=5).rstrip(".")),
-    ("title", lambda f: f.catch_phrase() if f.locales[0] == "en_US" else f.sentence(4)),
-    ("name", lambda f: f.company()),
+    ("step", words.step),
+    ("reason", words.lost),
+    ("subject", None),      # None: by the kind of record (words.record_kind)
+    ("title", None),
+    ("name", None),
 )
 PHONE_FORMATS = {"en_US": "+1 ### 555 ####", "ja_JP": "+81 3-####-####"}
 # Typical values per number type (low, high, step) when the field's bounds allow them.
@@ -116,9 +124,26 @@ class Values:
         self.misses: Counter[tuple[str, str]] = Counter()
         self.broken: dict[tuple[str, str], str] = {}   # fields given up on, and why
         self.xegers = [_ShortRepeats(rng, limit) for limit in (6, 2, 0, 20)]
+        self.kinds: dict[str, str] = {}     # entity -> words.record_kind
+        self.locales: dict[str, set[int]] = {}  # entity -> ids drawn in LOCALES[1]
 
     def fake(self) -> Faker:
         return self.fakers[self.rng.choices(LOCALES, weights=(7, 3))[0]]
+
+    def remember_locales(self, entity: str, made: list[tuple[int, str]]) -> None:
+        """Which new records were drawn in a language other than the first (a set of
+        ids per entity: the majority language needs no memory)."""
+        others = self.locales.setdefault(entity, set())
+        others.update(id for id, locale in made if locale and locale != LOCALES[0])
+
+    def follow(self, entity: Entity, record: dict[str, Any], fake: Faker) -> Faker:
+        """The language of the record's first link that has one: a record about a
+        Japanese customer is written in Japanese. `fake` when it links to nothing."""
+        for f in entity.fields.values():
+            if f.type == "link" and isinstance(record.get(f.name), int):
+                japanese = record[f.name] in self.locales.get(f.to_entity, ())
+                return self.fakers[LOCALES[1] if japanese else LOCALES[0]]
+        return fake
 
     def pooled(self, fake: Faker, key: str, make: Callable[[Faker], str]) -> str:
         """A value from a pool of POOL values made once per locale: Faker is far slower
@@ -287,8 +312,7 @@ class Values:
     # ------------------------------------------------------------ text
 
     def text(self, entity: Entity, field: Field, fake: Faker, attempt: int) -> str | None:
-        key, make = next(((k, m) for k, m in NAME_HINTS if k in field.name),
-                         ("word", lambda f: f.word().capitalize()))
+        key, make = self.hint(entity, field)
         text = self.pooled(fake, key, make)
         if field.pattern:
             return self.patterned(field, text if attempt == 0 else None, attempt)
@@ -299,6 +323,31 @@ class Values:
         if attempt == 0 and len(suffix) < longest:
             return self.fit(field, text[:longest - len(suffix)].rstrip() + suffix, fake)
         return _token(number, field.min_length or 1)
+
+    def hint(self, entity: Entity, field: Field) -> tuple[str, Callable[[Faker], str]]:
+        """The pool a text field draws from, by its name and the kind of record: a
+        company name, a product name, a deal, a to-do... (`words`)."""
+        key, make = next(((k, m) for k, m in NAME_HINTS if k in field.name),
+                         ("word", lambda f: f.word().capitalize()))
+        if make is not None:
+            return key, make
+        kind = self.kinds.get(entity.name)
+        if kind is None:
+            kind = self.kinds[entity.name] = words.record_kind(entity)
+        if key == "name" and kind != "product":
+            return "company", lambda f: f.company()
+        return f"title:{kind}", words.title(kind)
+
+    def notes(self, entity: Entity, field: Field) -> tuple[str, Callable[[Faker], str]]:
+        """The pool a long text field draws from: an address, a reason, else notes."""
+        key, make = next(((k, m) for k, m in NAME_HINTS if k in field.name
+                          and k in ("street", "address", "reason")), (None, None))
+        if key is not None and make is not None:
+            return key, make
+        kind = self.kinds.get(entity.name)
+        if kind is None:
+            kind = self.kinds[entity.name] = words.record_kind(entity)
+        return f"notes:{kind}", words.notes(kind)
 
     def patterned(self, field: Field, hint: str | None, attempt: int) -> str | None:
         """The hint when it matches the pattern, else text rstr makes from the pattern."""
@@ -346,7 +395,7 @@ def _url(values: Values, entity: Entity, field: Field, fake: Faker, attempt: int
 
 
 def _text(values: Values, entity: Entity, field: Field, fake: Faker, attempt: int) -> str:
-    text = values.pooled(fake, "paragraph", _paragraph)
+    text = values.pooled(fake, *values.notes(entity, field))
     if field.unique or attempt:
         text = f"{values.count(entity, field)}. {text}"
     return values.fit(field, text, fake)

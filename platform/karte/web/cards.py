@@ -26,6 +26,7 @@ from karte.store.permissions import allows
 from karte.store.timeline import Page, Timeline, from_audit
 from karte.web import (
     actor,
+    card_layout,
     entity_or_404,
     is_fragment,
     records,
@@ -155,7 +156,8 @@ def timeline_context(entity: Entity, record: Mapping[str, Any],
         page = timeline_service().entries(entity.name, record["id"], actor(), before=before)
     return {"timeline": page, "trefs": _timeline_refs(entity, page, refs), "before": before,
             "entities": registry().entities, "workflows": registry().workflows,
-            "WHEN": WHEN, "ACTIONS": ACTIONS, "duration": _duration}
+            "WHEN": WHEN, "ACTIONS": ACTIONS, "duration": _duration,
+            **card_layout.split(page)}    # "upcoming" and "history"
 
 
 def _duration(seconds: int | None) -> str:
@@ -231,7 +233,7 @@ def add_note(entity: str, id: int):
     except ValidationFailed as error:
         record = records().get(ent.name, id, actor=actor())
         return render("card.html", status=422, **card_context(
-            ent, record, note={"body": body, "errors": error.by_field().get("body", [])}))
+            ent, record, note={"body": body, "errors": card_layout.note_errors(error, body)}))
     return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor="timeline"), 303)
 
 

@@ -24,7 +24,7 @@ from karte.auth.users import user_names
 from karte.fields import EXTENSION, is_empty
 from karte.meta.model import Entity, Field
 from karte.store.lookup import titles
-from karte.web import i18n
+from karte.web import i18n, nav
 from karte.web.derived import how, numeric
 from karte.web.i18n import format_currency, format_date, format_decimal, format_moment
 from karte.web.i18n import gettext as _
@@ -336,4 +336,5 @@ def init_app(app: Flask) -> None:
         boards = [w for w in pack.workflows.values() if any(e.name == w.entity
                                                              for e in readable)]
         return {"pack": pack, "locale": locale(), "pack_locale": pack.locale, "user": user,
-                "nav_entities": readable, "nav_boards": boards}
+                "nav_entities": readable, "nav_boards": boards,
+                "nav_groups": nav.menu(pack, readable, boards)}

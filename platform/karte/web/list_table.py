@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from markupsafe import Markup, escape
 
 from karte.meta.model import Entity, Field
+from karte.web import text
 from karte.web.display import Refs, card_url, cell
 from karte.web.i18n import gettext
 from karte.web.todo import tick
@@ -66,7 +67,10 @@ def _tick(entity: Entity, ticked: bool) -> Callable[[Row], str]:
 
 
 def _column(entity: Entity, column: Shown, refs: Refs) -> Callable[[Row], str]:
-    opening = '<td class="num">' if column.numeric else "<td>"
+    # data-label: the column's name on a phone, where rows become stacked cards (mobile.css)
+    label = escape(text(column.field.label))
+    kind = "num" if column.numeric else "title" if column.title else ""
+    opening = f'<td class="{kind}" data-label="{label}">' if kind else f'<td data-label="{label}">'
     name = column.name
     if name == done_field(entity):    # a to-do's done: ticked in place (web/todo.py)
         return lambda row: f'<td class="todo-cell">{tick(entity, row, inside_form=True)}</td>'

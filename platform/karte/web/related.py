@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from flask import abort
@@ -19,6 +20,7 @@ from markupsafe import Markup
 from karte.meta.model import Entity, Field
 from karte.store.lookup import can_read
 from karte.store.permissions import rights
+from karte.store.records.sums import sums
 from karte.web import actor, list_table, records, registry
 from karte.web.derived import numeric
 from karte.web.display import Refs, Shown, references_of
@@ -62,9 +64,25 @@ def _rows(child: Entity, field: Field, record: Mapping[str, Any],
                                                            *child.list.columns)))
                if name != field.name and child.lookup(name) is not None]
     return {"child": child, "field": field, "rows": rows, "total": total, "page": page,
+            "sums": _sums(child, columns, where, rows, counted),
             "columns": [child.lookup(name) for name in columns], "names": columns,
             "capped": counted and total >= COUNT_CAP, "more": page * RELATED_PAGE < total,
             "may_create": bool(rights(records().store, child, actor()).create)}
+
+
+def _sums(child: Entity, columns: list[str], where: dict[str, Any],
+          rows: list[dict[str, Any]], counted: bool) -> dict[str, Decimal]:
+    """The total of each money column over the whole related list (issue 12): summed by
+    the database when the list has more than this page, else over the page's rows."""
+    money = [name for name in columns if child.fields.get(name) is not None
+             and child.fields[name].type == "money"]
+    if not money:
+        return {}
+    if counted:
+        return sums(records().store, records().engine, child.name, money, where,
+                    actor=actor(), cap=COUNT_CAP)
+    return {name: sum((row[name] for row in rows if row.get(name) is not None),
+                      Decimal(0)) for name in money}
 
 
 def shown(lists: list[dict[str, Any]]) -> list[Shown]:
