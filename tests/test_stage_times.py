@@ -75,3 +75,31 @@ def test_the_migration_adding_the_column_fills_it_from_the_history(make_pack, en
     stored, _ = stored_and_expected(records)
     assert stored == expected and None not in stored.values()
     assert len(stored) == len(ids)
+
+
+def test_the_overdue_condition_agrees_in_sql_and_in_python(make_pack, engine):
+    """The list's `late=` filter (conditions.Overdue): the records the SQL finds are the
+    ones `evaluate` accepts, at several moments."""
+    from karte.meta.conditions import Context, Overdue, evaluate
+
+    timed = [{**s, **({"max_days": days} if days else {})} for s, days in zip(
+        flow()["shipping"]["stages"], (2, 5, None, None), strict=True)]
+    pack = make_pack(ENTITIES, flow(timed))
+    migrate(engine, pack)
+    records = Records(engine, pack)
+    clock = iter(T0 + dt.timedelta(days=n) for n in range(50))
+    records.store.clock = lambda: next(clock)
+    ids = [records.create("shipment", {"title": t})["id"] for t in "ABCD"]
+    Workflows(records).move("shipment", ids[0], "returned")
+    late = Overdue("shipment", "stage", "_stage_at", (("new", 2), ("returned", 5)))
+    table = records.store.table("shipment")
+    for days in (0, 3, 6, 9, 12):
+        now = T0 + dt.timedelta(days=days)
+        records.store.clock = lambda now=now: now
+        found = {r["id"] for r in records.query("shipment", where=late, limit=100)}
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(sa.select(table)).mappings()]
+        expected = {r["id"] for r in rows
+                    if evaluate(late, r, Context.current(now=now), lambda *_: None)}
+        assert found == expected, days
+    assert found == set(ids)      # twelve days on, every one is late

@@ -282,6 +282,16 @@ def test_records_too_long_in_their_stage_and_waiting_on_me(app, monkeypatch):
     soup = page(client, "/")
     late_group = soup.select_one(".late-group")
     assert [a.get_text(strip=True) for a in late_group.select("li > a")] == ["Stuck"]
+    # its link opens the list filtered to exactly those records (late=<workflow>)
+    listed = page(client, late_group.select_one("h3 a")["href"])
+    assert [a.get_text(strip=True) for a in listed.select("tbody td.title a")] == ["Stuck"]
+    assert listed.select_one(".list-late .badge.overdue") is not None
+    everyone = page(app.client(), "/deal/?late=" + late_group.select_one("h3 a")["href"]
+                    .split("late=")[1].split("&")[0])      # an admin: every owner's
+    assert sorted(a.get_text(strip=True) for a in everyone.select("tbody td.title a")) \
+        == ["Stuck", "Their stuck"]
+    refused = client.get("/deal/?late=nope")
+    assert refused.status_code == 400 and "late" in refused.get_data(as_text=True)
     waiting = soup.select_one(".record-group")
     assert sorted(a.get_text(strip=True) for a in waiting.select("tbody tr td:first-child a")) \
         == ["Fresh", "Stuck"]

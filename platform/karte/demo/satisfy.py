@@ -18,7 +18,16 @@ from typing import Any
 from faker import Faker
 
 from karte.fields import is_empty
-from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Context, Not, evaluate
+from karte.meta.conditions import (
+    AllOf,
+    AnyOf,
+    Compare,
+    Condition,
+    Context,
+    Not,
+    Overdue,
+    evaluate,
+)
 from karte.meta.conditions.model import resolve
 from karte.meta.model import Entity, Field
 
@@ -70,6 +79,8 @@ class Satisfier:
                 (self.values.rng.choice(cond.items),)
             for item in items:
                 self.make(item, change, want)
+        elif isinstance(cond, Overdue):
+            return     # time in a stage: nothing a value can make (lists only)
         elif cond.ref.link is not None:
             self._hop(cond, change, want)
         else:

@@ -4,6 +4,7 @@ is true exactly when `karte.meta.conditions.evaluate` is, by the rules in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import string
 from collections.abc import Callable, Mapping
@@ -14,7 +15,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from karte.fields import EMPTY_OPS
+from karte.fields import EMPTY_OPS, UTCDateTime
 from karte.meta.conditions.model import (
     JSON_TYPES,
     TEXT_TYPES,
@@ -25,6 +26,7 @@ from karte.meta.conditions.model import (
     Condition,
     Context,
     Not,
+    Overdue,
     Ref,
     fold,
     resolve,
@@ -98,8 +100,20 @@ def _compare_sql(cond: Compare, tables: Tables, ctx: Context) -> Clause:
     return _SQL_OPS[cond.op](column, expected, field)
 
 
+def _overdue_sql(cond: Overdue, tables: Tables, ctx: Context) -> Clause:
+    """In a timed stage and entered it before that stage's cutoff: per stage a range of the
+    (stage, entered at, id) board index."""
+    table = tables[cond.entity]
+    stage, entered = table.c[cond.field], table.c[cond.entered]
+    return sa.or_(sa.false(), *(
+        sa.and_(stage == key, entered.is_not(None),
+                entered < sa.literal(ctx.now - dt.timedelta(days=days), UTCDateTime()))
+        for key, days in cond.limits))
+
+
 _COMPILERS: dict[type, Callable[..., Clause]] = {
     Compare: _compare_sql,
+    Overdue: _overdue_sql,
     AllOf: lambda cond, *args: sa.and_(sa.true(), *(to_sql(i, *args) for i in cond.items)),
     AnyOf: lambda cond, *args: sa.or_(sa.false(), *(to_sql(i, *args) for i in cond.items)),
     Not: lambda cond, *args: sa.not_(to_sql(cond.item, *args)),

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from karte.fields import TYPES
-from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not
+from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not, Overdue
 from karte.meta.model import Entity, Field
 from karte.meta.rollups import Rollup
 
@@ -114,6 +114,8 @@ def condition(cond: Condition) -> str:
         return _compare(cond)
     if isinstance(cond, Not):
         return _("not (%(condition)s)", condition=condition(cond.item))
+    if isinstance(cond, Overdue):
+        return _("longer in the stage than it allows")
     joiner = _(" and ") if isinstance(cond, AllOf) else _(" or ")
     parts = [condition(item) if not isinstance(item, AllOf | AnyOf)
              else f"({condition(item)})" for item in cond.items]

@@ -25,8 +25,9 @@ from werkzeug.datastructures import MultiDict
 
 from karte.fields import TYPES, record_id
 from karte.meta import conditions
-from karte.meta.model import Entity, Field, ListView
+from karte.meta.model import Entity, Field, ListView, Workflow
 from karte.problems import Problem
+from karte.store import stage_times
 from karte.store.errors import InvalidQuery
 
 PREFIX = "f."
@@ -77,6 +78,7 @@ class ListQuery:
     mine: str | None = None           # the owner field when "mine" is on
     base: Any = None                  # the declared view's (parsed) condition
     entity_name: str = ""
+    late: Workflow | None = None      # `late=<workflow>`: too long in their stage of it
 
     def raw(self) -> list[dict[str, Any]]:
         found = [f.condition() for f in self.filters]
@@ -86,17 +88,27 @@ class ListQuery:
 
     def where(self) -> Any:
         """The condition of the filters (raw, SPEC §5), with the declared view's parsed
-        condition when a view is chosen."""
+        condition when a view is chosen, and "too long in the stage" with `late`."""
         raw = self.raw()
-        if self.base is None:
+        parts = [part for part in (self.base, self.overdue()) if part is not None]
+        if not parts:
             return {"all": raw} if raw else None
-        if not raw:
-            return self.base
-        from karte.web import registry
+        if raw:
+            from karte.web import registry
 
-        entity = self.base_entity
-        parsed, _problems = conditions.parse({"all": raw}, entity, registry().entities, "", "")
-        return self.base if parsed is None else conditions.AllOf((self.base, parsed))
+            parsed, _problems = conditions.parse({"all": raw}, self.base_entity,
+                                                 registry().entities, "", "")
+            parts += [parsed] if parsed is not None else []
+        return parts[0] if len(parts) == 1 else conditions.AllOf(tuple(parts))
+
+    def overdue(self) -> conditions.Overdue | None:
+        """The `late` filter: in one of the workflow's timed stages longer than it allows."""
+        flow = self.late
+        if flow is None:
+            return None
+        return conditions.Overdue(flow.entity, flow.field, stage_times.column_name(flow.field),
+                                  tuple((s.key, s.max_days) for s in flow.stages
+                                        if s.max_days is not None))
 
     @property
     def base_entity(self) -> Entity:
@@ -107,7 +119,8 @@ class ListQuery:
     @property
     def narrowed(self) -> bool:
         """Search or filters hide some records (the empty state offers to clear them)."""
-        return bool(self.q.strip() or self.filters or self.mine or self.base is not None)
+        return bool(self.q.strip() or self.filters or self.mine or self.base is not None
+                    or self.late is not None)
 
     @property
     def cleared(self) -> bool:
@@ -120,7 +133,7 @@ class ListQuery:
         state = {"view": self.view or None, "saved": self.saved, "q": self.q.strip() or None,
                  "sort": self.sort, "page": self.page,
                  "cols": ",".join(self.columns) or None, "mine": "1" if self.mine else None,
-                 **changes}
+                 "late": self.late.name if self.late else None, **changes}
         state["page"] = page_param(state["page"]) if state["page"] is not None else None
         pairs = [(key, str(state[key])) for key in STATE_KEYS
                  if state.get(key) not in (None, "", 1)]
@@ -133,7 +146,7 @@ class ListQuery:
         return urlencode(self.args(page=None, saved=None))
 
 
-STATE_KEYS = ("view", "saved", "q", "sort", "page", "cols", "mine")
+STATE_KEYS = ("view", "saved", "q", "sort", "page", "cols", "mine", "late")
 
 
 def filterable(entity: Entity) -> list[str]:
@@ -166,6 +179,7 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
     if columns in (default, (entity.title_field, *default)):
         columns = ()                  # the columns shown anyway: a tidy URL
     saved = record_id(args.get("saved", "").strip()) if args.get("saved", "").strip() else None
+    late = _late(entity, args.get("late", "").strip(), problems)
     if problems:
         raise InvalidQuery(problems)
     _type_check(entity, filters)
@@ -173,7 +187,7 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
     mine = entity.owner_field if args.get("mine", "").strip().lower() in YES else None
     return ListQuery(args.get("q", "").strip(), sort, page, tuple(filters), columns,
                      view.name if view else "", saved, mine,
-                     view.where if view else None, entity.name)
+                     view.where if view else None, entity.name, late)
 
 
 def declared_views(entity: Entity) -> tuple[ListView, ...]:
@@ -193,6 +207,34 @@ def _view(entity: Entity, name: str, problems: list[Problem]) -> ListView | None
                                       "%(allowed)s.", name=name, entity=text(entity.plural),
                                       allowed=", ".join(found) or "—"), "view"))
     return None
+
+
+def timed_workflows(entity: Entity) -> list[Workflow]:
+    """The entity's workflows with a stage that has `max_days`: what `late=` may name."""
+    from karte.web import registry
+
+    return [flow for flow in registry().workflows.values() if flow.entity == entity.name
+            and flow.field in entity.fields
+            and any(s.max_days is not None for s in flow.stages)]
+
+
+def _late(entity: Entity, name: str, problems: list[Problem]) -> Workflow | None:
+    if not name:
+        return None
+    flows = {flow.name: flow for flow in timed_workflows(entity)}
+    if name in flows:
+        return flows[name]
+    problems.append(Problem("late", _("late: “%(name)s” is not a workflow of %(entity)s with "
+                                      "a time limit on a stage; use one of: %(allowed)s.",
+                                      name=name, entity=_text(entity.plural),
+                                      allowed=", ".join(flows) or "—"), "late"))
+    return None
+
+
+def _text(value: Any) -> str:
+    from karte.web import text
+
+    return text(value)
 
 
 def _columns(entity: Entity, raw: list[str], problems: list[Problem]) -> tuple[str, ...]:

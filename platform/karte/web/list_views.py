@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response
 
 from karte.meta.model import Entity
 from karte.problems import Problem
@@ -100,6 +101,16 @@ def save_view(entity: str):
     return redirect(_list_url(ent, view.state, view.id), 303)
 
 
+def _refused(entity: Entity, error: RecordError) -> Response:
+    """A view that is not the user's to change (404), or a refused name (back to the list,
+    saying why)."""
+    if error.status == 404:
+        abort(404)
+    for problem in error.problems:
+        flash(_message(problem))
+    return redirect(url_for("lists.index", entity=entity.name), 303)
+
+
 @blueprint.post("/<entity>/views/<int:id>/rename")
 def rename_view(entity: str, id: int):
     ent, _allowed = _readable(entity)
@@ -107,11 +118,7 @@ def rename_view(entity: str, id: int):
         view = store.rename(records().engine, ent.name, id, signed_in_actor(),
                             request.form.get("name", ""))
     except RecordError as error:
-        if error.status == 404:
-            abort(404)
-        for problem in error.problems:
-            flash(_message(problem))
-        return redirect(url_for("lists.index", entity=ent.name), 303)
+        return _refused(ent, error)
     flash(_("Renamed the view to “%(name)s”.", name=view.name))
     return redirect(_list_url(ent, view.state, view.id), 303)
 
@@ -123,10 +130,6 @@ def delete_view(entity: str, id: int):
         view = store.find(records().engine, ent.name, id, signed_in_actor())
         store.delete(records().engine, ent.name, id, signed_in_actor())
     except RecordError as error:
-        if error.status == 404:
-            abort(404)
-        for problem in error.problems:
-            flash(_message(problem))
-        return redirect(url_for("lists.index", entity=ent.name), 303)
+        return _refused(ent, error)
     flash(_("Deleted the view “%(name)s”.", name=view.name))
     return redirect(_list_url(ent, view.state, None), 303)

@@ -170,12 +170,19 @@ def waiting_params(entity: Entity, flow: Workflow) -> Params | None:
     return [(f"f.{mine}", "me"), (f"f.{flow.field}.in", ",".join(open_))]
 
 
-def _overdue(entity: Entity, flow: Workflow, mine: str) -> dict[str, Any]:
-    """Mine and longer in their stage than its `max_days` (one LIMITed query)."""
-    rows, count = queue.overdue_rows(records().store, entity, flow, mine, actor(), now(),
-                                     ROWS, CAP)
-    return {"entity": entity, "flow": flow, "rows": rows, "count": min(count, CAP),
-            "capped": count > CAP}
+def late_params(entity: Entity, flow: Workflow) -> Params | None:
+    """Mine and longer in their stage of `flow` than it allows (the list's `late=`)."""
+    mine = mine_field(entity)
+    if mine is None or not any(s.max_days is not None for s in flow.stages):
+        return None
+    return [(f"f.{mine}", "me"), ("late", flow.name)]
+
+
+def _overdue(entity: Entity, flow: Workflow, params: Params) -> dict[str, Any]:
+    """Mine and longer in their stage than its `max_days`: the list page's query, so "and
+    N more" opens exactly these records."""
+    section = _section(entity, params, "id", ROWS)
+    return {**section, "flow": flow, "capped": section["count"] >= CAP}
 
 
 def needs_action() -> dict[str, list[dict[str, Any]]]:
@@ -190,8 +197,8 @@ def needs_action() -> dict[str, list[dict[str, Any]]]:
         mine, params = mine_field(entity), waiting_params(entity, flow)
         if mine is None or params is None:
             continue
-        if any(s.max_days is not None for s in flow.stages):
-            found = _overdue(entity, flow, mine)
+        if (overdue := late_params(entity, flow)) is not None:
+            found = _overdue(entity, flow, overdue)
             if found["rows"]:
                 late.append(found)
         section = _section(entity, params, "updated_at", ROWS)

@@ -3,8 +3,6 @@ statement with a LIMIT on an index, and each count stops at a cap.
 
 - `todo_ids`: a user's open to-dos due by a bound, soonest first — two ordered ranges of
   the (mine, done, at, id) index (done false, done empty) merged, so no done item is read.
-- `overdue_rows`: a user's records longer in their stage than its `max_days`
-  (`history.overdue`: a range of the (stage, stage time, id) board index per stage).
 - `changes_by`: the latest audit rows written by others on a few records.
 - `names`: users' names by id.
 """
@@ -18,11 +16,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from karte.meta.model import Entity, Workflow
+from karte.meta.model import Entity
 from karte.store.actor import Actor, actor_id
 from karte.store.permissions import scope
 from karte.store.records.store import Store
-from karte.workflow import history
 
 
 def open_todos(store: Store, entity: Entity, mine: str, actor: Actor | None,
@@ -58,25 +55,6 @@ def todo_ids(store: Store, entity: Entity, mine: str, actor: Actor | None, until
             return ids, len(ids)
         counted = open_todos(store, entity, mine, actor, until, zone, cap + 1).subquery()
         return ids, int(conn.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
-
-
-def overdue_rows(store: Store, entity: Entity, flow: Workflow, mine: str,
-                 actor: Actor | None, now: dt.datetime, limit: int,
-                 cap: int) -> tuple[list[dict[str, Any]], int]:
-    """The actor's records (`mine` is them) longer in their stage than its `max_days`:
-    the first `limit` (id, title, stage) by id, and how many (up to cap + 1)."""
-    table = store.table(entity)
-    title = entity.title_field if entity.title_field in table.c else "id"
-    base = sa.select(table.c.id, table.c[title].label("title"), table.c[flow.field]).where(
-        table.c[mine] == actor_id(actor), table.c.deleted_at.is_(None),
-        scope(store, entity, actor, "read"), history.overdue(flow, store.tables, now))
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(base.order_by(table.c.id).limit(limit))
-                .mappings()]
-        if len(rows) < limit:
-            return rows, len(rows)
-        counted = base.limit(cap + 1).subquery()
-        return rows, int(conn.scalar(sa.select(sa.func.count()).select_from(counted)) or 0)
 
 
 def changes_by(store: Store, entity: Entity, ids: Sequence[int], actor: Actor | None,

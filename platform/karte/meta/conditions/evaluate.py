@@ -3,6 +3,7 @@ in `sql.py` for every record, by the rules in `karte.meta.conditions.parse`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from karte.meta.conditions.model import (
     Condition,
     Context,
     Not,
+    Overdue,
     Ref,
     fold,
     resolve,
@@ -59,8 +61,17 @@ def _py_contains(actual: Any, expected: Any) -> bool:
     return expected in actual
 
 
+def _evaluate_overdue(cond: Overdue, record: Mapping[str, Any], ctx: Context,
+                      fetch: Fetch) -> bool:
+    entered = record.get(cond.entered)
+    days = dict(cond.limits).get(record.get(cond.field) or "")
+    return (entered is not None and days is not None
+            and entered < ctx.now - dt.timedelta(days=days))
+
+
 _EVALUATORS: dict[type, Callable[..., bool]] = {
     Compare: _evaluate_compare,
+    Overdue: _evaluate_overdue,
     AllOf: lambda cond, *args: all(evaluate(item, *args) for item in cond.items),
     AnyOf: lambda cond, *args: any(evaluate(item, *args) for item in cond.items),
     Not: lambda cond, *args: not evaluate(cond.item, *args),

@@ -79,13 +79,28 @@ class Not:
     item: Condition
 
 
-Condition = Compare | AllOf | AnyOf | Not
+@dataclass(frozen=True)
+class Overdue:
+    """The record has been in its stage longer than that stage's `max_days` (SPEC §4). Not
+    written in packs: the list page's `late=<workflow>` filter (home's "too long in their
+    stage" opens it). `entered` is the column holding when the record entered its stage
+    (karte.store.stage_times); `limits` the (stage, max_days) of each timed stage."""
+
+    entity: str
+    field: str
+    entered: str
+    limits: tuple[tuple[str, int], ...]
+
+
+Condition = Compare | AllOf | AnyOf | Not | Overdue
 
 
 def compares(cond: Condition) -> Iterator[Compare]:
     """Every comparison in the condition, however deep in all / any / not."""
     if isinstance(cond, Compare):
         yield cond
+        return
+    if isinstance(cond, Overdue):
         return
     for item in (cond.item,) if isinstance(cond, Not) else cond.items:
         yield from compares(item)
