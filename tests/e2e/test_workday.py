@@ -233,6 +233,8 @@ def test_a_phones_board_move_form_fixes_the_refusal_in_the_dialog(
     dialog.locator("input[name=amount]").fill("950")
     with page.expect_navigation():                  # moved: the board comes back
         dialog.locator("button[type=submit]").click()
+    expect(page.locator(".flashes .flash").filter(
+        has_text="Workday phone board deal moved to Won").first).to_be_visible()
     page.locator(".stage-switch").get_by_role("link", name=re.compile("^Won")).click()
     expect(page.locator(f'ol[data-stage="won"] {card}')).to_be_visible()
     assert len(loads) == 2, loads           # the board, and the board after the move
