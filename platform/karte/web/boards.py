@@ -297,12 +297,12 @@ def _moved(entity: Entity, flow: Workflow, moved: dict):
     back = _back(entity, moved["id"])
     if is_fragment() and request.args.get("board"):
         return _card_fragment(entity, flow, moved)
-    if is_fragment():
+    flash(_("%(title)s moved to %(stage)s.", title=moved.get(entity.title_field) or
+            f"#{moved['id']}", stage=text(flow.stage(moved[flow.field]).label)))
+    if is_fragment():   # the page it redirects to says so (a phone's board: the card left)
         response = make_response("", 204)
         response.headers["HX-Redirect"] = back
         return response
-    flash(_("%(title)s moved to %(stage)s.", title=moved.get(entity.title_field) or
-            f"#{moved['id']}", stage=text(flow.stage(moved[flow.field]).label)))
     return redirect(back, 303)
 
 

@@ -5,7 +5,8 @@
 // the values and completes the move in one transaction), shows the prompt again while the
 // values are refused (what was typed is kept), and reports the outcome to its caller:
 // `done(answer)` after the move, `cancel()` when the dialog is closed without it.
-// The board (board.js) calls `KarteMoveFix.open`; the card's stage bars are handled here.
+// The board (board.js) calls `KarteMoveFix.open` for a drag; the card's stage bars and the
+// board cards' "Move to…" forms are handled here.
 // Without JavaScript the same prompt is a page of its own (the no-JS move page).
 (() => {
   "use strict";
@@ -123,28 +124,33 @@
   window.KarteMoveFix = {open, post, parse};
 
   // ------------------------------------------------------------ the card's stage bars
+  // and the board cards' "Move to…" forms (what a phone offers: one column at a time
+  // leaves nowhere to drag to), both sent here so that a refusal opens the dialog
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (!form.matches || !form.matches(".stage-bar form")) return;
+    if (!form.matches) return;
+    const bar = form.matches(".stage-bar form");
+    if (!bar && !form.matches(".board-card .card-move form")) return;
     const button = event.submitter;
-    if (!button || button.name !== "to") return;
+    if (bar && (!button || button.name !== "to")) return;
     event.preventDefault();
     const body = new FormData(form);
-    body.append("to", button.value);
+    if (bar) body.append("to", button.value);
+    const to = body.get("to");
     const fallback = () => {
       const url = new URL(form.action, window.location.href);
-      url.searchParams.set("to", button.value);
+      url.searchParams.set("to", to);
       url.searchParams.set("workflow", body.get("workflow") || "");
       window.location.assign(url.toString());
     };
     let answer;
-    button.setAttribute("aria-busy", "true");
+    form.setAttribute("aria-busy", "true");
     try {
       answer = await post(form.action, body);
     } catch (error) {
       return fallback();
     } finally {
-      button.removeAttribute("aria-busy");
+      form.removeAttribute("aria-busy");
     }
     if (answer.ok) return window.location.assign(answer.redirect || window.location.href);
     const fragment = parse(answer.html);
