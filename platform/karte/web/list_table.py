@@ -10,7 +10,7 @@ escaped by `display`, the same per-type functions cards and boards use).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from markupsafe import Markup, escape
@@ -39,10 +39,12 @@ class Shown(Protocol):
 
 
 def rows(entity: Entity, columns: Sequence[Shown], records: Sequence[Row], refs: Refs,
-         *, pick: bool, ticked: bool) -> list[Markup]:
+         *, pick: bool, ticked: bool,
+         subtitles: Mapping[int, str] | None = None) -> list[Markup]:
     """`<tr>…</tr>` of each record: a tick box when the user may delete (`pick`, ticked
-    when the whole page is selected), then a cell per column."""
-    parts = [_column(entity, c, refs) for c in columns]
+    when the whole page is selected), then a cell per column; the title cell has the
+    record's subtitle (`karte.web.subtitles`) as a muted second line."""
+    parts = [_column(entity, c, refs, subtitles or {}) for c in columns]
     tick = _tick(entity, ticked) if pick else None
     made = []
     for row in records:
@@ -66,7 +68,8 @@ def _tick(entity: Entity, ticked: bool) -> Callable[[Row], str]:
     return tick
 
 
-def _column(entity: Entity, column: Shown, refs: Refs) -> Callable[[Row], str]:
+def _column(entity: Entity, column: Shown, refs: Refs,
+            subtitles: Mapping[int, str]) -> Callable[[Row], str]:
     # data-label: the column's name on a phone, where rows become stacked cards (mobile.css)
     label = escape(text(column.field.label))
     kind = "num" if column.numeric else "title" if column.title else ""
@@ -88,5 +91,8 @@ def _column(entity: Entity, column: Shown, refs: Refs) -> Callable[[Row], str]:
             else None
         id = row["id"]
         shown = named if named not in (None, "") else f"#{id}"
-        return f'{opening}<a href="{escape(card_url(card, id))}">{escape(shown)}</a></td>'
+        line = subtitles.get(id)
+        below = f'<span class="subtitle">{escape(line)}</span>' if line else ""
+        return (f'{opening}<a href="{escape(card_url(card, id))}">{escape(shown)}</a>'
+                f'{below}</td>')
     return title
