@@ -108,6 +108,10 @@ def test_a_changed_saved_view_is_no_longer_marked_chosen_also_after_an_htmx_swap
     bar = soup(fragment).select_one("nav#list-view-tabs")
     assert bar is not None and bar.get("hx-swap-oob") == "true"
     assert tabs(fragment) == [("All Deals", False), ("Web · modified", False)]
+    # the address bar keeps the saved view (the first one saved has id 1, never dropped
+    # as if it were the first page)
+    assert id == "1"
+    assert fragment.headers["HX-Push-Url"] == f"/deal/?saved={id}&f.source=call"
     assert "view-changed" in bar.select("a")[1]["class"]
     # back to the saved filters: chosen again; the whole page has no out-of-band bar
     back = client.get(f"/deal/?saved={id}&f.source=web", headers={"HX-Request": "true"})

@@ -76,7 +76,8 @@ def _column(entity: Entity, column: Shown, refs: Refs,
     opening = f'<td class="{kind}" data-label="{label}">' if kind else f'<td data-label="{label}">'
     name = column.name
     if name == done_field(entity):    # a to-do's done: ticked in place (web/todo.py)
-        return lambda row: f'<td class="todo-cell">{tick(entity, row, inside_form=True)}</td>'
+        return lambda row: (f'<td class="todo-cell" data-label="{label}">'
+                            f'{tick(entity, row, inside_form=True)}</td>')
     if not column.title:
         show = cell(entity, name, refs)
         return lambda row: f"{opening}{show(row.get(name))}</td>"
