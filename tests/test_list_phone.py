@@ -54,7 +54,8 @@ def lines(response) -> dict[str, str | None]:
     found = {}
     for cell in soup(response).select("tbody td.title"):
         below = cell.select_one(".subtitle")
-        found[cell.a.get_text(strip=True)] = below.get_text(strip=True) if below else None
+        found[cell.a.get_text(strip=True)] = " · ".join(
+            part.get_text(strip=True) for part in below.select(".sub-part")) if below else None
     return found
 
 
@@ -69,6 +70,12 @@ def test_each_title_has_the_subtitle_under_it_without_hidden_fields(app):
     # the line sits under the link, in the title cell
     cell = next(c for c in soup(clerk).select("tbody td.title") if c.a.text == "Desks")
     assert [child.name for child in cell.children if child.name] == ["a", "span"]
+    # a field also shown as a column is marked, for wide screens to leave it out
+    shown = soup(app.client().get("/deal/?cols=title,customer"))
+    desks = next(c for c in shown.select("tbody td.title") if c.a.text == "Desks")
+    assert [(p.get_text(), p["class"]) for p in desks.select(".sub-part")] == [
+        ("Lyons Ltd", ["sub-part", "col"]), ("psst", ["sub-part"]),
+        ("Clerk", ["sub-part"])]
     # a fragment (filter change) has it too
     fragment = app.client().get("/deal/?f.source=call", headers={"HX-Request": "true"})
     assert lines(fragment) == {"Chairs": "Lyons SA"}

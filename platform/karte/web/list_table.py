@@ -40,11 +40,14 @@ class Shown(Protocol):
 
 def rows(entity: Entity, columns: Sequence[Shown], records: Sequence[Row], refs: Refs,
          *, pick: bool, ticked: bool,
-         subtitles: Mapping[int, str] | None = None) -> list[Markup]:
+         subtitles: Mapping[int, list[tuple[str, str]]] | None = None) -> list[Markup]:
     """`<tr>…</tr>` of each record: a tick box when the user may delete (`pick`, ticked
     when the whole page is selected), then a cell per column; the title cell has the
-    record's subtitle (`karte.web.subtitles`) as a muted second line."""
-    parts = [_column(entity, c, refs, subtitles or {}) for c in columns]
+    record's subtitle (`karte.web.subtitles.parts`) as a muted second line, each field
+    in a span: those also shown as columns are marked `col` (hidden on wide screens, where
+    their column is in view; mobile.css)."""
+    below = _subtitle(subtitles or {}, {c.name for c in columns})
+    parts = [_column(entity, c, refs, below) for c in columns]
     tick = _tick(entity, ticked) if pick else None
     made = []
     for row in records:
@@ -68,8 +71,20 @@ def _tick(entity: Entity, ticked: bool) -> Callable[[Row], str]:
     return tick
 
 
+def _subtitle(subtitles: Mapping[int, list[tuple[str, str]]],
+              columns: set[str]) -> Callable[[int], str]:
+    def line(id: int) -> str:
+        shown = subtitles.get(id)
+        if not shown:
+            return ""
+        spans = "".join(f'<span class="sub-part{" col" if name in columns else ""}">'
+                        f'{escape(text)}</span>' for name, text in shown)
+        return f'<span class="subtitle">{spans}</span>'
+    return line
+
+
 def _column(entity: Entity, column: Shown, refs: Refs,
-            subtitles: Mapping[int, str]) -> Callable[[Row], str]:
+            subtitle: Callable[[int], str]) -> Callable[[Row], str]:
     # data-label: the column's name on a phone, where rows become stacked cards (mobile.css)
     label = escape(text(column.field.label))
     kind = "num" if column.numeric else "title" if column.title else ""
@@ -92,8 +107,6 @@ def _column(entity: Entity, column: Shown, refs: Refs,
             else None
         id = row["id"]
         shown = named if named not in (None, "") else f"#{id}"
-        line = subtitles.get(id)
-        below = f'<span class="subtitle">{escape(line)}</span>' if line else ""
         return (f'{opening}<a href="{escape(card_url(card, id))}">{escape(shown)}</a>'
-                f'{below}</td>')
+                f'{subtitle(id)}</td>')
     return title

@@ -130,7 +130,7 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
     pick = bool(allowed.delete or allowed.update)
     body = [] if page is None else list_table.rows(
         entity, columns, page.rows, page.refs, pick=pick, ticked=select_all,
-        subtitles=subtitles.with_refs(entity, page.rows, page.refs))
+        subtitles=subtitles.parts(entity, page.rows, page.refs))
     return render("list.html", "_partials/list_rows.html", status, entity=entity,
                   allowed=allowed, query=query, listing=page, problems=problems,
                   columns=columns, body=body, sort=query.sort or "", pick=pick,

@@ -47,13 +47,21 @@ def with_refs(entity: Entity, rows: Iterable[Mapping[str, Any]], refs: Refs,
               wanted: list[str] | None = None) -> dict[int, str]:
     """{id: subtitle} from references the page already looked up (a list page reads
     its columns' and subtitles' link titles in the same queries): no query here."""
+    return {id: SEPARATOR.join(text for _name, text in shown)
+            for id, shown in parts(entity, rows, refs, wanted).items()}
+
+
+def parts(entity: Entity, rows: Iterable[Mapping[str, Any]], refs: Refs,
+          wanted: list[str] | None = None) -> dict[int, list[tuple[str, str]]]:
+    """{id: [(field, text), ...]}: each record's subtitle field by field, the empty ones
+    left out (a list leaves out on wide screens those it shows as columns)."""
     wanted = names(entity) if wanted is None else wanted
-    lines: dict[int, str] = {}
+    found: dict[int, list[tuple[str, str]]] = {}
     for row in rows:
-        shown = (show(entity.fields[n], row.get(n), refs).striptags() for n in wanted
+        shown = ((n, show(entity.fields[n], row.get(n), refs).striptags()) for n in wanted
                  if row.get(n) not in (None, "", [], ()))
-        lines[int(row["id"])] = SEPARATOR.join(p for p in shown if p)
-    return lines
+        found[int(row["id"])] = [(n, text) for n, text in shown if text]
+    return found
 
 
 def of_ids(entity: Entity, ids: Iterable[Any]) -> dict[int, str]:
