@@ -136,7 +136,7 @@ class ListQuery:
                  "late": self.late.name if self.late else None, **changes}
         state["page"] = page_param(state["page"]) if state["page"] is not None else None
         pairs = [(key, str(state[key])) for key in STATE_KEYS
-                 if state.get(key) not in (None, "", 1)]
+                 if state.get(key) not in (None, "")]      # page 1 is None already
         return pairs + [(f.param, f.value) for f in self.filters]
 
     def state(self) -> str:

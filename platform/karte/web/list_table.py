@@ -10,7 +10,7 @@ escaped by `display`, the same per-type functions cards and boards use).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from markupsafe import Markup, escape
@@ -39,10 +39,15 @@ class Shown(Protocol):
 
 
 def rows(entity: Entity, columns: Sequence[Shown], records: Sequence[Row], refs: Refs,
-         *, pick: bool, ticked: bool) -> list[Markup]:
+         *, pick: bool, ticked: bool,
+         subtitles: Mapping[int, list[tuple[str, str]]] | None = None) -> list[Markup]:
     """`<tr>…</tr>` of each record: a tick box when the user may delete (`pick`, ticked
-    when the whole page is selected), then a cell per column."""
-    parts = [_column(entity, c, refs) for c in columns]
+    when the whole page is selected), then a cell per column; the title cell has the
+    record's subtitle (`karte.web.subtitles.parts`) as a muted second line, each field
+    in a span: those also shown as columns are marked `col` (hidden on wide screens, where
+    their column is in view; mobile.css)."""
+    below = _subtitle(subtitles or {}, {c.name for c in columns})
+    parts = [_column(entity, c, refs, below) for c in columns]
     tick = _tick(entity, ticked) if pick else None
     made = []
     for row in records:
@@ -66,14 +71,28 @@ def _tick(entity: Entity, ticked: bool) -> Callable[[Row], str]:
     return tick
 
 
-def _column(entity: Entity, column: Shown, refs: Refs) -> Callable[[Row], str]:
+def _subtitle(subtitles: Mapping[int, list[tuple[str, str]]],
+              columns: set[str]) -> Callable[[int], str]:
+    def line(id: int) -> str:
+        shown = subtitles.get(id)
+        if not shown:
+            return ""
+        spans = "".join(f'<span class="sub-part{" col" if name in columns else ""}">'
+                        f'{escape(text)}</span>' for name, text in shown)
+        return f'<span class="subtitle">{spans}</span>'
+    return line
+
+
+def _column(entity: Entity, column: Shown, refs: Refs,
+            subtitle: Callable[[int], str]) -> Callable[[Row], str]:
     # data-label: the column's name on a phone, where rows become stacked cards (mobile.css)
     label = escape(text(column.field.label))
     kind = "num" if column.numeric else "title" if column.title else ""
     opening = f'<td class="{kind}" data-label="{label}">' if kind else f'<td data-label="{label}">'
     name = column.name
     if name == done_field(entity):    # a to-do's done: ticked in place (web/todo.py)
-        return lambda row: f'<td class="todo-cell">{tick(entity, row, inside_form=True)}</td>'
+        return lambda row: (f'<td class="todo-cell" data-label="{label}">'
+                            f'{tick(entity, row, inside_form=True)}</td>')
     if not column.title:
         show = cell(entity, name, refs)
         return lambda row: f"{opening}{show(row.get(name))}</td>"
@@ -88,5 +107,6 @@ def _column(entity: Entity, column: Shown, refs: Refs) -> Callable[[Row], str]:
             else None
         id = row["id"]
         shown = named if named not in (None, "") else f"#{id}"
-        return f'{opening}<a href="{escape(card_url(card, id))}">{escape(shown)}</a></td>'
+        return (f'{opening}<a href="{escape(card_url(card, id))}">{escape(shown)}</a>'
+                f'{subtitle(id)}</td>')
     return title

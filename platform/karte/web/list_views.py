@@ -44,6 +44,7 @@ class ViewLink:
     kind: str                     # "declared", "mine" or "shared"
     id: int | None = None
     editable: bool = False
+    changed: bool = False         # the saved view, its filters or columns changed since
 
 
 def bar(entity: Entity, query: ListQuery) -> list[ViewLink]:
@@ -57,9 +58,11 @@ def bar(entity: Entity, query: ListQuery) -> list[ViewLink]:
         return links
     for view in store.visible(records().engine, entity.name, user):
         pairs = [("saved", str(view.id)), *parse_qsl(view.state)]
+        chosen = query.saved == view.id
+        same = chosen and query.state() == view.state
         links.append(ViewLink(view.name, f"{base}?{urlencode(pairs)}",
-                              query.saved == view.id, "shared" if view.shared else "mine",
-                              view.id, view.editable_by(user)))
+                              same, "shared" if view.shared else "mine",
+                              view.id, view.editable_by(user), chosen and not same))
     return links
 
 

@@ -49,6 +49,7 @@ from karte.web import (
     records,
     render,
     signed_in_actor,
+    subtitles,
     text,
     timezone,
 )
@@ -128,7 +129,8 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
     select_all = request.args.get("select") == "page"
     pick = bool(allowed.delete or allowed.update)
     body = [] if page is None else list_table.rows(
-        entity, columns, page.rows, page.refs, pick=pick, ticked=select_all)
+        entity, columns, page.rows, page.refs, pick=pick, ticked=select_all,
+        subtitles=subtitles.parts(entity, page.rows, page.refs))
     return render("list.html", "_partials/list_rows.html", status, entity=entity,
                   allowed=allowed, query=query, listing=page, problems=problems,
                   columns=columns, body=body, sort=query.sort or "", pick=pick,
@@ -136,7 +138,7 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                   totals_label=_totals_label(page),
                   column_choices=[] if is_fragment() else _column_choices(entity, columns),
                   setters=list_bulk.choices(entity) if allowed.update and page else [],
-                  views=[] if is_fragment() else list_views.bar(entity, query),
+                  views=list_views.bar(entity, query), tabs_oob=is_fragment(),
                   pages=_numbers(entity, query, page),
                   widgets=[] if is_fragment() else widgets(entity, request.args),
                   summary=_summary(page),
@@ -240,7 +242,7 @@ def _page(entity: Entity, query: ListQuery) -> Page:
         total = max(total, offset + len(rows))
     else:
         total, capped = offset + len(rows), False
-    return Page(rows, references(entity, rows, _column_names(entity, query)), offset + 1,
+    return Page(rows, _refs(entity, rows, query), offset + 1,
                 offset + len(rows), total, capped, has_next)
 
 
@@ -257,8 +259,14 @@ def _from_end(entity: Entity, query: ListQuery, rows: list[dict[str, Any]], offs
         first, last = -(offset + len(rows)), -(offset + 1)
     else:
         first, last = total - offset - len(rows) + 1, total - offset
-    return Page(rows, references(entity, rows, _column_names(entity, query)), first, last, total,
+    return Page(rows, _refs(entity, rows, query), first, last, total,
                 capped, has_before)
+
+
+def _refs(entity: Entity, rows: list[dict[str, Any]], query: ListQuery) -> Refs:
+    """Link titles and user names of the shown columns and of the rows' subtitles, in
+    the same queries (one per target entity, one for users)."""
+    return references(entity, rows, [*_column_names(entity, query), *subtitles.names(entity)])
 
 
 def _count(entity: Entity, query: ListQuery) -> tuple[int, bool]:

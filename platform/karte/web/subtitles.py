@@ -14,7 +14,7 @@ from typing import Any
 
 from karte.meta.model import Entity
 from karte.web import actor, records
-from karte.web.display import references_of, show
+from karte.web.display import Refs, references_of, show
 from karte.web.field_access import seen
 
 SEPARATOR = " · "
@@ -40,13 +40,27 @@ def of_groups(groups: Iterable[tuple[Entity, Iterable[Mapping[str, Any]]]]
     if not parts:
         return {}
     refs = references_of(parts)
-    found: dict[str, dict[int, str]] = {}
-    for entity, rows, wanted in parts:
-        lines = found.setdefault(entity.name, {})
-        for row in rows:
-            shown = (show(entity.fields[n], row.get(n), refs).striptags() for n in wanted
-                     if row.get(n) not in (None, "", [], ()))
-            lines[int(row["id"])] = SEPARATOR.join(p for p in shown if p)
+    return {entity.name: with_refs(entity, rows, refs, wanted) for entity, rows, wanted in parts}
+
+
+def with_refs(entity: Entity, rows: Iterable[Mapping[str, Any]], refs: Refs,
+              wanted: list[str] | None = None) -> dict[int, str]:
+    """{id: subtitle} from references the page already looked up (a list page reads
+    its columns' and subtitles' link titles in the same queries): no query here."""
+    return {id: SEPARATOR.join(text for _name, text in shown)
+            for id, shown in parts(entity, rows, refs, wanted).items()}
+
+
+def parts(entity: Entity, rows: Iterable[Mapping[str, Any]], refs: Refs,
+          wanted: list[str] | None = None) -> dict[int, list[tuple[str, str]]]:
+    """{id: [(field, text), ...]}: each record's subtitle field by field, the empty ones
+    left out (a list leaves out on wide screens those it shows as columns)."""
+    wanted = names(entity) if wanted is None else wanted
+    found: dict[int, list[tuple[str, str]]] = {}
+    for row in rows:
+        shown = ((n, show(entity.fields[n], row.get(n), refs).striptags()) for n in wanted
+                 if row.get(n) not in (None, "", [], ()))
+        found[int(row["id"])] = [(n, text) for n, text in shown if text]
     return found
 
 
