@@ -363,10 +363,10 @@ def test_each_section_reads_an_owner_index(app):
             (name, found)
     assert re.search(r"ix_task_owner__(todo|home)", plans["todo"]), plans["todo"]
     assert "ix_deal_owner__home" in plans["waiting"], plans["waiting"]
-    # my records by last change, or the last two weeks' changes by time: either is bounded
-    assert re.search(r"ix_deal_(owner__home|updated_at)", plans["changed"]), plans["changed"]
-    assert re.search(r"ix_task_(owner__recent|updated_at)", plans["changed tasks"]), \
-        plans["changed tasks"]
+    # my records someone changed, newest first: the partial index of rows a user wrote
+    # last, so records the system wrote last (a demo load) are never walked
+    assert "ix_deal_owner__changed" in plans["changed"], plans["changed"]
+    assert "ix_task_owner__changed" in plans["changed tasks"], plans["changed tasks"]
 
 
 def test_open_todos_read_two_ranges_of_the_todo_index(app):

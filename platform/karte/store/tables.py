@@ -257,20 +257,23 @@ def _home_indexes(entity: Entity, table: sa.Table) -> None:
 def _queue_indexes(entity: Entity, table: sa.Table) -> None:
     """Home's work queue (web/work_queue.py) on the entity's "mine" field (owner, else
     its first user field): a to-do entity's open items by due date, read from (mine,
-    done, at, id) — an open item's `done` is false or empty, two ranges of it — and its
-    records changed lately, from (mine, updated_at, id); other entities' `__home` index
-    is already the latter."""
+    done, at, id) — an open item's `done` is false or empty, two ranges of it — and the
+    records someone changed lately, newest first, from (mine, updated_at, id) over the
+    rows a user wrote last (`updated_by` set): rows the system wrote last (a demo load,
+    a migration) are not in it, so "changed by others" never walks them."""
     item = entity.timeline_item
     users = [f.name for f in entity.fields.values() if f.type == "user"]
     mine = entity.owner_field or (users[0] if users else None)
-    if item is None or mine is None or mine not in table.c:
+    if mine is None or mine not in table.c:
         return
-    if item.done is not None and item.done in table.c and item.at in table.c:
+    by_someone = table.c.updated_by.is_not(None)
+    sa.Index(index_name("ix", entity.name, f"{mine}__changed"), table.c[mine],
+             table.c.updated_at, table.c.id, sqlite_where=by_someone,
+             postgresql_where=by_someone)
+    if item is not None and item.done is not None and item.done in table.c \
+            and item.at in table.c:
         sa.Index(index_name("ix", entity.name, f"{mine}__todo"), table.c[mine],
                  table.c[item.done], table.c[item.at], table.c.id)
-    if item.at != "updated_at":
-        sa.Index(index_name("ix", entity.name, f"{mine}__recent"), table.c[mine],
-                 table.c.updated_at, table.c.id)
 
 
 def _sort_indexes(entity: Entity, table: sa.Table, name: str, dialect: str | None) -> None:
