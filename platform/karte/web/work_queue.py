@@ -1,14 +1,12 @@
 """Home's work queue (issue 12): my to-dos, my records that need action, and what other
 people changed on my records — generic over the pack, no entity is named here.
 
-Every section but one is a list page filter (`f.<field>.<op>` parameters, `list_params`):
+Every section is a list page filter (`f.<field>.<op>` and `late=` parameters, `list_params`):
 it reads its rows with the condition those parameters make (to-dos: the same records,
 read by `queue.todo_ids` from two ranges of the to-do index), and its "and N more" links
 to the list page with the same parameters, so the link shows exactly the section's
-records. "Too long in their stage" has no list filter (time in stage is no field): its
-link opens the board, which badges them. Each read is one indexed query with a LIMIT
-(`workflow/queue.py`; the `__home`, `__todo` and `__recent` indexes of
-`store/tables.py`), and each count stops at CAP.
+records ("too long in their stage" is `late=<workflow>`). Each read is one indexed query with a LIMIT (`workflow/queue.py`; the `__home`, `__todo` and `__changed`
+indexes of `store/tables.py`), and each count stops at CAP.
 
 "Mine" is the entity's owner field (`owner`), or else its first `user` field. Dates are
 the pack's calendar days: "today" is today in the pack's timezone.
