@@ -5,8 +5,9 @@ Every section is a list page filter (`f.<field>.<op>` and `late=` parameters, `l
 it reads its rows with the condition those parameters make (to-dos: the same records,
 read by `queue.todo_ids` from two ranges of the to-do index), and its "and N more" links
 to the list page with the same parameters, so the link shows exactly the section's
-records ("too long in their stage" is `late=<workflow>`). Each read is one indexed query with a LIMIT (`workflow/queue.py`; the `__home`, `__todo` and `__changed`
-indexes of `store/tables.py`), and each count stops at CAP.
+records ("too long in their stage" is `late=<workflow>`). Each read is one indexed query
+with a LIMIT (`workflow/queue.py`; the `__home`, `__todo` and `__changed` indexes of
+`store/tables.py`), and each count stops at CAP.
 
 "Mine" is the entity's owner field (`owner`), or else its first `user` field. Dates are
 the pack's calendar days: "today" is today in the pack's timezone.
