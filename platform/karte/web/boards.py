@@ -36,6 +36,7 @@ from werkzeug.datastructures import MultiDict
 from karte.auth.users import list_users
 from karte.fields import is_empty
 from karte.meta.model import Entity, Field, Workflow
+from karte.store import stage_times
 from karte.store.errors import Conflict, ValidationFailed
 from karte.store.lookup import pick
 from karte.store.permissions import rights
@@ -314,6 +315,8 @@ def _card_fragment(entity: Entity, flow: Workflow, moved: dict):
     context["refs"] = refs = references(entity, [moved], context["shows"].names)
     context["initials"] = {id: initials(name) for id, name in refs.users.items()}
     context["days"] = {moved["id"]: 0}   # it has just entered the stage
+    context["entered"] = {moved["id"]: moved.get(stage_times.column_name(flow.field))
+                          or moved["updated_at"]}
     html = render_template("_partials/board_card.html", card=moved, late=False,
                            oob_heads=heads, **context)
     response = make_response(html, 200)
