@@ -75,10 +75,10 @@ def browser(live_server):
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    """A signed-in page; console errors (CSP violations included) fail the test."""
-    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 900})
+def sign_in(browser, live_server: str, **options):
+    """A page of a new browser context (`options`: viewport, is_mobile, ...) signed in as
+    the admin, and the list its console errors (CSP violations included) go to."""
+    context = browser.new_context(base_url=live_server, **options)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error"
@@ -89,6 +89,13 @@ def page(browser, live_server):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
+    return page, errors
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A signed-in page; console errors (CSP violations included) fail the test."""
+    page, errors = sign_in(browser, live_server, viewport={"width": 1280, "height": 900})
     yield page
-    context.close()
+    page.context.close()
     assert not errors, f"browser console errors: {errors}"

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import PASSWORD
+from tests.e2e.conftest import sign_in
 from tests.e2e.test_journey import drag
 
 # "What it takes today": the same day on the code before issue 12 (commit ac469f7, with this
@@ -68,18 +68,7 @@ def _titled_twin(page: Page):
 
 
 def _sign_in(browser: Browser, live_server: str, **options) -> tuple[Page, list[str]]:
-    context = browser.new_context(base_url=live_server, **options)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
-            and "Failed to load resource" not in m.text else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto("/login")
-    page.fill("input[name=email]", "admin@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
-    return page, errors
+    return sign_in(browser, live_server, **options)
 
 
 @pytest.fixture(scope="module")
