@@ -36,6 +36,12 @@ def stage_fields(entity: Entity) -> list[str]:
     return [f.name for f in entity.fields.values() if f.workflow is not None]
 
 
+def entered(record: Mapping[str, Any], field: str) -> Any:
+    """When a record read from its table entered its current stage of `field` (its
+    creation time if it holds no stage time, as `history.entered_at` says in SQL)."""
+    return record.get(column_name(field)) or record.get("created_at")
+
+
 def on_create(entity: Entity, record: Mapping[str, Any], at: Any) -> dict[str, Any]:
     """The stage times of a new record: its creation time for each stage it starts in."""
     return {column_name(name): at if record.get(name) is not None else None

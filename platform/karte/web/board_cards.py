@@ -6,8 +6,8 @@ the days in the stage and the owner's initials. A field hidden from the viewer (
 permissions) is never shown, and an empty value is left out rather than shown as "—".
 
 Everything here is worked out once per board, never per card: the link titles come from
-the page's one `references` lookup and the days from the board's one query for when the
-shown cards entered their stages (`karte.workflow.board.entered`).
+the page's one `references` lookup and the days from the stage time each card's row
+holds (`karte.workflow.board.entered`).
 
 Final stages (`final` set) are shown collapsed: narrow drop targets whose cards are not
 fetched until the column is opened (`?open=<stage>` without JavaScript; board.js fetches

@@ -15,7 +15,7 @@ grouped query runs. A money field hidden from the viewer is never summed either 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,13 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Stage, Workflow
-from karte.store import Records
+from karte.store import Records, stage_times
 from karte.store.actor import Actor
 from karte.store.db import snapshot
 from karte.store.field_rights import hidden, strip_all
 from karte.store.permissions import scope
 from karte.store.records.query import check_paging, filtered, order_by
-from karte.workflow import history, reports
+from karte.workflow import reports
 
 Record = dict[str, Any]
 
@@ -99,17 +99,10 @@ def _connection(records: Records, conn: sa.Connection | None) -> Iterator[sa.Con
             yield own
 
 
-def entered(conn: sa.Connection, records: Records, workflow: Workflow,
-            ids: list[int]) -> dict[int, dt.datetime]:
-    """When each of the shown cards entered its stage (days in stage, the overdue flag):
-    one query for every card a page shows, reading the stage time stored on each record
-    (store/stage_times.py) by primary key."""
-    if not ids:
-        return {}
-    table = records.store.table(workflow.entity)
-    since = history.entered_at(workflow, records.store.tables)
-    return {id: at for id, at in conn.execute(
-        sa.select(table.c.id, since).where(table.c.id.in_(ids)))}
+def entered(workflow: Workflow, rows: Iterable[Record]) -> dict[int, dt.datetime]:
+    """When each of the shown cards entered its stage (days in stage, the overdue flag),
+    from the stage time the card's row already holds (store/stage_times.py): no query."""
+    return {row["id"]: stage_times.entered(row, workflow.field) for row in rows}
 
 
 def late(workflow: Workflow, stage: str, since: Mapping[int, dt.datetime],
@@ -141,21 +134,20 @@ def cards(records: Records, workflow: Workflow, stage: str, chosen: Filter,
     """A page of a stage's cards in the list's order, and which of them are overdue."""
     with records.engine.connect() as conn:
         rows = _page(conn, records, workflow, stage, chosen, limit, offset)
-        since = entered(conn, records, workflow, [row["id"] for row in rows])
+    since = entered(workflow, rows)
     return rows, late(workflow, stage, since, now)
 
 
 def _fill(conn: sa.Connection, records: Records, workflow: Workflow, columns: list[Column],
           chosen: Filter, now: dt.datetime, limit: int) -> list[Column]:
-    """Each column's page of cards (a query per column that has cards to show), then when
-    every shown card entered its stage (one query for them all)."""
+    """Each column's page of cards (a query per column that has cards to show), and when
+    each shown card entered its stage."""
     for col in columns:
         if limit and col.offset < col.count:  # an empty column costs no query
             col.cards = _page(conn, records, workflow, col.stage.key, chosen, limit,
                               col.offset)
-    since = entered(conn, records, workflow, [c["id"] for col in columns for c in col.cards])
     for col in columns:
-        col.entered = {c["id"]: since[c["id"]] for c in col.cards if c["id"] in since}
+        col.entered = entered(workflow, col.cards)
         col.late = late(workflow, col.stage.key, col.entered, now)
     return columns
 
