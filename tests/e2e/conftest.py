@@ -92,6 +92,21 @@ def sign_in(browser, live_server: str, **options):
     return page, errors
 
 
+def create_customers(page, rows) -> dict[str, str]:
+    """Customers (name, city), posted through the form as the signed-in page's user,
+    duplicates confirmed; {city: id of the first one in that city}."""
+    page.goto("/customer/")
+    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
+    ids: dict[str, str] = {}
+    for name, city in rows:
+        response = page.request.post("/customer/new", max_redirects=0, form={
+            "csrf_token": token, "name": name, "kind": "company", "city": city,
+            "_confirm_duplicates": "1"})
+        assert response.status == 303, response.text()[:300]
+        ids.setdefault(city, response.headers["location"].rsplit("/", 1)[1])
+    return ids
+
+
 @pytest.fixture
 def page(browser, live_server):
     """A signed-in page; console errors (CSP violations included) fail the test."""

@@ -9,22 +9,15 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import create_customers
+
 TWINS = (("E2E Lyons Ltd", "Lyon"), ("E2E Lyons Ltd", "Leeds"))
 
 
 def _create_customers(page: Page) -> dict[str, str]:
     """Twins plus enough others that the deal form's customer is a combobox; {city: id}."""
-    page.goto("/customer/")
-    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    ids = {}
-    rows = [*TWINS, *((f"E2E Filler {n:02d}", "Kobe") for n in range(52))]
-    for name, city in rows:
-        response = page.request.post("/customer/new", max_redirects=0, form={
-            "csrf_token": token, "name": name, "kind": "company", "city": city,
-            "_confirm_duplicates": "1"})
-        assert response.status == 303, response.text()[:300]
-        ids.setdefault(city, response.headers["location"].rsplit("/", 1)[1])
-    return ids
+    return create_customers(page, [*TWINS, *((f"E2E Filler {n:02d}", "Kobe")
+                                             for n in range(52))])
 
 
 def test_top_search_and_customer_picker_by_keyboard(page: Page, live_server):

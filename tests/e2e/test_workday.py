@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import create_customers, sign_in
 from tests.e2e.test_journey import drag
 
 # "What it takes today": the same day on the code before issue 12 (commit ac469f7, with this
@@ -76,17 +76,8 @@ def twins(browser: Browser, live_server: str) -> dict[str, str]:
     """Two "Lyons Ltd" in different cities, and enough other customers that the deal
     form's customer is a type-ahead picker (over 50 targets); {city: id}."""
     page, _ = _sign_in(browser, live_server)
-    page.goto("/customer/")
-    token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    ids = {}
-    rows = [*(("Lyons Ltd", city) for city in TWINS),
-            *((f"Workday filler {n:02d}", "Kobe") for n in range(51))]
-    for name, city in rows:
-        response = page.request.post("/customer/new", max_redirects=0, form={
-            "csrf_token": token, "name": name, "kind": "company", "city": city,
-            "_confirm_duplicates": "1"})
-        assert response.status == 303, response.text()[:300]
-        ids.setdefault(city, response.headers["location"].rsplit("/", 1)[1])
+    ids = create_customers(page, [*(("Lyons Ltd", city) for city in TWINS),
+                                  *((f"Workday filler {n:02d}", "Kobe") for n in range(51))])
     page.context.close()
     return ids
 
