@@ -198,13 +198,11 @@ def declared_views(entity: Entity) -> tuple[ListView, ...]:
 def _view(entity: Entity, name: str, problems: list[Problem]) -> ListView | None:
     if not name:
         return None
-    from karte.web import text
-
     found = {v.name: v for v in declared_views(entity)}
     if name in found:
         return found[name]
     problems.append(Problem("view", _("view: “%(name)s” is not a view of %(entity)s; views: "
-                                      "%(allowed)s.", name=name, entity=text(entity.plural),
+                                      "%(allowed)s.", name=name, entity=_text(entity.plural),
                                       allowed=", ".join(found) or "—"), "view"))
     return None
 

@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 from karte.meta.model import Entity, Workflow
 from karte.store.lookup import can_read
 from karte.web import actor, records, registry
-from karte.web.list_params import parse
+from karte.web.list_params import parse, timed_workflows
 from karte.workflow import queue
 
 TODOS = 15           # to-do rows on home
@@ -172,7 +172,7 @@ def waiting_params(entity: Entity, flow: Workflow) -> Params | None:
 def late_params(entity: Entity, flow: Workflow) -> Params | None:
     """Mine and longer in their stage of `flow` than it allows (the list's `late=`)."""
     mine = mine_field(entity)
-    if mine is None or not any(s.max_days is not None for s in flow.stages):
+    if mine is None or flow not in timed_workflows(entity):   # what `late=` accepts
         return None
     return [(f"f.{mine}", "me"), ("late", flow.name)]
 
