@@ -56,22 +56,11 @@ def overdue(workflow: Workflow, tables: Tables, now: dt.datetime,
     return sa.or_(sa.false(), *parts)
 
 
-def entered(conn: sa.Connection, tables: Tables, workflow: Workflow,
-            record: Record) -> dt.datetime:
-    """When `record` entered its current stage (see `entered_at`)."""
-    stored = record.get(stage_times.column_name(workflow.field))
-    if stored is not None:
-        return stored
-    table = tables[workflow.entity]
-    found = conn.scalar(sa.select(table.c[stage_times.column_name(workflow.field)])
-                        .where(table.c.id == record["id"]))
-    return found or record["created_at"]
-
-
 def write_move(conn: sa.Connection, tables: Tables, workflow: Workflow, before: Record,
                to: str, user_id: int | None, at: dt.datetime) -> None:
     """The history row of one move, with the whole seconds spent in the stage it left."""
-    seconds = max(0, int((at - entered(conn, tables, workflow, before)).total_seconds()))
+    since = stage_times.entered(before, workflow.field)   # before the move: its old stage
+    seconds = max(0, int((at - since).total_seconds()))
     records_moves.write(conn, _moves(tables), [records_moves.move_row(
         workflow.entity, before["id"], workflow.name, before.get(workflow.field), to,
         user_id, at, seconds)])
