@@ -3,58 +3,19 @@ KARTE_DATABASE_URL; problems are printed as `file: /pointer: message`, never a t
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 import sqlalchemy as sa
 
+from karte.commands.common import _database, _load, pack_option, reports_problems
 from karte.config import Settings
 from karte.problems import ProblemsError, counted
 
 if TYPE_CHECKING:
     from karte.meta.model import Pack
-
-pack_option = click.option(
-    "--pack", "pack_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Pack folder (default: $KARTE_PACK, else the standard pack).")
-
-
-def reports_problems(command: Callable) -> Callable:
-    """Print every problem (never a traceback) and exit 1."""
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except ProblemsError as error:
-            for problem in error.problems:
-                click.echo(str(problem), err=True)
-            click.echo(f"{counted(len(error.problems), 'problem')} found.", err=True)
-            sys.exit(1)
-    return wrapper
-
-
-def _load(pack_dir: Path | None):
-    from karte.meta.load import load_pack
-
-    settings = Settings.from_env(pack_dir)
-    return settings, load_pack(settings.pack)
-
-
-@contextlib.contextmanager
-def _database(settings: Settings) -> Iterator[sa.Engine]:
-    """An engine for one command, disposed afterwards so no connection outlives it."""
-    from karte.store.db import make_engine
-
-    engine = make_engine(settings.database_url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -298,6 +259,9 @@ def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
     for note in notes(settings):
         click.echo(note, err=True)
     KarteServer(pack_dir, settings).run()
+
+
+# Commands of karte.commands, one module per area, are added here.
 
 
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point
