@@ -251,6 +251,41 @@ def test_overdue_reads_the_overdue_records_alone(app):
     assert flagged == {c["id"] for c in cards if rows[c["id"]]._stage_at < cutoff["new"]}
 
 
+def test_mine_and_late_reads_a_range_per_stage_of_the_late_index(app):
+    """Home's "too long in their stage" (mine, `late=<workflow>`): per timed stage a range
+    of (owner, stage, entered at, id), so it costs what the user's late records cost — not
+    a walk of everything they own (SQLite preferred the owner index before each branch of
+    the OR said `deleted_at IS NULL`, which the partial index needs), nor of every late
+    record of everyone."""
+    from karte.meta.conditions import AllOf, Compare, Overdue, Ref
+
+    users = _fill(app, ROWS)
+    now = dt.datetime(2024, 1, 6, tzinfo=dt.UTC)
+    when = _entered(app, now, ROWS)
+    records = app.extensions["karte"]["records"]
+    entity = records.pack.entities["item"]
+    records.store.clock = lambda: now
+    late = AllOf((Compare(Ref("item", "owner", entity.fields["owner"]), "=", users[2]),
+                  Overdue("item", "stage", "_stage_at", (("new", 3), ("doing", 10)))))
+    query = (filtered(records.store, entity, late)
+             .order_by(*order_by(records.store, entity, "id")).limit(8))
+    with records.engine.connect() as conn:
+        plan = _plan(conn, query)
+        stages = {r.id: (r.stage, r.owner, r.deleted_at)
+                  for r in conn.execute(sa.select(records.store.table(entity)))}
+    assert "ix_item_owner__stage_late" in plan, plan
+    if records.engine.dialect.name == "sqlite":
+        assert "MULTI-INDEX OR" in plan, plan
+    else:
+        assert "Seq Scan" not in plan, plan
+    limits = {"new": 3, "doing": 10}
+    expected = sorted(id for id, (stage, owner, gone) in stages.items()
+                      if owner == users[2] and gone is None and stage in limits
+                      and when[id] < now - dt.timedelta(days=limits[stage]))
+    got = [r["id"] for r in records.query("item", where=late, sort="id", limit=100)]
+    assert got == expected and 0 < len(expected) < 30, (got, expected)
+
+
 def test_home_board_counts_stop_at_the_cap_and_read_the_stage_index(app):
     from karte.workflow.reports import capped_counts
 

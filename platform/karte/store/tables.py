@@ -260,7 +260,9 @@ def _queue_indexes(entity: Entity, table: sa.Table) -> None:
     done, at, id) — an open item's `done` is false or empty, two ranges of it — and the
     records someone changed lately, newest first, from (mine, updated_at, id) over the
     rows a user wrote last (`updated_by` set): rows the system wrote last (a demo load,
-    a migration) are not in it, so "changed by others" never walks them."""
+    a migration) are not in it, so "changed by others" never walks them; and per stage
+    field (mine, stage, entered the stage at, id) for mine and too long in the stage
+    (`late=`: one range per timed stage, store/where.py)."""
     item = entity.timeline_item
     users = [f.name for f in entity.fields.values() if f.type == "user"]
     mine = entity.owner_field or (users[0] if users else None)
@@ -270,6 +272,14 @@ def _queue_indexes(entity: Entity, table: sa.Table) -> None:
     sa.Index(index_name("ix", entity.name, f"{mine}__changed"), table.c[mine],
              table.c.updated_at, table.c.id, sqlite_where=by_someone,
              postgresql_where=by_someone)
+    live = table.c.deleted_at.is_(None)
+    for field in entity.fields.values():
+        entered = stage_times.column_name(field.name)
+        if field.workflow is not None and not field.unique and entered in table.c:
+            # "mine and too long in the stage" (`late=`): per stage a range of it
+            sa.Index(index_name("ix", entity.name, f"{mine}__{field.name}_late"),
+                     table.c[mine], table.c[field.name], table.c[entered], table.c.id,
+                     sqlite_where=live, postgresql_where=live)
     if item is not None and item.done is not None and item.done in table.c \
             and item.at in table.c:
         sa.Index(index_name("ix", entity.name, f"{mine}__todo"), table.c[mine],

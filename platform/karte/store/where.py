@@ -101,12 +101,14 @@ def _compare_sql(cond: Compare, tables: Tables, ctx: Context) -> Clause:
 
 
 def _overdue_sql(cond: Overdue, tables: Tables, ctx: Context) -> Clause:
-    """In a timed stage and entered it before that stage's cutoff: per stage a range of the
-    (stage, entered at, id) board index."""
+    """Live, in a timed stage and entered it before that stage's cutoff: per stage a range
+    of the (stage, entered at, id) board index, or of (mine, stage, entered at, id) for
+    home's "mine and late". Each branch says `deleted_at IS NULL` itself: SQLite reads an
+    OR branch by a partial index only when the branch implies the index's WHERE."""
     table = tables[cond.entity]
     stage, entered = table.c[cond.field], table.c[cond.entered]
     return sa.or_(sa.false(), *(
-        sa.and_(stage == key, entered.is_not(None),
+        sa.and_(table.c.deleted_at.is_(None), stage == key, entered.is_not(None),
                 entered < sa.literal(ctx.now - dt.timedelta(days=days), UTCDateTime()))
         for key, days in cond.limits))
 

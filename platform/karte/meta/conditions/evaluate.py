@@ -65,7 +65,7 @@ def _evaluate_overdue(cond: Overdue, record: Mapping[str, Any], ctx: Context,
                       fetch: Fetch) -> bool:
     entered = record.get(cond.entered)
     days = dict(cond.limits).get(record.get(cond.field) or "")
-    return (entered is not None and days is not None
+    return (entered is not None and days is not None and record.get("deleted_at") is None
             and entered < ctx.now - dt.timedelta(days=days))
 
 
