@@ -65,6 +65,8 @@ def _fill(records: Records, users: list[int]) -> None:
                 row = {"created_at": at, "updated_at": at + dt.timedelta(seconds=i),
                        "deleted_at": at if i % 50 == 0 else None}
                 row.update({n: _value(table.c[n], i, users) for n in sorted_by})
+                row.update({n: f"u{i:05d}" for n in sorted_by       # a list column may be
+                            if entity.fields[n].unique and row[n] is not None})  # unique
                 rows.append(row)
             conn.execute(table.insert(), rows)
         if conn.dialect.name == "postgresql":

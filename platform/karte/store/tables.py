@@ -198,10 +198,17 @@ def _wants_index(entity: Entity, field: Field) -> bool:
 
 
 def sort_fields(entity: Entity) -> list[str]:
-    """The sorts a list is expected to use: its default sort and its filter fields, when
-    the ORDER BY is the column itself (enum options sort by declaration and links by
-    their target's title: expressions no index here serves; see docs/performance.md)."""
-    names = [entity.list.sort_field, *entity.list.filters]
+    """The sorts a list is expected to use: its default sort, its filter fields, the
+    columns a user can sort it by (the list's and its declared views' columns, but a
+    line entity's, whose rows are read with their document) and the
+    views' sorts, when the ORDER BY is the column itself (enum options sort by
+    declaration and links by their target's title: expressions no index here serves;
+    see docs/performance.md). A click on a column header of a million-row list is then
+    an index read, not a sort of the table."""
+    views = [(view.sort or "").lstrip("-") for view in entity.views]
+    columns = [] if entity.part_of else [   # lines are read with their document
+        *entity.list.columns, *(name for view in entity.views for name in view.columns)]
+    names = [entity.list.sort_field, *entity.list.filters, *columns, *views]
     found = []
     for name in dict.fromkeys(names):
         field = entity.lookup(name)
