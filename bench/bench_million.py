@@ -197,9 +197,10 @@ def ours(app, name: str, user_id: int, *, last: bool = False, **query):
     table = records.store.table(entity)
     columns = [c for c in entity.list.columns if c in table.c]
     who = get_user(records.engine, user_id)
+    shown = [*entity.list.columns, *entity.subtitle]   # what the page reads (web/lists.py)
 
     def call():
-        rows = records.query(name, limit=51, actor=who, reverse=last, **query)
+        rows = records.query(name, limit=51, actor=who, reverse=last, links=shown, **query)
         TABLE.render(rows=rows[:50][::-1] if last else rows[:50], columns=columns)
     return call
 
@@ -240,7 +241,7 @@ def pages(app, hand: Hand) -> list[tuple[str, str, object, object | None]]:
          hand.list("deal", where=stage == "proposal"), ours(app, "deal", me, where=proposal)),
         ("list /deal/?sort=close_on", "/deal/?sort=close_on",
          hand.list("deal", sort="close_on"), ours(app, "deal", me, sort="close_on")),
-        ("list /deal/?sort=-amount (no index)", "/deal/?sort=-amount",
+        ("list /deal/?sort=-amount (a column)", "/deal/?sort=-amount",
          hand.list("deal", sort="-amount"), ours(app, "deal", me, sort="-amount")),
         ("list /deal/?page=last", "/deal/?page=last", hand.list("deal", last=True),
          ours(app, "deal", me, last=True)),

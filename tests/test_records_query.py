@@ -151,6 +151,20 @@ def test_a_page_carries_its_links_lists(service):
                                                              ("B", [])]
 
 
+def test_a_page_reads_only_the_links_lists_asked_for(service):
+    """A list page asks for the `links` fields it shows; the others are not read (their
+    key is absent, not an empty list that would say "none")."""
+    product = service.create("product", {"name": "P1"})["id"]
+    service.create("deal", {"title": "A", "products": [product]})
+
+    [without] = service.query("deal", links=["title"])
+    [with_them] = service.query("deal", links=["title", "products"])
+
+    assert "products" not in without and without["title"] == "A"
+    assert with_them["products"] == [product]
+    assert service.query("deal", links=[])[0].keys() == without.keys()
+
+
 def test_get_many_keeps_the_order_asked_for(service):
     ids = fill(service)
 

@@ -233,7 +233,7 @@ def _page(entity: Entity, query: ListQuery) -> Page:
     offset = (abs(query.page) - 1) * size
     found = records().query(entity.name, where=query.where(), search=query.q or None,
                             sort=sorting(entity, query), limit=size + 1, offset=offset,
-                            actor=actor(), reverse=from_end)
+                            actor=actor(), reverse=from_end, links=_shown(entity, query))
     rows, has_next = found[:size], len(found) > size
     if from_end:    # read backwards from the end (never skipping the rows before it)
         return _from_end(entity, query, rows[::-1], offset, has_next)
@@ -266,7 +266,12 @@ def _from_end(entity: Entity, query: ListQuery, rows: list[dict[str, Any]], offs
 def _refs(entity: Entity, rows: list[dict[str, Any]], query: ListQuery) -> Refs:
     """Link titles and user names of the shown columns and of the rows' subtitles, in
     the same queries (one per target entity, one for users)."""
-    return references(entity, rows, [*_column_names(entity, query), *subtitles.names(entity)])
+    return references(entity, rows, _shown(entity, query))
+
+
+def _shown(entity: Entity, query: ListQuery) -> list[str]:
+    """The fields a list page shows of its rows: its columns and the rows' subtitles."""
+    return [*_column_names(entity, query), *subtitles.names(entity)]
 
 
 def _count(entity: Entity, query: ListQuery) -> tuple[int, bool]:

@@ -20,7 +20,7 @@ The keys hold everything a statement depends on; a definition change makes a new
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -54,9 +54,12 @@ class PagePlan:
 
 
 def page_plan(store: Store, entity: Entity, sort: str | None, actor: Actor | None,
-              reverse: bool = False, include_deleted: bool = False) -> PagePlan:
-    """The page's plan (InvalidQuery for a sort the actor may not use: nothing kept)."""
-    key = ("page", entity.name, sort, reverse, include_deleted,
+              reverse: bool = False, include_deleted: bool = False,
+              wanted: Collection[str] | None = None) -> PagePlan:
+    """The page's plan (InvalidQuery for a sort the actor may not use: nothing kept).
+    `wanted`: the `links` fields to read (None: every one the actor sees)."""
+    wanted = None if wanted is None else tuple(sorted(set(wanted)))
+    key = ("page", entity.name, sort, reverse, include_deleted, wanted,
            *scope_key(store, entity, actor, "read"))
 
     def make() -> PagePlan:
@@ -66,7 +69,8 @@ def page_plan(store: Store, entity: Entity, sort: str | None, actor: Actor | Non
                   .order_by(*order_by(store, entity, sort, actor, reverse))
                   .limit(sa.bindparam(LIMIT, type_=sa.Integer))
                   .offset(sa.bindparam(OFFSET, type_=sa.BigInteger)))
-        links = tuple(f for f in links_fields(entity) if f.name not in unseen)
+        links = tuple(f for f in links_fields(entity) if f.name not in unseen
+                      and (wanted is None or f.name in wanted))
         folded = bool(links) and store.engine.dialect.name in FOLDED
         plan = PagePlan(select, select, links, folded, key)
         return replace(plan, statement=_with_links(store, entity, plan, select, sort, actor,
@@ -76,15 +80,16 @@ def page_plan(store: Store, entity: Entity, sort: str | None, actor: Actor | Non
 
 def page_statement(store: Store, entity: Entity, where: Any, search: str | None,
                    sort: str | None, actor: Actor | None, reverse: bool = False,
-                   include_deleted: bool = False) -> tuple[sa.Select[Any], PagePlan]:
+                   include_deleted: bool = False, wanted: Collection[str] | None = None
+                   ) -> tuple[sa.Select[Any], PagePlan]:
     """A page's statement (bind LIMIT and OFFSET; `read_page` reads it) and its plan.
     InvalidQuery for a filter that is wrong or reads a hidden field (first), or a sort
-    the actor may not use."""
+    the actor may not use. `wanted` as for `page_plan`."""
     frozen = _frozen(where) if isinstance(where, dict) and not (search and search.strip()) \
         else None
     if frozen is None:
         clauses = narrowing(store, entity, where, search, actor)
-        plan = page_plan(store, entity, sort, actor, reverse, include_deleted)
+        plan = page_plan(store, entity, sort, actor, reverse, include_deleted, wanted)
         if not clauses:
             return plan.statement, plan
         return _with_links(store, entity, plan, plan.select.where(*clauses), sort, actor,
@@ -92,7 +97,7 @@ def page_statement(store: Store, entity: Entity, where: Any, search: str | None,
     condition = store.remember(("condition", entity.name, frozen),
                                lambda: condition_of(store, entity, where))
     check_condition(store, entity, actor, condition)
-    plan = page_plan(store, entity, sort, actor, reverse, include_deleted)
+    plan = page_plan(store, entity, sort, actor, reverse, include_deleted, wanted)
     tokens = {value.name for compare in compares(condition)
               for value in (compare.value if isinstance(compare.value, tuple)
                             else (compare.value,)) if isinstance(value, Token)}

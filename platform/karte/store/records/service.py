@@ -16,7 +16,7 @@ Every call taking an `actor` enforces its role's rights (SPEC §3.4, see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from itertools import islice
@@ -452,15 +452,16 @@ class Records:
     def query(self, entity: str, where: Any = None, search: str | None = None,
               sort: str | None = None, limit: int = 50, offset: int = 0,
               include_deleted: bool = False, *, actor: Actor | None = None,
-              reverse: bool = False) -> list[Record]:
+              reverse: bool = False, links: Collection[str] | None = None) -> list[Record]:
         """One page of records. `where` is a condition (parsed, or raw JSON-like data);
         `search` is text looked for in the list's search fields; `sort` is "field" or
         "-field" (default the list's sort), always tie-broken by id; `reverse` reads the
-        sort backwards (offset counted from the end)."""
+        sort backwards (offset counted from the end). `links`: the `links` fields to read
+        (a list page: those it shows); the others are left out of the rows. Default: all."""
         ent = self.store.entity(entity)
         limit, offset = check_paging(limit, offset)
         query, plan = page_statement(self.store, ent, where, search, sort, actor, reverse,
-                                     include_deleted)
+                                     include_deleted, links)
         with self.engine.connect() as c:    # no hidden field is read: nothing to strip
             return read_page(self.store, c, ent, query, plan, limit, offset)
 
