@@ -151,6 +151,21 @@ def build(db: Path, size: int, env: dict) -> None:
     draft.rename(db)
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process and its children (gunicorn's
+    workers), from /proc (0 where /proc is missing)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:   # itself or a child
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def measure(name: str, argv: list[str], env: dict, args) -> tuple[float, int]:
     port = free_port()
     log = tempfile.TemporaryFile()
@@ -161,7 +176,9 @@ def measure(name: str, argv: list[str], env: dict, args) -> tuple[float, int]:
         # Gunicorn listens before its workers have built their apps: the same load for a
         # few seconds, not counted, lets every worker boot and warm its caches.
         drive(port, cookie, args.clients, args.warmup)
+        mine, theirs = time.process_time(), server_cpu(proc.pid)
         times, errors, elapsed = drive(port, cookie, args.clients, args.seconds)
+        mine, theirs = time.process_time() - mine, server_cpu(proc.pid) - theirs
     finally:
         proc.terminate()
         try:
@@ -176,6 +193,10 @@ def measure(name: str, argv: list[str], env: dict, args) -> tuple[float, int]:
     print(f"{name:34} {len(times) / elapsed:8.1f} {statistics.median(times):8.1f}ms "
           f"{times[max(0, int(len(times) * 0.9) - 1)]:8.1f}ms {p99:8.1f}ms "
           f"{errors:7d} {len(times) + errors:9d}", flush=True)
+    done = max(1, len(times))
+    print(f"{'':34} CPU per request: server {theirs / done * 1000:.1f} ms, load generator "
+          f"{mine / done * 1000:.1f} ms ({(theirs + mine) / elapsed:.2f} cores busy)",
+          flush=True)
     return p99, errors
 
 
