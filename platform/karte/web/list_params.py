@@ -164,6 +164,9 @@ def fitting_ops(field: Field) -> list[str]:
 
 def parse(entity: Entity, args: MultiDict) -> ListQuery:
     """The list query from request arguments; InvalidQuery names every bad parameter."""
+    from karte.web.list_pickers import resolved
+
+    args = resolved(entity, args)     # a type-ahead filter's typed title → its record
     filters, problems = [], []
     for key, value in args.items(multi=True):
         if not key.startswith(PREFIX) or not value.strip():
@@ -381,7 +384,6 @@ def _is_day(value: str) -> bool:
 
 # ---------------------------------------------------------------- filter widgets
 
-PICK_LIMIT = 200
 RANGE_INPUTS = {"integer": "number", "decimal": "number", "money": "number",
                 "percent": "number", "date": "date", "datetime": "date"}
 TEXT_TYPES = frozenset({"string", "text", "email", "phone", "url"})
@@ -399,12 +401,19 @@ class Widget:
     values: tuple[str, ...]
     options: tuple[tuple[str, str], ...] = ()
     input: str = "text"
+    target: str = ""                  # "picker": the linked entity, the chosen one's title
+    text: str = ""
 
 
 def widgets(entity: Entity, args: MultiDict) -> list[Widget]:
     """The filters the pack offers (`list.filters`), each fitting its field's type."""
     from karte.web import text
+    from karte.web.list_pickers import resolved
 
+    try:
+        args = resolved(entity, args)     # a typed title shows as the record it names
+    except InvalidQuery:
+        pass
     found = []
     offered = set(filterable(entity))
     for name in entity.list.filters:
@@ -428,10 +437,15 @@ def _widget(field: Field, label: str, param: str, args: MultiDict) -> Widget | N
     if field.type in TEXT_TYPES:
         return Widget(label, "text", (f"{param}.contains",),
                       (args.get(f"{param}.contains", ""),))
-    options = _options(field, args.get(param, ""))
+    current = args.get(param, "")
+    options = _options(field, current)
     if options is None:
+        if field.type in ("link", "links") and _readable(field.to or ""):
+            from karte.web.list_pickers import title_of
+            return Widget(label, "picker", (param,), (current,), target=field.to_entity,
+                          text=title_of(field.to_entity, current))
         return None
-    return Widget(label, "select", (param,), (args.get(param, ""),), tuple(options))
+    return Widget(label, "select", (param,), (current,), tuple(options))
 
 
 def _options(field: Field, current: str) -> list[tuple[str, str]] | None:
@@ -458,19 +472,17 @@ def _users() -> list[tuple[str, str]]:
             for u in list_users(records().engine) if u["active"]]
 
 
-def _records(target: str, current: str) -> list[tuple[str, str]] | None:
-    """Up to PICK_LIMIT readable targets by title, plus the one chosen now if it is not
-    among them (its title only if the actor may read it)."""
-    from karte.store.lookup import can_read, pick, titles
+def _readable(target: str) -> bool:
+    from karte.store.lookup import can_read
     from karte.web import actor, records
 
-    store = records().store
-    if not can_read(store, target, actor()):
-        return None
-    found = sorted(pick(store, target, "", actor(), PICK_LIMIT), key=lambda item: item[1])
-    choices = [(str(id), title or f"#{id}") for id, title in found]
-    id = record_id(current)
-    if id is not None and current not in {value for value, _label in choices}:
-        title = titles(store, target, [id], actor()).get(id)
-        choices.insert(0, (current, title or f"#{current}"))
-    return choices
+    return can_read(records().store, target, actor())
+
+
+def _records(target: str, current: str) -> list[tuple[str, str]] | None:
+    """Every readable target by title when they are few (web/list_pickers.py), plus the
+    one chosen now; None when the actor may not read them or they are too many for a
+    <select> (the filter is a type-ahead then)."""
+    from karte.web.list_pickers import choices
+
+    return choices(target, current) if _readable(target) else None
