@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-
 from test_web_list import ENTITIES, PIPELINE, ROLES, add, titles
 
 
