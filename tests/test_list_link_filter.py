@@ -7,12 +7,31 @@ from __future__ import annotations
 
 import pytest
 from bs4 import BeautifulSoup
-from test_web_list import ENTITIES, PIPELINE, ROLES, add, titles
+
+ENTITIES = {
+    "customer": {"label": {"en": "Customer", "ja": "顧客"}, "plural": {"en": "Customers"},
+                 "fields": {"name": {"type": "string", "required": True}}},
+    "deal": {"label": {"en": "Deal"}, "plural": {"en": "Deals"}, "title_field": "title",
+             "fields": {"title": {"type": "string", "required": True},
+                        "customer": {"type": "link", "to": "customer"}},
+             "list": {"columns": ["title", "customer"], "sort": "title",
+                      "filters": ["customer"], "page_size": 3}},
+}
 
 
 @pytest.fixture
 def app(make_app):
-    return make_app(ENTITIES, {"pipeline": PIPELINE}, {"name": "t", "roles": ROLES})
+    return make_app(ENTITIES)
+
+
+def add(app, entity, values):
+    return app.extensions["karte"]["records"].create(entity, values)
+
+
+def titles(response) -> list[str]:
+    """The record titles the list shows, top to bottom."""
+    return [row.select("td a")[0].get_text(strip=True)
+            for row in _soup(response).select("table.list-table tbody tr")]
 
 
 def _customers(app, names):
