@@ -56,6 +56,17 @@ def actor() -> User | None:
     return g.karte_actor
 
 
+def active_users() -> list[tuple[int, str]]:
+    """(id, name or email) of every active user, read once per request: a list page
+    offers them in its owner filter and its bulk bar, a board in its filter."""
+    if "karte_active_users" not in g:
+        from karte.auth.users import list_users
+
+        g.karte_active_users = [(u["id"], u["name"] or u["email"])
+                                for u in list_users(records().engine) if u["active"]]
+    return g.karte_active_users
+
+
 def signed_in_actor() -> User:
     """`actor()` on a page behind the sign-in gate (every page but the public ones)."""
     user = actor()

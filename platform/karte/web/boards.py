@@ -33,7 +33,6 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from karte.auth.users import list_users
 from karte.fields import is_empty
 from karte.meta.model import Entity, Field, Workflow
 from karte.store import stage_times
@@ -41,6 +40,7 @@ from karte.store.errors import Conflict, ValidationFailed
 from karte.store.lookup import pick
 from karte.store.permissions import rights
 from karte.web import (
+    active_users,
     actor,
     entity_or_404,
     is_fragment,
@@ -109,8 +109,7 @@ def _user_id(text: str) -> bool:
 
 
 def _users() -> list[tuple[int, str]]:
-    return [(u["id"], u["name"] or u["email"]) for u in list_users(records().engine)
-            if u["active"]]
+    return active_users()
 
 
 def _board_context(flow: Workflow, entity: Entity, columns: list[Column],

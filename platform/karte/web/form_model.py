@@ -20,14 +20,13 @@ from flask import url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from karte.auth.users import list_users
 from karte.fields import is_empty, record_id
 from karte.meta.conditions import Condition, Context, evaluate, fields_used
 from karte.meta.model import Entity, Field
 from karte.store import field_rights, lookup
 from karte.store.errors import NotFound
 from karte.store.records.write import blank, default_of
-from karte.web import actor, records, registry, subtitles, text
+from karte.web import active_users, actor, records, registry, subtitles, text
 from karte.web.derived import how
 from karte.web.display import Refs, references, show
 from karte.web.form_fetch import links as fetch_links
@@ -263,8 +262,7 @@ class FormModel:
         widget.choices = options + [(v, v) for v in widget.values if v and v not in offered]
 
     def _users(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
-        people = [(str(u["id"]), u["name"] or u["email"])
-                  for u in list_users(records().engine) if u["active"]]
+        people = [(str(id), name) for id, name in active_users()]
         widget.choices = _keeping(people, widget.values, refs.users)
 
     def _targets(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:

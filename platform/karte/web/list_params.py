@@ -465,11 +465,9 @@ def _options(field: Field, current: str) -> list[tuple[str, str]] | None:
 
 
 def _users() -> list[tuple[str, str]]:
-    from karte.auth.users import list_users
-    from karte.web import records
+    from karte.web import active_users
 
-    return [(str(u["id"]), u["name"] or u["email"])
-            for u in list_users(records().engine) if u["active"]]
+    return [(str(id), name) for id, name in active_users()]
 
 
 def _readable(target: str) -> bool:
