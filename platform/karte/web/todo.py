@@ -15,7 +15,7 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, make_response, redirect, request, url_for
+from flask import Blueprint, abort, g, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -53,7 +53,7 @@ def tick(entity: Entity, row: dict[str, Any], *, inside_form: bool = False,
                       f'type="button" class="tick" role="checkbox" disabled aria-checked='
                       f'"{"true" if is_done else "false"}" aria-label="{escape(label)}">'
                       f'</button></span>')
-    url = url_for("todo.mark", entity=entity.name, id=row["id"])
+    url = _mark_url(entity.name, row["id"])
     target = back or request.full_path.rstrip("?")
     if request.path == url:                 # the answer to a tick: keep the page's `next`
         target = safe_next(request.values.get("next"))
@@ -88,6 +88,17 @@ def tick(entity: Entity, row: dict[str, Any], *, inside_form: bool = False,
 
 
 blueprint.add_app_template_global(tick, "todo_tick")
+
+
+def _mark_url(entity: str, id: int) -> str:
+    """url_for("todo.mark", ...) built once per entity and request (a list of to-dos has
+    a tick in every row; url_for walks the URL map on every call)."""
+    prefixes = g.setdefault("karte_tick_urls", {})
+    prefix = prefixes.get(entity)
+    if prefix is None:
+        built = url_for("todo.mark", entity=entity, id=0)         # "/task/0/done"
+        prefix = prefixes[entity] = built.removesuffix("/0/done") + "/"
+    return f"{prefix}{int(id)}/done"
 
 
 def _json(values: dict[str, str]) -> str:
