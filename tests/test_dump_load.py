@@ -24,6 +24,7 @@ from karte.store.db import make_engine
 from karte.store.dump import DumpError, dump, dumped_tables, load
 from karte.store.dump import write as dump_write
 from karte.store.migrate import migrate
+from karte.store.tables import engine_table, metadata_for
 from karte.store.timeline import Timeline
 from karte.workflow import Workflows
 from tests.conftest import PASSWORD, PG_URL, fresh_database
@@ -108,7 +109,9 @@ def test_a_dump_loads_into_an_empty_database_with_every_row_id_and_value(
     assert dt.datetime.fromisoformat(acme["created_at"]).utcoffset() == dt.timedelta(0)
     deal = json.loads((tmp_path / "one" / "deal.jsonl").read_text().splitlines()[0])
     assert deal["amount"] == "1200.50"
-    assert "karte_session.jsonl" not in files(tmp_path / "one")
+    everything = set(metadata_for(pack).tables)  # by rule: every table but these two
+    assert set(files(tmp_path / "one")) == {
+        f"{name}.jsonl" for name in everything - {"karte_session", "karte_stage_totals"}}
     assert [t["name"] for t in first["tables"]] == [t.name for t in dumped_tables(pack)]
 
     with another_engine(engine.dialect.name, tmp_path / "second") as target:
@@ -145,6 +148,10 @@ def test_a_database_holding_data_is_refused_and_replace_empties_it_first(
     dump(engine, pack, tmp_path / "d")
     records = Records(engine, pack)
     extra = records.create("company", {"name": "Made after the dump"})
+    with engine.begin() as conn:
+        now = dt.datetime.now(dt.UTC)
+        conn.execute(engine_table("karte_session").insert().values(
+            token_hash="0" * 64, user_id=made["user"], created_at=now, last_seen_at=now))
     with pytest.raises(DumpError, match="already holds data.*--replace"):
         load(engine, pack, tmp_path / "d")
     assert records.get("company", extra["id"])["name"] == "Made after the dump"
@@ -155,6 +162,8 @@ def test_a_database_holding_data_is_refused_and_replace_empties_it_first(
                                     "value": "Made after the dump"})
     dump(engine, pack, tmp_path / "again")
     assert files(tmp_path / "again") == files(tmp_path / "d")
+    with engine.connect() as conn:  # no sign-in of the replaced data survives
+        assert conn.execute(sa.text("SELECT count(*) FROM karte_session")).scalar() == 0
     assert verify_password(engine, ADMIN_EMAIL, PASSWORD).id == made["user"]
 
 
@@ -176,7 +185,7 @@ def test_a_load_that_fails_half_way_changes_nothing(engine, pack, tmp_path):
     # the last table of the load refuses a row: every table loaded before it goes too
     _rewrite(tmp_path / "d", "deal.jsonl",
              lambda data: data.replace(b'"created_at":"', b'"created_at":null,"x":"', 1))
-    with pytest.raises(sa.exc.IntegrityError):
+    with pytest.raises(DumpError, match=r"deal\.jsonl: a row could not be stored"):
         load(engine, pack, tmp_path / "d", replace=True)
     dump(engine, pack, tmp_path / "after")
     assert files(tmp_path / "after") == before

@@ -80,9 +80,10 @@ def _base(column: sa.Column[Any]) -> sa.types.TypeEngine[Any]:
 
 
 def _iso(value: dt.datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not dt.UTC:  # UTCDateTime reads UTC already
+        value = (value.replace(tzinfo=dt.UTC) if value.tzinfo is None
+                 else value.astimezone(dt.UTC))
+    return value.isoformat(timespec="microseconds")
 
 
 def encoder(column: sa.Column[Any]) -> Encoder | None:
@@ -112,9 +113,12 @@ def decoder(column: sa.Column[Any]) -> Encoder | None:
     return None
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
 def line(row: dict[str, Any]) -> bytes:
-    return (json.dumps(row, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-            + "\n").encode()
+    """One row as a line of the table's file."""
+    return (_ENCODE(row) + "\n").encode()
 
 
 def insert_table(table: sa.Table) -> sa.Table:

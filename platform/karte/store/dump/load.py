@@ -10,7 +10,8 @@ with its ids, the foreign keys that form cycles or
 point into their own table are filled in afterwards (rows need not come in any order),
 the derived tables are rebuilt (the stage counters; the SQLite search index follows the
 rows through its triggers, PostgreSQL's indexes by themselves), and PostgreSQL's id
-sequences are moved past the largest id, so that new records do not collide.
+sequences are moved past the largest id, so that new records do not collide. Then the
+planner's statistics are refreshed (ANALYZE), as after any bulk load.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import sqlalchemy as sa
 from karte.meta.model import Pack
 from karte.store import stage_totals
 from karte.store.bulk_insert import insert_rows
+from karte.store.db import refresh_statistics
 from karte.store.dump.format import (
     DERIVED,
     FORMAT,
@@ -176,15 +179,31 @@ def load(engine: sa.Engine, pack: Pack, folder: Path, *, replace: bool = False,
         if HISTORY in {t.name for t in loaded}:
             conn.execute(metadata.tables[HISTORY].delete())
         for table in loaded:
-            rows = _load_table(conn, table, files[table.name])
+            with _naming(files[table.name]):
+                rows = _load_table(conn, table, files[table.name])
             echo(f"{table.name}: {rows} rows")
         for table in loaded:
-            _fill_deferred(conn, table, files[table.name])
+            with _naming(files[table.name]):
+                _fill_deferred(conn, table, files[table.name])
         stage_totals.rebuild(conn, pack, {e.name: metadata.tables[e.table_name]
                                           for e in pack.entities.values()})
         if conn.dialect.name == "postgresql":
             _advance_sequences(conn, metadata)
+    refresh_statistics(engine, full=True, tables=[t.name for t in loaded])
     return found
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """A row the database refuses: the file named, the whole load rolled back."""
+    try:
+        yield
+    except sa.exc.DBAPIError as error:
+        raise DumpError(f"{path}: a row could not be stored ({error.orig}); nothing was "
+                        "loaded") from error
+    except (ValueError, KeyError, TypeError) as error:
+        raise DumpError(f"{path}: a row could not be read ({error!r}); nothing was "
+                        "loaded") from error
 
 
 def _refuse_data(conn: sa.Connection, tables: list[sa.Table], replace: bool) -> None:
