@@ -304,3 +304,28 @@ def _state(engine: sa.Engine, pack) -> dict:
                 if isinstance(row.get("changes"), str):
                     row["changes"] = json.loads(row["changes"])
     return found
+
+
+def test_a_loaded_user_signs_in_to_the_app_with_their_old_password(
+        engine, pack, tmp_path, monkeypatch):
+    from karte import create_app
+    from tests.conftest import Client
+
+    fill(engine, pack)
+    dump(engine, pack, tmp_path / "d")
+    monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
+    (tmp_path / "target").mkdir()
+    with fresh_database(engine.dialect.name, tmp_path / "target") as url:
+        target = make_engine(url)
+        load(target, pack, tmp_path / "d")
+        target.dispose()
+        app = create_app(pack=pack.root, database_url=url,
+                         config={"TESTING": True, "RATELIMIT_ENABLED": False})
+        app.test_client_class = Client
+        try:
+            client = app.test_client()
+            client.sign_in(ADMIN_EMAIL)  # asserts the redirect of a good sign-in
+            page = client.get("/company/").get_data(as_text=True)
+            assert "Acme Kabushiki" in page and "Gone Ltd" not in page
+        finally:
+            app.extensions["karte"]["engine"].dispose()
