@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import importlib
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -329,3 +330,56 @@ def test_a_loaded_user_signs_in_to_the_app_with_their_old_password(
             assert "Acme Kabushiki" in page and "Gone Ltd" not in page
         finally:
             app.extensions["karte"]["engine"].dispose()
+
+
+THING = {"name": "thing", "fields": {
+    "name": {"type": "string"}, "notes": {"type": "text"}, "amount": {"type": "money"},
+    "when": {"type": "date"}, "tags": {"type": "multi_enum", "options": ["a", "b"]}}}
+MANY = 6_000
+
+
+def _peak(work) -> int:
+    """The most memory Python held at once while `work` ran, in bytes."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_dump_and_load_stream_a_table_instead_of_holding_it(engine, make_pack, tmp_path,
+                                                           monkeypatch):
+    from karte.store.bulk_insert import insert_rows
+    dump_load = importlib.import_module("karte.store.dump.load")  # the module
+
+    monkeypatch.setattr(dump_write, "BATCH", 200)   # memory follows the batch, not the table
+    monkeypatch.setattr(dump_load, "BATCH", 200)
+    pack = make_pack({"thing": THING}, None, PACK)
+    migrate(engine, pack)
+    now = dt.datetime.now(dt.UTC)
+    table = metadata_for(pack).tables["thing"]
+    with engine.begin() as conn:
+        for start in range(0, MANY, 2000):
+            insert_rows(conn, table, [
+                {"id": i, "version": 1, "created_at": now, "updated_at": now,
+                 "name": f"Thing {i} 品目", "notes": "words " * 300, "amount": Decimal(i) / 100,
+                 "when": dt.date(2026, 1, 1 + i % 28), "tags": ["a"]}
+                for i in range(start + 1, start + 2001)])
+    cursors = []
+    sa.event.listen(engine, "before_cursor_execute",
+                    lambda conn, cursor, *_: cursors.append(type(cursor).__name__))
+    dumping = _peak(lambda: dump(engine, pack, tmp_path / "d"))
+    size = (tmp_path / "d" / "thing.jsonl").stat().st_size
+    assert size > 10_000_000
+    # the whole table as Python rows would take more than the file's size
+    assert dumping < size / 3, (dumping, size)
+    if engine.dialect.name == "postgresql":   # libpq's buffer is not Python's: see that
+        assert "ServerCursor" in cursors      # the rows came by a server-side cursor
+    with another_engine(engine.dialect.name, tmp_path / "second") as target:
+        loading = _peak(lambda: load(target, pack, tmp_path / "d"))
+        assert loading < size / 3, (loading, size)
+        with target.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM thing")).scalar() == MANY

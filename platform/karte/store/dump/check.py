@@ -78,7 +78,7 @@ def verify(folder: Path, manifest: dict[str, Any]) -> None:
                             "incomplete")
         digest, lines = hashlib.sha256(), 0
         with path.open("rb") as source:
-            for chunk in iter(lambda: source.read(1 << 20), b""):
+            for chunk in iter(lambda: source.read(1 << 16), b""):
                 digest.update(chunk)
                 lines += chunk.count(b"\n")
         if digest.hexdigest() != entry["sha256"] or lines != entry["rows"]:
