@@ -383,3 +383,17 @@ def test_dump_and_load_stream_a_table_instead_of_holding_it(engine, make_pack, t
         assert loading < size / 3, (loading, size)
         with target.connect() as conn:
             assert conn.execute(sa.text("SELECT count(*) FROM thing")).scalar() == MANY
+
+
+def test_a_forced_load_into_a_column_that_cannot_hold_the_values_names_the_file(
+        engine, pack, make_pack, tmp_path):
+    fill(engine, pack)
+    dump(engine, pack, tmp_path / "d")
+    fields = {**COMPANY["fields"], "founded": {"type": "decimal"}}  # was a date
+    other = make_pack({"company": {**COMPANY, "fields": fields}, "contact": CONTACT,
+                       "deal": DEAL}, {"sales": FLOW}, PACK)
+    with another_engine(engine.dialect.name, tmp_path / "second") as target:
+        with pytest.raises(DumpError, match=r"company\.jsonl: a row could not be read"):
+            load(target, other, tmp_path / "d", force=True)
+        with target.connect() as conn:  # all or nothing: not even the users stayed
+            assert conn.execute(sa.text("SELECT count(*) FROM karte_user")).scalar() == 0

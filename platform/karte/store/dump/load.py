@@ -87,7 +87,7 @@ def _naming(path: Path) -> Iterator[None]:
     except sa.exc.DBAPIError as error:
         raise DumpError(f"{path}: a row could not be stored ({error.orig}); nothing was "
                         "loaded") from error
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, ArithmeticError) as error:
         raise DumpError(f"{path}: a row could not be read ({error!r}); nothing was "
                         "loaded") from error
 
