@@ -397,3 +397,19 @@ def test_a_forced_load_into_a_column_that_cannot_hold_the_values_names_the_file(
             load(target, other, tmp_path / "d", force=True)
         with target.connect() as conn:  # all or nothing: not even the users stayed
             assert conn.execute(sa.text("SELECT count(*) FROM karte_user")).scalar() == 0
+
+
+def test_a_dump_warns_of_the_retired_columns_and_tables_it_leaves_behind(
+        engine, pack, make_pack, tmp_path):
+    fill(engine, pack)
+    fields = {k: v for k, v in COMPANY["fields"].items() if k != "active"}
+    smaller = make_pack({"company": {**COMPANY, "fields": fields}, "contact": CONTACT},
+                        None, PACK)  # the field `active` and the entity `deal` removed
+    migrate(engine, smaller)         # keeps their data: a retired column, an old table
+    said: list[str] = []
+    manifest = dump(engine, smaller, tmp_path / "d", echo=said.append)
+    assert manifest["left_out"]["columns"] == {"company": ["active"]}
+    assert "deal" in manifest["left_out"]["tables"]
+    assert ("warning: company.active is a retired column (its field was removed): not "
+            "dumped; `karte migrate --purge company.active` backs it up to CSV") in said
+    assert "warning: table deal is not in the pack (a removed entity?): not dumped" in said

@@ -39,6 +39,7 @@ from karte.store.dump.format import (
     ordering,
     pack_fingerprint,
 )
+from karte.store.tables import metadata_for
 
 BATCH = 2000
 Echo = Callable[[str], Any]
@@ -68,6 +69,9 @@ def _write(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo) -> dict[str,
     tables = []
     with snapshot(engine) as conn:
         existing = set(sa.inspect(conn).get_table_names())
+        left_out = _left_out(conn, pack, existing)
+        for warning in _warnings(left_out):
+            echo(warning)
         for table in dumped_tables(pack):
             if table.name not in existing:
                 raise DumpError(f"table {table.name} is missing: run `karte migrate` first")
@@ -87,6 +91,7 @@ def _write(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo) -> dict[str,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tables": tables,
         "not_dumped": {**SKIPPED, **DERIVED},
+        "left_out": left_out,
     }
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                    encoding="utf-8")
@@ -108,3 +113,29 @@ def _table(conn: sa.Connection, table: sa.Table, path: Path) -> tuple[int, str]:
             out.write(data)
             rows += 1
     return rows, digest.hexdigest()
+
+
+def _left_out(conn: sa.Connection, pack: Pack, existing: set[str]) -> dict[str, Any]:
+    """What the database holds beyond the pack's tables: tables of removed entities and
+    columns of removed fields (kept by the migration until `karte migrate --purge`)."""
+    metadata = metadata_for(pack)
+    inspector = sa.inspect(conn)
+    tables = sorted(name for name in existing if name not in metadata.tables
+                    and not name.startswith(("kx_", "sqlite_")))
+    columns: dict[str, list[str]] = {}
+    for table in dumped_tables(pack):
+        if table.name in existing:
+            extra = [c["name"] for c in inspector.get_columns(table.name)
+                     if c["name"] not in table.c]
+            if extra:
+                columns[table.name] = extra
+    return {"tables": tables, "columns": columns}
+
+
+def _warnings(left_out: dict[str, Any]) -> list[str]:
+    lines = [f"warning: table {name} is not in the pack (a removed entity?): not dumped"
+             for name in left_out["tables"]]
+    lines += [f"warning: {table}.{column} is a retired column (its field was removed): not "
+              f"dumped; `karte migrate --purge {table}.{column}` backs it up to CSV"
+              for table, columns in left_out["columns"].items() for column in columns]
+    return lines
