@@ -262,6 +262,9 @@ def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
 
 
 # Commands of karte.commands, one module per area, are added here.
+from karte.commands.merge import merge as merge_command  # noqa: E402
+
+main.add_command(merge_command)
 
 
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point
