@@ -202,6 +202,9 @@ def test_the_merged_cards_url_redirects_to_the_survivor(app):
     page = BeautifulSoup(client.get(response.headers["Location"]).get_data(as_text=True),
                          "html.parser")
     assert "merged" in " ".join(f.get_text() for f in page.select(".flash"))
+    history = BeautifulSoup(client.get(f"/customer/{keep['id']}/history").get_data(
+        as_text=True), "html.parser").get_text(" ")
+    assert "Merged" in history and "Merged from record" in history
 
 
 def test_the_merge_page_merges_with_the_chosen_values(app):
