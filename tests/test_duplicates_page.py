@@ -145,3 +145,26 @@ def test_each_rule_has_an_index_the_migration_leaves_alone(app, records):
     assert len(names) == 3 and names <= found
     from karte.store.migrate import plan
     assert not plan(engine, records.pack).steps
+
+
+def test_a_type_change_of_a_rule_field_keeps_its_index(engine, make_pack):
+    from karte.store import Records
+    from karte.store.migrate import migrate
+
+    def pack(kind: str):
+        return make_pack({"item": {"title_field": "code", "fields": {"code": {"type": kind}},
+                                   "duplicates": [{"fields": ["code"]}]}})
+
+    migrate(engine, pack("string"))
+    Records(engine, pack("string")).create_many("item", [{"code": c} for c in "1 1 2".split()])
+    typed = pack("integer")
+    done = migrate(engine, typed, apply_risky=True)
+    assert not done.blocking
+    records = Records(engine, typed)
+    assert [g["key"] for g in records.duplicate_groups("item", 0)["groups"]] == [(1,)]
+    [index] = duplicate_keys.indexes(typed, engine.dialect.name)
+    with engine.connect() as c:
+        names = {ix["name"] for ix in sa.inspect(c).get_indexes("item")} \
+            if engine.dialect.name == "postgresql" else set(c.scalars(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'index'")))
+    assert index.name in names

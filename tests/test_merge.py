@@ -260,3 +260,17 @@ def test_karte_merge_prints_the_preview_and_merges(app, db_url, tmp_path, monkey
     assert done.exit_code == 0, done.output
     assert records.merged_into("customer", other["id"]) == keep["id"]
     assert records.get("customer", keep["id"])["city"] == "Kyoto"
+
+
+def test_the_merge_page_refuses_a_role_that_may_not_delete(app):
+    records = app.extensions["karte"]["records"]
+    keep = records.create("customer", {"name": "Acme"})
+    other = records.create("customer", {"name": "Acme"})
+    client = app.client("editor")
+    response = client.get(f"/customer/merge?ids={keep['id']},{other['id']}")
+    assert response.status_code == 403
+    assert "may not delete" in response.get_data(as_text=True)
+    posted = client.send(f"/customer/merge?ids={keep['id']},{other['id']}",
+                         {"keep_version": 1, "other_version": 1})
+    assert posted.status_code == 403
+    assert records.merged_into("customer", other["id"]) is None
