@@ -101,6 +101,10 @@ def test_groups_are_paged(app, records, monkeypatch):
     assert len(first.select(".dup-group")) == 2 and first.select_one(".dup-pager a")
     assert len(last.select(".dup-group")) == 1
     assert [a.get_text() for a in last.select(".dup-pager a")] == ["Previous"]
+    fragment = client.get("/customer/duplicates?page=2", headers={"HX-Request": "true"})
+    assert "<html" not in fragment.get_data(as_text=True)
+    assert len(BeautifulSoup(fragment.get_data(as_text=True), "html.parser").select(
+        ".dup-group")) == 2
 
 
 def test_a_big_group_shows_its_first_members_and_the_count(records):
