@@ -172,3 +172,12 @@ def test_a_type_change_of_a_rule_field_keeps_its_index(engine, make_pack):
             if engine.dialect.name == "postgresql" else set(c.scalars(sa.text(
                 "SELECT name FROM sqlite_master WHERE type = 'index'")))
     assert index.name in names
+
+
+def test_the_save_time_warning_compares_by_the_same_keys(records):
+    [acme] = add(records, "Acme Ltd", phone="03-1234-5678")
+    assert [m["record"]["id"] for m in records.duplicates("customer",
+                                                          {"name": "ＡＣＭＥ　ＬＴＤ"})] == [acme]
+    assert [m["rule"] for m in records.duplicates("customer", {"phone": "0312345678"})] == \
+        [["phone"]]
+    assert records.duplicates("customer", {"name": "Acme Limited"}) == []
