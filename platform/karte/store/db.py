@@ -22,6 +22,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from karte.fields import NUL, has_nul
 from karte.problems import Problem
+from karte.store import duplicate_keys
 from karte.store.errors import ValidationFailed
 
 CONNECT_TIMEOUT = 10
@@ -63,6 +64,7 @@ def make_engine(url: str) -> sa.Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+            duplicate_keys.register(dbapi_connection)  # what the duplicate indexes read
     else:
         timeout = ({"connect_timeout": CONNECT_TIMEOUT}
                    if parsed.get_backend_name() == "postgresql"

@@ -142,6 +142,16 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Index("ix_karte_list_view_entity", "entity", "user_id"),
     )
+    sa.Table(  # a record merged into another (store/records/merge.py): its URL leads there
+        "karte_merge", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("from_id", sa.BigInteger(), nullable=False),
+        sa.Column("into_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.Index("ix_karte_merge_from", "entity", "from_id"),
+    )
     sa.Table(
         "karte_schema_history", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),

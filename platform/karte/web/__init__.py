@@ -151,11 +151,13 @@ def init_app(app: Flask) -> None:
         boards,
         cards,
         display,
+        duplicates,
         errors,
         forms,
         home,
         lines_pages,
         lists,
+        merge,
         pending,
         schema,
         security,
@@ -172,5 +174,5 @@ def init_app(app: Flask) -> None:
     pending.init_app(app)
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
-                   lines_pages, todo, typeahead):
+                   lines_pages, todo, typeahead, duplicates, merge):
         app.register_blueprint(module.blueprint)

@@ -13,14 +13,14 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Text, Workflow
 from karte.problems import Problem
-from karte.store.errors import InvalidQuery, ValidationFailed
+from karte.store.errors import InvalidQuery, NotFound, ValidationFailed
 from karte.store.lookup import can_read
 from karte.store.permissions import allows
 from karte.store.timeline import Page, Timeline, from_audit
@@ -32,6 +32,7 @@ from karte.web import (
     records,
     registry,
     render,
+    text,
     workflows,
 )
 from karte.web.display import Refs, Shown, references, references_of
@@ -49,7 +50,8 @@ blueprint = Blueprint("cards", __name__)
 
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),
-           "delete": _l("Deleted"), "restore": _l("Restored"), "action": _l("Ran an action")}
+           "delete": _l("Deleted"), "restore": _l("Restored"), "action": _l("Ran an action"),
+           "merge": _l("Merged")}
 
 
 def timeline_service() -> Timeline:
@@ -201,7 +203,14 @@ def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dic
 @blueprint.route("/<entity>/<int:id>", methods=["GET"])
 def show(entity: str, id: int):
     ent = entity_or_404(entity)
-    record = records().get(ent.name, id, actor=actor())
+    try:
+        record = records().get(ent.name, id, actor=actor())
+    except NotFound:
+        into = records().merged_into(ent.name, id)     # a merged record leads to its survivor
+        if into is None:
+            raise
+        flash(_("#%(id)d was merged into this %(thing)s.", id=id, thing=text(ent.label)))
+        return redirect(url_for("cards.show", entity=ent.name, id=into), 302)
     return render("card.html", **card_context(ent, record))
 
 

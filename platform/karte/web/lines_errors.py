@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from karte.meta.model import Entity, Field
@@ -77,13 +78,17 @@ def summary(entity: Entity, errors: Mapping[str, list[str]]) -> list[tuple[str, 
     return found
 
 
+MERGES = {"merged_from": _l("Merged from record"),     # a merge's audit rows (docs/merge.md)
+          "merged_into": _l("Merged into record")}
+
+
 def change_label(entity: Entity, name: str) -> str:
     """How history and the timeline name a line's change: `lines[3].quantity` →
     "Line 3 · Quantity", `lines[3]` → "Line 3"; any other name as it is."""
     m = NAMED.match(name)
     f = entity.fields.get(m["field"]) if m else None
     if m is None or f is None or f.type != "lines":
-        return name
+        return str(MERGES.get(name, name))
     said = _("Line %(number)s", number=m["number"])
     if len(_lines_fields(entity)) > 1:
         said = f"{text(f.label)} · {said}"

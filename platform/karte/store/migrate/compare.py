@@ -19,7 +19,7 @@ from alembic.migration import MigrationContext
 
 from karte.meta.model import Entity, Pack
 from karte.problems import counted
-from karte.store import search_index, title_index
+from karte.store import duplicate_keys, search_index, title_index
 from karte.store.migrate import types
 from karte.store.migrate.checks import (
     duplicates,
@@ -36,7 +36,7 @@ from karte.store.tables import index_name, junction_name
 def _included(name: str | None, type_: str, parents: Any) -> bool:
     """Title and search indexes (`karte.store.title_index`, `karte.store.search_index`)
     live outside the pack's metadata."""
-    return not ((type_ == "index" and title_index.ours(name))
+    return not ((type_ == "index" and (title_index.ours(name) or duplicate_keys.ours(name)))
                 or (type_ in ("index", "table") and search_index.ours(name)))
 
 
@@ -292,7 +292,8 @@ def compare(conn: sa.Connection, pack: Pack, metadata: sa.MetaData,
     `last` the definitions last recorded in the history, `renames` renames not applied
     yet (a plan that only reads)."""
     cmp = Comparison(conn, pack, metadata, existing_columns(conn))
-    diffs = compare_metadata(context(conn), metadata)
+    with duplicate_keys.quiet():
+        diffs = compare_metadata(context(conn), metadata)
     if renames:
         diffs = _pending_renames(cmp, diffs, list(renames))
     steps = [step for diff in diffs for step in _classify(cmp, diff)]

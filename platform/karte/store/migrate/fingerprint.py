@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine.interfaces import Dialect
 
 from karte.meta.model import Pack
-from karte.store import search_index, title_index
+from karte.store import duplicate_keys, search_index, title_index
 
 FINGERPRINT = "fingerprint"     # the key of the history row's definitions that holds it
 VERSION = "1"                   # bump when the way the hash is made changes
@@ -38,7 +38,8 @@ MEMO = "fingerprints.json"
 KEEP = 16
 
 IndexProvider = Callable[[Pack, str], Iterable[Any]]
-EXTRA_INDEXES: list[IndexProvider] = [title_index.indexes, search_index.indexes]
+EXTRA_INDEXES: list[IndexProvider] = [title_index.indexes, search_index.indexes,
+                                      duplicate_keys.indexes]
 """What is created after the migration, outside the pack's metadata: each a function of
 the pack and the dialect's name returning `sa.Index`es, or any other DDL (a statement
 such as `CreateTable`/`DDL`, or SQL text: an FTS table, a trigger). A module that adds

@@ -23,6 +23,7 @@ from alembic.operations import Operations, ops
 from karte.fields import normalise
 from karte.meta.model import Field
 from karte.problems import counted
+from karte.store import duplicate_keys
 
 BATCH = 500
 EXAMPLES = 5
@@ -123,7 +124,9 @@ def _copy_converted(conn: sa.Connection, table: str, column: str, temp: sa.Colum
 
 def drop_indexes_on(op: Operations, table: str, column: str) -> list[str]:
     """Indexes naming the column go before it is swapped (they are re-created after)."""
-    found = sa.inspect(op.get_bind()).get_indexes(table)
+    duplicate_keys.drop_on(op.get_bind(), table)     # ensure() makes them again after
+    with duplicate_keys.quiet():
+        found = sa.inspect(op.get_bind()).get_indexes(table)
     names = [ix["name"] for ix in found if ix["name"] and column in ix["column_names"]]
     for name in names:
         op.drop_index(name, table_name=table)

@@ -7,7 +7,6 @@ and `_` literally, the same rule the condition language keeps on both databases.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -20,12 +19,13 @@ from karte.meta.conditions import fold
 from karte.meta.model import Entity, Field
 from karte.problems import Detailed, Problem, did_you_mean
 from karte.store.actor import Actor
+from karte.store.duplicate_keys import key_of, value_key
 from karte.store.errors import InvalidQuery
 from karte.store.field_rights import check_condition, hidden
 from karte.store.permissions import scope, scope_key
 from karte.store.records.store import Store
 from karte.store.search_index import candidates, search_fold, searched
-from karte.store.where import ascii_lower, to_sql
+from karte.store.where import to_sql
 
 MAX_LIMIT = 1000
 DUPLICATES_PER_RULE = 10
@@ -201,29 +201,11 @@ def check_paging(limit: Any, offset: Any) -> tuple[int, int]:
 
 # ---------------------------------------------------------------- duplicates
 
-def _digits(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    for char in "+- ()./":
-        column = sa.func.replace(column, char, "")
-    return column
-
-
-def _folded(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-    return ascii_lower(sa.func.trim(column))
-
-
-MATCHERS: dict[str, tuple[Callable[[sa.ColumnElement[Any]], sa.ColumnElement[Any]],
-                          Callable[[Any], Any]]] = {
-    "phone": (_digits, lambda value: re.sub(r"\D", "", value)),
-    **{kind: (_folded, lambda value: fold(value.strip()))
-       for kind in ("string", "text", "email", "url")},
-}
-PLAIN = (lambda column: column, lambda value: value)
-
-
 def _rule_clause(store: Store, entity: Entity, table: sa.Table, rule: tuple[str, ...],
                  values: Mapping[str, Any]) -> sa.ColumnElement[bool] | None:
-    """Every field of the rule equal to the (valid, non-empty) value, compared normalised;
-    None when the values cannot fill the rule."""
+    """Every field of the rule equal to the (valid, non-empty) value, compared by the
+    keys the duplicates page groups by (`store.duplicate_keys`, served by the rule's
+    index); None when the values cannot fill the rule."""
     parts = []
     for name in rule:
         field = entity.fields.get(name)
@@ -235,8 +217,10 @@ def _rule_clause(store: Store, entity: Entity, table: sa.Table, rule: tuple[str,
             return None
         if value is None:
             return None
-        column_of, value_of = MATCHERS.get(field.type, PLAIN)
-        parts.append(column_of(table.c[name]) == value_of(value))
+        key = value_key(field.type)(value)
+        if key is None:
+            return None
+        parts.append(key_of(field.type)(table.c[name]) == key)
     return sa.and_(*parts) if parts else None
 
 

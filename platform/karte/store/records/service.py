@@ -32,7 +32,7 @@ from karte.store import field_rights as fields
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Conflict, Refused, ValidationFailed
 from karte.store.permissions import check_create, read_for, scope
-from karte.store.records import bulk_lines, bulk_set, keyset, rollups, totals
+from karte.store.records import bulk_lines, bulk_set, keyset, merging, rollups, totals
 from karte.store.records import lines as records_lines
 from karte.store.records import moves as records_moves
 from karte.store.records.delete import apply_delete, dead_links, plan_delete, refusal
@@ -524,3 +524,26 @@ class Records:
             records = self.store.read(c, ent, list(matches))
         return [{"rule": list(rule), "record": fields.strip(self.store, ent, actor, records[id])}
                 for id, rule in matches.items()]
+
+    # ------------------------------------------------------------ duplicates and merge
+
+    def duplicate_groups(self, entity: str, rule: int = 0, limit: int = 20, offset: int = 0,
+                         *, actor: Actor | None = None) -> dict[str, Any]:
+        """A page of the groups the entity's duplicate rule number `rule` finds across
+        its live records the actor may read (`records.merging`)."""
+        return merging.duplicate_groups(self, entity, rule, limit, offset, actor)
+
+    def merge_preview(self, entity: str, keep_id: Any, other_id: Any, *,
+                      actor: Actor | None = None) -> dict[str, Any]:
+        """Both records, the fields to choose and what a merge would re-point."""
+        return merging.preview(self, entity, keep_id, other_id, actor)
+
+    def merge(self, entity: str, keep_id: Any, other_id: Any, values: Mapping[str, Any],
+              actor: Actor | None = None, versions: tuple[Any, Any] | None = None) -> Record:
+        """Merge `other_id` into `keep_id` in one transaction: `values` for the survivor,
+        every reference re-pointed, the other soft-deleted as merged (SPEC §14)."""
+        return merging.merge(self, entity, keep_id, other_id, values, versions, actor)
+
+    def merged_into(self, entity: str, id: Any) -> int | None:
+        """The live record that `id` was merged into, if it was."""
+        return merging.merged_into(self, entity, id)
