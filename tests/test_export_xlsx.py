@@ -209,3 +209,27 @@ def test_many_batches_every_row_once_in_order(app, items):
     header, rows = book(app.client().get("/item/export.xlsx?sort=size"))
     sizes = [row[2] for row in rows]
     assert sizes == [-4, 3, 7, *range(100, 107)]
+
+
+def test_rows_written_while_exporting_never_repeat_or_lose_a_row(app, items):
+    """The export's own rows (karte.transfer.export), in batches of one, while other rows
+    are created between batches before, after and among the exported ones."""
+    from karte.transfer import export as rows_of
+
+    records = app.extensions["karte"]["records"]
+    for n in range(6):
+        records.create("item", {"name": f"m{n}", "size": 10 * n})
+    entity = records.store.entity("item")
+    before = [row["id"] for row in records.query("item", sort="size", limit=100)]
+    rows = rows_of.open_rows(records, entity, look=rows_of.Look(raw=True), sort="size",
+                             batch=1)
+    seen = []
+    made = []
+    for n, batch in enumerate(rows.batches):
+        seen += [row[0] for row in batch]
+        if n < 4:                      # (every batch adding rows ahead would never end)
+            made += [records.create("item", {"name": f"new {n}", "size": size})["id"]
+                     for size in (-100, 1000 + n, 5, n, None)]
+    assert len(seen) == len(set(seen)) and rows.count == len(seen)
+    assert [id for id in seen if id in set(before)] == before
+    assert set(made) & set(seen)       # some rows written ahead were exported, once
