@@ -1,4 +1,4 @@
-"""`karte export ENTITY`: the records of an entity as CSV or XLSX (SPEC §10, §14), the same
+"""`karte export ENTITY`: the records of an entity as CSV or XLSX (the `export` command), the same
 rows the list page exports — a condition (`--where`, the condition language as JSON), a
 search, a sort, as shown or `--raw` — read by keyset in batches, so memory stays flat at
 any size. With `--as EMAIL` the user's read scope and hidden fields apply and the values
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 @click.option("--format", "kind", type=click.Choice(["csv", "xlsx"]), default="csv",
               show_default=True, help="File format.")
 @click.option("--where", "where_json", default=None, metavar="JSON",
-              help='A condition (SPEC §5) as JSON, e.g. \'{"field": "stage", "op": "=", '
-                   '"value": "won"}\'.')
+              help="A condition of the pack format's condition language, as JSON: "
+                   '{"field": "stage", "op": "=", "value": "won"}.')
 @click.option("--q", "search", default=None, metavar="TEXT", help="Search text, as the list's.")
 @click.option("--sort", default=None, metavar="FIELD", help="Sort field; -FIELD descends.")
 @click.option("--raw", is_flag=True,

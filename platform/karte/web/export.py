@@ -11,7 +11,6 @@ sent.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import chain
 from typing import IO
 from zoneinfo import ZoneInfo
 
@@ -73,7 +72,7 @@ def export(entity: str):
         chunks = rows_of.csv_chunks(_rows(ent, query, look()))   # reads the first batch
     except InvalidQuery as error:      # each message starts with its parameter
         return problem_page(400, [("", p.message) for p in query_problems(ent, error.problems)])
-    response = Response(stream_with_context(chain(chunks)),
+    response = Response(stream_with_context(chunks),
                         content_type="text/csv; charset=utf-8")
     return _attachment(response, ent, "csv")
 
