@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench_export.py [--rows 250000] [--batch 500] [--sort name]
                                           [--db PATH | --url postgresql+psycopg://...]
+    .venv/bin/python bench/bench_export.py --files ...   (CSV and XLSX files, peak RSS:
+                                                          see export_files.py)
 
 Builds once (cached at --db, default instance/bench-export-<rows>.db; with --url, in the
 schema `bench_export_<rows>` of that PostgreSQL database) a table of N items — a name with
@@ -188,4 +190,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if {"--files", "--files-child"} & set(sys.argv):   # CSV/XLSX files: export_files.py
+        import export_files
+        export_files.main(sys.argv[1:])
+    else:
+        main()

@@ -299,9 +299,9 @@ def test_export_is_the_current_view_in_plain_text(app, deals):
 
 
 def test_export_streams_every_batch(app, monkeypatch):
-    from karte.web import lists
+    from karte.web import export
 
-    monkeypatch.setattr(lists, "EXPORT_BATCH", 2)
+    monkeypatch.setattr(export, "EXPORT_BATCH", 2)
     for n in range(5):
         add(app, "deal", {"title": f"+deal {n}"})
     rows = exported(app.client().get("/deal/export.csv"))

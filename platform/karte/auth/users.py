@@ -247,6 +247,17 @@ def user_names(engine: sa.Engine, ids: Any) -> dict[int, str]:
         return {row.id: row.name or row.email for row in rows}
 
 
+def user_emails(engine: sa.Engine, ids: Any) -> dict[int, str]:
+    """{id: email} for the given user ids (one query): how an export names users raw."""
+    wanted = sorted({int(i) for i in ids if i is not None})
+    if not wanted:
+        return {}
+    users = _users()
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(wanted)))
+        return {row.id: row.email for row in rows}
+
+
 # ------------------------------------------------------------------ the admin's changes
 
 def _input_problems(pack: Pack, email: str | None, role: str | None,

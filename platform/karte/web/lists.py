@@ -4,31 +4,23 @@
 fitting each field type, sortable headers and a pager; the whole state lives in the URL, so
 a list can be bookmarked and the back button works. htmx asks for the rows alone (the same
 template's partial). Counting stops at a cap (`KARTE_LIST_COUNT_CAP`, default 10,000), so a
-keystroke in the search box never counts a million rows. `/export.csv` streams the same
-view, and `/bulk-delete` soft-deletes the ticked records one by one through the service.
+keystroke in the search box never counts a million rows. `/export.csv` and `/export.xlsx`
+(karte.web.export) export the same view, and `/bulk-delete` soft-deletes the ticked records
+one by one through the service.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from decimal import Decimal
-from itertools import chain
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import format_decimal, ngettext
@@ -51,11 +43,9 @@ from karte.web import (
     signed_in_actor,
     subtitles,
     text,
-    timezone,
 )
 from karte.web.derived import numeric
 from karte.web.display import Refs, references, show
-from karte.web.errors import problem_page
 from karte.web.field_access import seen
 from karte.web.list_pager import Item, numbered
 from karte.web.list_params import ListQuery, declared_views, parse, widgets
@@ -143,8 +133,7 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                   widgets=[] if is_fragment() else widgets(entity, request.args),
                   summary=_summary(page),
                   list_url=url_for("lists.index", entity=entity.name),
-                  back=_link(entity, query), export_url=_link(entity, query, "lists.export",
-                                                              page=None),
+                  back=_link(entity, query), exports=export.links(entity, query),
                   first_url=_link(entity, query, page=None),
                   **_pager(entity, query, page),
                   select_all=select_all, state=query.state(),
@@ -322,104 +311,6 @@ def _columns(entity: Entity, query: ListQuery, current: str) -> list[Column]:
     return columns
 
 
-# ---------------------------------------------------------------- export
-
-EXPORT_BATCH = 500
-EXPORT_STAMPS = ("created_at", "updated_at")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def export_name(entity: Entity) -> str:
-    """`<entity>-YYYY-MM-DD.csv`, dated in the user's timezone."""
-    today = dt.datetime.now(ZoneInfo(timezone())).date()
-    return f"{entity.name}-{today.isoformat()}.csv"
-
-
-def csv_stream(entity: Entity, query: ListQuery) -> Iterator[str]:
-    """The header, then one chunk of rows per batch read with the view's sort by keyset
-    (`Records.iterate`: each batch starts after the last row of the previous one, so the
-    last batch costs what the first does). The first `next()` reads the first batch only."""
-    names = ["id", *seen(entity, entity.fields), *EXPORT_STAMPS]
-    fields = [f for name in names if (f := entity.lookup(name)) is not None]
-    size = int(current_app.config.get("KARTE_EXPORT_BATCH", EXPORT_BATCH))
-    batches = records().iterate(entity.name, where=query.where(), search=query.q or None,
-                                sort=sorting(entity, query), actor=actor(), batch=size)
-    batch = next(batches, [])
-    yield "\ufeff" + _csv([[text(f.label) for f in fields]])
-    while batch:
-        refs = references(entity, batch, names)
-        zone = ZoneInfo(timezone())
-        yield _csv([_cell(f, row.get(f.name), refs, zone) for f in fields] for row in batch)
-        batch = next(batches, [])
-
-
-def _csv(rows: Iterable[list[str]]) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    return out.getvalue()
-
-
-def _safe(value: str) -> str:
-    """A text a spreadsheet would run as a formula gets a leading quote (CSV injection)."""
-    return f"'{value}" if value.startswith(FORMULA_START) else value
-
-
-def _title(entity: str, id: Any, refs: Refs) -> str:
-    """The target's title; a target the user may not read is not named."""
-    found = refs.titles.get(entity, {})
-    return (found[id] or f"#{id}") if id in found else _("(no access)")
-
-
-def _label(f: Field, key: Any) -> str:
-    option = f.option(str(key))
-    return text(option.label) if option is not None else str(key)
-
-
-def _number(f: Field, value: Any, refs: Refs, zone: ZoneInfo) -> str:
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
-
-
-CELLS: dict[str, Callable[[Field, Any, Refs, ZoneInfo], str]] = {
-    **{kind: _number for kind in ("integer", "decimal", "money", "percent")},
-    "boolean": lambda f, v, refs, zone: _("Yes") if v else _("No"),
-    "date": lambda f, v, refs, zone: v.isoformat(),
-    "datetime": lambda f, v, refs, zone: v.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-    "enum": lambda f, v, refs, zone: _safe(_label(f, v)),
-    "multi_enum": lambda f, v, refs, zone: _safe("; ".join(_label(f, k) for k in v)),
-    "link": lambda f, v, refs, zone: _safe(_title(f.to_entity, v, refs)),
-    "links": lambda f, v, refs, zone: _safe("; ".join(_title(f.to_entity, i, refs) for i in v)),
-    "user": lambda f, v, refs, zone: _safe(refs.users.get(v, f"#{v}")),
-    "file": lambda f, v, refs, zone: _safe(", ".join(
-        str(item.get("name", "")) if isinstance(item, dict) else str(item) for item in v)),
-}
-
-
-def _cell(f: Field, value: Any, refs: Refs, zone: ZoneInfo) -> str:
-    """The value as plain text: a link's title, an option's label, a user's name, a plain
-    number (no currency sign, no grouping) that a spreadsheet can add up."""
-    if value is None or value == [] or value == "":
-        return ""
-    cell = CELLS.get(f.as_value().type, lambda f, v, refs, zone: _safe(str(v)))
-    return cell(f, value, refs, zone)
-
-
-@blueprint.get("/<entity>/export.csv")
-def export(entity: str):
-    """Every record of the current view as CSV, streamed in batches (never the whole table
-    in memory); a bad sort or filter is a 400 page before anything is sent."""
-    ent, _allowed = _readable(entity)
-    try:
-        query = parse(ent, request.args)
-        stream = csv_stream(ent, query)
-        header = next(stream)          # runs the first query: errors surface as pages
-    except InvalidQuery as error:      # each message starts with its parameter
-        return problem_page(400, [("", p.message) for p in query_problems(ent, error.problems)])
-    response = Response(stream_with_context(chain([header], stream)),
-                        content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{export_name(ent)}"'
-    return response
-
-
 # ---------------------------------------------------------------- bulk delete
 
 @blueprint.post("/<entity>/bulk-delete")
@@ -484,4 +375,4 @@ def _delete_each(entity: Entity, ids: list[int]) -> list[str]:
     return messages + refused
 
 
-from karte.web import list_bulk, list_views  # noqa: E402  (their routes join this blueprint)
+from karte.web import export, list_bulk, list_views  # noqa: E402,F401  (their routes join this blueprint)
