@@ -262,6 +262,10 @@ def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
 
 
 # Commands of karte.commands, one module per area, are added here.
+from karte.commands.imports import import_command, import_revert_command  # noqa: E402
+
+main.add_command(import_command)
+main.add_command(import_revert_command)
 
 
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point

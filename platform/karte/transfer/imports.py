@@ -57,6 +57,7 @@ class RowProblem:
     code: str
     message: str
     details: dict[str, Any] = default(default_factory=dict)
+    value: str | None = None        # the cell's text as in the file, when about one cell
 
     def __str__(self) -> str:
         where = f'line {self.line}' if self.line else "plan"
@@ -96,6 +97,8 @@ class Report:
     preview: list[dict[str, Any]] = default(default_factory=list)
     file_name: str = ""
     reason: str = ""    # why a batch failed, or why a revert was refused
+    actor: int | None = None        # the user who ran the batch
+    plan: Plan | None = None
 
     @property
     def imported(self) -> int:
@@ -113,7 +116,8 @@ class ImportRefused(Exception):
 def dry_run(services: Any, sheet: Any, plan: Plan, actor: Actor | None) -> Report:
     """Everything `run` does, rolled back: the counts, every problem, the duplicates and
     a preview of the first 10 rows as they would be stored. Nothing is written."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_run
+    return import_run.execute(services, sheet, plan, actor, dry=True)
 
 
 def run(services: Any, sheet: Any, plan: Plan, actor: Actor | None,
@@ -121,7 +125,9 @@ def run(services: Any, sheet: Any, plan: Plan, actor: Actor | None,
     """Import the sheet as one batch: good rows are written, failed rows reported with
     line, column and message. The plan is remembered for the entity when rows were
     imported. Returns the final report (its `batch` is the id `revert` takes)."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_run
+    return import_run.execute(services, sheet, plan, actor, dry=False, progress=progress,
+                              file_name=file_name)
 
 
 def start(services: Any, path: Path, plan: Plan, actor: Actor | None, *,
@@ -130,28 +136,33 @@ def start(services: Any, path: Path, plan: Plan, actor: Actor | None, *,
     KARTE_IMPORT_BACKGROUND_ROWS rows (default 2000) are imported in a background thread
     with its own connection (follow it with `report`); smaller ones before returning.
     The thread owns `path` until it ends (it does not delete it)."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_background
+    return import_background.start(services, path, plan, actor, file_name=file_name)
 
 
 def report(services: Any, batch: int) -> Report:
     """The batch's report as stored now: state, progress while running, counts and
     problems (survives a reload and a restart). Raises LookupError for no such batch."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_batches
+    return import_batches.report(services, batch)
 
 
 def revert(services: Any, batch: int, actor: Actor | None) -> Report:
     """Undo a batch: soft-delete the records it created, restore the values it changed.
     Refused (ImportRefused, nothing written) when a record was edited since the import,
     naming those records."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_revert
+    return import_revert.revert(services, batch, actor)
 
 
 def failed_rows(services: Any, batch: int) -> Iterator[list[str]]:
     """The header (the file's columns + "problem") and each failed row as read, with its
     problems joined: written as CSV it can be fixed and imported again as is."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_batches
+    return import_batches.failed_rows(services, batch)
 
 
 def remembered_mapping(services: Any, entity: str) -> dict[str, str | None]:
     """The mapping of the entity's last batch that imported rows ({} when none)."""
-    raise NotImplementedError("first version follows")
+    from karte.transfer import import_batches
+    return import_batches.remembered_mapping(services, entity)
