@@ -1,0 +1,103 @@
+"""An import's problems in the UI language (SPEC §14): the wizard's dry run and report.
+
+The import engine speaks English (its messages also reach `karte import` and logs) and
+gives each problem a code and the facts behind it (`details`). A page in another language
+says it again here by code, with field labels instead of field names; a code this table
+does not know goes through the catalogue as the engine wrote it (the records service's
+own messages are there, see web/messages.py), else stays as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from karte.meta.model import Entity
+from karte.web import registry, text
+from karte.web.messages import noun
+
+SAID = {
+    "import.integer": _l("Cannot read “%(value)s” as a whole number: write it with digits "
+                         "only, e.g. 1200 or 1,200."),
+    "import.number": _l("Cannot read “%(value)s” as a number: write %(example)s."),
+    "import.boolean": _l("Cannot read “%(value)s” as yes or no: write yes/no, true/false, "
+                         "1/0 or はい/いいえ."),
+    "import.date": _l("Cannot read “%(value)s” as a date: write %(example)s."),
+    "import.datetime": _l("Cannot read “%(value)s” as a date and time: write %(example)s."),
+    "import.enum": _l("“%(value)s” is not an option of %(field)s: write one of "
+                      "%(allowed)s."),
+    "import.multi_enum": _l("“%(value)s” is not an option of %(field)s: write options "
+                            "separated by “;”, among %(allowed)s."),
+    "import.email": _l("Cannot read “%(value)s” as an email address: %(reason)s"),
+    "import.url": _l("Cannot read “%(value)s” as a web address: %(reason)s"),
+    "import.not_importable": _l("The field %(field)s cannot be imported: leave this column "
+                                "out."),
+    "required": _l("%(field)s is required."),
+}
+"""Code → the sentence, with the facts of `details` (and `field`: the field's label)."""
+
+
+@dataclass(frozen=True)
+class Shown:
+    line: int
+    column: str | None
+    value: Any
+    message: str
+
+
+def problem_rows(entity: Entity, problems: Iterable[Any]) -> list[Shown]:
+    """Each problem as a table row: line, column, the value as in the file, message."""
+    return [Shown(p.line, p.column, _value(p), message(entity, p)) for p in problems]
+
+
+def _value(problem: Any) -> Any:
+    value = getattr(problem, "value", None)
+    return value if value is not None else (problem.details or {}).get("value")
+
+
+def message(entity: Entity, problem: Any) -> str:
+    """One problem in the UI language."""
+    template = SAID.get(problem.code)
+    if template is None:
+        return _(problem.message)
+    facts = {**(problem.details or {}), "field": _label(entity, problem)}
+    if "reason" in facts:
+        facts["reason"] = _(str(facts["reason"]))
+    try:
+        return str(template) % _Facts(facts)
+    except (TypeError, ValueError):
+        return _(problem.message)
+
+
+def _label(entity: Entity, problem: Any) -> str:
+    """The problem's field as the user knows it: its label ("lines.child": the part's)."""
+    name = str(problem.details.get("field") or problem.field or "") if problem.details \
+        else str(problem.field or "")
+    owner, _dot, child = name.partition(".")
+    f = entity.fields.get(owner)
+    if f is not None and child and f.of in registry().entities:
+        f = registry().entities[f.of].fields.get(child, f)
+    return text(f.label) if f is not None else name
+
+
+class _Facts(dict):
+    """The details for a sentence: a fact the engine did not give reads as empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def duplicate_rows(entity: Entity, duplicates: Iterable[Any]) -> list[Mapping[str, Any]]:
+    """Each duplicate as the page says it: the line, the rule's fields as labels, the
+    other lines of the file and the stored records it looks like."""
+    rows = []
+    for d in duplicates:
+        fields = [noun(text(entity.fields[n].label)) if n in entity.fields else n
+                  for n in d.rule]
+        rows.append({"line": d.line, "fields": _(", ").join(fields), "lines": d.lines,
+                     "records": d.records})
+    return rows
