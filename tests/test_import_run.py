@@ -29,7 +29,7 @@ ENTITIES = {
             {"key": "gold", "label": {"en": "Gold", "ja": "ゴールド"}},
             {"key": "silver", "label": {"en": "Silver", "ja": "シルバー"}}]},
         "owner": {"type": "user"}},
-        "duplicates": [["email"], ["name", "city"]]},
+        "duplicates": [{"fields": ["email"]}, {"fields": ["name", "city"]}]},
     "deal": {"name": "deal", "title_field": "title", "fields": {
         "title": {"type": "string", "required": True},
         "customer": {"type": "link", "to": "customer", "required": True},
@@ -122,7 +122,7 @@ def test_failed_rows_name_line_column_and_value_and_good_rows_are_imported(
 
     assert (report.created, report.failed) == (2, 3)
     said = [(p.line, p.column, p.value) for p in report.problems]
-    assert said == [(3, "Name", None), (4, "Since", "someday"),
+    assert said == [(3, "Name", ""), (4, "Since", "someday"),
                     (6, "Owner", "nobody@example.com")]
     assert [p.code for p in report.problems] == ["record.required", "import.date",
                                                  "import.user"]
@@ -278,7 +278,8 @@ def test_role_scopes_refuse_rows_the_actor_may_not_update_and_fields_they_may_no
     report = imports.run(services, file, plan("customer", "id,city"), sales)
 
     assert (report.updated, report.failed) == (1, 1)
-    assert report.problems[0].line == 2 and "may not update" in report.problems[0].message
+    assert report.problems[0].line == 2 and report.problems[0].code == "record.forbidden"
+    assert "may only update your own customers" in report.problems[0].message
     code_file = sheet(tmp_path, "name,code\nNew,C-9\n", "codes.csv")
     refused = imports.run(services, code_file, plan("customer", "name,code"), sales)
     assert [(p.code, p.column) for p in refused.problems] == [("import.plan.forbidden",

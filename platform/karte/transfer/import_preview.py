@@ -34,7 +34,8 @@ def _emails(services: Any, conn: sa.Connection, ids: Iterable[int]) -> dict[int,
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    return dict(conn.execute(sa.select(users.c.id, users.c.email).where(users.c.id.in_(wanted))))
+    query = sa.select(users.c.id, users.c.email).where(users.c.id.in_(wanted))
+    return {id: str(email) for id, email in conn.execute(query)}
 
 
 def _option(services: Any, field: Field, key: Any) -> str:

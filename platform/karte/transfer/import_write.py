@@ -86,7 +86,7 @@ def match(services: Any, conn: sa.Connection, mapped: Mapped, rows: list[Row],
             continue
         if value in ids and ids[value] in stored:
             row.record = stored[ids[value]]
-        elif mapped.key == ID:
+        elif mapped.key == ID and row.key:
             row.fail("id", "import.id", f'There is no {entity.name} with the id "{row.key}" '
                      "to update (leave the id empty to create a new record).",
                      {"value": str(row.key or "")})
