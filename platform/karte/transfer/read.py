@@ -1,0 +1,327 @@
+"""Reading the files people import (SPEC §14): CSV and TSV in the encodings spreadsheets
+write (UTF-8 with or without BOM, Shift_JIS/CP932, UTF-16 with BOM) and XLSX.
+
+`open_sheet` looks at the file once — its format, its encoding, its delimiter and its
+header — and returns a `Sheet` whose `rows()` streams the data rows from the file each time
+it is called: a file is never held in memory whole. Every refusal is a `ReadError` whose
+text says what is wrong with the file and what to do about it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SAMPLE = 64 * 1024
+"""Bytes looked at to choose an encoding and a delimiter."""
+DELIMITERS = (",", ";", "\t")
+FIELD_LIMIT = 1_000_000
+"""Characters one CSV cell may hold (the csv module's default, 128 KiB, refuses long notes)."""
+ENCODING_NAMES = {
+    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "cp932": "cp932",
+    "ms932": "cp932", "windows-31j": "cp932", "ascii": "utf-8", "utf_8": "utf-8",
+}
+"""charset-normalizer's names as Python codecs: Shift_JIS is read as CP932, its superset that
+Excel in Japan writes (①, ㈱, NEC and IBM extensions)."""
+CHOOSE = ("Choose the file's encoding (for example UTF-8 or Shift_JIS), or save it from your "
+          "spreadsheet as \"CSV UTF-8\".")
+
+
+class ReadError(ValueError):
+    """A file that cannot be read as a sheet; `str(error)` says why and how to fix it."""
+
+
+@dataclass
+class Sheet:
+    """One table read from a file: its header and a way to stream its rows."""
+
+    path: Path
+    format: str                   # "csv" | "tsv" | "xlsx"
+    encoding: str | None          # the codec used ("utf-8-sig", "cp932"...); None for xlsx
+    delimiter: str | None         # "," ";" "\t" for csv/tsv
+    columns: list[str]            # header cells as text, stripped, made unique
+    header_line: int = 1          # the line (record) number of the header
+    _engine: str = field(default="calamine", repr=False)
+
+    def rows(self) -> Iterator[list[Any]]:
+        """The data rows, each exactly len(columns) cells (padded with "" / None, or cut).
+        CSV cells are str; XLSX cells are str, int, float, bool, date, datetime or None.
+        Each call reads the file again from its start."""
+        for _, cells in self.numbered():
+            yield cells
+
+    def numbered(self) -> Iterator[tuple[int, list[Any]]]:
+        """(line, cells) per data row: line is the row number a spreadsheet shows (the
+        header is 1 when it is the file's first row). Blank rows are skipped but counted."""
+        width = len(self.columns)
+        source = self._xlsx_rows() if self.format == "xlsx" else self._text_rows()
+        for line, cells in source:
+            if line <= self.header_line or _blank(cells):
+                continue
+            if len(cells) < width:
+                cells = [*cells, *([None if self.format == "xlsx" else ""]
+                                   * (width - len(cells)))]
+            yield line, cells[:width]
+
+    def _text_rows(self) -> Iterator[tuple[int, list[str]]]:
+        assert self.encoding is not None and self.delimiter is not None
+        with self.path.open("rb") as raw:
+            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
+            yield from _records(text, self.delimiter, self.encoding)
+
+    def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        if self._engine == "openpyxl":
+            yield from _openpyxl_rows(self.path)
+        else:
+            yield from _calamine_rows(self.path)
+
+
+def open_sheet(path: Path, *, filename: str | None = None, encoding: str | None = None
+               ) -> Sheet:
+    """The sheet in `path` (an upload's name in `filename`, else the path's): XLSX when the
+    content is an XLSX workbook (its first sheet), else CSV/TSV with the encoding detected
+    unless `encoding` is given and the delimiter sniffed among , ; and tab.
+    Raises ReadError for an empty file, a file without a header, another kind of file (PDF,
+    old .xls, ...) or bytes the encoding cannot read."""
+    path = Path(path)
+    name = (filename or path.name).lower()
+    with path.open("rb") as stream:
+        head = stream.read(SAMPLE)
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise ReadError("The file is empty: export the sheet again with its header row "
+                        "and at least one row of data.")
+    _refuse_other_kinds(head, name)
+    if head.startswith(b"PK\x03\x04"):
+        return _open_xlsx(path)
+    codec = _codec(encoding) if encoding else _detect(head)
+    sample = _decode_sample(head, codec, len(head) < SAMPLE, given=encoding is not None)
+    delimiter = _sniff(sample, name)
+    columns, header_line = _text_header(path, codec, delimiter)
+    return Sheet(path, "tsv" if delimiter == "\t" else "csv", codec, delimiter, columns,
+                 header_line)
+
+
+# ------------------------------------------------------------------ kinds of file
+
+_OTHER_KINDS = (
+    (b"%PDF", "This is a PDF document, not a table: export the data from its source as "
+              "CSV or XLSX."),
+    (b"\xd0\xcf\x11\xe0", "This is an old Excel file (.xls) or another Office 97 file: open "
+                          "it in Excel and save it as .xlsx or CSV."),
+    (b"\x89PNG", "This is an image (PNG), not a table: upload a CSV, TSV or XLSX file."),
+    (b"\xff\xd8\xff", "This is an image (JPEG), not a table: upload a CSV, TSV or XLSX file."),
+    (b"GIF8", "This is an image (GIF), not a table: upload a CSV, TSV or XLSX file."),
+    (b"\x1f\x8b", "This is a compressed (gzip) file: unpack it and upload the CSV or XLSX "
+                  "inside."),
+    (b"{\\rtf", "This is a Rich Text document, not a table: save the data as CSV or XLSX."),
+)
+
+
+def _refuse_other_kinds(head: bytes, name: str) -> None:
+    for magic, message in _OTHER_KINDS:
+        if head.startswith(magic):
+            raise ReadError(message)
+    if name.endswith((".xls", ".ods", ".numbers")) and not head.startswith(b"PK\x03\x04"):
+        raise ReadError(f'"{name}" is not a CSV, TSV or XLSX file: save it from your '
+                        "spreadsheet as .xlsx or CSV.")
+
+
+# ------------------------------------------------------------------ CSV and TSV
+
+def _codec(name: str) -> str:
+    key = name.strip().lower().replace(" ", "")
+    codec = ENCODING_NAMES.get(key, key)
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        raise ReadError(f'"{name}" is not an encoding this program knows: choose UTF-8, '
+                        "Shift_JIS (CP932) or UTF-16.") from None
+    if codecs.lookup(codec).name == "utf-8" and key.replace("_", "-") == "utf-8":
+        return "utf-8-sig"   # a BOM, if any, is not part of the first column's name
+    return codec
+
+
+def _detect(head: bytes) -> str:
+    """The codec of a text file from its first bytes: a BOM, else UTF-8 when they are valid
+    UTF-8 (a character cut at the sample's end is fine), else charset-normalizer's guess."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(head, cp_isolation=None, explain=False).best()
+    if best is None:
+        raise ReadError("The file's text cannot be read in any encoding tried (UTF-8, "
+                        f"Shift_JIS, ...): is it really a CSV file? {CHOOSE}")
+    return _codec(best.encoding)
+
+
+def _decode_sample(head: bytes, codec: str, whole: bool, given: bool) -> str:
+    try:
+        return codecs.getincrementaldecoder(codec)().decode(head, final=whole)
+    except UnicodeDecodeError as error:
+        said = "the encoding you chose" if given else "the encoding found"
+        raise ReadError(f"The file cannot be read as {_shown(codec)} ({said}): byte "
+                        f"{error.start + 1} is not valid there. {CHOOSE}") from None
+
+
+def _shown(codec: str) -> str:
+    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS (CP932)",
+            "utf-16": "UTF-16"}.get(codec, codec)
+
+
+def _sniff(sample: str, name: str) -> str:
+    """The delimiter giving the most rows with the header's number of cells (several
+    cells); a .tsv name prefers tab and a tie prefers the comma."""
+    lines = sample.splitlines(keepends=True)
+    if len(lines) > 1 and len(sample) >= SAMPLE - 4:
+        lines = lines[:-1]        # the last line may be cut by the sample's end
+    lines = lines[:200]
+    best, best_score = ",", (-1, -1, -1)
+    for delimiter in DELIMITERS:
+        try:
+            rows = [r for r in csv.reader(lines, delimiter=delimiter) if any(c.strip()
+                                                                            for c in r)]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        width = len(rows[0])
+        fits = sum(1 for r in rows if len(r) == width) if width > 1 else 0
+        preferred = (delimiter == "\t") == name.endswith((".tsv", ".tab"))
+        score = (fits, width, int(preferred))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _records(text: io.TextIOBase, delimiter: str, codec: str
+             ) -> Iterator[tuple[int, list[str]]]:
+    csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.reader(text, delimiter=delimiter)
+    line = 0
+    try:
+        for line, cells in enumerate(reader, start=1):
+            yield line, cells
+    except UnicodeDecodeError:
+        raise ReadError(f"Row {line + 1} cannot be read as {_shown(codec)}: the file "
+                        f"mixes encodings or is not text. {CHOOSE}") from None
+    except csv.Error as error:
+        raise ReadError(f"Row {line + 1} cannot be read: {error}. Check its quotes "
+                        "(a quote inside a cell is written twice: \"\").") from None
+
+
+def _text_header(path: Path, codec: str, delimiter: str) -> tuple[list[str], int]:
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=codec, newline="")
+        for line, cells in _records(text, delimiter, codec):
+            if not _blank(cells):
+                return _unique(cells), line
+    raise ReadError("The file has no header row: its first row must name the columns.")
+
+
+# ------------------------------------------------------------------ XLSX
+
+def _open_xlsx(path: Path, engine: str = "calamine") -> Sheet:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise ReadError("This file looks like an XLSX workbook but is damaged: open it in "
+                        "your spreadsheet and save it again.") from None
+    if "xl/workbook.xml" not in names:
+        raise ReadError("This is a ZIP file (or a Word / OpenDocument file), not an XLSX "
+                        "workbook: save the sheet as .xlsx or CSV.")
+    sheet = Sheet(path, "xlsx", None, None, [], _engine=engine)
+    source = sheet._xlsx_rows()
+    try:
+        for line, cells in source:
+            if not _blank(cells):
+                sheet.columns, sheet.header_line = _unique(cells), line
+                return sheet
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+    raise ReadError("The workbook's first sheet is empty: its first row must name the "
+                    "columns, and the rows below hold the data.")
+
+
+def _calamine_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+    except Exception as error:  # calamine's own errors: a damaged workbook
+        raise ReadError(f"The workbook cannot be read ({error}): open it in your "
+                        "spreadsheet and save it again as .xlsx.") from None
+    first = sheet.start[0] + 1 if sheet.start else 1
+    try:
+        for offset, cells in enumerate(sheet.iter_rows()):
+            yield first + offset, [_calamine_cell(c) for c in cells]
+    finally:
+        workbook.close()
+
+
+def _calamine_cell(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if value != "" else None
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def _openpyxl_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    import openpyxl  # type: ignore[import-untyped]
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl's own errors: a damaged workbook
+        raise ReadError(f"The workbook cannot be read ({error}): open it in your "
+                        "spreadsheet and save it again as .xlsx.") from None
+    try:
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()
+        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield line, list(cells)
+    finally:
+        workbook.close()
+
+
+# ------------------------------------------------------------------ both
+
+def _blank(cells: list[Any]) -> bool:
+    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def _unique(cells: list[Any]) -> list[str]:
+    """Header cells as text, stripped; a blank one becomes "Column N", a repeated one
+    "Name (2)"."""
+    seen: set[str] = set()
+    names: list[str] = []
+    for number, cell in enumerate(cells, start=1):
+        text = "" if cell is None else unicodedata.normalize("NFC", str(cell)).strip()
+        text = text.lstrip("\ufeff").strip() or f"Column {number}"
+        candidate, count = text, 1
+        while candidate.casefold() in seen:
+            count += 1
+            candidate = f"{text} ({count})"
+        seen.add(candidate.casefold())
+        names.append(candidate)
+    while names and names[-1].startswith("Column ") and _blank([cells[len(names) - 1]]):
+        names.pop()               # trailing blank header cells are no columns
+    return names
