@@ -16,6 +16,8 @@ from karte.store.tables import engine_table
 
 COUNTS = ("total", "done", "created", "updated", "unchanged", "failed")
 ITEM_CHUNK = 2000
+ITEM_KEYS = frozenset({"line", "record_id", "action", "version", "before", "cells",
+                       "problems"})
 
 
 def batches() -> sa.Table:
@@ -53,10 +55,13 @@ def add_items(conn: sa.Connection, batch: int, rows: Iterable[Mapping[str, Any]]
     """What rows did: each {line, record_id, action, version, before, cells, problems}
     (missing keys empty), inserted by executemany."""
     table = items()
-    keys = ("line", "record_id", "action", "version", "before", "cells", "problems")
     for part in chunks(rows, ITEM_CHUNK):
-        conn.execute(table.insert(), [{"batch_id": batch, **{k: row.get(k) for k in keys}}
-                                      for row in part])
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in part:    # rows of one shape together; columns left out stay NULL
+            given = {k: v for k, v in row.items() if v is not None and k in ITEM_KEYS}
+            shapes.setdefault(tuple(given), []).append({"batch_id": batch, **given})
+        for same in shapes.values():
+            conn.execute(table.insert(), same)
 
 
 def read_items(conn: sa.Connection, batch: int,
