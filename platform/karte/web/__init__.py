@@ -143,6 +143,7 @@ def init_app(app: Flask) -> None:
         errors,
         forms,
         home,
+        imports,
         lines_pages,
         lists,
         pending,
@@ -161,5 +162,5 @@ def init_app(app: Flask) -> None:
     pending.init_app(app)
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
-                   lines_pages, todo, typeahead):
+                   lines_pages, todo, typeahead, imports):
         app.register_blueprint(module.blueprint)

@@ -15,11 +15,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from karte.meta.model import Entity
+from karte.meta.model import Entity, Field
+from karte.store import field_rights
 from karte.store.actor import Actor
 from karte.store.permissions import rights
 from karte.transfer import imports as engine
-from karte.transfer.values import importable
+from karte.transfer.mapping import targets
 from karte.web import records, registry, text
 
 ID = "id"
@@ -43,20 +44,32 @@ class Choices:
 
 
 def choices(entity: Entity, actor: Actor | None) -> Choices:
-    """The fields this user may import into, in the entity's order: `id` first, then each
-    importable field, then the line fields of each `lines` field."""
-    allowed = rights(records().store, entity, actor)
-    barred = set(allowed.hidden or ()) | set(allowed.read_only or ())
-    targets = [Target(ID, _("ID (to update records)"), unique=True)]
-    for f in importable(entity):
-        if f.name not in barred:
-            targets.append(Target(f.name, text(f.label), f.workflow is not None, f.unique))
-    for f in entity.fields.values():
-        part = registry().entities.get(f.of or "") if f.type == "lines" else None
-        if part is not None:
-            targets += [Target(f"{f.name}.{c.name}", f"{text(f.label)} › {text(c.label)}")
-                        for c in importable(part)]
-    return Choices(targets, bool(allowed.update))
+    """What this user may map a column to, as the import engine accepts it: `id` first,
+    the importable fields (stage fields too: moves), then each line field as
+    "lines_field.child"; none that the user's role may not write."""
+    store, pack = records().store, registry()
+    listed = targets(entity, pack, read_only=True)
+    listed += [(f.name, f) for f in entity.fields.values()
+               if f.workflow and all(n != f.name for n, _f in listed)]
+    found = []
+    for value, f in listed:
+        head, _dot, child = value.partition(".")
+        owner = pack.entities[entity.fields[head].of or ""] if child else entity
+        if f.name in field_rights.hidden(store, owner, actor) | \
+                field_rights.read_only(store, owner, actor):
+            continue
+        found.append(_target(entity, value, f))
+    return Choices(found, bool(rights(store, entity, actor).update))
+
+
+def _target(entity: Entity, value: str, f: Field) -> Target:
+    if value == ID:
+        return Target(ID, _("ID (to update records)"), unique=True)
+    head, _dot, child = value.partition(".")
+    if child:
+        return Target(value, f"{text(entity.fields[head].label)} › {text(f.label)}")
+    return Target(value, text(f.label), f.workflow is not None,
+                  f.unique or f.series is not None)
 
 
 @dataclass

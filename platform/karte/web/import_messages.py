@@ -9,7 +9,7 @@ own messages are there, see web/messages.py), else stays as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,27 @@ SAID = {
     "import.url": _l("Cannot read “%(value)s” as a web address: %(reason)s"),
     "import.not_importable": _l("The field %(field)s cannot be imported: leave this column "
                                 "out."),
+    "import.user": _l("There is no active user with the email “%(value)s”."),
+    "import.ambiguous": _l("“%(value)s” matches %(count)s records: %(candidates)s. Write "
+                           "the id of the one you mean."),
+    "import.link": _l("No record matches “%(value)s”: write its id, a unique value or its "
+                      "title."),
+    "import.link.near": _l("No record matches “%(value)s” (did you mean %(suggestions)s?): "
+                           "write its id, a unique value or its title."),
+    "import.id": _l("There is no record with the id “%(value)s” to update. Leave the id "
+                    "empty to create a new record."),
+    "import.plan.twice": _l("The columns “%(other)s” and “%(column)s” both go to "
+                            "%(field)s: ignore one of them."),
+    "import.plan.field": _l("The column “%(column)s” goes to “%(name)s”, which cannot be "
+                            "imported into: choose another field or ignore the column."),
+    "import.plan.stage": _l("The column “%(column)s” sets the stage (%(field)s): allow "
+                            "stage moves to apply it, or ignore the column."),
+    "import.plan.forbidden": _l("Your role may not set %(field)s: ignore the column "
+                                "“%(column)s”."),
+    "import.plan.create": _l("Your role may not create these records: choose a key to "
+                             "update existing ones."),
+    "import.plan.key": _l("Existing records are found by the id or a unique field, which "
+                          "must be chosen for a column: change the key or the columns."),
     "required": _l("%(field)s is required."),
 }
 """Code → the sentence, with the facts of `details` (and `field`: the field's label)."""
@@ -61,10 +82,14 @@ def _value(problem: Any) -> Any:
 
 def message(entity: Entity, problem: Any) -> str:
     """One problem in the UI language."""
-    template = SAID.get(problem.code)
+    details = problem.details or {}
+    code = "import.link.near" if problem.code == "import.link" and details.get(
+        "suggestions") else problem.code
+    template = SAID.get(code)
     if template is None:
         return _(problem.message)
-    facts = {**(problem.details or {}), "field": _label(entity, problem)}
+    facts = {**details, "field": _label(entity, problem), "column": problem.column or "",
+             "name": problem.field or ""}
     if "reason" in facts:
         facts["reason"] = _(str(facts["reason"]))
     try:
@@ -79,8 +104,9 @@ def _label(entity: Entity, problem: Any) -> str:
         else str(problem.field or "")
     owner, _dot, child = name.partition(".")
     f = entity.fields.get(owner)
-    if f is not None and child and f.of in registry().entities:
-        f = registry().entities[f.of].fields.get(child, f)
+    part = registry().entities.get(f.of or "") if f is not None and child else None
+    if part is not None:
+        f = part.fields.get(child, f)
     return text(f.label) if f is not None else name
 
 
@@ -91,7 +117,7 @@ class _Facts(dict):
         return ""
 
 
-def duplicate_rows(entity: Entity, duplicates: Iterable[Any]) -> list[Mapping[str, Any]]:
+def duplicate_rows(entity: Entity, duplicates: Iterable[Any]) -> list[dict[str, Any]]:
     """Each duplicate as the page says it: the line, the rule's fields as labels, the
     other lines of the file and the stored records it looks like."""
     rows = []

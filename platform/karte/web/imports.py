@@ -44,6 +44,7 @@ from karte.web import (
     entity_or_404,
     is_fragment,
     records,
+    registry,
     render,
     signed_in_actor,
     workflows,
@@ -159,7 +160,8 @@ def mapping(entity: str, token: str):
     else:
         remembered = engine.remembered_mapping(_services(), ent.name)
         form = prefilled(ent, targets, sheet.columns,
-                         match_columns(ent, sheet.columns, remembered))
+                         match_columns(ent, sheet.columns, remembered,
+                                      pack=registry()))
     return _mapping_page(ent, saved, sheet, targets, form)
 
 
@@ -222,8 +224,11 @@ def run(entity: str, token: str):
     if isinstance(got, Response):
         return got
     saved, _sheet_read, form = got
-    batch = engine.start(_services(), saved.path, form.plan(ent.name, saved.encoding),
-                         actor(), file_name=saved.filename)
+    try:
+        batch = engine.start(_services(), saved.path, form.plan(ent.name, saved.encoding),
+                             actor(), file_name=saved.filename)
+    except ReadError as error:
+        return _upload_page(ent, str(error), 422)
     return _go(url_for("imports.report", entity=ent.name, batch=batch))
 
 
