@@ -17,7 +17,9 @@ EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 counting from the 30th makes serials from 61 on — 1 March 1900 — right)."""
 SERIAL_MAX = 2_958_465                   # 9999-12-31
 SHOWN = 60                               # characters of a cell quoted in a message
-CURRENCY = re.compile(r"^(?:[A-Z]{3}|US\$|[$¥€£₩元円]|JPY|USD|EUR)+|(?:[A-Z]{3}|[$¥€£₩元円])+$")
+CURRENCY = re.compile(r"^(?:[A-Z]{3}|US\$|[$¥€£₩元円\\])+|(?:[A-Z]{3}|[$¥€£₩元円])+$")
+"""Currency marks and codes around an amount; a backslash is the yen sign of a Shift_JIS file
+(its byte 0x5C, which Japanese fonts draw as ¥)."""
 GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d{1,3}(?:[ \u00a0\u202f']\d{3})+"
                      r"(?:\.\d+)?$")
 PLAIN = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")

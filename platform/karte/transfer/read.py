@@ -162,16 +162,22 @@ def _detect(head: bytes) -> str:
         return "utf-16"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8-sig"
+        return "utf-8"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head, cp_isolation=None, explain=False).best()
-    if best is None:
+    # A short file gives the detector little to go on: a lenient threshold, and CP932 (what
+    # Excel in Japan writes) when nothing else fits and it reads the bytes.
+    best = from_bytes(head, threshold=0.5, explain=False).best()
+    if best is not None:
+        return _codec(best.encoding)
+    try:
+        codecs.getincrementaldecoder("cp932")().decode(head, final=False)
+        return "cp932"
+    except UnicodeDecodeError:
         raise ReadError("The file's text cannot be read in any encoding tried (UTF-8, "
-                        f"Shift_JIS, ...): is it really a CSV file? {CHOOSE}")
-    return _codec(best.encoding)
+                        f"Shift_JIS, ...): is it really a CSV file? {CHOOSE}") from None
 
 
 def _decode_sample(head: bytes, codec: str, whole: bool, given: bool) -> str:

@@ -189,8 +189,9 @@ def _checked(code: str, template: str, clean: Callable[[str], str]
         try:
             return str(normalise(field, text))
         except ValueError as error:
+            reason = getattr(error, "values", {}).get("reason", str(error))
             raise CellProblem(code, template, value=cells.shown(raw),
-                              reason=str(error)) from None
+                              reason=reason) from None
     return read
 
 
