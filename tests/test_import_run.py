@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from karte.auth.users import add_user, get_user
 from karte.store import Records
@@ -327,3 +328,35 @@ def test_a_dry_run_writes_nothing_and_previews_rows_as_they_would_be_stored(
     imports.run(services, file, plan("customer", "Name=name,Tier=tier,Owner=owner"), admin)
     assert imports.remembered_mapping(services, "customer") == {
         "Name": "name", "Tier": "tier", "Owner": "owner"}
+
+
+# ---------------------------------------------------------------- storage, service
+
+def test_an_existing_database_gains_the_batch_tables(services, admin, tmp_path):
+    engine = services.records.engine
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE karte_import_item"))
+        conn.execute(sa.text("DROP TABLE karte_import"))
+
+    steps = migrate(engine, services.pack).applied
+
+    assert {s.table for s in steps if s.kind == "add_table"} == {"karte_import",
+                                                                  "karte_import_item"}
+    report = imports.run(services, sheet(tmp_path, "name\nLyons\n"),
+                         plan("customer", "name"), admin)
+    assert report.created == 1
+
+
+def test_create_each_creates_the_good_rows_and_returns_the_problems_of_the_others(services):
+    records = services.records
+    seen: dict = {}
+    ids, refused = records.create_each("customer", [
+        {"name": "A", "code": "C-1"}, {"name": ""}, {"name": "B", "code": "C-1"},
+        {"name": "C"}], seen=seen)
+
+    assert ids[0] is not None and ids[1:3] == [None, None] and ids[3] is not None
+    assert {i: [p.where for p in found] for i, found in refused.items()} == {
+        1: ["name"], 2: ["code"]}
+    assert [c["name"] for c in all_of(services, "customer")] == ["A", "C"]
+    later, clash = records.create_each("customer", [{"name": "D", "code": "C-1"}], seen=seen)
+    assert later == [None] and clash[0][0].code == "unique"

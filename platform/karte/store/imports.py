@@ -93,9 +93,3 @@ def last_plan(conn: sa.Connection, entity: str) -> dict[str, Any] | None:
              .order_by(table.c.id.desc()).limit(1))
     found = conn.execute(query).scalar()
     return None if found is None else dict(found)
-
-
-def interrupted(conn: sa.Connection) -> list[int]:
-    """Batches still marked running (a background import a stopped server left)."""
-    table = batches()
-    return list(conn.scalars(sa.select(table.c.id).where(table.c.state == "running")))
