@@ -14,7 +14,7 @@ import csv
 import io
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,8 +78,11 @@ class Sheet:
     def _text_rows(self) -> Iterator[tuple[int, list[str]]]:
         assert self.encoding is not None and self.delimiter is not None
         with self.path.open("rb") as raw:
-            text = io.TextIOWrapper(raw, encoding=self.encoding, newline="")
-            yield from _records(text, self.delimiter, self.encoding)
+            lines = _lines(raw, self.encoding)
+            try:
+                yield from _records(lines, self.delimiter, self.encoding)
+            finally:
+                lines.close()     # before the file: a UTF-16 reader lets go of it
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
         if self._engine == "openpyxl":
@@ -200,7 +203,7 @@ def _sniff(sample: str, name: str) -> str:
     lines = sample.splitlines(keepends=True)
     if len(lines) > 1 and len(sample) >= SAMPLE - 4:
         lines = lines[:-1]        # the last line may be cut by the sample's end
-    lines = lines[:200]
+    lines = [line for line in lines if line.strip(" \t,;\r\n")][:200]
     best, best_score = ",", (-1, -1, -1)
     for delimiter in DELIMITERS:
         try:
@@ -219,7 +222,23 @@ def _sniff(sample: str, name: str) -> str:
     return best
 
 
-def _records(text: io.TextIOBase, delimiter: str, codec: str
+def _lines(raw: io.BufferedReader, codec: str) -> Generator[str, None, None]:
+    """The file's text line by line, so that bytes the codec cannot read are found on their
+    own line (UTF-16 has zero bytes in its line ends: it is decoded in chunks)."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    if codecs.lookup(codec).name.startswith("utf-16"):
+        rest = ""
+        while chunk := raw.read(SAMPLE):
+            *whole, rest = (rest + decoder.decode(chunk)).split("\n")
+            yield from (line + "\n" for line in whole)
+        yield rest + decoder.decode(b"", final=True)
+        return
+    for line in raw:
+        yield decoder.decode(line)
+    yield decoder.decode(b"", final=True)
+
+
+def _records(text: Iterator[str], delimiter: str, codec: str
              ) -> Iterator[tuple[int, list[str]]]:
     csv.field_size_limit(FIELD_LIMIT)
     reader = csv.reader(text, delimiter=delimiter)
@@ -237,10 +256,13 @@ def _records(text: io.TextIOBase, delimiter: str, codec: str
 
 def _text_header(path: Path, codec: str, delimiter: str) -> tuple[list[str], int]:
     with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding=codec, newline="")
-        for line, cells in _records(text, delimiter, codec):
-            if not _blank(cells):
-                return _unique(cells), line
+        lines = _lines(raw, codec)
+        try:
+            for line, cells in _records(lines, delimiter, codec):
+                if not _blank(cells):
+                    return _unique(cells), line
+        finally:
+            lines.close()
     raise ReadError("The file has no header row: its first row must name the columns.")
 
 
@@ -282,10 +304,9 @@ def _calamine_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
     except Exception as error:  # calamine's own errors: a damaged workbook
         raise ReadError(f"The workbook cannot be read ({error}): open it in your "
                         "spreadsheet and save it again as .xlsx.") from None
-    first = sheet.start[0] + 1 if sheet.start else 1
-    try:
-        for offset, cells in enumerate(sheet.iter_rows()):
-            yield first + offset, [_calamine_cell(c) for c in cells]
+    try:  # rows from the sheet's first (columns from the first used one)
+        for line, cells in enumerate(sheet.iter_rows(), start=1):
+            yield line, [_calamine_cell(c) for c in cells]
     finally:
         workbook.close()
 
