@@ -67,11 +67,10 @@ class CellProblem(ValueError):
 def read_cell(field: Field, raw: Any, reading: Reading) -> Any:
     """The value of one cell for `field`: None ([] for multi_enum and links) when empty;
     raises CellProblem when the cell cannot be read as the field's type."""
-    field = field.as_value() if field.derived else field
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return [] if field.type in ("multi_enum", "links") else None
     reader = _READERS.get(field.type)
-    if reader is None or (field.type in ("formula", "rollup")):
+    if reader is None:
         raise CellProblem("import.not_importable",
                           'The field "%(field)s" (%(type)s) cannot be imported: leave this '
                           "column out.", field=field.name, type=field.type)
