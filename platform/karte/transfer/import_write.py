@@ -126,11 +126,31 @@ def create(services: Any, conn: sa.Connection, mapped: Mapped, rows: list[Row],
 
 # ---------------------------------------------------------------- updating
 
+def _stored_lines(services: Any, mapped: Mapped, name: str, stored: list[dict[str, Any]],
+                  given: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The file's lines of a stored record, each given the id of the stored line at its
+    position (an identical file changes nothing; extra stored lines are removed). An
+    empty cell of a fetched field keeps the stored value (it was fetched, not typed)."""
+    part = services.pack.entities[mapped.entity.fields[name].of]
+    lines = []
+    for position, line in enumerate(given):
+        kept = {k: v for k, v in line.items()
+                if not (v is None and k in part.fields and part.fields[k].fetch)}
+        if position < len(stored):
+            kept["id"] = stored[position]["id"]
+        lines.append(kept)
+    return lines
+
+
 def _changes(services: Any, mapped: Mapped, row: Row) -> dict[str, Any]:
     """The given values that differ from the stored record (lines always count: the
     service tells whether they changed)."""
     assert row.record is not None
     given = _input(row)
+    for name, declared in mapped.entity.fields.items():
+        if declared.type == "lines" and isinstance(given.get(name), list):
+            given[name] = _stored_lines(services, mapped, name, row.record.get(name) or [],
+                                        given[name])
     loaded, _problems = services.store.schemas.load(mapped.entity, given)
     return {name: given[name] for name in given
             if mapped.entity.fields[name].type == "lines"
