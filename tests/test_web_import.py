@@ -383,3 +383,51 @@ def test_htmx_steps_arrive_as_fragments_and_move_on_by_hx_location(app):
     step = client.get(location["path"], headers={"HX-Request": "true"})
     assert "<html" not in step.get_data(as_text=True)
     assert soup(step).select_one("#import-step #import-mapping") is not None
+
+
+def test_a_revert_refused_says_why_and_changes_nothing(app):
+    client = app.client()
+    page = soup(checked(client, GOOD))
+    report_url = client.post(page.select_one("form.import-run")["action"],
+                             data=form_data(page, "form.import-run")).headers["Location"]
+    services = app.extensions["karte"]["records"]
+    acme = services.query("customer", search="Acme")[0]
+    services.update("customer", acme["id"], {"name": "Acme edited"}, acme["version"])
+    confirm = soup(client.get(f"{report_url}/revert"))
+    response = client.post(f"{report_url}/revert",
+                           data=form_data(confirm, "form.import-revert-form"))
+    assert response.status_code == 409
+    reasons = soup(response).select("#import-error li")
+    assert any("Acme edited" in li.get_text() for li in reasons)
+    assert count(app) == 2
+
+
+DEAL = {"label": {"en": "Deal"}, "plural": {"en": "Deals"}, "title_field": "title",
+        "fields": {"title": {"type": "string", "required": True, "label": {"en": "Title"}}}}
+PIPELINE = {"name": "pipeline", "entity": "deal", "field": "stage",
+            "stages": [{"key": "new", "label": {"en": "New"}},
+                       {"key": "won", "label": {"en": "Won"}, "final": "won"}]}
+MOVERS = {"rep": {"*": {"read": "all", "create": True, "update": False, "delete": False}}}
+
+
+def test_stage_columns_need_moves_allowed_and_only_movers_may_allow_them(make_app):
+    app = make_app({"deal": DEAL}, {"pipeline": PIPELINE},
+                   pack={"name": "moves", "roles": MOVERS})
+    deals = "Title,Stage\nBig one,won\n"
+    admin = app.client()
+    _url, page = mapped(admin, deals, entity="deal")
+    assert choice(page, "Stage") == "stage"
+    assert page.select_one("input[name=allow_moves]") is not None
+    _url, rep_page = mapped(app.client("rep"), deals, entity="deal")
+    assert rep_page.select_one("input[name=allow_moves]") is None
+
+    action = page.select_one("#import-mapping")["action"]
+    refused = soup(admin.post(action, data=form_data(page, "#import-mapping")))
+    rows = [[td.get_text(strip=True) for td in tr.select("td")]
+            for tr in refused.select(".import-problems tbody tr")]
+    assert rows and rows[0][0] == "—" and rows[0][1] == "Stage"
+    assert "allow stage moves" in rows[0][3]
+    allowed = soup(admin.post(action, data={**form_data(page, "#import-mapping"),
+                                            "allow_moves": "1"}))
+    assert not allowed.select(".import-problems tbody tr")
+    assert allowed.select_one("dd[data-count=created]").get_text(strip=True) == "1"

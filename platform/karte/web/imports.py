@@ -282,6 +282,8 @@ def revert(entity: str, batch: int):
     ent = _importing(entity)
     found = _report(ent, batch)
     if request.method == "GET":
+        if found.state not in ("done", "failed"):
+            return redirect(url_for("imports.report", entity=ent.name, batch=batch), 303)
         return render("imports/revert.html", None, 200, entity=ent, report=found,
                       reasons=[])
     try:

@@ -1,0 +1,71 @@
+"""The import wizard in a real browser (issue 13): a Shift_JIS file from a Japanese Excel
+with a bad row → the check lists the problem by line, column and value → the corrected
+file is checked again and imported → the report counts it → the import is reverted.
+htmx swaps each step into the page: the test checks the page was never reloaded."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+HEADER = "顧客名,区分,従業員数,メールアドレス,市区町村\r\n"
+ROWS = ["ウィザード商事,法人,１２０,wizard1@example.jp,大阪市\r\n",
+        "ウィザード個人,個人,1,wizard2@example.jp,京都市\r\n"]
+BAD = "ウィザード不良,法人,たくさん,wizard3@example.jp,神戸市\r\n"
+FIXED = "ウィザード不良,法人,３０,wizard3@example.jp,神戸市\r\n"
+
+
+def _file(tmp_path, name: str, rows: list[str]):
+    path = tmp_path / name
+    path.write_bytes((HEADER + "".join(rows)).encode("cp932"))
+    return path
+
+
+def _count(page: Page, key: str) -> str:
+    return page.locator(f"dd[data-count={key}]").inner_text().strip()
+
+
+def test_shift_jis_file_checked_fixed_imported_and_reverted(page: Page, tmp_path):
+    page.goto("/customer/")
+    page.locator("a.list-import").click()
+    page.wait_for_url(re.compile(r"/customer/import$"))
+    assert page.evaluate("() => { window.__sameDocument = true; return 1; }") == 1
+
+    page.set_input_files("input[name=file]", str(_file(tmp_path, "顧客.csv",
+                                                         [*ROWS, BAD])))
+    page.click("form.import-upload button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/customer/import/file/[\w-]+$"))
+    expect(page.locator(".import-file")).to_contain_text("cp932")
+    expect(page.locator("select[name='map.0']")).to_have_value("name")
+    expect(page.locator("select[name='map.2']")).to_have_value("employees")
+    page.click("#import-mapping button[type=submit]")
+
+    expect(page.locator(".import-problems tbody tr")).to_have_count(1)
+    problem = page.locator(".import-problems tbody tr").first
+    expect(problem.locator("td").nth(0)).to_have_text("4")
+    expect(problem.locator("td").nth(2)).to_have_text("たくさん")
+    assert _count(page, "failed") == "1"
+    expect(page.locator(".import-preview")).to_contain_text("ウィザード商事")
+
+    page.locator("a", has_text="Upload a corrected file").click()
+    page.set_input_files("input[name=file]", str(_file(tmp_path, "顧客2.csv",
+                                                         [*ROWS, FIXED])))
+    page.click("form.import-upload button[type=submit]")
+    page.click("#import-mapping button[type=submit]")
+    expect(page.locator(".import-summary")).to_contain_text("No problems found")
+    page.click("form.import-run button[type=submit]")
+
+    expect(page).to_have_url(re.compile(r"/customer/import/\d+$"))
+    expect(page.locator("#import-step")).to_have_attribute("data-state", "done")
+    assert _count(page, "created") == "3" and _count(page, "failed") == "0"
+    assert page.evaluate("() => window.__sameDocument === true"), "a step reloaded the page"
+
+    page.goto("/customer/?q=ウィザード")
+    expect(page.locator("#list-rows tbody tr")).to_have_count(3)
+    page.go_back()
+    page.locator("a.import-revert").click()
+    page.locator("form.import-revert-form button[type=submit]").click()
+    expect(page.locator("#import-step")).to_have_attribute("data-state", "reverted")
+    page.goto("/customer/?q=ウィザード")
+    expect(page.locator("#list-rows tbody tr")).to_have_count(0)
