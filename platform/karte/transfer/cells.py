@@ -86,7 +86,10 @@ def number(raw: Any, *, percent: bool = False, money: bool = False) -> Decimal |
         return Decimal(raw)
     if isinstance(raw, float):
         return Decimal(repr(raw)) if raw == raw and abs(raw) != float("inf") else None
-    text = nfkc(str(raw)).strip()
+    text = str(raw).strip()
+    if PLAIN.match(text):                      # the common case: plain ASCII digits
+        return Decimal(text)
+    text = nfkc(text).strip()
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1].strip()
@@ -137,7 +140,13 @@ def date(raw: Any, day_first: bool) -> dt.date | None:
     if isinstance(raw, int | float | Decimal) and not isinstance(raw, bool):
         serial = _serial(raw)
         return serial.date() if serial is not None and serial.time() == dt.time() else None
-    text = _clean_date_text(str(raw))
+    text = str(raw).strip()
+    if len(text) == 10 and text[4] == "-":     # the common case: ISO
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    text = _clean_date_text(text)
     day, rest = _date_part(text, day_first)
     if day is None:
         return None
@@ -264,24 +273,35 @@ def option(field: Field, raw: Any) -> str | None:
     """The option key a cell names: the key itself, a retired or renamed key, or the label
     in any locale — compared loosely (NFKC, case, spaces and punctuation)."""
     text = as_text(raw).strip()
-    if text in field.option_keys:
-        return text
-    moved = field.retired.get(text) or field.renamed_values.get(text)
-    if moved is not None:
-        return moved
-    wanted = folded(text)
-    if not wanted:
-        return None
+    names = _options(field)
+    found = names.get(text)
+    return found if found is not None else names.get(folded(text) or "\0")
+
+
+_OPTION_TABLES: dict[int, tuple[Field, dict[str, str]]] = {}
+
+
+def _options(field: Field) -> dict[str, str]:
+    """Every way of naming the field's options → its key, exact texts and folded ones (made
+    once per field: an import asks it of every cell)."""
+    cached = _OPTION_TABLES.get(id(field))
+    if cached is not None and cached[0] is field:
+        return cached[1]
+    names: dict[str, str] = {}
+    moved = {**field.retired, **field.renamed_values}
+    for text, key in ((*((o.key, o.key) for o in field.options), *moved.items())):
+        names.setdefault(text, key)
+    for key in field.option_keys:
+        names.setdefault(folded(key), key)
     for candidate in field.options:
-        if folded(candidate.key) == wanted:
-            return candidate.key
-    for candidate in field.options:
-        if any(folded(label) == wanted for label in candidate.label.values.values()):
-            return candidate.key
-    for old, new in (*field.retired.items(), *field.renamed_values.items()):
-        if folded(old) == wanted:
-            return new
-    return None
+        for label in candidate.label.values.values():
+            names.setdefault(folded(label), candidate.key)
+    for old, new in moved.items():
+        names.setdefault(folded(old), new)
+    if len(_OPTION_TABLES) > 1000:
+        _OPTION_TABLES.clear()
+    _OPTION_TABLES[id(field)] = (field, names)
+    return names
 
 
 def allowed(field: Field) -> str:

@@ -96,6 +96,8 @@ def _string(field: Field, raw: Any, reading: Reading) -> str:
 
 
 def _integer(field: Field, raw: Any, reading: Reading) -> int:
+    if type(raw) is str and raw.isascii() and raw.isdigit():   # the common case
+        return int(raw)
     number = _number(field, raw)
     if number != number.to_integral_value():
         raise CellProblem("import.integer",
