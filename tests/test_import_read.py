@@ -31,7 +31,7 @@ def rows(name: str, **kwargs) -> list[tuple[int, list]]:
      ["商品名", "品番", "カテゴリ", "単位", "単価", "原価", "販売中"]),
     ("customers_bom.csv", "csv", "utf-8-sig", ",",
      ["Name", "Kind", "Industry", "Employees", "Email", "Phone", "Website", "Tags"]),
-    ("customers_utf16.txt", "tsv", "utf-16", "\t", ["Name", "Kind", "City"]),
+    ("customers_utf16.tsv", "tsv", "utf-16", "\t", ["Name", "Kind", "City"]),
     ("tasks_semicolon.csv", "csv", "utf-8", ";", ["Title", "Due on", "Priority", "Done"]),
     ("contacts.tsv", "tsv", "utf-8", "\t",
      ["last_name", "first_name", "customer", "email", "phone", "is_primary"]),
@@ -71,7 +71,7 @@ def test_semicolons_with_a_quoted_semicolon():
 
 
 def test_utf16_and_tsv():
-    assert rows("customers_utf16.txt") == [(2, ["北海物産", "法人", "函館市"]),
+    assert rows("customers_utf16.tsv") == [(2, ["北海物産", "法人", "函館市"]),
                                            (3, ["Blue Fin Inc", "company", "Boston"])]
     assert rows("contacts.tsv")[2] == (4, ["山田", "花子", "㈱山田製作所",
                                           "hanako@yamada.example.jp", "03-1234-5679", "はい"])

@@ -76,7 +76,7 @@ def customers_bom() -> None:
 
 def customers_utf16() -> None:
     """Excel's "Unicode text": UTF-16 with a BOM, tab-separated."""
-    write_csv("customers_utf16.txt", [
+    write_csv("customers_utf16.tsv", [
         ["Name", "Kind", "City"],
         ["北海物産", "法人", "函館市"],
         ["Blue Fin Inc", "company", "Boston"],
