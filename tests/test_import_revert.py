@@ -165,3 +165,44 @@ def test_a_crash_marks_the_batch_failed_with_the_reason_and_keeps_what_was_writt
 def test_reports_of_unknown_batches_are_a_lookup_error(services):
     with pytest.raises(LookupError):
         imports.report(services, 999)
+
+
+def test_a_revert_stopped_by_a_refusal_keeps_what_it_did_and_goes_on_when_fixed(
+        services, admin, tmp_path, monkeypatch):
+    from karte.transfer import import_revert
+
+    monkeypatch.setattr(import_revert, "CHUNK", 1)
+    records = services.records
+    report = imports.run(services, sheet(tmp_path, "name\nA\nB\nC\n"),
+                         Plan("customer", {"name": "name"}), admin)
+    first = records.query("customer", sort="id")[0]
+    deal = records.create("deal", {"title": "Since", "customer": first["id"]})
+
+    with pytest.raises(ImportRefused) as refused:
+        imports.revert(services, report.batch, admin)
+
+    assert refused.value.reasons[0] == ("The revert stopped: 1 record could not be reverted "
+                                        "(2 were, and stay so: revert again when fixed).")
+    assert f"#{first['id']} A (line 2)" in refused.value.reasons[1]
+    assert [c["name"] for c in records.query("customer")] == ["A"]
+    stopped = imports.report(services, report.batch)
+    assert stopped.state == "done" and stopped.reason.startswith("The revert stopped")
+    records.delete("deal", deal["id"])
+
+    assert imports.revert(services, report.batch, admin).state == "reverted"
+    assert records.count("customer") == 0
+
+
+def test_a_big_revert_runs_in_the_background(services, admin, tmp_path, monkeypatch):
+    from karte.transfer import import_revert
+
+    monkeypatch.setenv("KARTE_IMPORT_BACKGROUND_ROWS", "2")
+    report = imports.run(services, sheet(tmp_path, "name\nA\nB\nC\n"),
+                         Plan("customer", {"name": "name"}), admin)
+
+    started = imports.revert(services, report.batch, admin, background=True)
+
+    assert started.state in ("reverting", "reverted")
+    assert import_revert.wait(report.batch, timeout=60)
+    assert imports.report(services, report.batch).state == "reverted"
+    assert services.records.count("customer") == 0

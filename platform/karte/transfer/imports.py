@@ -85,7 +85,7 @@ class Report:
     batch: int | None
     entity: str
     dry_run: bool
-    state: str          # "planned" | "running" | "done" | "failed" | "reverted"
+    state: str          # "planned" | "running" | "done" | "failed" | "reverting" | "reverted"
     total: int = 0
     done: int = 0
     created: int = 0
@@ -147,12 +147,15 @@ def report(services: Any, batch: int) -> Report:
     return import_batches.report(services, batch)
 
 
-def revert(services: Any, batch: int, actor: Actor | None) -> Report:
+def revert(services: Any, batch: int, actor: Actor | None, *,
+           background: bool = False) -> Report:
     """Undo a batch: soft-delete the records it created, restore the values it changed.
     Refused (ImportRefused, nothing written) when a record was edited since the import,
-    naming those records."""
+    naming those records. `background`: a batch above KARTE_IMPORT_BACKGROUND_ROWS
+    records is undone by a thread; the report's state is "reverting" meanwhile, then
+    "reverted" (or back to "done" with the reason when a record refused)."""
     from karte.transfer import import_revert
-    return import_revert.revert(services, batch, actor)
+    return import_revert.revert(services, batch, actor, background=background)
 
 
 def failed_rows(services: Any, batch: int) -> Iterator[list[str]]:
