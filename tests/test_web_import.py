@@ -5,6 +5,7 @@ without JavaScript drives it: the form read from the page, posted with its own f
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -431,3 +432,67 @@ def test_stage_columns_need_moves_allowed_and_only_movers_may_allow_them(make_ap
                                             "allow_moves": "1"}))
     assert not allowed.select(".import-problems tbody tr")
     assert allowed.select_one("dd[data-count=created]").get_text(strip=True) == "1"
+
+
+def test_xlsx_dates_and_the_date_order_of_the_packs_country(make_app, tmp_path):
+    from openpyxl import Workbook
+
+    app = make_app({"customer": CUSTOMER},
+                   pack={"name": "uk", "roles": ROLES, "locale": "en", "country": "GB"})
+    book = Workbook()
+    book.active.append(["Name", "Customer since"])
+    book.active.append(["Cell date", dt.date(2026, 11, 30)])
+    book.active.append(["Typed date", "03/04/2026"])
+    path = tmp_path / "customers.xlsx"
+    book.save(path)
+    client = app.client()
+    _url, page = mapped(client, path.read_bytes(), name="customers.xlsx")
+    assert page.select_one("select[name=day_first] option[selected]")["value"] == "1"
+    dry = soup(client.post(page.select_one("#import-mapping")["action"],
+                           data=form_data(page, "#import-mapping")))
+    assert not dry.select(".import-problems tbody tr")
+    run = client.post(dry.select_one("form.import-run")["action"],
+                      data=form_data(dry, "form.import-run"))
+    assert run.status_code == 303
+    stored = {r["name"]: r["since"] for r in
+              app.extensions["karte"]["records"].query("customer")}
+    assert stored == {"Cell date": dt.date(2026, 11, 30), "Typed date": dt.date(2026, 4, 3)}
+
+
+QUOTES = {
+    "product": {"label": {"en": "Product"}, "plural": {"en": "Products"},
+                "title_field": "name",
+                "fields": {"name": {"type": "string", "required": True, "unique": True}}},
+    "quote": {"label": {"en": "Quote"}, "plural": {"en": "Quotes"}, "title_field": "title",
+              "fields": {"title": {"type": "string", "required": True, "unique": True},
+                         "lines": {"type": "lines", "of": "quote_line",
+                                   "label": {"en": "Lines"}}}},
+    "quote_line": {"label": {"en": "Quote line"}, "plural": {"en": "Quote lines"},
+                   "part_of": "quote", "title_field": "product",
+                   "fields": {"product": {"type": "link", "to": "product", "required": True,
+                                          "label": {"en": "Product"}},
+                              "quantity": {"type": "decimal", "required": True,
+                                           "label": {"en": "Quantity"}}}},
+}
+
+
+def test_lines_are_mapped_as_rows_carrying_the_parents_key(make_app):
+    app = make_app(QUOTES, pack={"name": "quotes"})
+    services = app.extensions["karte"]["records"]
+    services.create("product", {"name": "Cement"})
+    client = app.client()
+    assert client.get("/quote_line/import").status_code == 404
+    _url, page = mapped(client, "Title,Product,Quantity\nHarbour,Cement,2\nHarbour,Cement,3\n",
+                        entity="quote")
+    assert choice(page, "Product") == "lines.product"
+    assert choice(page, "Quantity") == "lines.quantity"
+    labels = [o.get_text() for o in page.select("select[name='map.1'] option")]
+    assert "Lines › Product" in labels
+    data = {**form_data(page, "#import-mapping"), "key": "title"}
+    dry = soup(client.post(page.select_one("#import-mapping")["action"], data=data))
+    assert not dry.select(".import-problems tbody tr")
+    client.post(dry.select_one("form.import-run")["action"],
+                data=form_data(dry, "form.import-run"))
+    [quote] = services.query("quote")
+    assert [line["quantity"] for line in services.get("quote", quote["id"])["lines"]] == \
+        [2, 3]

@@ -21,6 +21,7 @@ from karte.store.actor import Actor
 from karte.store.permissions import rights
 from karte.transfer import imports as engine
 from karte.transfer.mapping import targets
+from karte.transfer.values import Reading
 from karte.web import records, registry, text
 
 ID = "id"
@@ -131,9 +132,11 @@ class MappingForm:
 
 def prefilled(entity: Entity, targets: Choices, columns: list[str],
               matched: Mapping[str, str | None]) -> MappingForm:
-    """The form as the automatic matching (and the remembered mapping) fills it."""
+    """The form as the automatic matching (and the remembered mapping) fills it; dates
+    in the order the pack's locale writes them."""
     chosen = [v if (v := matched.get(c)) and targets.get(v) else "" for c in columns]
-    return MappingForm(entity, targets, list(columns), chosen)
+    return MappingForm(entity, targets, list(columns), chosen,
+                       day_first=Reading.of(registry()).day_first)
 
 
 def posted(entity: Entity, targets: Choices, columns: list[str],

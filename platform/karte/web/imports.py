@@ -206,10 +206,10 @@ def check(entity: str, token: str):
                   upload=saved, form=form, report=report, step=3,
                   problems=problem_rows(ent, report.problems),
                   duplicate_rows=duplicate_rows(ent, report.duplicates),
-                  preview=_preview_columns(ent, form, report))
+                  preview=_preview_columns(form, report))
 
 
-def _preview_columns(entity: Entity, form: MappingForm, report: Any) -> list[tuple[str, str]]:
+def _preview_columns(form: MappingForm, report: Any) -> list[tuple[str, str]]:
     """(key, label) of the preview table: the mapped fields, in the file's order."""
     shown = {key for row in report.preview for key in row}
     return [(name, label) for name, label in form.mapped_labels() if name in shown]
