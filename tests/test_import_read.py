@@ -253,3 +253,19 @@ def test_text_that_is_not_a_table_in_any_encoding(tmp_path):
     data = bytes(range(128, 256)) * 4
     with pytest.raises(ReadError, match="cannot be read in any encoding|cannot be read as"):
         open_sheet(write(tmp_path, b"a,b\n" + data))
+
+
+@pytest.mark.parametrize(("text", "encoding", "found"), [
+    ("名前,市\n山田,東京\n", "cp932", "cp932"),
+    ("氏名,住所\n" + "山田太郎,東京都千代田区\n" * 200, "cp932", "cp932"),
+    ("名前,市\n山田,東京\n", "euc_jp", "euc_jis_2004"),     # not Korean, though it reads as it
+    ("Name,City\nMüller GmbH,Köln\nCafé Crème,Paris\n", "cp1252", "cp1252"),
+    ("Name;Stadt\n" + "Müller;Köln\n" * 50, "cp1252", "cp1252"),
+    ("Name\tCity\nA\tB\n", "utf-16", "utf-16"),
+    ("Name,City\nMüller,Köln\n", "utf-8", "utf-8"),
+])
+def test_encodings_detected(tmp_path, text, encoding, found):
+    sheet = open_sheet(write(tmp_path, text.encode(encoding)))
+    assert sheet.encoding == found
+    assert [sheet.columns, *sheet.rows()] == [
+        line.split(sheet.delimiter) for line in text.splitlines()]

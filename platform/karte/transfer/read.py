@@ -172,15 +172,35 @@ def _detect(head: bytes) -> str:
 
     # A short file gives the detector little to go on: a lenient threshold, and CP932 (what
     # Excel in Japan writes) when nothing else fits and it reads the bytes.
-    best = from_bytes(head, threshold=0.5, explain=False).best()
-    if best is not None:
-        return _codec(best.encoding)
+    results = list(from_bytes(head, threshold=0.5, explain=False))
+    if results:
+        return _codec(_preferred(head, results))
     try:
         codecs.getincrementaldecoder("cp932")().decode(head, final=False)
         return "cp932"
     except UnicodeDecodeError:
         raise ReadError("The file's text cannot be read in any encoding tried (UTF-8, "
                         f"Shift_JIS, ...): is it really a CSV file? {CHOOSE}") from None
+
+
+PREFERRED = ("cp932", "shift_jis", "shift_jis_2004", "euc_jp", "euc_jis_2004", "cp1252")
+"""Among encodings that read a sample equally well, the ones spreadsheets write here: a
+short Japanese sample reads as Korean (cp949) as well, a German one as Central European."""
+
+
+def _preferred(head: bytes, results: list[Any]) -> str:
+    best = min(results, key=lambda r: r.chaos)
+    close = {r.encoding for r in results if r.chaos <= best.chaos + 0.02}
+    for name in PREFERRED:
+        if name in close:
+            return name
+    if not close & {"cp949", "gb18030", "big5", "big5hkscs", "euc_kr"}:
+        try:
+            head.decode("cp1252")
+            return "cp1252"
+        except UnicodeDecodeError:
+            pass
+    return str(best.encoding)
 
 
 def _decode_sample(head: bytes, codec: str, whole: bool, given: bool) -> str:
@@ -194,7 +214,8 @@ def _decode_sample(head: bytes, codec: str, whole: bool, given: bool) -> str:
 
 def _shown(codec: str) -> str:
     return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS (CP932)",
-            "utf-16": "UTF-16"}.get(codec, codec)
+            "utf-16": "UTF-16", "euc_jis_2004": "EUC-JP", "euc_jp": "EUC-JP",
+            "cp1252": "Windows-1252"}.get(codec, codec)
 
 
 def _sniff(sample: str, name: str) -> str:
