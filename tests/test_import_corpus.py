@@ -20,9 +20,6 @@ from karte.transfer.read import open_sheet
 from karte.workflow.service import Workflows
 
 FILES = REPO_ROOT / "tests" / "import_files"
-QUOTE_MAPPING = {"Quote number": "number", "Customer": "customer", "Valid until": "valid_until",
-                 "Product": "lines.product", "Quantity": "lines.quantity",
-                 "Unit price": "lines.unit_price"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +37,8 @@ def corpus(engine, standard):
     def run(name: str, entity: str, mapping: dict | None = None, **options):
         sheet = open_sheet(FILES / name)
         plan = imports.Plan(entity, mapping or match_columns(standard.entities[entity],
-                                                             sheet.columns), **options)
+                                                             sheet.columns, pack=standard),
+                            **options)
         return imports.run(services, sheet, plan, admin, file_name=name)
 
     run.services, run.admin = services, admin
@@ -71,7 +69,7 @@ def test_products_in_shift_jis_with_yen_signs_and_japanese_yes_no(corpus):
 def test_customers_in_shift_jis_bom_utf8_and_utf16(corpus):
     sjis = corpus("customers_sjis.csv", "customer")
     bom = corpus("customers_bom.csv", "customer")
-    utf16 = corpus("customers_utf16.txt", "customer")
+    utf16 = corpus("customers_utf16.tsv", "customer")
 
     assert [counts(r) for r in (sjis, bom, utf16)] == [(5, 0, 0, 0), (3, 0, 0, 0),
                                                        (2, 0, 0, 0)]
@@ -150,8 +148,12 @@ def test_quote_lines_as_rows_carrying_the_quote_number(corpus):
     corpus("customers_sjis.csv", "customer")
     corpus("customers_bom.csv", "customer")
 
-    report = corpus("quotes_lines.csv", "quote", QUOTE_MAPPING, key="number")
+    report = corpus("quotes_lines.csv", "quote", key="number")
 
+    assert report.plan.mapping == {
+        "Quote number": "number", "Customer": "customer", "Valid until": "valid_until",
+        "Product": "lines.product", "Quantity": "lines.quantity",
+        "Unit price": "lines.unit_price"}
     assert (counts(report), report.problems) == ((2, 0, 0, 0), [])
     records = corpus.services.records
     first, second = (records.get("quote", q["id"]) for q in records.query("quote", sort="id"))
@@ -160,7 +162,7 @@ def test_quote_lines_as_rows_carrying_the_quote_number(corpus):
     assert [(line["quantity"], line["unit_price"]) for line in second["lines"]] == [
         (Decimal("1.00"), Decimal("50000.00")), (Decimal("2.00"), Decimal("120000.00")),
         (Decimal("3.00"), Decimal("1200.00"))]     # the empty price fetched from SKU-001
-    again = corpus("quotes_lines.csv", "quote", QUOTE_MAPPING, key="number")
+    again = corpus("quotes_lines.csv", "quote", key="number")
     assert counts(again) == (0, 0, 2, 0)
     customer = second["customer"]
     assert records.create("quote", {"customer": customer})["number"] == "Q-2026-9003"

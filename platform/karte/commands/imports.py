@@ -59,7 +59,7 @@ def _mapping(services: Any, entity: str, columns: list[str], map_file: Path | No
     from karte.transfer.mapping import match_columns
 
     return match_columns(services.store.entity(entity), columns,
-                         remembered_mapping(services, entity))
+                         remembered_mapping(services, entity), pack=services.pack)
 
 
 def _print_report(report: Any, mapping: dict[str, str | None]) -> None:
