@@ -496,3 +496,14 @@ def test_lines_are_mapped_as_rows_carrying_the_parents_key(make_app):
     [quote] = services.query("quote")
     assert [line["quantity"] for line in services.get("quote", quote["id"])["lines"]] == \
         [2, 3]
+
+
+def test_an_htmx_check_leaves_an_address_that_brings_the_choices_back(app):
+    client = app.client()
+    _url, page = mapped(client, GOOD)
+    data = {**form_data(page, "#import-mapping"), "map.5": "name", "map.0": ""}
+    response = client.post(page.select_one("#import-mapping")["action"], data=data,
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    again = soup(client.get(response.headers["HX-Replace-Url"]))
+    assert choice(again, "Name") == "" and choice(again, "Notes") == "name"

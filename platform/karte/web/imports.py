@@ -202,11 +202,15 @@ def check(entity: str, token: str):
         report = engine.dry_run(_services(), sheet, plan, actor())
     except ReadError as error:
         return _upload_page(ent, str(error), 422)
-    return render("imports/dry_run.html", "imports/_dry_run.html", 200, entity=ent,
-                  upload=saved, form=form, report=report, step=3,
-                  problems=problem_rows(ent, report.problems),
-                  duplicate_rows=duplicate_rows(ent, report.duplicates),
-                  preview=_preview_columns(form, report))
+    response = render("imports/dry_run.html", "imports/_dry_run.html", 200, entity=ent,
+                      upload=saved, form=form, report=report, step=3,
+                      problems=problem_rows(ent, report.problems),
+                      duplicate_rows=duplicate_rows(ent, report.duplicates),
+                      preview=_preview_columns(form, report))
+    if is_fragment():   # a reload brings back the mapping with these choices
+        response.headers["HX-Replace-Url"] = url_for(
+            "imports.mapping", entity=ent.name, token=token, **form.args())
+    return response
 
 
 def _preview_columns(form: MappingForm, report: Any) -> list[tuple[str, str]]:
