@@ -46,20 +46,21 @@ def start(services: Any, path: Path, plan: Plan, actor: Actor | None, *,
         stored.update_batch(conn, batch, total=total)
     if total <= threshold():
         execute(services, sheet, plan, actor, dry=False, batch=batch,
-                file_name=file_name or Path(path).name)
+                file_name=file_name or Path(path).name, total=total)
         return batch
     thread = threading.Thread(target=_work, name=f"karte-import-{batch}", daemon=True,
                               args=(services, sheet, plan, actor, batch,
-                                    file_name or Path(path).name))
+                                    file_name or Path(path).name, total))
     _threads[batch] = thread
     thread.start()
     return batch
 
 
 def _work(services: Any, sheet: Any, plan: Plan, actor: Actor | None, batch: int,
-          file_name: str) -> None:
+          file_name: str, total: int) -> None:
     try:
-        execute(services, sheet, plan, actor, dry=False, batch=batch, file_name=file_name)
+        execute(services, sheet, plan, actor, dry=False, batch=batch, file_name=file_name,
+                total=total)
     except Exception as error:      # the batch says why; the thread ends quietly
         log.exception("background import %s failed", batch)
         with services.records.transaction() as conn:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from karte.store import imports as stored
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import NotFound
+from karte.store.records.gc_pause import fewer_collections
 from karte.transfer import import_cells, import_plan, import_refs, import_write
 from karte.transfer.import_batches import problem_json
 from karte.transfer.import_cells import Row
@@ -102,8 +103,10 @@ def _plan_failed(report: Report, problems: list[RowProblem]) -> Report:
 
 def execute(services: Any, sheet: Any, plan: Plan, actor: Actor | None, *, dry: bool,
             progress: Progress | None = None, file_name: str = "",
-            batch: int | None = None) -> Report:
-    """Import (or, `dry`, try) the sheet; `batch`: a batch opened beforehand (`start`)."""
+            batch: int | None = None, total: int | None = None) -> Report:
+    """Import (or, `dry`, try) the sheet; `batch`: a batch opened beforehand (`start`),
+    `total`: its rows when counted already. The rows are counted first (a second read of
+    the file) only when someone follows the progress."""
     report = Report(batch, plan.entity, dry, "running", file_name=file_name,
                     actor=actor_id(actor), plan=plan)
     try:
@@ -113,10 +116,11 @@ def execute(services: Any, sheet: Any, plan: Plan, actor: Actor | None, *, dry: 
         return _finish_plan(services, report, [problem], plan, sheet, actor, dry)
     if run.mapped.problems:
         return _finish_plan(services, report, run.mapped.problems, plan, sheet, actor, dry)
-    report.total = count_rows(sheet)
-    if dry:
-        return _dry(services, run)
-    return _real(services, run, progress)
+    if total is not None or progress is not None:
+        report.total = count_rows(sheet) if total is None else total
+    with fewer_collections():       # many small objects per row, none of them cyclic
+        done = _dry(services, run) if dry else _real(services, run, progress)
+    return done
 
 
 def _finish_plan(services: Any, report: Report, problems: list[RowProblem], plan: Plan,
@@ -147,7 +151,7 @@ def _dry(services: Any, run: Run) -> Report:
         finally:
             transaction.rollback()
     report.duplicates = run.duplicates.found
-    report.state = "planned"
+    report.state, report.total = "planned", max(report.total, report.done)
     return report
 
 
@@ -175,6 +179,7 @@ def _real(services: Any, run: Run, progress: Progress | None) -> Report:
     else:
         report.state = "done"
     report.duplicates = run.duplicates.found
+    report.total = max(report.total, report.done)
     with services.records.transaction() as conn:
         stored.update_batch(conn, batch, state=report.state, reason=report.reason,
                             problems=[problem_json(p) for p in report.problems],
