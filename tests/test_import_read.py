@@ -203,6 +203,9 @@ def test_rows_stream(tmp_path):
     (b"\x89PNG\r\n\x1a\n", "a.png", "image"),
     (b"\x1f\x8b\x08\x00", "a.csv.gz", "compressed"),
     (b"name\nA\n", "book.xls", "not a CSV, TSV or XLSX"),
+    (b"\xef\xbb\xbf\n <HTML><body><table>", "export.xls", "web page"),
+    (b"<!DOCTYPE html>\n<html>", "export.csv", "web page"),
+    (b'<?xml version="1.0"?>\n<Workbook>', "book.xml", "Excel 2003 XML"),
 ])
 def test_refusals(tmp_path, data, name, message):
     with pytest.raises(ReadError, match=message):
@@ -269,3 +272,32 @@ def test_encodings_detected(tmp_path, text, encoding, found):
     assert sheet.encoding == found
     assert [sheet.columns, *sheet.rows()] == [
         line.split(sheet.delimiter) for line in text.splitlines()]
+
+
+def test_title_rows_above_the_header_are_passed_over(tmp_path):
+    text = "顧客一覧\n出力日: 2026/11/30\n\n顧客名,区分\n山田,法人\n"
+    sheet = open_sheet(write(tmp_path, text.encode("cp932")))
+    assert (sheet.columns, sheet.header_line) == (["顧客名", "区分"], 4)
+    assert list(sheet.numbered()) == [(5, ["山田", "法人"])]
+
+
+@pytest.mark.parametrize("lines", [2, 5, 9])
+def test_one_column_files_keep_their_first_row_as_header(tmp_path, lines):
+    text = "name\n" + "".join(f"Person {n}\n" for n in range(lines))
+    sheet = open_sheet(write(tmp_path, text))
+    assert (sheet.columns, sheet.header_line) == (["name"], 1)
+    assert len(list(sheet.rows())) == lines
+
+
+@pytest.mark.parametrize("engine", ["calamine", "openpyxl"])
+def test_workbook_title_row(tmp_path, engine):
+    path = tmp_path / "titled.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["Customers, 30 November 2026"])
+    book.active.append(["Name", "City"])
+    book.active.append(["Lyons Ltd", "London"])
+    book.save(path)
+    sheet = read._open_xlsx(path, engine=engine)
+    assert (sheet.columns, sheet.header_line) == (["Name", "City"], 2)
+    assert list(sheet.numbered()) == [(3, ["Lyons Ltd", "London"])]
+    assert list(sheet.numbered()) == [(3, ["Lyons Ltd", "London"])]   # read again

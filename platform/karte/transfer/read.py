@@ -54,6 +54,9 @@ class Sheet:
     columns: list[str]            # header cells as text, stripped, made unique
     header_line: int = 1          # the line (record) number of the header
     _engine: str = field(default="calamine", repr=False)
+    # calamine's sheet as loaded to find the header, kept for the first rows() only: a
+    # workbook is not parsed twice in a row
+    _loaded: Any = field(default=None, repr=False, compare=False)
 
     def rows(self) -> Iterator[list[Any]]:
         """The data rows, each exactly len(columns) cells (padded with "" / None, or cut).
@@ -88,7 +91,8 @@ class Sheet:
         if self._engine == "openpyxl":
             yield from _openpyxl_rows(self.path)
         else:
-            yield from _calamine_rows(self.path)
+            loaded, self._loaded = self._loaded, None
+            yield from _calamine_rows(self.path, loaded)
 
 
 def open_sheet(path: Path, *, filename: str | None = None, encoding: str | None = None
@@ -129,12 +133,19 @@ _OTHER_KINDS = (
     (b"\x1f\x8b", "This is a compressed (gzip) file: unpack it and upload the CSV or XLSX "
                   "inside."),
     (b"{\\rtf", "This is a Rich Text document, not a table: save the data as CSV or XLSX."),
+    (b"<?xml", "This is an XML file (perhaps an Excel 2003 XML sheet), not a CSV or XLSX "
+               "file: open it in your spreadsheet and save it as .xlsx or CSV."),
+    (b"<html", "This is a web page (some programs export one with an .xls name), not a "
+               "table file: open it in your spreadsheet and save it as .xlsx or CSV."),
+    (b"<!doctype html", "This is a web page, not a table file: open it in your spreadsheet "
+                        "and save it as .xlsx or CSV."),
 )
 
 
 def _refuse_other_kinds(head: bytes, name: str) -> None:
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:16].lower()
     for magic, message in _OTHER_KINDS:
-        if head.startswith(magic):
+        if head.startswith(magic) or (magic.startswith(b"<") and start.startswith(magic)):
             raise ReadError(message)
     if name.endswith((".xls", ".ods", ".numbers")) and not head.startswith(b"PK\x03\x04"):
         raise ReadError(f'"{name}" is not a CSV, TSV or XLSX file: save it from your '
@@ -279,12 +290,12 @@ def _text_header(path: Path, codec: str, delimiter: str) -> tuple[list[str], int
     with path.open("rb") as raw:
         lines = _lines(raw, codec)
         try:
-            for line, cells in _records(lines, delimiter, codec):
-                if not _blank(cells):
-                    return _unique(cells), line
+            return _header(_records(lines, delimiter, codec))
+        except LookupError:
+            raise ReadError("The file has no header row: its first row must name the "
+                            "columns.") from None
         finally:
             lines.close()
-    raise ReadError("The file has no header row: its first row must name the columns.")
 
 
 # ------------------------------------------------------------------ XLSX
@@ -302,34 +313,43 @@ def _open_xlsx(path: Path, engine: str | None = None) -> Sheet:
         raise ReadError("This is a ZIP file (or a Word / OpenDocument file), not an XLSX "
                         "workbook: save the sheet as .xlsx or CSV.")
     sheet = Sheet(path, "xlsx", None, None, [], _engine=engine)
-    source = sheet._xlsx_rows()
+    if engine == "calamine":
+        sheet._loaded = _calamine_sheet(path)
+        source = _calamine_rows(path, sheet._loaded)
+    else:
+        source = sheet._xlsx_rows()
     try:
-        for line, cells in source:
-            if not _blank(cells):
-                sheet.columns, sheet.header_line = _unique(cells), line
-                return sheet
+        sheet.columns, sheet.header_line = _header(source)
+    except LookupError:
+        raise ReadError("The workbook's first sheet is empty: its first row must name the "
+                        "columns, and the rows below hold the data.") from None
     finally:
         close = getattr(source, "close", None)
         if close is not None:
             close()
-    raise ReadError("The workbook's first sheet is empty: its first row must name the "
-                    "columns, and the rows below hold the data.")
+    return sheet
 
 
-def _calamine_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+def _calamine_rows(path: Path, loaded: Any = None) -> Iterator[tuple[int, list[Any]]]:
+    """Rows numbered from the sheet's first (calamine's rows start at row 1; its columns at
+    the first used one)."""
+    sheet = loaded if loaded is not None else _calamine_sheet(path)
+    for line, cells in enumerate(sheet.iter_rows(), start=1):
+        yield line, [_calamine_cell(c) for c in cells]
+
+
+def _calamine_sheet(path: Path) -> Any:
     from python_calamine import CalamineWorkbook
 
     try:
         workbook = CalamineWorkbook.from_path(str(path))
-        sheet = workbook.get_sheet_by_index(0)
+        try:
+            return workbook.get_sheet_by_index(0)
+        finally:
+            workbook.close()
     except Exception as error:  # calamine's own errors: a damaged workbook
         raise ReadError(f"The workbook cannot be read ({error}): open it in your "
                         "spreadsheet and save it again as .xlsx.") from None
-    try:  # rows from the sheet's first (columns from the first used one)
-        for line, cells in enumerate(sheet.iter_rows(), start=1):
-            yield line, [_calamine_cell(c) for c in cells]
-    finally:
-        workbook.close()
 
 
 def _calamine_cell(value: Any) -> Any:
@@ -358,6 +378,29 @@ def _openpyxl_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
 
 
 # ------------------------------------------------------------------ both
+
+TITLE_ROWS = 5
+"""Rows with one cell above the header (a sheet's title, its date) that are passed over."""
+
+
+def _header(source: Iterator[tuple[int, list[Any]]]) -> tuple[list[str], int]:
+    """The header's cells and line: the first non-blank row — or, when the sheet opens with
+    a few rows of one cell each (a title such as "顧客一覧 2026/11/30") and then a row of
+    several, that row. LookupError when every row is blank."""
+    titles: list[tuple[int, list[Any]]] = []
+    for line, cells in source:
+        if _blank(cells):
+            continue
+        filled = sum(1 for c in cells if not _blank([c]))
+        if filled > 1 or len(titles) == TITLE_ROWS:
+            if titles and filled <= 1:
+                line, cells = titles[0]
+            return _unique(cells), line
+        titles.append((line, cells))
+    if titles:
+        return _unique(titles[0][1]), titles[0][0]
+    raise LookupError("no header")
+
 
 def _blank(cells: list[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
