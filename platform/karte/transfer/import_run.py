@@ -33,6 +33,7 @@ from karte.transfer.values import Reading
 
 CHUNK = 1000
 PREVIEW = 10
+PROBLEMS_KEPT = 10_000    # in the report; the failed-rows file has every failed row
 log = logging.getLogger(__name__)
 
 
@@ -83,7 +84,9 @@ class Run:
         for name, value in out.counts.items():
             setattr(report, name, getattr(report, name) + value)
         report.done += sum(len(row.members) for row in rows)
-        report.problems += [p for row in rows for p in row.problems]
+        room = PROBLEMS_KEPT - len(report.problems)
+        if room > 0:
+            report.problems += [p for row in rows for p in row.problems][:room]
         if len(self.shown) < PREVIEW:
             self.shown += [row.record["id"] for row in rows
                            if not row.failed and row.record][:PREVIEW - len(self.shown)]
