@@ -507,3 +507,36 @@ def test_an_htmx_check_leaves_an_address_that_brings_the_choices_back(app):
     assert response.status_code == 200
     again = soup(client.get(response.headers["HX-Replace-Url"]))
     assert choice(again, "Name") == "" and choice(again, "Notes") == "name"
+
+
+def test_a_large_revert_runs_in_the_background_and_its_report_follows_it(app, monkeypatch):
+    from karte.transfer import import_background, import_revert
+
+    client = app.client()
+    page = soup(checked(client, GOOD))
+    report_url = client.post(page.select_one("form.import-run")["action"],
+                             data=form_data(page, "form.import-run")).headers["Location"]
+    batch = int(report_url.rsplit("/", 1)[1])
+    gate = threading.Event()
+    real = import_revert._undo
+
+    def held(*args, **kwargs):
+        assert gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(import_revert, "_undo", held)
+    monkeypatch.setenv("KARTE_IMPORT_BACKGROUND_ROWS", "1")
+    assert import_background.threshold() == 1
+    confirm = soup(client.get(f"{report_url}/revert"))
+    answer = client.post(f"{report_url}/revert",
+                         data=form_data(confirm, "form.import-revert-form"))
+    assert answer.status_code == 303
+    reverting = soup(client.get(report_url)).select_one("#import-step")
+    assert reverting["data-state"] == "reverting" and reverting["hx-trigger"] == "every 1s"
+    assert reverting.select_one("a.import-refresh") is not None
+    assert reverting.select_one("a.import-revert") is None
+    gate.set()
+    assert import_revert.wait(batch, 30)
+    done = soup(client.get(report_url)).select_one("#import-step")
+    assert done["data-state"] == "reverted" and not done.has_attr("hx-trigger")
+    assert count(app) == 0

@@ -291,10 +291,11 @@ def revert(entity: str, batch: int):
         return render("imports/revert.html", None, 200, entity=ent, report=found,
                       reasons=[])
     try:
-        engine.revert(_services(), batch, actor())
+        undone = engine.revert(_services(), batch, actor(), background=True)
     except engine.ImportRefused as refused:
         return render("imports/revert.html", None, 409, entity=ent, report=found,
                       reasons=refused.reasons)
-    flash(_("The import was reverted: what it created is deleted, what it changed is "
-            "restored."))
+    if undone.state == "reverted":
+        flash(_("The import was reverted: what it created is deleted, what it changed is "
+                "restored."))
     return _go(url_for("imports.report", entity=ent.name, batch=batch))
