@@ -39,6 +39,8 @@ CASES = [
     ("string", 1.5, "1.5"),
     ("string", dt.date(2026, 11, 30), "2026-11-30"),
     ("string", True, "TRUE"),
+    ("string", '="00123"', "00123"),                        # a CSV export keeping zeros
+    ("phone", '="0312345678"', "0312345678"),
     ("text", "one\r\ntwo\n", "one\ntwo"),
     ("integer", "1200", 1200),
     ("integer", "1,200", 1200),
@@ -76,6 +78,7 @@ CASES = [
     ("boolean", "はい", True), ("boolean", "いいえ", False), ("boolean", "○", True),
     ("boolean", "〇", True), ("boolean", "×", False), ("boolean", "✓", True),
     ("boolean", "有", True), ("boolean", "なし", False), ("boolean", "ｙｅｓ", True),
+    ("boolean", "有効", True), ("boolean", "無効", False), ("boolean", "済み", True),
     ("boolean", True, True), ("boolean", 0, False),
     ("date", "2026-11-30", dt.date(2026, 11, 30)),
     ("date", "2026/11/30", dt.date(2026, 11, 30)),

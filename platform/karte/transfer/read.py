@@ -35,6 +35,10 @@ XLSX_STREAM_ABOVE = 10 * 1024 * 1024
 streaming read-only mode; smaller ones with python-calamine, six times faster but holding
 the sheet's cells in memory (bench/bench_xlsx_read.py: 100k × 10 rows in 5.4 s and 124 MB
 against 32 s and 47 MB)."""
+ENCODINGS = (("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)"), ("utf-16", "UTF-16"),
+             ("euc_jp", "EUC-JP"), ("cp1252", "Windows-1252 (Western Europe)"))
+"""The encodings a person may choose instead of the detected one (codec, name shown); any
+other name Python knows is accepted too."""
 CHOOSE = ("Choose the file's encoding (for example UTF-8 or Shift_JIS), or save it from your "
           "spreadsheet as \"CSV UTF-8\".")
 

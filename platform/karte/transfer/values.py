@@ -67,6 +67,8 @@ class CellProblem(ValueError):
 def read_cell(field: Field, raw: Any, reading: Reading) -> Any:
     """The value of one cell for `field`: None ([] for multi_enum and links) when empty;
     raises CellProblem when the cell cannot be read as the field's type."""
+    if type(raw) is str and raw.startswith('="') and raw.endswith('"') and len(raw) > 2:
+        raw = raw[2:-1]           # ="0123": how CSV exports keep Excel from eating zeros
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return [] if field.type in ("multi_enum", "links") else None
     reader = _READERS.get(field.type)
