@@ -105,3 +105,23 @@ def test_every_step_on_a_phone_in_japanese_is_accessible(browser, live_server, a
     page.context.close()
     assert not errors, errors
     assert not any(found.values()), found
+
+
+def test_the_wizard_works_with_javascript_off(browser, live_server, tmp_path):
+    page, errors = sign_in(browser, live_server, java_script_enabled=False,
+                           viewport={"width": 1280, "height": 900})
+    page.goto("/customer/import")
+    page.set_input_files("input[name=file]", str(_file(tmp_path, "nojs.csv", [
+        "スクリプトなし商事,法人,5,nojs@example.jp,札幌市\r\n"])))
+    page.click("form.import-upload button[type=submit]")
+    page.wait_for_url(re.compile(r"/customer/import/file/[\w-]+$"))
+    page.click("#import-mapping button[type=submit]")
+    expect(page.locator(".import-summary")).to_contain_text("No problems found")
+    page.click("form.import-run button[type=submit]")
+    page.wait_for_url(re.compile(r"/customer/import/\d+$"))
+    assert _count(page, "created") == "1"
+    page.click("a.import-revert")
+    page.click("form.import-revert-form button[type=submit]")
+    expect(page.locator("#import-step")).to_have_attribute("data-state", "reverted")
+    page.context.close()
+    assert not errors, errors
