@@ -9,27 +9,15 @@ text says what is wrong with the file and what to do about it.
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import unicodedata
 import zipfile
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SAMPLE = 64 * 1024
-"""Bytes looked at to choose an encoding and a delimiter."""
-DELIMITERS = (",", ";", "\t")
-FIELD_LIMIT = 1_000_000
-"""Characters one CSV cell may hold (the csv module's default, 128 KiB, refuses long notes)."""
-ENCODING_NAMES = {
-    "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932", "cp932": "cp932",
-    "ms932": "cp932", "windows-31j": "cp932", "ascii": "utf-8", "utf_8": "utf-8",
-}
-"""charset-normalizer's names as Python codecs: Shift_JIS is read as CP932, its superset that
-Excel in Japan writes (①, ㈱, NEC and IBM extensions)."""
+"""Bytes looked at to recognise a file, choose an encoding and a delimiter."""
 XLSX_STREAM_ABOVE = 10 * 1024 * 1024
 """Workbooks larger than this (about 200,000 rows of 10 columns) are read with openpyxl's
 streaming read-only mode; smaller ones with python-calamine, six times faster but holding
@@ -39,8 +27,6 @@ ENCODINGS = (("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)"), ("utf-16", "UTF
              ("euc_jp", "EUC-JP"), ("cp1252", "Windows-1252 (Western Europe)"))
 """The encodings a person may choose instead of the detected one (codec, name shown); any
 other name Python knows is accepted too."""
-CHOOSE = ("Choose the file's encoding (for example UTF-8 or Shift_JIS), or save it from your "
-          "spreadsheet as \"CSV UTF-8\".")
 
 
 class ReadError(ValueError):
@@ -83,13 +69,10 @@ class Sheet:
             yield line, cells[:width]
 
     def _text_rows(self) -> Iterator[tuple[int, list[str]]]:
+        from karte.transfer.read_text import rows
+
         assert self.encoding is not None and self.delimiter is not None
-        with self.path.open("rb") as raw:
-            lines = _lines(raw, self.encoding)
-            try:
-                yield from _records(lines, self.delimiter, self.encoding)
-            finally:
-                lines.close()     # before the file: a UTF-16 reader lets go of it
+        yield from rows(self.path, self.encoding, self.delimiter)
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
         if self._engine == "openpyxl":
@@ -116,10 +99,12 @@ def open_sheet(path: Path, *, filename: str | None = None, encoding: str | None 
     _refuse_other_kinds(head, name)
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(path)
-    codec = _codec(encoding) if encoding else _detect(head)
-    sample = _decode_sample(head, codec, len(head) < SAMPLE, given=encoding is not None)
-    delimiter = _sniff(sample, name)
-    columns, header_line = _text_header(path, codec, delimiter)
+    from karte.transfer import read_text as text
+
+    codec = text.codec_of(encoding) if encoding else text.detect(head)
+    sample = text.decode_sample(head, codec, len(head) < SAMPLE, given=encoding is not None)
+    delimiter = text.sniff(sample, name)
+    columns, header_line = text.header(path, codec, delimiter)
     return Sheet(path, "tsv" if delimiter == "\t" else "csv", codec, delimiter, columns,
                  header_line)
 
@@ -156,152 +141,6 @@ def _refuse_other_kinds(head: bytes, name: str) -> None:
                         "spreadsheet as .xlsx or CSV.")
 
 
-# ------------------------------------------------------------------ CSV and TSV
-
-def _codec(name: str) -> str:
-    key = name.strip().lower().replace(" ", "")
-    codec = ENCODING_NAMES.get(key, key)
-    try:
-        codecs.lookup(codec)
-    except LookupError:
-        raise ReadError(f'"{name}" is not an encoding this program knows: choose UTF-8, '
-                        "Shift_JIS (CP932) or UTF-16.") from None
-    if codecs.lookup(codec).name == "utf-8" and key.replace("_", "-") == "utf-8":
-        return "utf-8-sig"   # a BOM, if any, is not part of the first column's name
-    return codec
-
-
-def _detect(head: bytes) -> str:
-    """The codec of a text file from its first bytes: a BOM, else UTF-8 when they are valid
-    UTF-8 (a character cut at the sample's end is fine), else charset-normalizer's guess."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-
-    # A short file gives the detector little to go on: a lenient threshold, and CP932 (what
-    # Excel in Japan writes) when nothing else fits and it reads the bytes.
-    results = list(from_bytes(head, threshold=0.5, explain=False))
-    if results:
-        return _codec(_preferred(head, results))
-    try:
-        codecs.getincrementaldecoder("cp932")().decode(head, final=False)
-        return "cp932"
-    except UnicodeDecodeError:
-        raise ReadError("The file's text cannot be read in any encoding tried (UTF-8, "
-                        f"Shift_JIS, ...): is it really a CSV file? {CHOOSE}") from None
-
-
-PREFERRED = ("cp932", "shift_jis", "shift_jis_2004", "euc_jp", "euc_jis_2004", "cp1252")
-"""Among encodings that read a sample equally well, the ones spreadsheets write here: a
-short Japanese sample reads as Korean (cp949) as well, a German one as Central European."""
-
-
-def _preferred(head: bytes, results: list[Any]) -> str:
-    best = min(results, key=lambda r: r.chaos)
-    close = {r.encoding for r in results if r.chaos <= best.chaos + 0.02}
-    for name in PREFERRED:
-        if name in close:
-            return name
-    if not close & {"cp949", "gb18030", "big5", "big5hkscs", "euc_kr"}:
-        try:
-            head.decode("cp1252")
-            return "cp1252"
-        except UnicodeDecodeError:
-            pass
-    return str(best.encoding)
-
-
-def _decode_sample(head: bytes, codec: str, whole: bool, given: bool) -> str:
-    try:
-        return codecs.getincrementaldecoder(codec)().decode(head, final=whole)
-    except UnicodeDecodeError as error:
-        said = "the encoding you chose" if given else "the encoding found"
-        raise ReadError(f"The file cannot be read as {_shown(codec)} ({said}): byte "
-                        f"{error.start + 1} is not valid there. {CHOOSE}") from None
-
-
-def _shown(codec: str) -> str:
-    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp932": "Shift_JIS (CP932)",
-            "utf-16": "UTF-16", "euc_jis_2004": "EUC-JP", "euc_jp": "EUC-JP",
-            "cp1252": "Windows-1252"}.get(codec, codec)
-
-
-def _sniff(sample: str, name: str) -> str:
-    """The delimiter giving the most rows with the header's number of cells (several
-    cells); a .tsv name prefers tab and a tie prefers the comma."""
-    lines = sample.splitlines(keepends=True)
-    if len(lines) > 1 and len(sample) >= SAMPLE - 4:
-        lines = lines[:-1]        # the last line may be cut by the sample's end
-    lines = [line for line in lines if line.strip(" \t,;\r\n")][:200]
-    best, best_score = ",", (-1, -1, -1)
-    for delimiter in DELIMITERS:
-        try:
-            rows = [r for r in csv.reader(lines, delimiter=delimiter) if any(c.strip()
-                                                                            for c in r)]
-        except csv.Error:
-            continue
-        if not rows:
-            continue
-        width = len(rows[0])
-        fits = sum(1 for r in rows if len(r) == width) if width > 1 else 0
-        preferred = (delimiter == "\t") == name.endswith((".tsv", ".tab"))
-        score = (fits, width, int(preferred))
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-def _lines(raw: io.BufferedReader, codec: str) -> Generator[str, None, None]:
-    """The file's text line by line, so that bytes the codec cannot read are found on their
-    own line (UTF-16 has zero bytes in its line ends: it is decoded in chunks)."""
-    decoder = codecs.getincrementaldecoder(codec)()
-    if codecs.lookup(codec).name.startswith("utf-16"):
-        rest = ""
-        while chunk := raw.read(SAMPLE):
-            *whole, rest = (rest + decoder.decode(chunk)).split("\n")
-            yield from (line + "\n" for line in whole)
-        yield rest + decoder.decode(b"", final=True)
-        return
-    for line in raw:
-        yield decoder.decode(line)
-    yield decoder.decode(b"", final=True)
-
-
-def _records(text: Iterator[str], delimiter: str, codec: str
-             ) -> Iterator[tuple[int, list[str]]]:
-    csv.field_size_limit(FIELD_LIMIT)
-    reader = csv.reader(text, delimiter=delimiter)
-    line = 0
-    try:
-        for line, cells in enumerate(reader, start=1):
-            yield line, cells
-    except UnicodeDecodeError:
-        raise ReadError(f"Row {line + 1} cannot be read as {_shown(codec)}: the file "
-                        f"mixes encodings or is not text. {CHOOSE}") from None
-    except csv.Error as error:
-        raise ReadError(f"Row {line + 1} cannot be read: {error}. Check its quotes "
-                        "(a quote inside a cell is written twice: \"\").") from None
-
-
-def _text_header(path: Path, codec: str, delimiter: str) -> tuple[list[str], int]:
-    with path.open("rb") as raw:
-        lines = _lines(raw, codec)
-        try:
-            return _header(_records(lines, delimiter, codec))
-        except LookupError:
-            raise ReadError("The file has no header row: its first row must name the "
-                            "columns.") from None
-        finally:
-            lines.close()
-
-
 # ------------------------------------------------------------------ XLSX
 
 def _open_xlsx(path: Path, engine: str | None = None) -> Sheet:
@@ -323,7 +162,7 @@ def _open_xlsx(path: Path, engine: str | None = None) -> Sheet:
     else:
         source = sheet._xlsx_rows()
     try:
-        sheet.columns, sheet.header_line = _header(source)
+        sheet.columns, sheet.header_line = header_of(source)
     except LookupError:
         raise ReadError("The workbook's first sheet is empty: its first row must name the "
                         "columns, and the rows below hold the data.") from None
@@ -387,7 +226,7 @@ TITLE_ROWS = 5
 """Rows with one cell above the header (a sheet's title, its date) that are passed over."""
 
 
-def _header(source: Iterator[tuple[int, list[Any]]]) -> tuple[list[str], int]:
+def header_of(source: Iterator[tuple[int, list[Any]]]) -> tuple[list[str], int]:
     """The header's cells and line: the first non-blank row — or, when the sheet opens with
     a few rows of one cell each (a title such as "顧客一覧 2026/11/30") and then a row of
     several, that row. LookupError when every row is blank."""
