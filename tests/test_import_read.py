@@ -301,3 +301,10 @@ def test_workbook_title_row(tmp_path, engine):
     assert (sheet.columns, sheet.header_line) == (["Name", "City"], 2)
     assert list(sheet.numbered()) == [(3, ["Lyons Ltd", "London"])]
     assert list(sheet.numbered()) == [(3, ["Lyons Ltd", "London"])]   # read again
+
+
+def test_empty_workbook_streaming_engine(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    openpyxl.Workbook().save(path)
+    with pytest.raises(ReadError, match="first sheet is empty"):
+        read._open_xlsx(path, engine="openpyxl")

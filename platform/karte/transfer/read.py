@@ -20,9 +20,9 @@ SAMPLE = 64 * 1024
 """Bytes looked at to recognise a file, choose an encoding and a delimiter."""
 XLSX_STREAM_ABOVE = 10 * 1024 * 1024
 """Workbooks larger than this (about 200,000 rows of 10 columns) are read with openpyxl's
-streaming read-only mode; smaller ones with python-calamine, six times faster but holding
-the sheet's cells in memory (bench/bench_xlsx_read.py: 100k × 10 rows in 5.4 s and 124 MB
-against 32 s and 47 MB)."""
+streaming read-only mode; smaller ones with python-calamine, ten times faster but holding
+the sheet's cells in memory (bench/bench_xlsx_read.py, 100k × 10 rows on a shared 2-core
+machine: about 3.5 s and 110 MB against 37 to 50 s and 48 MB)."""
 ENCODINGS = (("utf-8", "UTF-8"), ("cp932", "Shift_JIS (CP932)"), ("utf-16", "UTF-16"),
              ("euc_jp", "EUC-JP"), ("cp1252", "Windows-1252 (Western Europe)"))
 """The encodings a person may choose instead of the detected one (codec, name shown); any
@@ -44,8 +44,8 @@ class Sheet:
     columns: list[str]            # header cells as text, stripped, made unique
     header_line: int = 1          # the line (record) number of the header
     _engine: str = field(default="calamine", repr=False)
-    # calamine's sheet as loaded to find the header, kept for the first rows() only: a
-    # workbook is not parsed twice in a row
+    # the workbook as loaded to find the header, kept for the first rows() only: a
+    # workbook is not loaded twice in a row
     _loaded: Any = field(default=None, repr=False, compare=False)
 
     def rows(self) -> Iterator[list[Any]]:
@@ -75,10 +75,10 @@ class Sheet:
         yield from rows(self.path, self.encoding, self.delimiter)
 
     def _xlsx_rows(self) -> Iterator[tuple[int, list[Any]]]:
+        loaded, self._loaded = self._loaded, None
         if self._engine == "openpyxl":
-            yield from _openpyxl_rows(self.path)
+            yield from _openpyxl_rows(self.path, loaded)
         else:
-            loaded, self._loaded = self._loaded, None
             yield from _calamine_rows(self.path, loaded)
 
 
@@ -156,14 +156,19 @@ def _open_xlsx(path: Path, engine: str | None = None) -> Sheet:
         raise ReadError("This is a ZIP file (or a Word / OpenDocument file), not an XLSX "
                         "workbook: save the sheet as .xlsx or CSV.")
     sheet = Sheet(path, "xlsx", None, None, [], _engine=engine)
+    # the loaded workbook is kept for the first rows(): loading is most of the work (its
+    # shared strings for openpyxl, every cell for calamine)
     if engine == "calamine":
         sheet._loaded = _calamine_sheet(path)
         source = _calamine_rows(path, sheet._loaded)
     else:
-        source = sheet._xlsx_rows()
+        sheet._loaded = _openpyxl_book(path)
+        source = _openpyxl_iter(sheet._loaded)
     try:
         sheet.columns, sheet.header_line = header_of(source)
     except LookupError:
+        if engine == "openpyxl":
+            sheet._loaded.close()
         raise ReadError("The workbook's first sheet is empty: its first row must name the "
                         "columns, and the rows below hold the data.") from None
     finally:
@@ -203,21 +208,29 @@ def _calamine_cell(value: Any) -> Any:
     return value
 
 
-def _openpyxl_rows(path: Path) -> Iterator[tuple[int, list[Any]]]:
+def _openpyxl_rows(path: Path, loaded: Any = None) -> Iterator[tuple[int, list[Any]]]:
+    workbook = loaded if loaded is not None else _openpyxl_book(path)
+    try:
+        yield from _openpyxl_iter(workbook)
+    finally:
+        workbook.close()
+
+
+def _openpyxl_book(path: Path) -> Any:
     import openpyxl  # type: ignore[import-untyped]
 
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl's own errors: a damaged workbook
         raise ReadError(f"The workbook cannot be read ({error}): open it in your "
                         "spreadsheet and save it again as .xlsx.") from None
-    try:
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()
-        for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield line, list(cells)
-    finally:
-        workbook.close()
+
+
+def _openpyxl_iter(workbook: Any) -> Iterator[tuple[int, list[Any]]]:
+    sheet = workbook.worksheets[0]
+    sheet.reset_dimensions()
+    for line, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+        yield line, list(cells)
 
 
 # ------------------------------------------------------------------ both
