@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from karte.fields import normalise
 from karte.meta.model import Entity, Field, Pack
-from karte.transfer import cells
+from karte.transfer import cell_dates, cells
 
 MULTI_SEPARATOR = ";"
 
@@ -42,7 +42,7 @@ class Reading:
         """The pack's timezone; dates day first as the pack's locale and country write
         them (en-US and ja month/year first, en-GB, de, fr day first) unless said."""
         if day_first is None:
-            day_first = cells.locale_day_first(pack.locale, pack.country)
+            day_first = cell_dates.locale_day_first(pack.locale, pack.country)
         return cls(ZoneInfo(pack.timezone or "UTC"), day_first)
 
 
@@ -134,7 +134,7 @@ def _boolean(field: Field, raw: Any, reading: Reading) -> bool:
 
 
 def _date(field: Field, raw: Any, reading: Reading) -> dt.date:
-    value = cells.date(raw, reading.day_first)
+    value = cell_dates.date(raw, reading.day_first)
     if value is None:
         raise CellProblem("import.date", 'Cannot read "%(value)s" as a date: write %(example)s.',
                           value=cells.shown(raw), example=_date_example(reading))
@@ -142,7 +142,7 @@ def _date(field: Field, raw: Any, reading: Reading) -> dt.date:
 
 
 def _datetime(field: Field, raw: Any, reading: Reading) -> dt.datetime:
-    value = cells.moment(raw, reading.day_first)
+    value = cell_dates.moment(raw, reading.day_first)
     if value is None:
         raise CellProblem("import.datetime",
                           'Cannot read "%(value)s" as a date and time: write %(example)s.',
