@@ -141,8 +141,8 @@ def test_the_upload_step_offers_a_file_and_an_encoding(app):
     form = page.select_one("form.import-upload")
     assert form["enctype"] == "multipart/form-data"
     assert form.select_one("input[type=file][name=file]") is not None
-    assert [o["value"] for o in form.select("select[name=encoding] option")] == \
-        ["", "utf-8", "cp932"]
+    offered = [o["value"] for o in form.select("select[name=encoding] option")]
+    assert offered[:3] == ["", "utf-8", "cp932"]
     assert "MB" in form.get_text()
 
 

@@ -20,10 +20,12 @@ from typing import IO
 
 from flask import abort, current_app
 
+from karte.transfer.read import ENCODINGS as READABLE
+
 FOLDER = "imports"
 KEEP_SECONDS = 24 * 3600
 TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-ENCODINGS = ("utf-8", "cp932")
+ENCODINGS = tuple(codec for codec, _name in READABLE)
 """The encodings a user may choose instead of detection (Shift_JIS is read as CP932,
 Microsoft's superset that Excel writes)."""
 

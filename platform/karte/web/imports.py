@@ -97,7 +97,7 @@ def upload(entity: str):
 def _upload_page(entity: Entity, error: str | None = None, status: int = 200,
                  encoding: str = ""):
     return render("imports/upload.html", "imports/_upload.html", status, entity=entity,
-                  error=error, encoding=encoding, step=1,
+                  error=error, encoding=encoding, step=1, encodings=files.READABLE,
                   max_mb=current_app.config["KARTE_MAX_UPLOAD_MB"])
 
 
