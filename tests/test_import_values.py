@@ -66,6 +66,7 @@ CASES = [
     ("money", "-¥500", Decimal("-500")),
     ("money", "JPY 3,000", Decimal("3000")),
     ("money", "1,000 USD", Decimal("1000")),
+    ("money", "usd 5", Decimal("5")),
     ("money", "€12.50", Decimal("12.50")),
     ("money", 250000.5, Decimal("250000.5")),
     ("percent", "12.5%", Decimal("12.5")),
@@ -193,6 +194,8 @@ PROBLEMS = [
     ("money", "¥", "import.number",
      'Cannot read "¥" as a number: write 1200, 1,200, ¥1,200 or 1,200円.'),
     ("money", "12-34", "import.number", None),
+    ("money", "ABC123", "import.number", None),          # not a currency code
+    ("integer", "EMP100", "import.number", None),
     ("percent", "abc%", "import.number",
      'Cannot read "abc%" as a number: write 12.5 or 12.5%.'),
     ("boolean", "maybe", "import.boolean",

@@ -14,7 +14,10 @@ from typing import Any
 from karte.meta.model import Field
 
 SHOWN = 60                               # characters of a cell quoted in a message
-CURRENCY = re.compile(r"^(?:[A-Z]{3}|US\$|[$¥€£₩元円\\])+|(?:[A-Z]{3}|[$¥€£₩元円])+$")
+CODES = ("JPY|USD|EUR|GBP|CNY|RMB|KRW|TWD|HKD|SGD|AUD|NZD|CAD|CHF|SEK|NOK|DKK|INR|THB|"
+         "MYR|IDR|PHP|VND|BRL|MXN|ZAR")
+CURRENCY = re.compile(rf"^(?:{CODES}|US\$|[$¥€£₩元円\\])+|(?:{CODES}|[$¥€£₩元円])+$",
+                      re.IGNORECASE)
 """Currency marks and codes around an amount; a backslash is the yen sign of a Shift_JIS file
 (its byte 0x5C, which Japanese fonts draw as ¥)."""
 GROUPED = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^\d{1,3}(?:[ \u00a0\u202f']\d{3})+"
