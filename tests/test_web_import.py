@@ -336,6 +336,9 @@ def test_the_wizard_speaks_japanese(app):
     dry = soup(checked(client, BAD))
     messages = [tr.select("td")[3].get_text() for tr in dry.select(".import-problems tbody tr")]
     assert any("日付" in m for m in messages), messages
+    preview = dry.select_one(".import-preview").get_text()
+    assert "法人" in preview and "個人" in preview and "はい" in preview
+    assert "Company" not in preview
 
 
 def test_a_large_import_runs_in_the_background_and_its_report_follows_it(app, monkeypatch):

@@ -127,3 +127,27 @@ def duplicate_rows(entity: Entity, duplicates: Iterable[Any]) -> list[dict[str, 
         rows.append({"line": d.line, "fields": _(", ").join(fields), "lines": d.lines,
                      "records": d.records})
     return rows
+
+
+def preview_rows(entity: Entity, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dry run's preview in the UI language: the engine writes option labels in the
+    pack's language and booleans as yes/no; the page says them in the user's."""
+    return [{name: _said(entity.fields.get(name), value) for name, value in row.items()}
+            for row in rows]
+
+
+def _said(f: Any, value: Any) -> Any:
+    if f is None or not isinstance(value, str) or not value:
+        return value
+    if f.type == "boolean":
+        return {"yes": _("Yes"), "no": _("No")}.get(value, value)
+    if f.options:
+        return "; ".join(_option_label(f, part) for part in value.split("; "))
+    return value
+
+
+def _option_label(f: Any, said: str) -> str:
+    for option in f.options:
+        if said == option.key or said in option.label.values.values():
+            return text(option.label)
+    return said

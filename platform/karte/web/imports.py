@@ -52,7 +52,7 @@ from karte.web import (
 from karte.web import import_files as files
 from karte.web.errors import problem_page
 from karte.web.import_form import Choices, MappingForm, choices, posted, prefilled
-from karte.web.import_messages import duplicate_rows, problem_rows
+from karte.web.import_messages import duplicate_rows, preview_rows, problem_rows
 
 blueprint = Blueprint("imports", __name__)
 SAMPLES = 3
@@ -206,7 +206,8 @@ def check(entity: str, token: str):
                       upload=saved, form=form, report=report, step=3,
                       problems=problem_rows(ent, report.problems),
                       duplicate_rows=duplicate_rows(ent, report.duplicates),
-                      preview=_preview_columns(form, report))
+                      preview=_preview_columns(form, report),
+                      preview_rows=preview_rows(ent, report.preview))
     if is_fragment():   # a reload brings back the mapping with these choices
         response.headers["HX-Replace-Url"] = url_for(
             "imports.mapping", entity=ent.name, token=token, **form.args())
