@@ -254,6 +254,14 @@ def test_long_value_shortened_in_the_message():
     assert len(caught.value.details["value"]) == 60
 
 
+def test_messages_quote_one_line_and_list_twenty_options():
+    many = field("enum", options=tuple(Option(f"o{n}", Text.of(f"O{n}")) for n in range(25)))
+    with pytest.raises(CellProblem) as caught:
+        read_cell(many, "first\nsecond", TOKYO)
+    assert caught.value.details["value"] == "first second"
+    assert caught.value.details["allowed"].endswith("o19 (O19) and 5 more")
+
+
 @pytest.mark.parametrize("kind", ["formula", "rollup", "file", "lines"])
 def test_not_importable(kind):
     with pytest.raises(CellProblem) as caught:

@@ -49,8 +49,8 @@ def as_text(raw: Any) -> str:
 
 
 def shown(raw: Any) -> str:
-    """The cell as a message quotes it (shortened)."""
-    text = as_text(raw).strip()
+    """The cell as a message quotes it: on one line, shortened."""
+    text = " ".join(as_text(raw).split())
     return text if len(text) <= SHOWN else text[:SHOWN - 1] + "…"
 
 
@@ -152,15 +152,20 @@ def _options(field: Field) -> dict[str, str]:
     return names
 
 
+LISTED = 20
+"""Options a message lists; more are counted."""
+
+
 def allowed(field: Field) -> str:
-    """The options as a message lists them: key (label, label), ..."""
+    """The options as a message lists them: key (label, label), ... (20 at most)."""
     shown_options = []
-    for candidate in field.options:
+    for candidate in field.options[:LISTED]:
         labels = [label for label in dict.fromkeys(candidate.label.values.values())
                   if label != candidate.key]
         shown_options.append(f"{candidate.key} ({', '.join(labels)})" if labels
                              else candidate.key)
-    return ", ".join(shown_options)
+    more = len(field.options) - LISTED
+    return ", ".join(shown_options) + (f" and {more} more" if more > 0 else "")
 
 
 def parts(text: str) -> Iterator[str]:
