@@ -543,3 +543,15 @@ def test_a_large_revert_runs_in_the_background_and_its_report_follows_it(app, mo
     done = soup(client.get(report_url)).select_one("#import-step")
     assert done["data-state"] == "reverted" and not done.has_attr("hx-trigger")
     assert count(app) == 0
+
+
+def test_the_dry_run_names_duplicates_in_the_file_and_among_stored_records(app):
+    stored = app.extensions["karte"]["records"].create("customer", {"name": "Acme"})
+    file = GOOD + "Lyons,other@example.com,,,company,again\n"
+    page = soup(checked(app.client(), file))
+    section = page.select_one(".import-duplicates")
+    assert section is not None
+    items = [li.get_text(" ", strip=True) for li in section.select("li")]
+    assert any(i.startswith("Line 2") for i in items), items
+    assert any(i.startswith("Line 4") and "line 3" in i for i in items), items
+    assert section.select_one(f"a[href='/customer/{stored['id']}']").get_text() == "Acme"
