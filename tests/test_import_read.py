@@ -200,6 +200,7 @@ def test_rows_stream(tmp_path):
     (b"\n,,\n  \n\t\n", "a.csv", "no header row"),
     (b"%PDF-1.7\n...", "customers.csv", "PDF document"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", r"old Excel file \(.xls\)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "secret.xlsx", "protected by a password"),
     (b"\x89PNG\r\n\x1a\n", "a.png", "image"),
     (b"\x1f\x8b\x08\x00", "a.csv.gz", "compressed"),
     (b"name\nA\n", "book.xls", "not a CSV, TSV or XLSX"),

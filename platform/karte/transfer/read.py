@@ -132,6 +132,10 @@ _OTHER_KINDS = (
 
 
 def _refuse_other_kinds(head: bytes, name: str) -> None:
+    if head.startswith(b"\xd0\xcf\x11\xe0") and name.endswith((".xlsx", ".xlsm")):
+        raise ReadError("This workbook is protected by a password (Excel stores such a file "
+                        "encrypted): remove the password in Excel and save it again, or save "
+                        "it as CSV.")
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:16].lower()
     for magic, message in _OTHER_KINDS:
         if head.startswith(magic) or (magic.startswith(b"<") and start.startswith(magic)):
