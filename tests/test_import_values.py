@@ -100,6 +100,8 @@ CASES = [
     ("date", dt.datetime(2026, 11, 30), dt.date(2026, 11, 30)),
     ("date", 46356, dt.date(2026, 11, 30)),                # an Excel serial
     ("date", 61, dt.date(1900, 3, 1)),
+    ("date", 1, dt.date(1900, 1, 1)),                      # before Excel's 29 Feb 1900
+    ("date", 59, dt.date(1900, 2, 28)),
     ("date", 46356.0, dt.date(2026, 11, 30)),
     ("datetime", "2026-11-30 14:05", dt.datetime(2026, 11, 30, 14, 5, tzinfo=TOKYO.zone)),
     ("datetime", "2026/11/30 9:05:30",
@@ -209,6 +211,7 @@ PROBLEMS = [
     ("date", "26/11/30", "import.date", None),            # a two-digit year is not guessed
     ("date", dt.datetime(2026, 11, 30, 9, 15), "import.date", None),
     ("date", 0, "import.date", None),
+    ("date", 60, "import.date", None),                    # Excel's 29 February 1900
     ("date", 3_000_000, "import.date", None),
     ("date", "2026/11/30 9:15", "import.date", None),
     ("datetime", "2026-11-30 25:00", "import.datetime",
@@ -346,3 +349,18 @@ def test_importable_fields(make_pack):
     assert [f.name for f in importable(pack.entity("doc"), read_only=True)] == [
         "title", "stamp", "n"]
     assert [f.name for f in importable(pack.entity("doc_item"), read_only=True)] == ["label"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["integer", "decimal", "money", "percent", "boolean", "date",
+                        "datetime", "email", "url", "phone", "enum", "multi_enum", "string",
+                        "links"]),
+       st.one_of(st.text(max_size=40),
+                 st.text(alphabet="0123456789０１２３,.-/:年月日時分 ¥円%+()▲令和元AMP", max_size=25),
+                 st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+                 st.datetimes(), st.dates(), st.booleans()))
+def test_any_cell_is_read_or_refused_with_a_cell_problem(kind, cell):
+    try:
+        read_cell(field(kind), cell, TOKYO)
+    except CellProblem as problem:
+        assert problem.code.startswith("import.") and problem.message

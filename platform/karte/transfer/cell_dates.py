@@ -12,8 +12,8 @@ from typing import Any
 from karte.transfer.cells import nfkc
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-"""Day 0 of Excel's 1900 date system (its serial 60 is the 29 February 1900 that never was:
-counting from the 30th makes serials from 61 on — 1 March 1900 — right)."""
+"""Day 0 of Excel's 1900 date system from serial 61 (1 March 1900) on: Excel counts a 29
+February 1900 that never was (serial 60), so serials 1 to 59 are one day later."""
 SERIAL_MAX = 2_958_465                   # 9999-12-31
 ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925, "大正": 1911, "明治": 1867,
         "R": 2018, "H": 1988, "S": 1925}
@@ -78,9 +78,10 @@ def moment(raw: Any, day_first: bool) -> dt.datetime | None:
 
 
 def _serial(raw: float | int | Decimal) -> dt.datetime | None:
-    if not 1 <= raw <= SERIAL_MAX:
+    if not 1 <= raw <= SERIAL_MAX or 60 <= raw < 61:
         return None
-    moment = EXCEL_EPOCH + dt.timedelta(days=float(raw))
+    days = float(raw) + (1 if raw < 60 else 0)
+    moment = EXCEL_EPOCH + dt.timedelta(days=days)
     return moment.replace(microsecond=0) if moment.microsecond < 500_000 else (
         moment + dt.timedelta(seconds=1)).replace(microsecond=0)
 
