@@ -356,7 +356,8 @@ def test_importable_fields(make_pack):
                         "datetime", "email", "url", "phone", "enum", "multi_enum", "string",
                         "links"]),
        st.one_of(st.text(max_size=40),
-                 st.text(alphabet="0123456789０１２３,.-/:年月日時分 ¥円%+()▲令和元AMP", max_size=25),
+                 st.text(alphabet="0123456789０１２３,.-/:年月日時分 ¥円%+()▲令和元AMP",
+                         max_size=25),
                  st.integers(), st.floats(allow_nan=True, allow_infinity=True),
                  st.datetimes(), st.dates(), st.booleans()))
 def test_any_cell_is_read_or_refused_with_a_cell_problem(kind, cell):
