@@ -268,6 +268,8 @@ def test_a_run_reports_its_counts_and_the_failed_rows_can_be_reimported(app):
     counts = {dd["data-count"]: dd.get_text(strip=True) for dd in report.select("dd")}
     assert counts == {"created": "2", "updated": "0", "unchanged": "0", "failed": "1"}
     assert count(app) == 2
+    again = client.post(run["action"], data=form_data(page, "form.import-run"))
+    assert again.headers["Location"] == report_url and count(app) == 2   # not twice
 
     download = client.get(report.select_one("a[href$='failed.csv']")["href"])
     assert download.status_code == 200 and download.mimetype == "text/csv"

@@ -4,8 +4,10 @@ An upload is saved under the instance folder (`instance/imports/`) with a random
 user's filename is kept only as data, in a small JSON note beside it, never as a path — so
 the mapping and dry-run steps can read the file again without a second upload. The note
 says whose upload it is and for which entity: another user (or another entity's wizard)
-asking for the same name gets a 404, as for any page they cannot see. Uploads older than a
-day are removed when the next one arrives.
+asking for the same name gets a 404, as for any page they cannot see. Once its import has
+run the file is removed and the note keeps the batch, so a second click on "Import" (or the
+back button) leads to that import's report instead of importing twice. A file imported in
+the background, or never imported, goes when it is a day old and the next upload arrives.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Upload:
     user: int | None
     encoding: str | None    # None: detect
     size: int
+    batch: int | None = None    # the import it became, once run: the file is gone
 
 
 def _folder() -> Path:
@@ -75,11 +78,22 @@ def find(token: str, entity: str, user: int | None) -> Upload:
         note = json.loads(note_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         abort(404)
-    if note.get("entity") != entity or note.get("user") != user or not path.exists():
+    batch = note.get("batch") if isinstance(note.get("batch"), int) else None
+    if note.get("entity") != entity or note.get("user") != user or not (
+            batch or path.exists()):
         abort(404)
     return Upload(token, path, str(note.get("filename") or ""), entity, user,
                   note.get("encoding") if note.get("encoding") in ENCODINGS else None,
-                  int(note.get("size") or 0))
+                  int(note.get("size") or 0), batch)
+
+
+def used(upload: Upload, batch: int) -> None:
+    """The upload's import is over: its rows now live in the batch, so the file goes and
+    the note remembers the batch (a second "Import" finds that report, not a 404)."""
+    note = upload.path.with_suffix(".json")
+    data = json.loads(note.read_text(encoding="utf-8"))
+    note.write_text(json.dumps({**data, "batch": batch}), encoding="utf-8")
+    upload.path.unlink(missing_ok=True)
 
 
 def _plain(filename: str) -> str:

@@ -32,6 +32,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Response as Answer
 
 from karte.meta.model import Entity
 from karte.store.errors import RecordError
@@ -136,9 +137,12 @@ def _sheet(upload: files.Upload) -> Sheet:
     return open_sheet(upload.path, filename=upload.filename, encoding=upload.encoding)
 
 
-def _opened(entity: Entity, token: str) -> tuple[files.Upload, Sheet] | Response:
+def _opened(entity: Entity, token: str) -> tuple[files.Upload, Sheet] | Answer:
     """The user's upload and its sheet, or the upload step saying why it cannot be read."""
     saved = files.find(token, entity.name, _user_id())
+    if saved.batch is not None:     # already imported: its report, never a second import
+        return redirect(url_for("imports.report", entity=entity.name, batch=saved.batch),
+                        303)
     try:
         return saved, _sheet(saved)
     except ReadError as error:
@@ -151,7 +155,7 @@ def _opened(entity: Entity, token: str) -> tuple[files.Upload, Sheet] | Response
 def mapping(entity: str, token: str):
     ent = _importing(entity)
     opened = _opened(ent, token)
-    if isinstance(opened, Response):
+    if isinstance(opened, Answer):
         return opened
     saved, sheet = opened
     targets = choices(ent, actor())
@@ -178,7 +182,7 @@ def _checked(entity: Entity, token: str):
     upload step for an unreadable file, the mapping again — choices kept — for a bad
     choice)."""
     opened = _opened(entity, token)
-    if isinstance(opened, Response):
+    if isinstance(opened, Answer):
         return opened
     saved, sheet = opened
     targets = choices(entity, actor())
@@ -194,7 +198,7 @@ def _checked(entity: Entity, token: str):
 def check(entity: str, token: str):
     ent = _importing(entity)
     got = _checked(ent, token)
-    if isinstance(got, Response):
+    if isinstance(got, Answer):
         return got
     saved, sheet, form = got
     plan = form.plan(ent.name, saved.encoding)
@@ -226,7 +230,7 @@ def _preview_columns(form: MappingForm, report: Any) -> list[tuple[str, str]]:
 def run(entity: str, token: str):
     ent = _importing(entity)
     got = _checked(ent, token)
-    if isinstance(got, Response):
+    if isinstance(got, Answer):
         return got
     saved, _sheet_read, form = got
     try:
@@ -234,6 +238,8 @@ def run(entity: str, token: str):
                              actor(), file_name=saved.filename)
     except ReadError as error:
         return _upload_page(ent, str(error), 422)
+    if engine.report(_services(), batch).state in ("done", "failed"):
+        files.used(saved, batch)    # a background import still reads it: pruned later
     return _go(url_for("imports.report", entity=ent.name, batch=batch))
 
 
