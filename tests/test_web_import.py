@@ -337,6 +337,8 @@ def test_the_wizard_speaks_japanese(app):
     client = app.client()
     page = soup(client.get("/customer/import?lang=ja"))
     assert page.select_one("h1").get_text(strip=True) == "顧客のインポート"
+    broken = upload(client, b"PK\x03\x04 not really a workbook", name="broken.xlsx")
+    assert "壊れています" in soup(broken).select_one("#import-error").get_text()
     dry = soup(checked(client, BAD))
     messages = [tr.select("td")[3].get_text() for tr in dry.select(".import-problems tbody tr")]
     assert any("日付" in m for m in messages), messages

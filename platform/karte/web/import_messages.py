@@ -151,3 +151,25 @@ def _option_label(f: Any, said: str) -> str:
         if said == option.key or said in option.label.values.values():
             return text(option.label)
     return said
+
+
+# The reader's fixed sentences (karte/transfer/read.py, read_text.py), listed so the
+# catalogue has them; a sentence carrying the file's own details stays as the reader says it.
+READ_ERRORS = (
+    _l("The file is empty: export the sheet again with its header row and at least one row "
+       "of data."),
+    _l("This workbook is protected by a password (Excel stores such a file encrypted): "
+       "remove the password in Excel and save it again, or save it as CSV."),
+    _l("This file looks like an XLSX workbook but is damaged: open it in your spreadsheet "
+       "and save it again."),
+    _l("This is a ZIP file (or a Word / OpenDocument file), not an XLSX workbook: save the "
+       "sheet as .xlsx or CSV."),
+    _l("The workbook's first sheet is empty: its first row must name the columns, and the "
+       "rows below hold the data."),
+    _l("The file has no header row: its first row must name the columns."),
+)
+
+
+def read_error(error: Exception) -> str:
+    """Why a file cannot be read, in the UI language when the catalogue has the sentence."""
+    return _(str(error))

@@ -53,7 +53,12 @@ from karte.web import (
 from karte.web import import_files as files
 from karte.web.errors import problem_page
 from karte.web.import_form import Choices, MappingForm, choices, posted, prefilled
-from karte.web.import_messages import duplicate_rows, preview_rows, problem_rows
+from karte.web.import_messages import (
+    duplicate_rows,
+    preview_rows,
+    problem_rows,
+    read_error,
+)
 
 blueprint = Blueprint("imports", __name__)
 SAMPLES = 3
@@ -115,7 +120,7 @@ def receive(entity: str):
         _sheet(saved)
     except ReadError as error:
         saved.path.unlink(missing_ok=True)
-        return _upload_page(ent, str(error), 422, encoding)
+        return _upload_page(ent, read_error(error), 422, encoding)
     return _go(url_for("imports.mapping", entity=ent.name, token=saved.token))
 
 
@@ -146,7 +151,7 @@ def _opened(entity: Entity, token: str) -> tuple[files.Upload, Sheet] | Answer:
     try:
         return saved, _sheet(saved)
     except ReadError as error:
-        return _upload_page(entity, str(error), 422)
+        return _upload_page(entity, read_error(error), 422)
 
 
 # ---------------------------------------------------------------- 2. mapping
@@ -205,7 +210,7 @@ def check(entity: str, token: str):
     try:
         report = engine.dry_run(_services(), sheet, plan, actor())
     except ReadError as error:
-        return _upload_page(ent, str(error), 422)
+        return _upload_page(ent, read_error(error), 422)
     response = render("imports/dry_run.html", "imports/_dry_run.html", 200, entity=ent,
                       upload=saved, form=form, report=report, step=3,
                       problems=problem_rows(ent, report.problems),
@@ -237,7 +242,7 @@ def run(entity: str, token: str):
         batch = engine.start(_services(), saved.path, form.plan(ent.name, saved.encoding),
                              actor(), file_name=saved.filename)
     except ReadError as error:
-        return _upload_page(ent, str(error), 422)
+        return _upload_page(ent, read_error(error), 422)
     if engine.report(_services(), batch).state in ("done", "failed"):
         files.used(saved, batch)    # a background import still reads it: pruned later
     return _go(url_for("imports.report", entity=ent.name, batch=batch))
