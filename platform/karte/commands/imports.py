@@ -88,7 +88,9 @@ def _print_report(report: Any, mapping: dict[str, str | None]) -> None:
 
 
 def _exit_code(report: Any) -> int:
-    if report.state == "failed" and report.imported == 0 or report.imported == 0:
+    """2 nothing imported (a plan problem, an empty file, every row failed), 1 some rows
+    failed or the batch stopped midway, 0 every row imported."""
+    if report.imported == 0:
         return 2
     return 1 if report.failed or report.state == "failed" else 0
 
