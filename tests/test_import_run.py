@@ -360,3 +360,19 @@ def test_create_each_creates_the_good_rows_and_returns_the_problems_of_the_other
     assert [c["name"] for c in all_of(services, "customer")] == ["A", "C"]
     later, clash = records.create_each("customer", [{"name": "D", "code": "C-1"}], seen=seen)
     assert later == [None] and clash[0][0].code == "unique"
+
+
+def test_a_dry_run_tries_chunk_by_chunk_and_still_sees_the_whole_file(
+        services, admin, tmp_path, monkeypatch):
+    from karte.transfer import import_run
+
+    monkeypatch.setattr(import_run, "CHUNK", 2)
+    file = sheet(tmp_path, "name,code\n,C-0\nA,C-1\nB,C-1\nC,C-2\n")
+
+    report = imports.dry_run(services, file, plan("customer", "name,code"), admin)
+
+    assert (report.created, report.failed) == (2, 2)
+    assert [(p.line, p.column, p.code) for p in report.problems] == [
+        (2, "name", "record.required"), (4, "code", "record.unique")]
+    assert [row["name"] for row in report.preview] == ["A", "C"]
+    assert services.records.count("customer") == 0

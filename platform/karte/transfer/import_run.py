@@ -4,9 +4,9 @@ the batch's progress and items stored as it goes.
 
 A real run commits chunk by chunk (a background import shows its progress, a large file
 never sits in one transaction): a row is written whole or not at all, the batch row says
-how far it got, and a revert undoes what it did. A dry run is the same work in one
-transaction rolled back at the end, so its counts, problems and preview are exactly what
-the run would give.
+how far it got, and a revert undoes what it did. A dry run is the same work, each chunk
+in a transaction rolled back at once, so its counts, problems and preview are what the
+run would give.
 """
 
 from __future__ import annotations
@@ -144,15 +144,21 @@ def _finish_plan(services: Any, report: Report, problems: list[RowProblem], plan
 
 
 def _dry(services: Any, run: Run) -> Report:
+    """Each chunk written in a transaction rolled back at once (SQLite's one writer is
+    free between chunks, so others can save while a big file is tried); what the run
+    carries from chunk to chunk — unique values, duplicates — is kept in memory."""
     report = run.report
     with services.records.engine.connect() as conn:
-        transaction = conn.begin()
-        try:
-            for rows in run.rows():
+        for rows in run.rows():
+            transaction = conn.begin()
+            try:
+                shown = len(run.shown)
                 run.chunk(conn, rows)
-            report.preview = preview(services, conn, run.entity, run.shown, run.actor)
-        finally:
-            transaction.rollback()
+                if len(run.shown) > shown:
+                    report.preview += preview(services, conn, run.entity, run.shown[shown:],
+                                              run.actor)
+            finally:
+                transaction.rollback()
     report.duplicates = run.duplicates.found
     report.state, report.total = "planned", max(report.total, report.done)
     return report
