@@ -376,3 +376,30 @@ def test_a_dry_run_tries_chunk_by_chunk_and_still_sees_the_whole_file(
         (2, "name", "record.required"), (4, "code", "record.unique")]
     assert [row["name"] for row in report.preview] == ["A", "C"]
     assert services.records.count("customer") == 0
+
+
+@pytest.mark.parametrize("address", [
+    "a@example.com", "Ab.C+d@Exa-mple.co.jp", "o'neil@example.ie", "x{y}|z~@a.b.example",
+    "a..b@example.com", ".a@example.com", "a.@example.com", "a@localhost", "a@b.test",
+    "a@-x.com", "a@x_y.com", "a@x.123", "a@123.com", "a b@example.com", "a@b@example.com",
+    "\"quoted\"@example.com", "ünï@example.com", "a@bücher.example", "@example.com", "a@",
+    "x" * 65 + "@example.com", "a@" + "b" * 64 + ".com", "a@" + ("b" * 60 + ".") * 4 + "com"])
+def test_email_addresses_are_checked_as_email_validator_checks_them(address):
+    """Imports check each address's domain once (karte.fields._valid_domain): the outcome
+    must be the library's for every address."""
+    import email_validator
+
+    from karte.fields import normalise
+    from karte.meta.model import Field, Text
+
+    try:
+        expected = email_validator.validate_email(address, check_deliverability=False)
+        wanted: object = expected.normalized.lower()
+    except email_validator.EmailNotValidError:
+        wanted = ValueError
+    field = Field("email", "email", Text({"en": "Email"}))
+    try:
+        got: object = normalise(field, address)
+    except ValueError:
+        got = ValueError
+    assert got == wanted
