@@ -236,6 +236,29 @@ def test_lines_are_rows_carrying_the_parents_key(services, admin, tmp_path):
     assert [r[:3] for r in rows[1:]] == [["Broken", "Cement", "-1"], ["Broken", "Sand", "1"]]
 
 
+def test_a_stored_records_lines_are_updated_by_position_and_a_revert_gives_them_back(
+        services, admin, tmp_path):
+    records = services.records
+    records.create("product", {"name": "Cement"})
+    records.create("product", {"name": "Sand"})
+    lines_plan = plan("quote", "Quote=title,Product=lines.product,Qty=lines.quantity",
+                      key="title")
+    imports.run(services, sheet(tmp_path, "Quote,Product,Qty\nHarbour,Cement,2\n"
+                                          "Harbour,Sand,1\n"), lines_plan, admin)
+    [quote] = all_of(services, "quote")
+
+    report = imports.run(services, sheet(tmp_path, "Quote,Product,Qty\nHarbour,Cement,5\n",
+                                         "fewer.csv"), lines_plan, admin)
+
+    assert (report.updated, report.unchanged) == (1, 0)
+    changed = records.get("quote", quote["id"])
+    assert [line["quantity"] for line in changed["lines"]] == [Decimal("5")]
+    imports.revert(services, report.batch, admin)
+    restored = records.get("quote", quote["id"])
+    assert [(line["quantity"], line["position"]) for line in restored["lines"]] == [
+        (Decimal("2"), 1), (Decimal("1"), 2)]
+
+
 def test_series_numbers_in_the_file_are_kept_and_the_counter_moves_past_them(
         services, admin, tmp_path):
     file = sheet(tmp_path, "title,number\nOld,Q-0042\nNew,\n")
