@@ -561,3 +561,14 @@ def test_the_dry_run_names_duplicates_in_the_file_and_among_stored_records(app):
     assert any(i.startswith("Line 2") for i in items), items
     assert any(i.startswith("Line 4") and "line 3" in i for i in items), items
     assert section.select_one(f"a[href='/customer/{stored['id']}']").get_text() == "Acme"
+
+
+def test_a_row_that_cannot_be_read_sends_back_to_the_upload_step(app):
+    rows = "".join(f"Customer {i},c{i}@example.com\r\n" for i in range(3000))
+    text = ("Name,Email\r\n" + rows).encode("utf-8") + b"\xff\xfe\xfa,broken\r\n"
+    response = checked(app.client(), text, encoding="utf-8")
+    assert response.status_code == 422
+    page = soup(response)
+    assert page.select_one("form.import-upload") is not None
+    assert "Row 3002" in page.select_one("#import-error").get_text()
+    assert count(app) == 0

@@ -87,6 +87,12 @@ def find(token: str, entity: str, user: int | None) -> Upload:
                   int(note.get("size") or 0), batch)
 
 
+def discard(upload: Upload) -> None:
+    """Forget an upload that cannot be read."""
+    for path in (upload.path, upload.path.with_suffix(".json")):
+        path.unlink(missing_ok=True)
+
+
 def used(upload: Upload, batch: int) -> None:
     """The upload's import is over: its rows now live in the batch, so the file goes and
     the note remembers the batch (a second "Import" finds that report, not a 404)."""

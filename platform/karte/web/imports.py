@@ -119,7 +119,7 @@ def receive(entity: str):
     try:
         _sheet(saved)
     except ReadError as error:
-        saved.path.unlink(missing_ok=True)
+        files.discard(saved)
         return _upload_page(ent, read_error(error), 422, encoding)
     return _go(url_for("imports.mapping", entity=ent.name, token=saved.token))
 
@@ -176,7 +176,10 @@ def mapping(entity: str, token: str):
 
 def _mapping_page(entity: Entity, saved: files.Upload, sheet: Sheet, targets: Choices,
                   form: MappingForm, status: int = 200):
-    samples = list(islice(sheet.rows(), SAMPLES))
+    try:
+        samples = list(islice(sheet.rows(), SAMPLES))
+    except ReadError as error:      # a row the header did not show to be unreadable
+        return _upload_page(entity, read_error(error), 422)
     return render("imports/mapping.html", "imports/_mapping.html", status, entity=entity,
                   upload=saved, sheet=sheet, form=form, targets=targets, step=2,
                   samples=[[row[i] for row in samples] for i in range(len(sheet.columns))])
