@@ -33,6 +33,7 @@ SUGGESTED = 10
 SUGGESTION_QUERIES = 50   # per chunk: a file of typos does not become a query per row
 UNIQUE_TYPES = frozenset({"string", "email", "phone", "integer", "url"})
 USER = "\0user"           # the target key of user fields
+REFERRING = frozenset({"link", "links", "user"})
 
 
 @dataclass(frozen=True)

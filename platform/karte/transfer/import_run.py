@@ -66,6 +66,7 @@ class Run:
         self.seen: dict[str, set[Any]] = {}
         self.duplicates = Duplicates(services.store, self.entity, actor)
         self.shown: list[int] = []
+        self.refers = any(c.field.type in import_refs.REFERRING for c in self.mapped.columns)
 
     def rows(self) -> Iterator[list[Row]]:
         return _chunks(import_cells.rows(self.mapped, self.sheet.numbered(), self.reading))
@@ -73,7 +74,8 @@ class Run:
     def chunk(self, conn: sa.Connection, rows: list[Row]) -> import_write.Chunk:
         """Resolve, match, check and write one chunk; the report's counts follow."""
         out = import_write.Chunk()
-        import_refs.resolve(self.services.store, conn, self.entity, rows, self.actor)
+        if self.refers:
+            import_refs.resolve(self.services.store, conn, self.entity, rows, self.actor)
         import_write.match(self.services, conn, self.mapped, rows, self.actor)
         self.duplicates.check(conn, rows)
         import_write.create(self.services, conn, self.mapped, rows, self.actor, self.seen, out)
