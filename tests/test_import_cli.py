@@ -123,7 +123,8 @@ def test_a_dry_run_writes_nothing_and_exits_as_the_run_would(cli):
     result = invoke("import", "customer", file, "--dry-run")
 
     assert result.exit_code == 1, result.output
-    assert "1 created, 0 updated, 0 unchanged, 1 failed (would be" in result.output
+    assert "Dry run, nothing written: 1 created, 0 updated, 0 unchanged, 1 failed." in \
+        result.output
     assert names(engine) == []
 
 

@@ -66,10 +66,9 @@ def _print_report(report: Any, mapping: dict[str, str | None]) -> None:
     used = {c: f for c, f in mapping.items() if f}
     if used:
         click.echo("Columns: " + ", ".join(f'"{c}" → {f}' for c, f in used.items()))
-    verb = "would be" if report.dry_run else "were"
-    click.echo(f"{report.created} created, {report.updated} updated, {report.unchanged} "
-               f"unchanged, {report.failed} failed ({verb} the counts"
-               f"{' of a dry run: nothing was written' if report.dry_run else ''}).")
+    said = (f"{report.created} created, {report.updated} updated, {report.unchanged} "
+            f"unchanged, {report.failed} failed.")
+    click.echo(f"Dry run, nothing written: {said}" if report.dry_run else said)
     if report.batch is not None and not report.dry_run:
         click.echo(f"Batch {report.batch}: revert it with `karte import-revert "
                    f"{report.batch}`.")
