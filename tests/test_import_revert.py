@@ -206,3 +206,39 @@ def test_a_big_revert_runs_in_the_background(services, admin, tmp_path, monkeypa
     assert import_revert.wait(report.batch, timeout=60)
     assert imports.report(services, report.batch).state == "reverted"
     assert services.records.count("customer") == 0
+
+
+def test_a_batch_left_running_by_a_stopped_server_is_reported_failed_and_can_be_reverted(
+        services, admin, tmp_path):
+    import datetime as dt
+
+    from karte.store import imports as stored
+
+    plan_ = Plan("customer", {"name": "name"})
+    first = imports.run(services, sheet(tmp_path, "name\nA\nB\n"), plan_, admin)
+    second = imports.run(services, sheet(tmp_path, "name\nC\n", "c.csv"), plan_, admin)
+    long_ago = services.store.clock() - dt.timedelta(minutes=11)
+    with services.records.transaction() as conn:
+        for batch in (first.batch, second.batch):
+            stored.update_batch(conn, batch, state="running", updated_at=long_ago)
+
+    found = imports.report(services, first.batch)
+
+    assert found.state == "failed"
+    assert found.reason.startswith("The import stopped: no progress since ")
+    assert imports.revert(services, first.batch, admin).state == "reverted"
+    assert imports.revert(services, second.batch, admin).state == "reverted"
+    assert services.records.count("customer") == 0
+
+
+def test_a_running_batch_with_recent_progress_stays_running(services, admin, tmp_path):
+    from karte.store import imports as stored
+
+    report = imports.run(services, sheet(tmp_path, "name\nA\n"),
+                         Plan("customer", {"name": "name"}), admin)
+    with services.records.transaction() as conn:
+        stored.update_batch(conn, report.batch, state="running")
+
+    assert imports.report(services, report.batch).state == "running"
+    with pytest.raises(ImportRefused, match="running"):
+        imports.revert(services, report.batch, admin)

@@ -39,6 +39,7 @@ def declare(metadata: sa.MetaData) -> None:
         sa.Column("duplicates", JSON, nullable=False),
         sa.Column("reason", sa.Text(), nullable=False, server_default=""),
         sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=True),   # its last progress
         sa.Column("finished_at", UTCDateTime(), nullable=True),
         sa.Column("reverted_at", UTCDateTime(), nullable=True),
         sa.Index("ix_karte_import_entity", "entity", "state", "id"),

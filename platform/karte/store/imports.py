@@ -36,6 +36,7 @@ def open_batch(conn: sa.Connection, entity: str, user_id: int | None, file_name:
     return int(conn.execute(table.insert().returning(table.c.id).values(
         entity=entity, user_id=user_id, file_name=file_name[:255], plan=dict(plan),
         columns=list(columns), state=state, problems=[], duplicates=[], created_at=at,
+        updated_at=at,
     )).scalar_one())
 
 

@@ -5,6 +5,7 @@ the mapping an entity's last successful import used.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from karte.store import imports as stored
 from karte.transfer.imports import Duplicate, Plan, Report, RowProblem
 
 PROBLEM_COLUMN = "problem"
+STALE = dt.timedelta(minutes=10)   # a running batch commits a chunk far more often
 
 
 def problem_json(problem: RowProblem) -> dict[str, Any]:
@@ -41,12 +43,24 @@ def _report(row: dict[str, Any]) -> Report:
 
 
 def report(services: Any, batch: int) -> Report:
-    """The batch as stored now; LookupError when there is no such batch."""
-    with services.records.engine.connect() as conn:
-        row = stored.read_batch(conn, int(batch))
-    if row is None:
-        raise LookupError(f"There is no import batch {batch}.")
+    """The batch as stored now; LookupError when there is no such batch. A batch still
+    "running" (or "reverting") without progress for STALE is marked failed: the server
+    that ran it stopped (what it committed stays, and can be reverted)."""
+    row = batch_row(services, batch)
+    if row["state"] in ("running", "reverting") and _stalled(services, row):
+        said = (row["updated_at"] or row["created_at"]).strftime("%Y-%m-%d %H:%M UTC")
+        work = "import" if row["state"] == "running" else "revert"
+        row["state"] = "failed"
+        row["reason"] = (f"The {work} stopped: no progress since {said} (the server "
+                         "running it stopped).")
+        with services.records.transaction() as conn:
+            stored.update_batch(conn, int(batch), state="failed", reason=row["reason"])
     return _report(row)
+
+
+def _stalled(services: Any, row: dict[str, Any]) -> bool:
+    last = row["updated_at"] or row["created_at"]
+    return bool(services.store.clock() - last > STALE)
 
 
 def batch_row(services: Any, batch: int) -> dict[str, Any]:

@@ -80,6 +80,7 @@ def _refusal(reasons: list[str], head: str) -> ImportRefused:
 def _checked(services: Any, batch: int) -> tuple[dict[str, Any], list[dict[str, Any]], Now]:
     """The batch, its items still to undo and their records now; ImportRefused when it
     cannot be reverted (nothing written)."""
+    report(services, batch)     # a batch its stopped server left running is failed now
     row = batch_row(services, batch)
     if row["state"] == "reverted":
         raise ImportRefused(["This import was reverted already."])
@@ -151,6 +152,7 @@ def _undo(services: Any, batch: int, actor: Actor | None, row: dict[str, Any],
                 if refusals:
                     raise _Undo       # this chunk is rolled back whole
                 _mark(conn, part)
+                stored.update_batch(conn, int(batch), updated_at=services.store.clock())
         except _Undo:
             pass
         if refusals:

@@ -181,7 +181,7 @@ def _real(services: Any, run: Run, progress: Progress | None) -> Report:
             with services.records.transaction() as conn:
                 out = run.chunk(conn, rows)
                 stored.add_items(conn, batch, out.items)
-                stored.update_batch(conn, batch, **_counts(report))
+                stored.update_batch(conn, batch, updated_at=_now(services), **_counts(report))
             if progress is not None:
                 progress(report.done, report.total)
     except Exception as error:          # the batch says why; what was committed stays
