@@ -50,7 +50,8 @@ def app(make_app):
 def _values(path: str, ids: dict) -> dict:
     """Real values for a rule's converters, so every route resolves."""
     return {"entity": "thing", "id": ids["thing"], "workflow": "flow", "stage": "open",
-            "child": "step", "field": "thing", "name": "no_such_action", "link": "parent"}
+            "child": "step", "field": "thing", "name": "no_such_action", "link": "parent",
+            "token": "an-import-upload-token", "batch": 1}
 
 
 def _fill(rule, ids: dict) -> str:

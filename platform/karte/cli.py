@@ -264,12 +264,15 @@ def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
 # Commands of karte.commands, one module per area, are added here.
 from karte.commands.dump import dump_command, load_command  # noqa: E402
 from karte.commands.export import export as export_command  # noqa: E402
+from karte.commands.imports import import_command, import_revert_command  # noqa: E402
 from karte.commands.merge import merge as merge_command  # noqa: E402
 
 main.add_command(dump_command)
 main.add_command(load_command)
 main.add_command(merge_command)
 main.add_command(export_command)
+main.add_command(import_command)
+main.add_command(import_revert_command)
 
 
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point

@@ -9,6 +9,7 @@ how it behaves in lists. A new type is one entry here; tests iterate over `TYPES
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -275,10 +276,31 @@ def _datetime(value: Any, field: FieldSpec, country: str | None) -> dt.datetime:
 
 def _email(value: Any, field: FieldSpec, country: str | None) -> str:
     try:
-        result = email_validator.validate_email(str(value).strip(), check_deliverability=False)
+        return _valid_email(str(value).strip())
     except email_validator.EmailNotValidError as error:
         raise Unfit("Not a valid email address: %(reason)s", reason=str(error)) from None
-    return result.normalized.lower()
+
+
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _valid_email(text: str) -> str:
+    """The address normalised. email_validator takes ~0.2 ms an address, mostly on the
+    domain, which the addresses of a file share: a plain ASCII local part (RFC 5322's
+    dot-atom, which the library accepts as it is) is checked here and its domain once
+    (`_valid_domain`); any other address goes to the library whole."""
+    local, at, domain = text.rpartition("@")
+    if at and len(local) <= 64 and len(text) <= 254 and domain.isascii() \
+            and _DOT_ATOM.fullmatch(local):
+        return f"{local}@{_valid_domain(domain)}".lower()
+    return str(email_validator.validate_email(text, check_deliverability=False)
+               .normalized.lower())
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid_domain(domain: str) -> str:
+    return str(email_validator.validate_email(f"a@{domain}", check_deliverability=False)
+               .domain)
 
 
 def _phone(value: Any, field: FieldSpec, country: str | None) -> str:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from karte.fields import BIGINT, JSON, TYPES, UTCDateTime
 from karte.meta.model import Entity, Field, Pack
-from karte.store import stage_times
+from karte.store import import_tables, stage_times
 
 ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 AUTO_INDEXED = frozenset({"link", "user", "enum"})
@@ -161,6 +161,7 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Column("operations", JSON, nullable=False),
         sa.Column("definitions", JSON, nullable=False),
     )
+    import_tables.declare(metadata)  # import batches (store/import_tables.py)
 
 
 ENGINE_METADATA = sa.MetaData()

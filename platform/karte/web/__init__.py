@@ -155,6 +155,7 @@ def init_app(app: Flask) -> None:
         errors,
         forms,
         home,
+        imports,
         lines_pages,
         lists,
         merge,
@@ -174,5 +175,5 @@ def init_app(app: Flask) -> None:
     pending.init_app(app)
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
-                   lines_pages, todo, typeahead, duplicates, merge):
+                   lines_pages, todo, typeahead, duplicates, merge, imports):
         app.register_blueprint(module.blueprint)

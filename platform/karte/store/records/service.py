@@ -207,6 +207,35 @@ class Records:
             rollups.refresh(self.store, c, ent.name, parents)
         return ids
 
+    def create_each(self, entity: str, rows: Sequence[Mapping[str, Any]],
+                    actor: Actor | None = None, *, moving: bool = False,
+                    conn: sa.Connection | None = None, seen: dict[str, set[Any]] | None = None
+                    ) -> tuple[list[int | None], dict[int, list[Problem]]]:
+        """`create_many` of one batch, but each row on its own (imports): the rows with
+        problems are left out and the others created. Returns each row's id (None when
+        refused) and the refused rows' problems by position (from 0); `seen` carries the
+        unique values of earlier batches of the same import."""
+        ent = self.store.entity(entity)
+        records_lines.refuse_part(self.store, ent)
+        check_create(self.store, ent, actor)
+        ids: list[int | None] = [None] * len(rows)
+        refused: dict[int, list[Problem]] = {}
+        with fewer_collections(), self._writing(conn, ent) as c:
+            ctx = self.store.context(actor)
+            records, found, plans = self._prepare_batch(
+                c, ent, rows, ctx, judge_with(ctx, self.store.fetcher(c)), moving,
+                {} if seen is None else seen, actor)
+            for i, problem in found:
+                refused.setdefault(i, []).append(problem)
+            keep = [i for i in range(len(rows)) if i not in refused]
+            kept = [records[i] for i in keep]
+            made = self._insert_batch(c, ent, kept, stamp(ctx.now, actor_id(actor), True),
+                                      [plans[i] for i in keep]) if keep else []
+            for i, id in zip(keep, made, strict=True):
+                ids[i] = id
+            rollups.refresh(self.store, c, ent.name, rollups.parents_of(self.store, ent, kept))
+        return ids, refused
+
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
                        moving: bool, seen: dict[str, set[Any]],
