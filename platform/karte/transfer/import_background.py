@@ -48,12 +48,22 @@ def start(services: Any, path: Path, plan: Plan, actor: Actor | None, *,
         execute(services, sheet, plan, actor, dry=False, batch=batch,
                 file_name=file_name or Path(path).name, total=total)
         return batch
-    thread = threading.Thread(target=_work, name=f"karte-import-{batch}", daemon=True,
-                              args=(services, sheet, plan, actor, batch,
-                                    file_name or Path(path).name, total))
+    in_thread(f"karte-import-{batch}", batch, _work, services, sheet, plan, actor, batch,
+              file_name or Path(path).name, total)
+    return batch
+
+
+def in_thread(name: str, batch: int, work: Any, *args: Any) -> None:
+    """Run `work(*args)` in a daemon thread known by its batch until it ends (`wait`):
+    a background import, or a background revert (never both at once for one batch)."""
+    def run() -> None:
+        try:
+            work(*args)
+        finally:
+            _threads.pop(batch, None)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     _threads[batch] = thread
     thread.start()
-    return batch
 
 
 def _work(services: Any, sheet: Any, plan: Plan, actor: Actor | None, batch: int,
@@ -67,12 +77,10 @@ def _work(services: Any, sheet: Any, plan: Plan, actor: Actor | None, batch: int
             stored.update_batch(conn, batch, state="failed",
                                 reason=f"The import stopped: {error}",
                                 finished_at=services.store.clock())
-    finally:
-        _threads.pop(batch, None)
 
 
 def wait(batch: int, timeout: float | None = None) -> bool:
-    """Wait for a background batch of this process to end; False on timeout."""
+    """Wait for a background import or revert of this process to end; False on timeout."""
     thread = _threads.get(batch)
     if thread is None:
         return True

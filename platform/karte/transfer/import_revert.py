@@ -18,7 +18,6 @@ reverting it again goes on with what is left.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +27,8 @@ from karte.store import imports as stored
 from karte.store.actor import Actor
 from karte.store.errors import RecordError
 from karte.store.records.store import chunks
-from karte.transfer.import_background import threshold
+from karte.transfer.import_background import in_thread, threshold
+from karte.transfer.import_background import wait as wait  # a revert is waited for alike
 from karte.transfer.import_batches import batch_row, report
 from karte.transfer.import_write import nested
 from karte.transfer.imports import ImportRefused, Report
@@ -38,7 +38,6 @@ CHUNK = 250
 UNDONE = ("created", "updated")
 MARKS = {"created": "deleted", "updated": "restored"}
 log = logging.getLogger(__name__)
-_threads: dict[int, threading.Thread] = {}
 Now = dict[int, tuple[int, Any, str]]
 
 
@@ -106,10 +105,8 @@ def revert(services: Any, batch: int, actor: Actor | None, *,
     row, items, now = _checked(services, batch)
     if background and len(items) > threshold():
         _set(services, batch, state="reverting", reason="")
-        thread = threading.Thread(target=_work, name=f"karte-revert-{batch}", daemon=True,
-                                  args=(services, batch, actor, row, items, now))
-        _threads[batch] = thread
-        thread.start()
+        in_thread(f"karte-revert-{batch}", batch, _work, services, batch, actor, row, items,
+                  now)
         return report(services, batch)
     _undo(services, batch, actor, row, items, now)
     return report(services, batch)
@@ -129,8 +126,6 @@ def _work(services: Any, batch: int, actor: Actor | None, row: dict[str, Any],
     except Exception as error:      # the batch says why; the thread ends quietly
         log.exception("revert of import %s failed", batch)
         _set(services, batch, state=row["state"], reason=f"The revert stopped: {error}")
-    finally:
-        _threads.pop(batch, None)
 
 
 def _undo(services: Any, batch: int, actor: Actor | None, row: dict[str, Any],
@@ -195,12 +190,3 @@ def _attempt(conn: sa.Connection, refusals: list[str], item: dict[str, Any], now
         title = now.get(item["record_id"], (0, None, ""))[2]
         said = "; ".join(p.message for p in error.problems) or str(error)
         refusals.append(f"#{item['record_id']} {title} (line {item['line']}): {said}")
-
-
-def wait(batch: int, timeout: float | None = None) -> bool:
-    """Wait for a background revert of this process to end; False on timeout."""
-    thread = _threads.get(batch)
-    if thread is None:
-        return True
-    thread.join(timeout)
-    return not thread.is_alive()
