@@ -53,3 +53,18 @@ def _database(settings: Settings) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
+
+
+def active_user(engine: sa.Engine, email: str | None = None):
+    """The active user whose address is `email` (any case), else — without an email —
+    the first active admin; None when there is none. `--as` of import and export."""
+    from karte.auth.users import get_user
+    from karte.store.tables import engine_table
+
+    users = engine_table("karte_user")
+    query = sa.select(users.c.id).where(users.c.active.is_(True))
+    query = (query.where(sa.func.lower(users.c.email) == email.strip().lower()) if email
+             else query.where(users.c.role == "admin").order_by(users.c.id))
+    with engine.connect() as conn:
+        found = conn.scalar(query.limit(1))
+    return None if found is None else get_user(engine, found)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from karte.commands.common import _database, _load, pack_option, reports_problems
+from karte.commands.common import _database, _load, active_user, pack_option, reports_problems
 
 if TYPE_CHECKING:
     from karte.transfer.export import Rows
@@ -95,18 +95,11 @@ def _condition(where_json: str | None) -> Any:
 
 def _actor(engine: Any, email: str | None) -> Any:
     """The active user with this email, else exit 1 (None without --as: the system)."""
-    from karte.auth.users import get_user, list_users, normalise_email
-
     if email is None:
         return None
-    try:
-        address = normalise_email(email)
-    except ValueError:
-        address = email.strip().lower()
-    ids = [row["id"] for row in list_users(engine) if row["email"] == address]
-    user = get_user(engine, ids[0]) if ids else None
-    if user is None or not user.active:
-        _fail(f"There is no active user {email}: see `karte user list`.")
+    user = active_user(engine, email)
+    if user is None:
+        _fail(f"There is no active user {email}: see the users page, /admin/users.")
     return user
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
-from karte.commands.common import _database, _load, pack_option, reports_problems
+from karte.commands.common import _database, _load, active_user, pack_option, reports_problems
 
 SHOWN_PROBLEMS = 200
 SHOWN_DUPLICATES = 50
@@ -26,20 +26,12 @@ SHOWN_DUPLICATES = 50
 
 def _actor(engine: sa.Engine, email: str | None) -> Any:
     """The user named by --as, else the first active admin."""
-    from karte.auth.users import get_user
-    from karte.store.tables import engine_table
-
-    users = engine_table("karte_user")
-    query = sa.select(users.c.id).where(users.c.active.is_(True))
-    query = (query.where(sa.func.lower(users.c.email) == email.strip().lower()) if email
-             else query.where(users.c.role == "admin").order_by(users.c.id))
-    with engine.connect() as conn:
-        found = conn.scalar(query.limit(1))
+    found = active_user(engine, email)
     if found is None:
         raise click.UsageError(f'There is no active user "{email}".' if email else
                                "There is no admin to import as: add one with `karte user add "
                                "EMAIL --role admin`, or name the user with --as.")
-    return get_user(engine, found)
+    return found
 
 
 def _mapping(services: Any, entity: str, columns: list[str], map_file: Path | None
