@@ -20,9 +20,8 @@ from karte.meta.conditions import fold
 from karte.meta.model import Entity, Field
 from karte.problems import Problem
 from karte.store.errors import InvalidQuery
-
-QUERY = "_q."
-SELECT_MAX = 50
+from karte.web.form_model import SELECT_MAX  # as many as a form's link <select> offers
+from karte.web.form_values import QUERY  # a picker's text box: `_q.<name>`
 
 
 def choices(target: str, current: str) -> list[tuple[str, str]] | None:
