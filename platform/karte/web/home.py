@@ -19,7 +19,7 @@ from karte.store.audit import ACTION_RUN
 from karte.store.field_rights import hidden
 from karte.store.lookup import can_read
 from karte.web import actor, records, registry, render, text, work_queue, workflows
-from karte.web.display import references
+from karte.web.display import references_of
 from karte.web.field_access import seen
 
 blueprint = Blueprint("home", __name__)
@@ -40,9 +40,16 @@ def _columns(entity: Entity) -> list[str]:
 
 
 def _group(entity: Entity, rows: list[dict], count: int) -> dict[str, Any]:
-    columns = _columns(entity)
-    return {"entity": entity, "rows": rows, "count": count, "columns": columns,
-            "refs": references(entity, rows, columns)}
+    return {"entity": entity, "rows": rows, "count": count, "columns": _columns(entity)}
+
+
+def _referenced(*lists: list[dict[str, Any]]) -> None:
+    """Give every group the titles and user names its columns show, read together: one
+    query per linked entity for the whole page, not one per group."""
+    groups = [g for found in lists for g in found]
+    refs = references_of([(g["entity"], g["rows"], g["columns"]) for g in groups])
+    for g in groups:
+        g["refs"] = refs
 
 
 def _boards(readable: list[Entity]) -> list[dict[str, Any]]:
@@ -111,8 +118,7 @@ def _todo_groups(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
         entity = s["entity"]
         skip = {entity.title_field, s["at"], s["done"], work_queue.mine_field(entity)}
         columns = [n for n in seen(entity, entity.list.columns) if n not in skip][:COLUMNS]
-        groups.append({**s, "columns": columns,
-                       "refs": references(entity, s["rows"], columns)})
+        groups.append({**s, "columns": columns})
     return groups
 
 
@@ -122,8 +128,10 @@ def index():
     my records."""
     readable = _readable()
     action = work_queue.needs_action()
-    return render("home.html", todos=_todo_groups(work_queue.todos()),
-                  late=action["late"], waiting=_queue_groups(action["waiting"]),
+    todos, waiting = _todo_groups(work_queue.todos()), _queue_groups(action["waiting"])
+    _referenced(todos, waiting)
+    return render("home.html", todos=todos,
+                  late=action["late"], waiting=waiting,
                   changed=_changed(), boards=_boards(readable),
                   when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP, today=work_queue.today())
 
@@ -140,4 +148,5 @@ def search():
         if rows:
             count = records().count(entity.name, search=q, actor=actor(), cap=CAP)
             groups.append(_group(entity, rows, count))
+    _referenced(groups)
     return render("search.html", q=q, groups=groups, cap=CAP)

@@ -224,11 +224,18 @@ def changed_by_others() -> list[dict[str, Any]]:
     first, each with that person's latest changes (from the audit log, by record)."""
     store, who = records().store, actor()
     since = today() - dt.timedelta(days=RECENT_DAYS)
-    found = []
+    asked = {}
     for entity in registry().entities.values():
         params = changed_params(entity, since)
         if params is None or not can_read(store, entity.name, who) or entity.part_of:
             continue
+        asked[entity.name] = (entity, params)
+    hits = records().nonempty({name: condition(entity, params)
+                               for name, (entity, params) in asked.items()}, actor=who)
+    found = []
+    for name, (entity, params) in asked.items():
+        if name not in hits:
+            continue                  # nobody else changed my records of this entity
         section = _section(entity, params, "-updated_at", CHANGED)
         if section["rows"]:
             section["changes"] = _audit_of(entity, [r["id"] for r in section["rows"]], since)

@@ -42,6 +42,7 @@ from karte.store.records.plans import counting, page_statement, read_page
 from karte.store.records.query import (
     check_paging,
     duplicate_queries,
+    filtered,
 )
 from karte.store.records.store import Store, chunks
 from karte.store.records.unique import integrity_problems, unique_clashes, unique_problems
@@ -510,6 +511,20 @@ class Records:
         query = counting(self.store, ent, where, search, include_deleted, actor, cap)
         with self.engine.connect() as c:
             return c.execute(query).scalar_one()  # type: ignore[no-any-return]
+
+    def nonempty(self, wheres: Mapping[str, Any], *, actor: Actor | None = None) -> set[str]:
+        """Which of these entities have at least one record matching its condition (a
+        readable one), asked in ONE statement: a page that shows a section per entity
+        (home's "changed by others") reads only the sections that have rows."""
+        if not wheres:
+            return set()
+        probes = [sa.exists(filtered(self.store, self.store.entity(name), where, None, False,
+                                     actor, ordered=False).with_only_columns(sa.literal(1))
+                            ).label(f"e{index}")
+                  for index, (name, where) in enumerate(wheres.items())]
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(*probes)).one()
+        return {name for name, hit in zip(wheres, row, strict=True) if hit}
 
     def totals(self, entity: str, names: Iterable[str], where: Any = None,
                search: str | None = None, *, actor: Actor | None = None,
