@@ -80,10 +80,12 @@ def _create_app(pack: str | Path | None, database_url: str | None,
     app.extensions["karte"] = {"pack": served, "engine": engine, "settings": settings,
                                "records": service, "workflows": Workflows(service),
                                "waiting": banner(plan, served)}
+    from karte.api import init_app as init_api
     from karte.web import init_app
 
     try:
         init_app(app)
+        init_api(app)
     except StartupRefused:  # a wrong setting: nothing may keep the database open
         engine.dispose()
         raise

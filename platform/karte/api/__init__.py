@@ -1,4 +1,52 @@
 """The REST API under /api/v1 (SPEC §11.1): a thin skin over the records and move services.
 
-Being built (issue 14); see docs/api.md.
+Every entity of the pack has its resources the moment its JSON file exists; nothing here
+names an entity. Requests authenticate with a personal token (auth.py); every failure is
+application/problem+json (problems.py). See docs/api.md.
 """
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, request
+from werkzeug.exceptions import HTTPException
+
+from karte.api import problems
+from karte.api.auth import authenticate
+from karte.store.errors import RecordError
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+MODULES: tuple[str, ...] = ()
+"""Modules of karte.api whose import adds routes to `blueprint` (imported by init_app)."""
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    code = (error.name or "error").lower().replace(" ", "_")
+    return problems.problem(error.code, [problems.entry("", code, error.description or "")])
+
+
+def _authenticate():
+    if request.method == "OPTIONS":
+        return None
+    authenticate()
+    return None
+
+
+blueprint.before_request(_authenticate)
+blueprint.register_error_handler(problems.ApiProblem, problems.api_problem)
+blueprint.register_error_handler(RecordError, problems.record_error)
+blueprint.register_error_handler(HTTPException, _http_error)
+
+
+def init_app(app: Flask) -> None:
+    """Register the API (CSRF-exempt: it never reads the session for a write)."""
+    import importlib
+
+    from karte.web.security import csrf
+
+    for name in MODULES:
+        importlib.import_module(f"karte.api.{name}")
+    csrf.exempt(blueprint)
+    app.register_error_handler(problems.ApiProblem, problems.api_problem)
+    app.register_blueprint(blueprint)

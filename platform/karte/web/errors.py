@@ -28,6 +28,11 @@ RETRY_AFTER = 5
 """Seconds a client is asked to wait before trying again while the database is away."""
 
 
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+          429: "too_many_requests", 500: "server_error", 503: "unavailable"}
+
+
 def _titles() -> dict[int, str]:
     return {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"),
             404: _("Not found"), 405: _("Method not allowed"), 409: _("Conflict"),
@@ -43,8 +48,10 @@ def problem_page(status: int, problems: Iterable[tuple[str, str]]):
     listed = [{"where": where, "message": message} for where, message in problems]
     title = _titles().get(status, str(status))
     if request.path.startswith("/api/"):
+        errors = [{"field": p["where"], "code": _CODES.get(status, "error"),
+                   "message": p["message"]} for p in listed]
         response = jsonify(type="about:blank", title=title, status=status,
-                           detail=" ".join(p["message"] for p in listed), problems=listed)
+                           detail=" ".join(p["message"] for p in listed), errors=errors)
         response.status_code = status
         response.mimetype = "application/problem+json"
         return response

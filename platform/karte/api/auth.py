@@ -1,0 +1,66 @@
+"""Who is calling the API: a personal token (`Authorization: Bearer <token>`, SPEC §11.1).
+
+A token acts with its user's role. The session cookie of a signed-in browser is accepted for
+reading (GET and HEAD: the API documentation page tries requests with it) and never for a
+write. Without either: 401 with the reason (no token, malformed, unknown, revoked, expired).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from karte.api.problems import ApiProblem, entry
+from karte.auth.users import User
+
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="karte"'}
+
+
+def _refused(code: str, message: str) -> ApiProblem:
+    return ApiProblem(401, [entry("Authorization", code, message)], headers=CHALLENGE)
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if not header:
+        return None
+    if scheme.lower() != "bearer" or not value.strip():
+        raise _refused("malformed", _("Send the token as \"Authorization: Bearer <token>\"."))
+    return value.strip()
+
+
+def _token_user(presented: str) -> User:
+    from karte.auth import tokens
+
+    user, reason = tokens.verify(current_app.extensions["karte"]["engine"], presented)
+    if user is None:
+        raise _refused(reason, tokens.reason_text(reason))
+    return user
+
+
+def authenticate() -> None:
+    """Before every API request: find the caller, or refuse with 401."""
+    presented = _bearer()
+    if presented is not None:
+        user = _token_user(presented)
+    elif request.method in READING and getattr(current_user, "is_authenticated", False):
+        user = current_user._get_current_object()
+    elif getattr(current_user, "is_authenticated", False):
+        raise _refused("session_write", _("The API does not accept the browser session for "
+                                          "changes; send a personal token."))
+    else:
+        raise _refused("missing", _("Send a personal token: \"Authorization: Bearer "
+                                    "<token>\". Create one on your account page."))
+    from karte.web import locale
+
+    g.karte_actor = replace(user, locale=locale())
+
+
+def api_actor() -> User:
+    """The caller, speaking the request's language; pass it to every service call."""
+    return g.karte_actor
