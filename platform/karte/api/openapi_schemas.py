@@ -1,0 +1,299 @@
+"""The schemas of the OpenAPI document (docs/api-openapi.md): one per entity and purpose.
+
+For every entity `<e>` that is not a part, and for every part `<p>`:
+
+- `<e>` — a record as the API returns it: the system fields (read-only), every field with
+  its type, format, limits, enum keys (labels in `x-enum-labels`), links as integer ids
+  (`x-link` names the entity they point to; `expand=` turns one into `{id, title}`), and the
+  lines of each `lines` field as an array of the part's schema. A role's hidden fields and
+  `fields=` leave properties out, so only `id` and `version` are required.
+- `<e>.write` — the body of a create: the fields a client may send, `required` as the
+  definition says (less those the engine fills: a default, a fetched value);
+  `additionalProperties: false` (an unknown or read-only field is a 422 naming it), the
+  system fields allowed as read-only echoes.
+- `<e>.patch` — the body of a PATCH: the same properties, none required.
+- `<p>.line` — one line in a body: the part's writable fields plus an optional `id` (an
+  existing line kept and changed; lines not named are removed, lines without `id` added).
+
+The per-type fragments (one entry per field type, like the form and cell tables) are in
+`FRAGMENTS`; nothing here names an entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from karte.fields import MAX_ID, TEXT_LIMIT
+from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack, Text
+
+Schema = dict[str, Any]
+LOCALES = ("en", "ja")
+SYSTEM_READ = ("id", "version", "created_at", "updated_at", "created_by", "updated_by")
+LINK_TITLE = "LinkTitle"
+PROBLEM, PROBLEM_ERROR = "Problem", "ProblemError"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def labels(text: Text | None, pack: Pack) -> dict[str, str]:
+    """`{"en": ..., "ja": ...}` of a definition's text."""
+    if text is None:
+        return {}
+    return {locale: text.get(locale, pack.locale) for locale in LOCALES}
+
+
+def _bounded(schema: Schema, field: Field, low: str, high: str) -> Schema:
+    if field.min is not None:
+        schema[low] = field.min if low == "minimum" else str(field.min)
+    if field.max is not None:
+        schema[high] = field.max if high == "maximum" else str(field.max)
+    return schema
+
+
+def _string(field: Field) -> Schema:
+    schema: Schema = {"type": "string", "maxLength": field.max_length or 255}
+    if field.min_length:
+        schema["minLength"] = field.min_length
+    if field.pattern:
+        schema["pattern"] = f"^(?:{field.pattern})$"
+    return schema
+
+
+def _text(field: Field) -> Schema:
+    return {"type": "string", "maxLength": field.max_length or TEXT_LIMIT}
+
+
+def _integer(field: Field) -> Schema:
+    schema = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": MAX_ID}
+    return _bounded(schema, field, "minimum", "maximum")
+
+
+def exact(precision: int, scale: int, field: Field, **extra: Any) -> Schema:
+    """An exact number as a string: at most `precision - scale` digits before the point
+    (more after it are rounded to `scale`)."""
+    schema = {"type": "string", "format": "decimal",
+              "pattern": rf"^-?[0-9]{{1,{precision - scale}}}(\.[0-9]+)?$",
+              "x-decimal": {"precision": precision, "scale": scale}, **extra}
+    return _bounded(schema, field, "x-minimum", "x-maximum")
+
+
+def _decimal(field: Field) -> Schema:
+    return exact(field.precision or 18, 2 if field.scale is None else field.scale, field)
+
+
+def _money(field: Field) -> Schema:
+    return exact(18, 2, field, **({"x-currency": field.currency} if field.currency else {}))
+
+
+def _percent(field: Field) -> Schema:
+    return exact(7, 2, field)
+
+
+def _date(field: Field) -> Schema:
+    return _bounded({"type": "string", "format": "date"}, field, "x-minimum", "x-maximum")
+
+
+def _enum(field: Field) -> Schema:
+    return {"type": "string", "enum": list(field.option_keys)}
+
+
+def _multi_enum(field: Field) -> Schema:
+    return {"type": "array", "uniqueItems": True, "items": _enum(field)}
+
+
+def _link(field: Field) -> Schema:
+    return {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
+
+
+def _links(field: Field) -> Schema:
+    return {"type": "array", "uniqueItems": True, "items": _link(field)}
+
+
+def _file(field: Field) -> Schema:
+    return {"type": "array", "items": {"type": "object", "required": ["name"],
+                                       "properties": {"name": {"type": "string"}}}}
+
+
+def _lines(field: Field) -> Schema:
+    schema: Schema = {"type": "array", "items": ref(field.of or "")}
+    if field.min:
+        schema["minItems"] = field.min
+    if field.max:
+        schema["maxItems"] = field.max
+    return schema
+
+
+FRAGMENTS: dict[str, Callable[[Field], Schema]] = {
+    "string": _string, "text": _text, "integer": _integer, "decimal": _decimal,
+    "money": _money, "percent": _percent, "boolean": lambda f: {"type": "boolean"},
+    "date": _date, "datetime": lambda f: {"type": "string", "format": "date-time"},
+    "email": lambda f: {"type": "string", "format": "email", "maxLength": 254},
+    "phone": lambda f: {"type": "string", "maxLength": 32},
+    "url": lambda f: {"type": "string", "format": "uri", "maxLength": 2048},
+    "enum": _enum, "multi_enum": _multi_enum, "link": _link, "links": _links,
+    "user": _link, "file": _file, "lines": _lines,
+}
+"""Field type → its JSON Schema (formula and rollup: that of their `result` type)."""
+
+
+def _annotated(field: Field, pack: Pack, schema: Schema) -> Schema:
+    """Title, help, enum labels and link target on a field's schema."""
+    schema["title"] = field.label.get("en", pack.locale)
+    if field.help is not None:
+        schema["description"] = field.help.get("en", pack.locale)
+    if field.options:
+        schema["x-enum-labels"] = {o.key: labels(o.label, pack) for o in field.options}
+    if field.type in ("link", "links"):
+        schema["x-link"] = field.to
+    elif field.type == "user":
+        schema["x-link"] = "user"
+    return schema
+
+
+def fragment(field: Field, pack: Pack) -> Schema:
+    """A field's value as the API takes it."""
+    return _annotated(field, pack, FRAGMENTS[field.as_value().type](field.as_value()))
+
+
+def nullable(schema: Schema) -> Schema:
+    """The schema, or null (a value not set)."""
+    kind = schema.get("type")
+    if kind is None:
+        return {"anyOf": [schema, {"type": "null"}]}
+    out = {**schema, "type": [kind, "null"]}
+    if "enum" in out:
+        out["enum"] = [*out["enum"], None]
+    return out
+
+
+def read_fragment(field: Field, pack: Pack) -> Schema:
+    """A field's value as the API returns it: links may be expanded, anything may be
+    empty (null) but the lines (an array, maybe empty)."""
+    schema = fragment(field, pack)
+    an_id = {"type": "integer", "format": "int64"}
+    if field.type in ("link", "user"):
+        kept = {k: v for k, v in schema.items()
+                if k not in ("type", "format", "minimum", "maximum")}
+        return {**kept, "anyOf": [an_id, ref(LINK_TITLE), {"type": "null"}],
+                **({"readOnly": True} if not writable(field) else {})}
+    if field.type == "links":
+        schema["items"] = {"anyOf": [an_id, ref(LINK_TITLE)]}
+    if field.type == "lines":
+        schema.pop("minItems", None)
+        schema.pop("maxItems", None)
+    else:
+        schema = nullable(schema)
+    if not writable(field) and field.type != "lines":
+        schema["readOnly"] = True
+    return schema
+
+
+def writable(field: Field) -> bool:
+    """Whether a body may carry the field: not computed, numbered, set by a workflow or
+    by the engine, nor uploaded (files go through their own endpoint)."""
+    return not (field.read_only or field.derived or field.workflow is not None
+                or field.type == "file")
+
+
+def needed(field: Field) -> bool:
+    """Required in a create body: required and not filled by the engine."""
+    if field.type == "lines":
+        return bool(field.required or (field.min or 0) > 0)
+    return field.required and field.default is None and field.fetch is None
+
+
+def _system(pack: Pack) -> dict[str, Schema]:
+    out: dict[str, Schema] = {}
+    for name in SYSTEM_READ:
+        field = SYSTEM_FIELD_DEFS[name]
+        schema = fragment(field, pack)
+        if name in ("created_by", "updated_by"):
+            schema = nullable(schema)
+        out[name] = {**schema, "readOnly": True}
+    return out
+
+
+def record_schema(entity: Entity, pack: Pack) -> Schema:
+    """`<entity>`: a record as the API returns it."""
+    properties = {**_system(pack), **{name: read_fragment(f, pack)
+                                      for name, f in entity.fields.items()}}
+    return {"type": "object", "title": entity.label.get("en", pack.locale),
+            "x-labels": labels(entity.label, pack), "x-entity": entity.name,
+            "required": ["id", "version"], "properties": properties}
+
+
+def _write_properties(entity: Entity, pack: Pack) -> dict[str, Schema]:
+    properties: dict[str, Schema] = {}
+    for name, field in entity.fields.items():
+        if not writable(field):
+            continue
+        schema = fragment(field, pack)
+        if field.type == "lines":
+            schema["items"] = ref(f"{field.of}.line")
+        properties[name] = schema if needed(field) or field.type == "lines" \
+            else nullable(schema)
+    return properties
+
+
+def write_schema(entity: Entity, pack: Pack, create: bool) -> Schema:
+    """`<entity>.write` (create) or `<entity>.patch`: a body; the system fields may be
+    echoed back unchanged."""
+    properties = _write_properties(entity, pack)
+    schema: Schema = {"type": "object", "additionalProperties": False,
+                      "properties": {**properties, **_system(pack)}}
+    required = [name for name in properties if needed(entity.fields[name])]
+    if create and required:
+        schema["required"] = required
+    return schema
+
+
+def line_schema(part: Entity, pack: Pack) -> Schema:
+    """`<part>.line`: one line in a parent's body; `id` names an existing line."""
+    properties = _write_properties(part, pack)
+    required = [name for name in properties if needed(part.fields[name])]
+    schema: Schema = {"type": "object", "additionalProperties": False,
+                      "properties": {"id": {"type": "integer", "format": "int64",
+                                            "minimum": 1,
+                                            "description": "An existing line to keep."},
+                                     **properties}}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def common_schemas() -> dict[str, Schema]:
+    """The schemas every document has: an expanded link and the problem+json body."""
+    text = {"type": "string"}
+    return {
+        LINK_TITLE: {"type": "object", "required": ["id", "title"],
+                     "properties": {"id": {"type": "integer", "format": "int64"},
+                                    "title": {"type": ["string", "null"]}}},
+        PROBLEM_ERROR: {"type": "object", "required": ["field", "code", "message"],
+                        "properties": {"field": {**text, "description":
+                                                 "The field (`lines[2].quantity`), parameter "
+                                                 "or header; empty for the whole request."},
+                                       "code": text, "message": text}},
+        PROBLEM: {"type": "object", "description": "RFC 9457 problem details.",
+                  "required": ["type", "title", "status", "detail", "errors"],
+                  "properties": {"type": text, "title": text, "detail": text,
+                                 "status": {"type": "integer"},
+                                 "errors": {"type": "array", "items": ref(PROBLEM_ERROR)},
+                                 "current_version": {"type": "integer", "description":
+                                                     "412: the record's version now."}}},
+    }
+
+
+def entity_schemas(pack: Pack) -> dict[str, Schema]:
+    """Every schema named after the pack's entities."""
+    out: dict[str, Schema] = {}
+    for entity in pack.entities.values():
+        out[entity.name] = record_schema(entity, pack)
+        if entity.part_of is not None:
+            out[f"{entity.name}.line"] = line_schema(entity, pack)
+            continue
+        out[f"{entity.name}.write"] = write_schema(entity, pack, create=True)
+        out[f"{entity.name}.patch"] = write_schema(entity, pack, create=False)
+    return out

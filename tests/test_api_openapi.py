@@ -1,0 +1,215 @@
+"""The OpenAPI 3.1 document (`/api/v1/openapi.json`, karte.api.openapi): valid against the
+3.1 meta-schema for the standard pack and the example client pack, one set of schemas and
+paths per entity (parts only nested), types/enums/required/readOnly as the definitions
+say, and served once per app with an ETag to either a token or the signed-in session."""
+
+from __future__ import annotations
+
+import pytest
+from openapi_spec_validator import validate
+
+from karte.api.openapi import document
+from karte.config import REPO_ROOT
+from karte.meta.load import load_pack
+
+PACKS = {"standard": REPO_ROOT, "distributor": REPO_ROOT / "examples" / "distributor"}
+ERROR_CODES = {"400", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429"}
+
+
+@pytest.fixture(scope="module", params=sorted(PACKS))
+def built(request):
+    pack = load_pack(PACKS[request.param])
+    return pack, document(pack)
+
+
+def test_the_document_is_valid_openapi_3_1(built):
+    _pack, doc = built
+    assert doc["openapi"] == "3.1.0"
+    validate(doc)
+
+
+def test_every_entity_has_schemas_and_paths_and_parts_only_nested(built):
+    pack, doc = built
+    schemas, paths = doc["components"]["schemas"], doc["paths"]
+    for entity in pack.entities.values():
+        assert entity.name in schemas
+        if entity.part_of is not None:
+            assert f"{entity.name}.line" in schemas
+            assert not any(p.split("/")[1] == entity.name for p in paths), entity.name
+            parent = pack.entities[entity.part_of]
+            lines = next(f for f in parent.lines_fields() if f.of == entity.name)
+            assert schemas[parent.name]["properties"][lines.name]["items"] == {
+                "$ref": f"#/components/schemas/{entity.name}"}
+            assert schemas[f"{parent.name}.write"]["properties"][lines.name]["items"] == {
+                "$ref": f"#/components/schemas/{entity.name}.line"}
+            continue
+        assert {f"{entity.name}.write", f"{entity.name}.patch"} <= set(schemas)
+        base = f"/{entity.name}"
+        assert set(paths[base]) == {"get", "post"}
+        assert {"get", "patch", "delete"} <= set(paths[f"{base}/{{id}}"])
+        assert "get" in paths[f"{base}/{{id}}/history"]
+        assert "post" in paths[f"{base}/{{id}}/merge"]
+        assert (f"{base}/{{id}}/move" in paths) == bool(pack.workflows_of(entity.name))
+        for action in entity.actions:
+            assert "post" in paths[f"{base}/{{id}}/actions/{action.name}"]
+
+
+def test_every_error_is_problem_json_and_every_status_is_documented(built):
+    _pack, doc = built
+    responses = doc["components"]["responses"]
+    for code in ERROR_CODES:
+        name = next(n for n, r in responses.items()
+                    if "application/problem+json" in r.get("content", {})
+                    and r["description"] and _used_for(doc, n) == code)
+        assert responses[name]["content"]["application/problem+json"]["schema"] == {
+            "$ref": "#/components/schemas/Problem"}
+    problem = doc["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "errors"} <= set(problem["required"])
+    seen = {code for item in doc["paths"].values() for op in item.values()
+            if isinstance(op, dict) and "responses" in op for code in op["responses"]}
+    assert ERROR_CODES <= seen
+    assert doc["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["bearer"]["description"]}
+    assert doc["security"] == [{"bearer": []}]
+
+
+def _used_for(doc: dict, name: str) -> str | None:
+    for item in doc["paths"].values():
+        for op in item.values():
+            if not isinstance(op, dict):
+                continue
+            for code, response in op.get("responses", {}).items():
+                if response == {"$ref": f"#/components/responses/{name}"}:
+                    return code
+    return None
+
+
+def test_headers_etag_if_match_location(built):
+    pack, doc = built
+    name = next(e.name for e in pack.entities.values() if e.part_of is None)
+    item = doc["paths"][f"/{name}/{{id}}"]
+    refs = {p.get("$ref") for p in item["patch"]["parameters"]}
+    assert "#/components/parameters/IfMatch" in refs
+    assert "#/components/parameters/IfMatch" in {p.get("$ref") for p in
+                                                 item["delete"]["parameters"]}
+    assert "#/components/parameters/IfNoneMatch" in {p.get("$ref") for p in
+                                                     item["get"]["parameters"]}
+    assert item["get"]["responses"]["200"]["headers"]["ETag"] == {
+        "$ref": "#/components/headers/ETag"}
+    assert item["get"]["responses"]["304"] == {"$ref": "#/components/responses/NotModified"}
+    created = doc["paths"][f"/{name}"]["post"]["responses"]["201"]
+    assert created["headers"]["Location"] == {"$ref": "#/components/headers/Location"}
+    assert doc["components"]["parameters"]["IfMatch"]["required"] is True
+
+
+SHOP = {
+    "shipment": {
+        "name": "shipment", "label": {"en": "Shipment", "ja": "出荷"}, "title_field": "ref",
+        "fields": {
+            "ref": {"type": "string", "required": True, "max_length": 40},
+            "number": {"type": "string", "series": "SH-{####}"},
+            "carrier": {"type": "enum", "options": [
+                {"key": "yamato", "label": {"en": "Yamato", "ja": "ヤマト運輸"}},
+                {"key": "sagawa", "label": {"en": "Sagawa", "ja": "佐川急便"}}]},
+            "weight": {"type": "decimal", "precision": 10, "scale": 3, "min": 0},
+            "boxes": {"type": "integer", "min": 1, "max": 99},
+            "customer": {"type": "link", "to": "customer", "required": True},
+            "owner": {"type": "user", "default": "$me"},
+            "ship_on": {"type": "date"},
+            "express": {"type": "boolean"},
+            "tags": {"type": "multi_enum", "options": ["fragile", "cold"]},
+            "total": {"type": "rollup", "of": "lines", "agg": "sum", "field": "qty",
+                      "result": "decimal"},
+            "lines": {"type": "lines", "of": "shipment_line", "min": 1, "max": 50}}},
+    "shipment_line": {
+        "name": "shipment_line", "part_of": "shipment", "title_field": "item",
+        "fields": {"item": {"type": "string", "required": True},
+                   "qty": {"type": "integer", "required": True, "min": 1}}},
+    "customer": {"name": "customer", "title_field": "name",
+                 "fields": {"name": {"type": "string", "required": True}}},
+}
+
+
+def test_a_new_entity_appears_with_its_types_enums_required_and_read_only(make_pack):
+    doc = document(make_pack(SHOP))
+    validate(doc)
+    schemas, paths = doc["components"]["schemas"], doc["paths"]
+    assert "/shipment" in paths and "/shipment/{id}" in paths
+    assert not any(p.startswith("/shipment_line") for p in paths)
+    read, write = schemas["shipment"], schemas["shipment.write"]
+    assert read["required"] == ["id", "version"]
+    assert read["x-labels"] == {"en": "Shipment", "ja": "出荷"}
+    assert read["properties"]["id"]["readOnly"] is True
+    assert read["properties"]["number"]["readOnly"] is True, "a series is numbered"
+    assert read["properties"]["total"]["readOnly"] is True, "a rollup is computed"
+    carrier = read["properties"]["carrier"]
+    assert carrier["enum"] == ["yamato", "sagawa", None]
+    assert carrier["x-enum-labels"]["sagawa"] == {"en": "Sagawa", "ja": "佐川急便"}
+    assert read["properties"]["customer"]["x-link"] == "customer"
+    assert read["properties"]["owner"]["x-link"] == "user"
+    weight = write["properties"]["weight"]
+    assert weight["type"] == ["string", "null"] and weight["format"] == "decimal"
+    assert weight["pattern"] == r"^-?[0-9]{1,7}(\.[0-9]+)?$"
+    assert write["properties"]["boxes"]["minimum"] == 1
+    assert write["properties"]["boxes"]["maximum"] == 99
+    assert write["properties"]["ship_on"]["format"] == "date"
+    assert write["properties"]["express"]["type"] == ["boolean", "null"]
+    assert write["properties"]["tags"]["items"]["enum"] == ["fragile", "cold"]
+    assert write["required"] == ["ref", "customer", "lines"], "owner has a default"
+    assert write["additionalProperties"] is False
+    assert "number" not in write["properties"] and "total" not in write["properties"]
+    assert write["properties"]["lines"]["minItems"] == 1
+    assert write["properties"]["lines"]["maxItems"] == 50
+    assert "required" not in schemas["shipment.patch"]
+    line = schemas["shipment_line.line"]
+    assert set(line["properties"]) == {"id", "item", "qty"}, "no parent link, no position"
+    assert line["required"] == ["item", "qty"]
+
+
+def test_list_parameters_document_every_filter_sort_and_limit(make_pack):
+    doc = document(make_pack(SHOP))
+    params = {p["name"]: p for p in doc["paths"]["/shipment"]["get"]["parameters"]}
+    assert {"q", "sort", "limit", "cursor", "fields", "expand"} <= set(params)
+    assert params["limit"]["schema"]["maximum"] == 500
+    assert "-ship_on" in params["sort"]["schema"]["enum"]
+    assert "tags" not in params["sort"]["schema"]["enum"]
+    assert params["f.carrier"]["schema"]["enum"] == ["yamato", "sagawa"]
+    assert params["f.carrier.in"]["style"] == "form"
+    assert params["f.carrier.in"]["explode"] is False
+    assert params["f.ship_on.gte"]["schema"]["format"] == "date"
+    assert params["f.boxes.lt"]["schema"]["type"] == "integer"
+    assert params["f.ship_on.empty"]["schema"] == {"type": "boolean"}
+    assert params["f.tags.contains"]["schema"]["enum"] == ["fragile", "cold"]
+    assert "f.created_at.gte" in params and "f.id" in params
+    assert params["expand"]["schema"]["items"]["enum"] == ["customer", "owner"]
+
+
+ROLES = {"name": "shop", "roles": {"sales": {"*": {"read": "all", "create": True,
+                                                   "update": "own", "delete": False}}}}
+
+
+def test_served_once_per_app_with_an_etag_to_the_session(make_app):
+    app = make_app(SHOP, pack=ROLES)
+    client = app.client("sales")
+    first = client.get("/api/v1/openapi.json")
+    assert first.status_code == 200, first.get_data(as_text=True)[:300]
+    assert first.mimetype == "application/json"
+    assert first.json["paths"]["/shipment"]
+    tag = first.headers["ETag"]
+    again = client.get("/api/v1/openapi.json", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["ETag"] == tag
+    assert client.get("/api/v1/openapi.json").get_data() == first.get_data()
+    assert client.get("/api/v1/openapi.json",
+                      headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_served_to_a_token_and_refused_to_nobody(make_app):
+    app = make_app(SHOP)
+    anonymous = app.test_client().get("/api/v1/openapi.json")
+    assert anonymous.status_code == 401
+    assert anonymous.mimetype == "application/problem+json"
+    live = pytest.importorskip("tests.api_live")
+    response = live.api_client(app).get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    assert response.json["openapi"] == "3.1.0"
