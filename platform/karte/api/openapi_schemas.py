@@ -15,16 +15,15 @@ For every entity `<e>` that is not a part, and for every part `<p>`:
 - `<p>.line` — one line in a body: the part's writable fields plus an optional `id` (an
   existing line kept and changed; lines not named are removed, lines without `id` added).
 
-The per-type fragments (one entry per field type, like the form and cell tables) are in
-`FRAGMENTS`; nothing here names an entity.
+Each value's schema starts from the API's field-type table (karte.api.types), the one the
+reading and writing sides use too; nothing here names an entity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from karte.fields import MAX_ID, TEXT_LIMIT
+from karte.api import types
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack, Text
 
 Schema = dict[str, Any]
@@ -45,117 +44,52 @@ def labels(text: Text | None, pack: Pack) -> dict[str, str]:
     return {locale: text.get(locale, pack.locale) for locale in LOCALES}
 
 
-def _bounded(schema: Schema, field: Field, low: str, high: str) -> Schema:
-    if field.min is not None:
-        schema[low] = field.min if low == "minimum" else str(field.min)
-    if field.max is not None:
-        schema[high] = field.max if high == "maximum" else str(field.max)
-    return schema
+def _exact(field: Field, schema: Schema) -> Schema:
+    """A decimal, money or percent in a body: at most `precision - scale` digits before the
+    point (more after it are rounded to `scale`)."""
+    kind = field.as_value()
+    precision = {"money": 18, "percent": 7}.get(kind.type, kind.precision or 18)
+    scale = 2 if kind.scale is None or kind.type in ("money", "percent") else kind.scale
+    return {**schema, "pattern": rf"^-?[0-9]{{1,{precision - scale}}}(\.[0-9]+)?$",
+            "x-decimal": {"precision": precision, "scale": scale}}
 
 
-def _string(field: Field) -> Schema:
-    schema: Schema = {"type": "string", "maxLength": field.max_length or 255}
-    if field.min_length:
-        schema["minLength"] = field.min_length
-    if field.pattern:
-        schema["pattern"] = f"^(?:{field.pattern})$"
-    return schema
-
-
-def _text(field: Field) -> Schema:
-    return {"type": "string", "maxLength": field.max_length or TEXT_LIMIT}
-
-
-def _integer(field: Field) -> Schema:
-    schema = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": MAX_ID}
-    return _bounded(schema, field, "minimum", "maximum")
-
-
-def exact(precision: int, scale: int, field: Field, **extra: Any) -> Schema:
-    """An exact number as a string: at most `precision - scale` digits before the point
-    (more after it are rounded to `scale`)."""
-    schema = {"type": "string", "format": "decimal",
-              "pattern": rf"^-?[0-9]{{1,{precision - scale}}}(\.[0-9]+)?$",
-              "x-decimal": {"precision": precision, "scale": scale}, **extra}
-    return _bounded(schema, field, "x-minimum", "x-maximum")
-
-
-def _decimal(field: Field) -> Schema:
-    return exact(field.precision or 18, 2 if field.scale is None else field.scale, field)
-
-
-def _money(field: Field) -> Schema:
-    return exact(18, 2, field, **({"x-currency": field.currency} if field.currency else {}))
-
-
-def _percent(field: Field) -> Schema:
-    return exact(7, 2, field)
-
-
-def _date(field: Field) -> Schema:
-    return _bounded({"type": "string", "format": "date"}, field, "x-minimum", "x-maximum")
-
-
-def _enum(field: Field) -> Schema:
-    return {"type": "string", "enum": list(field.option_keys)}
-
-
-def _multi_enum(field: Field) -> Schema:
-    return {"type": "array", "uniqueItems": True, "items": _enum(field)}
-
-
-def _link(field: Field) -> Schema:
-    return {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID}
-
-
-def _links(field: Field) -> Schema:
-    return {"type": "array", "uniqueItems": True, "items": _link(field)}
-
-
-def _file(field: Field) -> Schema:
-    return {"type": "array", "items": {"type": "object", "required": ["name"],
-                                       "properties": {"name": {"type": "string"}}}}
-
-
-def _lines(field: Field) -> Schema:
-    schema: Schema = {"type": "array", "items": ref(field.of or "")}
+def _lines(field: Field, schema: Schema) -> Schema:
+    out: Schema = {**schema, "items": ref(field.of or "")}
     if field.min:
-        schema["minItems"] = field.min
+        out["minItems"] = field.min
     if field.max:
-        schema["maxItems"] = field.max
-    return schema
+        out["maxItems"] = field.max
+    return out
 
 
-FRAGMENTS: dict[str, Callable[[Field], Schema]] = {
-    "string": _string, "text": _text, "integer": _integer, "decimal": _decimal,
-    "money": _money, "percent": _percent, "boolean": lambda f: {"type": "boolean"},
-    "date": _date, "datetime": lambda f: {"type": "string", "format": "date-time"},
-    "email": lambda f: {"type": "string", "format": "email", "maxLength": 254},
-    "phone": lambda f: {"type": "string", "maxLength": 32},
-    "url": lambda f: {"type": "string", "format": "uri", "maxLength": 2048},
-    "enum": _enum, "multi_enum": _multi_enum, "link": _link, "links": _links,
-    "user": _link, "file": _file, "lines": _lines,
-}
-"""Field type → its JSON Schema (formula and rollup: that of their `result` type)."""
+def _enum_labels(field: Field, pack: Pack) -> dict[str, dict[str, str]]:
+    return {o.key: labels(o.label, pack) for o in field.options}
 
 
-def _annotated(field: Field, pack: Pack, schema: Schema) -> Schema:
-    """Title, help, enum labels and link target on a field's schema."""
-    schema["title"] = field.label.get("en", pack.locale)
-    if field.help is not None:
-        schema["description"] = field.help.get("en", pack.locale)
+def fragment(field: Field, pack: Pack) -> Schema:
+    """A field's value as a body takes it: the field-type table's schema
+    (karte.api.types), with the whole-value `pattern`, the exact digits of a number, the
+    enum labels in every locale, the link target and the field's title and help."""
+    schema = {k: v for k, v in types.schema(field).items() if k != "readOnly"}
+    kind = field.as_value().type
+    if field.pattern and kind == "string":
+        schema["pattern"] = f"^(?:{field.pattern})$"
+    if kind in ("decimal", "money", "percent") and not field.derived:
+        schema = _exact(field, schema)
+    if field.type == "lines":
+        schema = _lines(field, schema)
     if field.options:
-        schema["x-enum-labels"] = {o.key: labels(o.label, pack) for o in field.options}
+        target = schema["items"] if field.type == "multi_enum" else schema
+        target["x-enum-labels"] = _enum_labels(field, pack)
     if field.type in ("link", "links"):
         schema["x-link"] = field.to
     elif field.type == "user":
         schema["x-link"] = "user"
+    schema["title"] = field.label.get("en", pack.locale)
+    if field.help is not None:
+        schema["description"] = field.help.get("en", pack.locale)
     return schema
-
-
-def fragment(field: Field, pack: Pack) -> Schema:
-    """A field's value as the API takes it."""
-    return _annotated(field, pack, FRAGMENTS[field.as_value().type](field.as_value()))
 
 
 def nullable(schema: Schema) -> Schema:
@@ -173,16 +107,15 @@ def read_fragment(field: Field, pack: Pack) -> Schema:
     """A field's value as the API returns it: links may be expanded, anything may be
     empty (null) but the lines (an array, maybe empty)."""
     schema = fragment(field, pack)
-    an_id = {"type": "integer", "format": "int64"}
+    an_id = dict(types.INT64)
     if field.type in ("link", "user"):
         kept = {k: v for k, v in schema.items()
                 if k not in ("type", "format", "minimum", "maximum")}
-        return {**kept, "anyOf": [an_id, ref(LINK_TITLE), {"type": "null"}],
-                **({"readOnly": True} if not writable(field) else {})}
-    if field.type == "links":
+        schema = {**kept, "anyOf": [an_id, ref(LINK_TITLE), {"type": "null"}]}
+    elif field.type == "links":
         schema["items"] = {"anyOf": [an_id, ref(LINK_TITLE)]}
-    if field.type == "lines":
-        schema.pop("minItems", None)
+    elif types.api_type(field).many:
+        schema.pop("minItems", None)      # an array, [] when empty (never null)
         schema.pop("maxItems", None)
     else:
         schema = nullable(schema)
@@ -194,8 +127,8 @@ def read_fragment(field: Field, pack: Pack) -> Schema:
 def writable(field: Field) -> bool:
     """Whether a body may carry the field: not computed, numbered, set by a workflow or
     by the engine, nor uploaded (files go through their own endpoint)."""
-    return not (field.read_only or field.derived or field.workflow is not None
-                or field.type == "file")
+    return not (field.read_only or not types.api_type(field).writable
+                or field.workflow is not None)
 
 
 def needed(field: Field) -> bool:
@@ -268,9 +201,8 @@ def common_schemas() -> dict[str, Schema]:
     """The schemas every document has: an expanded link and the problem+json body."""
     text = {"type": "string"}
     return {
-        LINK_TITLE: {"type": "object", "required": ["id", "title"],
-                     "properties": {"id": {"type": "integer", "format": "int64"},
-                                    "title": {"type": ["string", "null"]}}},
+        LINK_TITLE: {**types.EXPANDED, "description": "A link with `expand=`; the title "
+                     "is null for a record the caller may not read."},
         PROBLEM_ERROR: {"type": "object", "required": ["field", "code", "message"],
                         "properties": {"field": {**text, "description":
                                                  "The field (`lines[2].quantity`), parameter "
