@@ -33,6 +33,14 @@ def _authenticate():
     return None
 
 
+def _unmatched():
+    """An address under /api/ that names no route (or not with this method): 401 before
+    saying whether it exists."""
+    if request.endpoint is None and request.path.startswith("/api/"):
+        return _authenticate()
+    return None
+
+
 blueprint.before_request(_authenticate)
 blueprint.register_error_handler(problems.ApiProblem, problems.api_problem)
 blueprint.register_error_handler(RecordError, problems.record_error)
@@ -49,4 +57,5 @@ def init_app(app: Flask) -> None:
         importlib.import_module(f"karte.api.{name}")
     csrf.exempt(blueprint)
     app.register_error_handler(problems.ApiProblem, problems.api_problem)
+    app.before_request(_unmatched)
     app.register_blueprint(blueprint)

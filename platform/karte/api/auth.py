@@ -14,7 +14,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from karte.api.problems import ApiProblem, entry
+from karte.auth import tokens
 from karte.auth.users import User
+from karte.web.refusals import token_reason
 
 READING = frozenset({"GET", "HEAD", "OPTIONS"})
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="karte"'}
@@ -35,11 +37,9 @@ def _bearer() -> str | None:
 
 
 def _token_user(presented: str) -> User:
-    from karte.auth import tokens
-
     user, reason = tokens.verify(current_app.extensions["karte"]["engine"], presented)
     if user is None:
-        raise _refused(reason, tokens.reason_text(reason))
+        raise _refused(reason, token_reason(reason))
     return user
 
 

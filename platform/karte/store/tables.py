@@ -73,6 +73,21 @@ def _engine_tables(metadata: sa.MetaData) -> None:
         sa.Index("uq_karte_session_token", "token_hash", unique=True),
         sa.Index("ix_karte_session_user", "user_id"),
     )
+    sa.Table(  # personal API tokens (auth/tokens.py): the prefix finds one, the hash proves it
+        "karte_api_token", metadata,
+        sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+        sa.Column("user_id", sa.BigInteger(),
+                  sa.ForeignKey("karte_user.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column("prefix", sa.String(16), nullable=False),
+        sa.Column("secret_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=True),
+        sa.Column("last_used_at", UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.Index("uq_karte_api_token_prefix", "prefix", unique=True),
+        sa.Index("ix_karte_api_token_user", "user_id"),
+    )
     sa.Table(
         "karte_audit", metadata,
         sa.Column("id", BIGINT, primary_key=True, autoincrement=True),

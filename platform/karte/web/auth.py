@@ -146,8 +146,8 @@ def _unauthorized():
 def _gate():
     if request.endpoint in PUBLIC or request.blueprint == "api":
         return None  # the API authenticates each request itself (karte.api.auth)
-    if request.endpoint is None and not request.path.startswith("/api/"):
-        return None  # a 404 page; the API answers 401 before saying what exists
+    if request.endpoint is None:
+        return None  # a 404 page; under /api/ the API authenticates first (karte.api)
     if current_user.is_authenticated:
         return None
     return _unauthorized()

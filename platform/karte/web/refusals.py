@@ -1,10 +1,12 @@
 """The users service's refusals (`UserRefused` reason codes) in the UI language: one wording
-for the admin's users page and everyone's account page."""
+for the admin's users page and everyone's account page; likewise the token service's
+(`TokenRefused`, and why `tokens.verify` refused a token, for the API's 401)."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from karte.auth.tokens import NAME_LENGTH, TokenRefused
 from karte.auth.users import MIN_PASSWORD, UserRefused
 
 
@@ -32,4 +34,29 @@ def _messages() -> dict[str, str]:
 def worded(error: UserRefused) -> dict[str, str]:
     """{input: message} for a refused change, in the UI language."""
     messages = _messages()
+    return {field: messages.get(code, code) for field, code in error.problems.items()}
+
+
+def token_reason(reason: str) -> str:
+    """Why the API refused a token (`tokens.verify`'s reason), in the UI language."""
+    texts = {
+        "malformed": _("This is not a Karte token: a token reads karte_<prefix>_<secret>."),
+        "unknown": _("This token is not known: check that it was copied whole."),
+        "revoked": _("This token was revoked. Create a new one on your account page."),
+        "expired": _("This token has expired. Create a new one on your account page."),
+        "inactive": _("The user of this token is deactivated."),
+    }
+    return texts.get(reason, texts["unknown"])
+
+
+def token_worded(error: TokenRefused) -> dict[str, str]:
+    """{input: message} for a token that could not be made, in the UI language."""
+    messages = {
+        "name_blank": _("A token needs a name."),
+        "name_long": _("A token's name has at most %(count)d characters.", count=NAME_LENGTH),
+        "name_taken": _("You already have a live token with this name. Choose another "
+                        "name, or revoke that token first."),
+        "expiry_past": _("The expiry must lie in the future."),
+        "user_unknown": _("There is no such user."),
+    }
     return {field: messages.get(code, code) for field, code in error.problems.items()}
