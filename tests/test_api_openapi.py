@@ -213,3 +213,32 @@ def test_served_to_a_token_and_refused_to_nobody(make_app):
     response = live.api_client(app).get("/api/v1/openapi.json")
     assert response.status_code == 200
     assert response.json["openapi"] == "3.1.0"
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_docs_page_needs_sign_in_and_starts_swagger_ui_from_a_static_script(
+        make_app, monkeypatch, installed):
+    from karte.api import docs_page
+
+    monkeypatch.setattr(docs_page, "assets_installed", lambda: installed)
+    app = make_app(SHOP, pack=ROLES)
+    signed_out = app.test_client().get("/api/docs")
+    assert signed_out.status_code == 302
+    assert signed_out.headers["Location"].startswith("/login?next=")
+    client = app.client("sales")
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "<script>" not in body, "no inline script under the CSP"
+    assert 'href="/api/v1/openapi.json"' in body
+    if installed:
+        assert 'id="swagger-ui"' in body and 'data-url="/api/v1/openapi.json"' in body
+        assert "/static/js/api_docs.js" in body
+        assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in body
+    else:
+        assert "swagger-ui-bundle.js" not in body
+        assert "scripts/assets.sh" in body
+    japanese = client.get("/api/docs?lang=ja").get_data(as_text=True)
+    assert "API ドキュメント" in japanese
+    assert 'href="/api/docs"' in client.get("/account").get_data(as_text=True)

@@ -51,6 +51,7 @@ def init_app(app: Flask) -> None:
     """Register the API (CSRF-exempt: it never reads the session for a write)."""
     import importlib
 
+    from karte.api import docs_page
     from karte.web.security import csrf
 
     for name in MODULES:
@@ -59,3 +60,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(problems.ApiProblem, problems.api_problem)
     app.before_request(_unmatched)
     app.register_blueprint(blueprint)
+    app.register_blueprint(docs_page.blueprint)

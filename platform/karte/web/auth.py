@@ -130,7 +130,7 @@ def logout():
 
 
 def _unauthorized():
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") and request.blueprint != "api_docs":
         response = jsonify(type="about:blank", title="Unauthorized", status=401,
                            detail="Sign in first: this endpoint needs a signed-in user.")
         response.status_code = 401
