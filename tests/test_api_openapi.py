@@ -163,8 +163,13 @@ def test_a_new_entity_appears_with_its_types_enums_required_and_read_only(make_p
     assert write["properties"]["lines"]["maxItems"] == 50
     assert "required" not in schemas["shipment.patch"]
     line = schemas["shipment_line.line"]
-    assert set(line["properties"]) == {"id", "item", "qty"}, "no parent link, no position"
+    assert set(line["properties"]) == {"id", "shipment", "item", "qty", "position"}
+    assert line["properties"]["shipment"]["readOnly"] is True, "echoed back, never set"
+    assert line["properties"]["position"]["readOnly"] is True
     assert line["required"] == ["item", "qty"]
+    assert set(schemas["shipment_line"]["properties"]) == {"id", "shipment", "item", "qty",
+                                                           "position"}
+    assert schemas["shipment_line"]["required"] == ["id"]
 
 
 def test_list_parameters_document_every_filter_sort_and_limit(make_pack):
@@ -182,7 +187,9 @@ def test_list_parameters_document_every_filter_sort_and_limit(make_pack):
     assert params["f.ship_on.empty"]["schema"] == {"type": "boolean"}
     assert params["f.tags.contains"]["schema"]["enum"] == ["fragile", "cold"]
     assert "f.created_at.gte" in params and "f.id" in params
-    assert params["expand"]["schema"]["items"]["enum"] == ["customer", "owner"]
+    assert params["expand"]["schema"]["items"]["enum"] == ["customer"], "links, not users"
+    history = doc["paths"]["/shipment/{id}/history"]["get"]
+    assert {p["name"] for p in history["parameters"]} == {"limit", "cursor"}
 
 
 ROLES = {"name": "shop", "roles": {"sales": {"*": {"read": "all", "create": True,
@@ -242,3 +249,25 @@ def test_the_docs_page_needs_sign_in_and_starts_swagger_ui_from_a_static_script(
     japanese = client.get("/api/docs?lang=ja").get_data(as_text=True)
     assert "API ドキュメント" in japanese
     assert 'href="/api/docs"' in client.get("/account").get_data(as_text=True)
+
+
+def test_a_stage_is_echoed_not_written_moves_name_the_stages_and_actions_answer():
+    pack = load_pack(PACKS["standard"])
+    doc = document(pack)
+    write = doc["components"]["schemas"]["deal.write"]
+    assert write["properties"]["stage"]["readOnly"] is True
+    assert "stage" not in write.get("required", [])
+    move = doc["paths"]["/deal/{id}/move"]["post"]
+    body = move["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["to"]["enum"] == list(pack.workflows["deal_pipeline"].stage_keys)
+    assert {"409", "412", "422"} <= set(move["responses"])
+    assert {"missing", "only_missing"} <= set(
+        doc["components"]["schemas"]["Problem"]["properties"])
+    entity = next(e for e in pack.entities.values() if e.actions)
+    action = entity.actions[0]
+    run = doc["paths"][f"/{entity.name}/{{id}}/actions/{action.name}"]["post"]
+    assert run["operationId"] == f"action_{entity.name}_{action.name}"
+    assert run["requestBody"]["required"] is False
+    answer = run["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["properties"]["record"] == {"$ref": f"#/components/schemas/{entity.name}"}
+    assert set(answer["required"]) == {"record", "created", "open"}

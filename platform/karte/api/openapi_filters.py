@@ -66,6 +66,13 @@ def filter_parameters(entity: Entity, pack: Pack) -> list[dict[str, Any]]:
             for field in fields for op in fitting_ops(field)]
 
 
+LIMIT = {"name": "limit", "in": "query", "required": False, "description": "Page size.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX,
+                    "default": LIMIT_DEFAULT}}
+EXPANDABLE = ("link", "links")
+"""The field types `expand=` takes (karte.api.serialize.EXPANDABLE)."""
+
+
 def _names(entity: Entity) -> list[str]:
     return ["id", "version", "created_at", "updated_at", "created_by", "updated_by",
             *entity.fields]
@@ -87,7 +94,7 @@ def _listed(name: str, items: Schema, description: str) -> dict[str, Any]:
 def list_parameters(entity: Entity, pack: Pack) -> list[dict[str, Any]]:
     """Every query parameter of `GET /<entity>` (the read of one record takes `fields`
     and `expand`)."""
-    links = [n for n, f in entity.fields.items() if f.type in ("link", "user", "links")]
+    links = [n for n, f in entity.fields.items() if f.type in EXPANDABLE]
     listed = [
         _listed("fields", {"type": "string", "enum": _names(entity)},
                 "Only these fields (and `id`, `version`), comma-separated."),
@@ -101,9 +108,7 @@ def list_parameters(entity: Entity, pack: Pack) -> list[dict[str, Any]]:
         {"name": "sort", "in": "query", "required": False,
          "description": "A field, `-field` for descending.",
          "schema": {"type": "string", "enum": _sortable(entity)}},
-        {"name": "limit", "in": "query", "required": False, "description": "Page size.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX,
-                    "default": LIMIT_DEFAULT}},
+        LIMIT,
         {"name": "cursor", "in": "query", "required": False,
          "description": "`next` of the previous page (opaque).",
          "schema": {"type": "string", "maxLength": 2000}},

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from karte.api.openapi_filters import list_parameters
-from karte.api.openapi_schemas import PROBLEM, Schema, ref
+from karte.api.openapi_filters import LIMIT, list_parameters
+from karte.api.openapi_schemas import HISTORY_ENTRY, PROBLEM, Schema, ref
 from karte.fields import MAX_ID
 from karte.meta.model import Entity, Pack
 
@@ -70,6 +70,9 @@ def parameters() -> dict[str, dict[str, Any]]:
     return {
         "IfMatch": {"name": "If-Match", "in": "header", "required": True, "schema": version,
                     "description": 'The version you read (ETag), e.g. `"3"`.'},
+        "IfMatchOptional": {"name": "If-Match", "in": "header", "required": False,
+                            "schema": version, "description": "Optional: the version you "
+                            "read; a stale one is a 412 and nothing is done."},
         "IfNoneMatch": {"name": "If-None-Match", "in": "header", "required": False,
                         "schema": version,
                         "description": "Answer 304 while the record is at this version."},
@@ -151,25 +154,40 @@ def move(entity: Entity, pack: Pack) -> dict[str, Any] | None:
     return {"parameters": [ID], "post": _op(
         entity, "move", "Move to a stage (with values saved in the same step)",
         {"200": _json(entity.name, "The record in its new stage.", headers={"ETag": "ETag"})},
-        BODY_ERRORS, requestBody=_body(body))}
+        (*BODY_ERRORS, 412), parameters=["IfMatchOptional"], requestBody=_body(body))}
 
 
 def action(entity: Entity, name: str, label: str) -> dict[str, Any]:
-    """`/<entity>/{id}/actions/<name>`: run a declared action."""
-    result = {"type": "object", "description": "The record, and what the action created."}
+    """`/<entity>/{id}/actions/<name>`: run a declared action (no body, or `{}`)."""
+    made: Schema = {"type": "object", "required": ["entity", "id", "location"],
+                    "properties": {"entity": {"type": "string"}, "id": RECORD_ID,
+                                   "location": {"type": "string"}}}
+    result = {"type": "object", "required": ["record", "created", "open"],
+              "properties": {"record": ref(entity.name),
+                             "created": {"type": "array", "items": made,
+                                         "description": "Each record the action made."},
+                             "open": {**made, "description": "Where the card would land: "
+                                      "this record or the one created."}}}
+    empty = {"type": "object", "additionalProperties": False, "maxProperties": 0}
     return {"parameters": [ID], "post": {
-        **_op(entity, f"action_{name}", label, {"200": _json(result, "Done.")},
-              (400, 401, 403, 404, 409, 422, 429)),
+        **_op(entity, f"action_{name}", label,
+              {"200": _json(result, "Done.", headers={"ETag": "ETag"})},
+              (400, 401, 403, 404, 412, 413, 415, 422, 429),
+              parameters=["IfMatchOptional"],
+              requestBody={"required": False, "content": {JSON: {"schema": empty}}}),
         "operationId": f"action_{entity.name}_{name}"}}
 
 
 def history(entity: Entity) -> dict[str, Any]:
     """`/<entity>/{id}/history`: the record's changes, newest first."""
-    page = {"type": "object", "properties": {"data": {"type": "array",
-                                                      "items": {"type": "object"}}}}
+    page = {"type": "object", "required": ["data", "next", "limit"],
+            "properties": {"data": {"type": "array", "items": ref(HISTORY_ENTRY)},
+                           "next": {"type": ["string", "null"]}, "limit": {"type": "integer"}}}
     return {"parameters": [ID], "get": _op(
-        entity, "history", "The record's history", {"200": _json(page, "Its changes.")},
-        READ_ERRORS)}
+        entity, "history", "The record's history, newest first",
+        {"200": _json(page, "Its changes.")}, READ_ERRORS,
+        parameters=[LIMIT, {"name": "cursor", "in": "query", "required": False,
+                            "schema": {"type": "string", "maxLength": 2000}}])}
 
 
 def merge(entity: Entity) -> dict[str, Any]:
@@ -177,11 +195,13 @@ def merge(entity: Entity) -> dict[str, Any]:
     body = {"type": "object", "additionalProperties": False, "required": ["other"],
             "properties": {"other": {**RECORD_ID, "description": "The record merged "
                                      "into this one (then deleted as merged)."},
+                           "other_version": {"type": "integer", "description": "Optional: "
+                                             "the other record's version you read."},
                            "values": ref(f"{entity.name}.patch")}}
     return {"parameters": [ID], "post": _op(
         entity, "merge", "Merge another record into this one",
         {"200": _json(entity.name, "The survivor.", headers={"ETag": "ETag"})},
-        BODY_ERRORS, requestBody=_body(body))}
+        (*BODY_ERRORS, 412), parameters=["IfMatchOptional"], requestBody=_body(body))}
 
 
 def entity_paths(entity: Entity, pack: Pack) -> dict[str, dict[str, Any]]:

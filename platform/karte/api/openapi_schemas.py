@@ -31,6 +31,7 @@ LOCALES = ("en", "ja")
 SYSTEM_READ = ("id", "version", "created_at", "updated_at", "created_by", "updated_by")
 LINK_TITLE = "LinkTitle"
 PROBLEM, PROBLEM_ERROR = "Problem", "ProblemError"
+HISTORY_ENTRY = "HistoryEntry"
 
 
 def ref(name: str) -> Schema:
@@ -150,17 +151,29 @@ def _system(pack: Pack) -> dict[str, Schema]:
 
 
 def record_schema(entity: Entity, pack: Pack) -> Schema:
-    """`<entity>`: a record as the API returns it."""
-    properties = {**_system(pack), **{name: read_fragment(f, pack)
-                                      for name, f in entity.fields.items()}}
+    """`<entity>`: a record as the API returns it (a line: its `id` and fields)."""
+    system = _system(pack)
+    if entity.part_of is not None:
+        system = {"id": system["id"]}
+    properties = {**system, **{name: read_fragment(f, pack)
+                               for name, f in entity.fields.items()}}
     return {"type": "object", "title": entity.label.get("en", pack.locale),
             "x-labels": labels(entity.label, pack), "x-entity": entity.name,
-            "required": ["id", "version"], "properties": properties}
+            "required": ["id"] if entity.part_of else ["id", "version"],
+            "properties": properties}
+
+
+def echoed(field: Field) -> bool:
+    """A field the engine owns that a body may send back unchanged: a stage (it changes
+    through a move), a line's parent link and position."""
+    return field.workflow is not None or not field.declared
 
 
 def _write_properties(entity: Entity, pack: Pack) -> dict[str, Schema]:
     properties: dict[str, Schema] = {}
     for name, field in entity.fields.items():
+        if echoed(field):
+            properties[name] = {**nullable(fragment(field, pack)), "readOnly": True}
         if not writable(field):
             continue
         schema = fragment(field, pack)
@@ -177,7 +190,8 @@ def write_schema(entity: Entity, pack: Pack, create: bool) -> Schema:
     properties = _write_properties(entity, pack)
     schema: Schema = {"type": "object", "additionalProperties": False,
                       "properties": {**properties, **_system(pack)}}
-    required = [name for name in properties if needed(entity.fields[name])]
+    required = [name for name in properties if needed(entity.fields[name])
+                and not echoed(entity.fields[name])]
     if create and required:
         schema["required"] = required
     return schema
@@ -186,7 +200,8 @@ def write_schema(entity: Entity, pack: Pack, create: bool) -> Schema:
 def line_schema(part: Entity, pack: Pack) -> Schema:
     """`<part>.line`: one line in a parent's body; `id` names an existing line."""
     properties = _write_properties(part, pack)
-    required = [name for name in properties if needed(part.fields[name])]
+    required = [name for name in properties if needed(part.fields[name])
+                and not echoed(part.fields[name])]
     schema: Schema = {"type": "object", "additionalProperties": False,
                       "properties": {"id": {"type": "integer", "format": "int64",
                                             "minimum": 1,
@@ -197,12 +212,29 @@ def line_schema(part: Entity, pack: Pack) -> Schema:
     return schema
 
 
+def history_entry() -> Schema:
+    """One entry of a record's history: a change (`changes`: each field's old and new
+    value), an action run (`name`, `created`) or a stage move (`workflow`, `from`, `to`)."""
+    text, maybe = {"type": "string"}, {"type": ["string", "null"]}
+    who = {"anyOf": [{"type": "null"}, {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "integer"}, "name": maybe}}]}
+    return {"type": "object", "required": ["kind", "at", "user"], "properties": {
+        "kind": {"type": "string", "enum": ["change", "action", "move"]},
+        "at": {"type": "string", "format": "date-time"}, "user": who,
+        "version": {"type": ["integer", "null"]}, "action": text,
+        "changes": {"type": "object", "additionalProperties": {
+            "type": "object", "properties": {"old": {}, "new": {}}}},
+        "name": maybe, "created": {"type": "array"},
+        "workflow": text, "from": maybe, "to": text}}
+
+
 def common_schemas() -> dict[str, Schema]:
     """The schemas every document has: an expanded link and the problem+json body."""
     text = {"type": "string"}
     return {
         LINK_TITLE: {**types.EXPANDED, "description": "A link with `expand=`; the title "
                      "is null for a record the caller may not read."},
+        HISTORY_ENTRY: history_entry(),
         PROBLEM_ERROR: {"type": "object", "required": ["field", "code", "message"],
                         "properties": {"field": {**text, "description":
                                                  "The field (`lines[2].quantity`), parameter "
@@ -214,7 +246,13 @@ def common_schemas() -> dict[str, Schema]:
                                  "status": {"type": "integer"},
                                  "errors": {"type": "array", "items": ref(PROBLEM_ERROR)},
                                  "current_version": {"type": "integer", "description":
-                                                     "412: the record's version now."}}},
+                                                     "412: the record's version now."},
+                                 "missing": {"type": "array", "items": text, "description":
+                                             "409 on a move: the fields it needs filled "
+                                             "(send them in `values`)."},
+                                 "only_missing": {"type": "boolean", "description":
+                                                  "409 on a move: filling `missing` is "
+                                                  "all it takes."}}},
     }
 
 
