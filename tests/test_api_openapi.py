@@ -271,3 +271,14 @@ def test_a_stage_is_echoed_not_written_moves_name_the_stages_and_actions_answer(
     answer = run["responses"]["200"]["content"]["application/json"]["schema"]
     assert answer["properties"]["record"] == {"$ref": f"#/components/schemas/{entity.name}"}
     assert set(answer["required"]) == {"record", "created", "open"}
+
+
+def test_a_create_links_to_reading_changing_and_deleting_what_it_made(built):
+    pack, doc = built
+    ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()
+           if isinstance(op, dict) and "operationId" in op}
+    for entity in (e for e in pack.entities.values() if e.part_of is None):
+        links = doc["paths"][f"/{entity.name}"]["post"]["responses"]["201"]["links"]
+        assert {link["operationId"] for link in links.values()} <= ids
+        assert links["UpdateCreated"]["parameters"] == {
+            "id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}

@@ -98,6 +98,16 @@ def _op(entity: Entity, op_id: str, summary: str, ok: dict[str, Any],
             **more}
 
 
+def _links(entity: Entity) -> dict[str, Any]:
+    """What a client (or a stateful fuzzer) does next with the record it created."""
+    the_id = {"id": "$response.body#/id"}
+    version = {**the_id, "header.If-Match": "$response.header.ETag"}
+    return {f"{verb.title()}Created": {"operationId": f"{verb}_{entity.name}",
+                                       "parameters": parameters}
+            for verb, parameters in (("get", the_id), ("update", version),
+                                     ("history", the_id), ("delete", version))}
+
+
 def collection(entity: Entity, pack: Pack) -> dict[str, Any]:
     """`/<entity>`: list and create."""
     plural = entity.plural.get("en", pack.locale)
@@ -107,7 +117,8 @@ def collection(entity: Entity, pack: Pack) -> dict[str, Any]:
                                     "The cursor of the next page; null on the last."},
                            "limit": {"type": "integer"}}}
     created = _json(entity.name, "Created.", headers={"Location": "Location",
-                                                      "ETag": "ETag"})
+                                                      "ETag": "ETag"},
+                    links=_links(entity))
     return {
         "get": _op(entity, "list", f"List {plural}", {"200": _json(page, "A page.")},
                    (400, 401, 403, 429), parameters=list_parameters(entity, pack)),
