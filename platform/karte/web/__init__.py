@@ -46,10 +46,11 @@ def _signed_in() -> User | None:
 
 def actor() -> User | None:
     """The signed-in user, speaking the UI language: pass it to every service call, so
-    scopes apply and refusals come back in the language on screen."""
+    scopes apply and refusals come back in the language on screen. Under /api/v1 a
+    personal token signs nobody in: the caller is the token's user (`karte.api.auth`)."""
     user = _signed_in()
     if user is None:
-        return None
+        return g.get("karte_actor")
     if "karte_actor" not in g:
         g.karte_actor = replace(user._get_current_object() if hasattr(
             user, "_get_current_object") else user, locale=locale())

@@ -108,3 +108,36 @@ def _read(store: Store, entity: Entity, query: sa.Select[Any],
         keys = [row.pop(KEY, None) for row in rows]
         store.attach_links(conn, entity, rows)
     return list(zip(field_rights.strip_all(store, entity, actor, rows), keys, strict=True))
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of `page` stopped: its phase (1: rows with a sort value, 2: rows
+    without one), the last row's sort value (phase 1) and its id."""
+
+    phase: int
+    key: Any
+    id: int
+
+
+def page(store: Store, entity: str, where: Any = None, search: str | None = None,
+         sort: str | None = None, *, actor: Actor | None = None,
+         after: Position | None = None, size: int = 50
+         ) -> tuple[list[Record], Position | None]:
+    """One page of the view after `after` (None: the first), and where the next page
+    starts (None: this one is the last). At most two short range reads whatever the page's
+    depth: the API's cursor pages cost what the first one does."""
+    ent = store.entity(entity)
+    plan = keyset(store, ent, where, search, sort, actor)
+    found: list[tuple[Record, Position]] = []
+    if after is None or after.phase == 1:
+        last = None if after is None else (after.key, after.id)
+        found += [(row, Position(1, key, row["id"]))
+                  for row, key in _read(store, ent, plan.next_keyed(last, size + 1), actor)]
+    if len(found) <= size and plan.nullable:
+        start = after.id if after is not None and after.phase == 2 else None
+        query = plan.next_empty(start, size + 1 - len(found))
+        found += [(row, Position(2, None, row["id"])) for row, _key in
+                  _read(store, ent, query, actor)]
+    rows = [row for row, _position in found[:size]]
+    return rows, (found[size - 1][1] if len(found) > size else None)
