@@ -11,7 +11,7 @@ import pytest
 from itsdangerous import URLSafeSerializer
 
 from tests import api_read_pack as pack
-from tests.api_read_session import api_client
+from tests.api_live import api_client
 
 
 @pytest.fixture

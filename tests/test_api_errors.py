@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests import api_read_pack as pack
-from tests.api_read_session import api_client
+from tests.api_live import api_client
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ application/problem+json (problems.py). See docs/api.md.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, abort, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from karte.api import problems
 from karte.api.auth import authenticate
@@ -37,8 +37,24 @@ def _unmatched():
     """An address under /api/ that names no route (or not with this method): 401 before
     saying whether it exists."""
     if request.endpoint is None and request.path.startswith("/api/"):
-        return _authenticate()
+        _authenticate()
+        if isinstance(request.routing_exception, MethodNotAllowed) and _names_nothing():
+            abort(404)
     return None
+
+
+def _names_nothing() -> bool:
+    """Whether the address names an entity that has no resource (unknown, or a part): a
+    method it refuses is then a 404, as GET says, not a 405 about an address that does not
+    exist."""
+    from karte.api.reading import resource
+
+    try:
+        _endpoint, args = current_app.url_map.bind_to_environ(request.environ).match(
+            method="GET")
+    except HTTPException:
+        return False
+    return "entity" in args and resource(args["entity"]) is None
 
 
 blueprint.before_request(_authenticate)

@@ -29,10 +29,16 @@ from karte.store.records import keyset
 from karte.web import records, registry, workflows
 
 
+def resource(name: str) -> Entity | None:
+    """The entity `/api/v1/<name>` names: None when unknown or a part."""
+    entity = registry().entities.get(name)
+    return None if entity is None or entity.part_of is not None else entity
+
+
 def readable(name: str) -> Entity:
     """The entity of the URL: 404 unknown or a part, 403 when the role may not read it."""
-    entity = registry().entities.get(name)
-    if entity is None or entity.part_of is not None:
+    entity = resource(name)
+    if entity is None:
         abort(404)
     if not rights(records().store, entity, api_actor()).read:
         raise forbidden(entity, api_actor(), "read")
