@@ -65,3 +65,10 @@ def test_problems_speak_the_packs_language(make_app):
     body = assert_problem(api_client(app).get("/api/v1/customer?limit=0&colour=red"), 400)
     assert "パラメーター" in body["errors"][0]["message"]
     assert body["title"] == "不正なリクエスト" or body["title"]
+
+
+def test_lang_chooses_the_language_of_the_problems(app):
+    client = api_client(app)
+    assert client.get("/api/v1/customer?lang=ja").status_code == 200   # not a filter
+    body = assert_problem(client.get("/api/v1/customer?lang=ja&limit=0"), 400)
+    assert "ページサイズ" in body["errors"][0]["message"]

@@ -32,6 +32,8 @@ LIST_PARAMS = ("q", "sort", "limit", "cursor", "fields", "expand")
 """The list endpoint's parameters besides the `f.` filters (the OpenAPI document reads
 this)."""
 RECORD_PARAMS = ("fields", "expand")
+LANGUAGE = "lang"
+"""`?lang=ja`: the answer's language (messages, labels); taken by every request."""
 HISTORY_PARAMS = ("limit", "cursor")
 
 
@@ -56,8 +58,8 @@ class Shaping:
 
 def check_known(args: MultiDict, known: Collection[str], filters: bool = False) -> None:
     """400 naming every parameter that is not one of `known` (or an `f.` filter)."""
-    unknown = [key for key in dict.fromkeys(args.keys())
-               if key not in known and not (filters and key.startswith(PREFIX))]
+    unknown = [key for key in dict.fromkeys(args.keys()) if key not in known
+               and key != LANGUAGE and not (filters and key.startswith(PREFIX))]
     if unknown:
         allowed = ", ".join([*known, *([f"{PREFIX}<field>[.<op>]"] if filters else [])])
         raise ApiProblem(400, [entry(key, "unknown_parameter", _(
