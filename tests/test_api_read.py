@@ -191,12 +191,15 @@ def test_limit_sizes_the_page_up_to_500(app):
 def test_unknown_entities_and_parts_are_404_and_an_unreadable_entity_403(app, acme):
     guest = api_client(app, "guest")
     assert guest.get("/api/v1/product").status_code == 200
-    for url in ("/api/v1/customer", f"/api/v1/customer/{acme['id']}",
-                f"/api/v1/customer/{acme['id']}/history"):
-        refused = guest.get(url)
-        assert refused.status_code == 403, url
-        assert refused.json["errors"][0]["code"] == "forbidden"
+    refused = guest.get("/api/v1/customer")
+    assert refused.status_code == 403
+    assert refused.json["errors"][0]["code"] == "forbidden"
     assert app.client("guest").get("/customer/").status_code == 403    # as the list page
+    for url in (f"/api/v1/customer/{acme['id']}", f"/api/v1/customer/{acme['id']}/history"):
+        hidden = guest.get(url)       # a record of it is not revealed: 404, as its card
+        assert hidden.status_code == 404, url
+        assert hidden.json["errors"][0]["code"] == "not_found"
+    assert app.client("guest").get(f"/customer/{acme['id']}").status_code == 404
     admin = api_client(app)
     for url in ("/api/v1/nothing", "/api/v1/quote_line", "/api/v1/quote_line/1",
                 "/api/v1/customer/999999", "/api/v1/customer/abc"):

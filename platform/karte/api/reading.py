@@ -11,7 +11,8 @@
 
 A part (the lines of another entity) has no resource of its own: its lines are read in
 their parent. An unknown entity or a part is a 404, an entity the caller's role may not
-read a 403 — as on the list page; a record outside the caller's read scope is a 404.
+read a 403 — as on the list page; a record outside the caller's read scope is a 404, even
+when the role may read no record of its entity — as on its card (existence not revealed).
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def readable(name: str) -> Entity:
         abort(404)
     if not rights(records().store, entity, api_actor()).read:
         raise forbidden(entity, api_actor(), "read")
+    return entity
+
+
+def record_entity(name: str) -> Entity:
+    """The entity of a record's URL: 404 unknown or a part; the record's own read decides
+    the rest (404 outside the read scope, as the card page answers)."""
+    entity = resource(name)
+    if entity is None:
+        abort(404)
     return entity
 
 
@@ -77,7 +87,7 @@ def etag(record: Mapping[str, Any]) -> str:
 
 @blueprint.get("/<entity>/<id>")
 def read_record(entity: str, id: str) -> Response:
-    ent = readable(entity)
+    ent = record_entity(entity)
     read_params.check_known(request.args, read_params.RECORD_PARAMS)
     store, actor = records().store, api_actor()
     shaped = read_params.shaping(store, ent, actor, request.args)
@@ -93,7 +103,7 @@ def read_record(entity: str, id: str) -> Response:
 
 @blueprint.get("/<entity>/<id>/history")
 def record_history(entity: str, id: str) -> Response:
-    ent = readable(entity)
+    ent = record_entity(entity)
     read_params.check_known(request.args, read_params.HISTORY_PARAMS)
     size = read_params.limit(request.args)
     actor = api_actor()
