@@ -9,6 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from karte.api.openapi import document
+from karte.api.read_params import HISTORY_PARAMS, LANGUAGE, LIST_PARAMS, RECORD_PARAMS
 from karte.config import REPO_ROOT
 from karte.meta.load import load_pack
 
@@ -189,7 +190,11 @@ def test_list_parameters_document_every_filter_sort_and_limit(make_pack):
     assert "f.created_at.gte" in params and "f.id" in params
     assert params["expand"]["schema"]["items"]["enum"] == ["customer"], "links, not users"
     history = doc["paths"]["/shipment/{id}/history"]["get"]
-    assert {p["name"] for p in history["parameters"]} == {"limit", "cursor"}
+    assert {p["name"] for p in history["parameters"]} == {*HISTORY_PARAMS, LANGUAGE}
+    assert {p["name"] for p in params.values() if not p["name"].startswith("f.")} == {
+        *LIST_PARAMS, LANGUAGE}, "what the list endpoint takes (karte.api.read_params)"
+    one = doc["paths"]["/shipment/{id}"]["get"]["parameters"]
+    assert {p["name"] for p in one if "name" in p} == {*RECORD_PARAMS, LANGUAGE}
 
 
 ROLES = {"name": "shop", "roles": {"sales": {"*": {"read": "all", "create": True,
@@ -282,3 +287,72 @@ def test_a_create_links_to_reading_changing_and_deleting_what_it_made(built):
         assert {link["operationId"] for link in links.values()} <= ids
         assert links["UpdateCreated"]["parameters"] == {
             "id": "$response.body#/id", "header.If-Match": "$response.header.ETag"}
+
+
+@pytest.fixture(params=sorted(PACKS))
+def demo_app(request, db_url, tmp_path, monkeypatch):
+    """A pack of the repository on the test database with a small demo."""
+    from karte import create_app
+    from karte.demo import fill
+
+    monkeypatch.setenv("KARTE_INSTANCE", str(tmp_path / "instance"))
+    app = create_app(pack=PACKS[request.param], database_url=db_url,
+                     config={"TESTING": True, "RATELIMIT_ENABLED": False})
+    services = app.extensions["karte"]
+    fill(services["engine"], services["pack"], size=30, seed=3, if_empty=False,
+         instance=tmp_path / "instance", echo=lambda *_: None)
+    yield app
+    services["engine"].dispose()
+
+
+def _checker(doc: dict, pointer: str):
+    """A validator of the response schema at `pointer` in the document (its $refs resolve
+    inside the document)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    registry = Registry().with_resource(
+        "urn:karte-openapi", Resource.from_contents(doc, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:karte-openapi#{pointer}"}, registry=registry)
+
+
+def _response(path: str, method: str, status: str) -> str:
+    escaped = path.replace("~", "~0").replace("/", "~1")
+    return f"/paths/{escaped}/{method}/responses/{status}/content/application~1json/schema"
+
+
+def test_real_answers_fit_the_document(demo_app):
+    """Reads of every entity (links expanded, lines nested) and their histories, as served
+    to a token, are valid against the schemas the document gives them."""
+    from karte.auth import tokens
+    from karte.auth.users import add_user
+    from tests.api_live import ApiClient
+
+    services = demo_app.extensions["karte"]
+    admin = add_user(services["engine"], services["pack"], "doc@example.com", "admin",
+                     "a long password 1")
+    client = ApiClient(demo_app, tokens.add(services["engine"], admin, "doc")[0], admin)
+    doc = client.get("/api/v1/openapi.json").json
+    pack = demo_app.extensions["karte"]["pack"]
+    checked = 0
+    for entity in (e for e in pack.entities.values() if e.part_of is None):
+        expand = [n for n, f in entity.fields.items() if f.type in ("link", "links")]
+        page = client.get(f"/api/v1/{entity.name}", query_string={
+            "limit": 5, **({"expand": ",".join(expand)} if expand else {})})
+        assert page.status_code == 200, page.json
+        errors = list(_checker(doc, _response(f"/{entity.name}", "get", "200"))
+                      .iter_errors(page.json))
+        assert not errors, (entity.name, [e.message for e in errors][:5])
+        for record in page.json["data"][:2]:
+            one = client.get(f"/api/v1/{entity.name}/{record['id']}")
+            assert not list(_checker(doc, _response(f"/{entity.name}/{{id}}", "get", "200"))
+                            .iter_errors(one.json)), entity.name
+            history = client.get(f"/api/v1/{entity.name}/{record['id']}/history")
+            assert not list(_checker(doc, _response(f"/{entity.name}/{{id}}/history", "get",
+                                                    "200")).iter_errors(history.json))
+            checked += 1
+    assert checked > 5
+    problem = client.get("/api/v1/customer", query_string={"nonsense": "1"})
+    assert problem.status_code == 400
+    assert not list(_checker(doc, "/components/schemas/Problem").iter_errors(problem.json))

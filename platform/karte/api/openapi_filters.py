@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from karte.api.openapi_schemas import Schema
+from karte.api.read_params import DEFAULT_LIMIT, LANGUAGE, MAX_LIMIT
+from karte.api.serialize import EXPANDABLE
 from karte.fields import MAX_ID, TYPES
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field, Pack
+from karte.web import LOCALES
 from karte.web.list_params import PREFIX, SYSTEM_FILTERS, fitting_ops
 
-LIMIT_MAX, LIMIT_DEFAULT = 500, 50
 INT64 = {"type": "integer", "format": "int64", "minimum": -(2**63), "maximum": 2**63 - 1}
 NUMBER_TEXT = r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$"
 OP_TEXT = {"eq": "equals", "ne": "is not", "gt": "is above", "gte": "is at least",
@@ -67,10 +69,11 @@ def filter_parameters(entity: Entity, pack: Pack) -> list[dict[str, Any]]:
 
 
 LIMIT = {"name": "limit", "in": "query", "required": False, "description": "Page size.",
-         "schema": {"type": "integer", "minimum": 1, "maximum": LIMIT_MAX,
-                    "default": LIMIT_DEFAULT}}
-EXPANDABLE = ("link", "links")
-"""The field types `expand=` takes (karte.api.serialize.EXPANDABLE)."""
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                    "default": DEFAULT_LIMIT}}
+LANG = {"name": LANGUAGE, "in": "query", "required": False,
+        "description": "The language of the answer's messages and labels.",
+        "schema": {"type": "string", "enum": list(LOCALES)}}
 
 
 def _names(entity: Entity) -> list[str]:
@@ -109,6 +112,7 @@ def list_parameters(entity: Entity, pack: Pack) -> list[dict[str, Any]]:
          "description": "A field, `-field` for descending.",
          "schema": {"type": "string", "enum": _sortable(entity)}},
         LIMIT,
+        LANG,
         {"name": "cursor", "in": "query", "required": False,
          "description": "`next` of the previous page (opaque).",
          "schema": {"type": "string", "maxLength": 2000}},

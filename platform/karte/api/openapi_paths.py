@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from karte.api.openapi_filters import LIMIT, list_parameters
+from karte.api.openapi_filters import LANG, LIMIT, list_parameters
 from karte.api.openapi_schemas import HISTORY_ENTRY, PROBLEM, Schema, ref
+from karte.api.read_params import RECORD_PARAMS
 from karte.fields import MAX_ID
 from karte.meta.model import Entity, Pack
 
@@ -131,7 +132,8 @@ def collection(entity: Entity, pack: Pack) -> dict[str, Any]:
 def item(entity: Entity, pack: Pack) -> dict[str, Any]:
     """`/<entity>/{id}`: read, change, delete."""
     one = entity.label.get("en", pack.locale)
-    fields = [p for p in list_parameters(entity, pack) if p["name"] in ("fields", "expand")]
+    fields = [p for p in list_parameters(entity, pack)
+              if p["name"] in (*RECORD_PARAMS, LANG["name"])]
     return {
         "parameters": [ID],
         "get": _op(entity, "get", f"Read a {one}",
@@ -197,7 +199,7 @@ def history(entity: Entity) -> dict[str, Any]:
     return {"parameters": [ID], "get": _op(
         entity, "history", "The record's history, newest first",
         {"200": _json(page, "Its changes.")}, READ_ERRORS,
-        parameters=[LIMIT, {"name": "cursor", "in": "query", "required": False,
+        parameters=[LIMIT, LANG, {"name": "cursor", "in": "query", "required": False,
                             "schema": {"type": "string", "maxLength": 2000}}])}
 
 
