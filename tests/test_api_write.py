@@ -163,8 +163,11 @@ def test_messages_speak_the_callers_language(app):
     client = api_client(app)
 
     response = client.post("/api/v1/deal?lang=ja", json={"amount": "5"})
+    unknown = client.post("/api/v1/deal?lang=ja", json={"titel": "A"})
 
     assert response.get_json()["errors"][0]["message"] == "Titleを入力してください。"
+    assert unknown.get_json()["errors"][0]["message"] == \
+        "商談に「titel」という項目はありません（もしかして「title」？）。"
 
 
 def test_patch_needs_if_match_and_refuses_a_stale_version(app):

@@ -123,9 +123,10 @@ def precondition(current: Mapping[str, Any]) -> int:
 def stale(version: int, sent: str, problems: Sequence[Problem] = ()) -> ApiProblem:
     """412: the record is at `version`, not at the one the caller sent; nothing written.
     `problems`: what changed meanwhile, field by field, when the service found it."""
+    named = ", ".join(sorted(_versions(sent)[0])) or sent.strip()
     errors = [entry("If-Match", "stale", _(
         "The record is at version %(version)s, not %(sent)s; nothing was saved. Read it "
-        "again and send its ETag.", version=version, sent=sent.strip()))]
+        "again and send its ETag.", version=version, sent=named))]
     errors += [entry(p.where, "stale", p.message) for p in problems if p.where]
     return ApiProblem(412, errors, current_version=version)
 
@@ -179,4 +180,6 @@ def delete_record(entity: str, id: int) -> Response:
     version = precondition(current)
     with conflict_as_412():
         records().delete(ent.name, id, actor=actor, version=version)
-    return Response(status=204)
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
