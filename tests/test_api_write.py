@@ -223,6 +223,18 @@ def test_delete_needs_if_match_then_the_record_is_gone(app):
     assert client.delete(url, headers={"If-Match": "*"}).status_code == 404
 
 
+def test_a_delete_a_restrict_link_blocks_is_409_and_deletes_nothing(app):
+    client = api_client(app)
+    acme = customer(app)
+    created(client, customer=acme)
+
+    response = client.delete(f"/api/v1/customer/{acme}", headers={"If-Match": '"1"'})
+
+    assert response.status_code == 409
+    assert response.mimetype == "application/problem+json"
+    assert services(app).count("customer") == 1
+
+
 def test_roles_apply_as_on_pages(app):
     id = created(api_client(app))["id"]
     viewer, sales = api_client(app, "viewer"), api_client(app, "sales")
