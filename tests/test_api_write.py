@@ -82,6 +82,7 @@ def test_create_takes_values_of_several_types_and_answers_201_with_location(app)
         "2026-12-01", "web", ["hot", "big"], True)
     assert body["number"] == "D-0001" and body["stage"] == "new"
     assert body["created_by"] == client.user_id
+    assert client.get(response.headers["Location"]).get_json() == body
     stored = services(app).get("deal", body["id"])
     assert str(stored["amount"]) == "1234.50" and stored["source"] == "web"
 
@@ -219,6 +220,7 @@ def test_delete_needs_if_match_then_the_record_is_gone(app):
     assert response.status_code == 204
     assert response.get_data() == b""
     assert services(app).count("deal") == 0
+    assert client.get(url).status_code == 404
     assert client.patch(url, json={}, headers={"If-Match": '"2"'}).status_code == 404
     assert client.delete(url, headers={"If-Match": "*"}).status_code == 404
 

@@ -25,10 +25,10 @@ from karte.api.problems import ApiProblem, entry
 from karte.api.serialize import json_response
 from karte.api.writing import (
     conflict_as_412,
+    entity_of,
     if_match,
     invalid_as_422,
     record_response,
-    resource,
     said,
     shown,
 )
@@ -84,7 +84,7 @@ def _refused(entity: Entity, refused: MoveRefused) -> ApiProblem:
 
 @blueprint.post("/<entity>/<int:id>/move")
 def move_record(entity: str, id: int) -> Response:
-    ent = resource(entity)
+    ent = entity_of(entity)
     actor = api_actor()
     body = json_object()
     only(body, MOVE)
@@ -112,7 +112,7 @@ def _created(name: str, record: Mapping[str, Any]) -> dict[str, Any]:
 def run_action(entity: str, id: int, name: str) -> Response:
     """200 with `record` (this record as it is now), `created` (each record the action
     made) and `open` (where the card would land: this record or the one created)."""
-    ent = resource(entity)
+    ent = entity_of(entity)
     if not any(a.name == name for a in ent.actions):
         abort(404)
     actor = api_actor()
@@ -149,7 +149,7 @@ def _other(body: Mapping[str, Any]) -> int:
 def merge_records(entity: str, id: int) -> Response:
     """Merge `other` into this record; 200 with the survivor. `If-Match` (this record)
     and `other_version` (the other's) are checked when sent."""
-    ent = resource(entity)
+    ent = entity_of(entity)
     actor = api_actor()
     body = json_object()
     only(body, MERGE)

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.http import parse_etags
 
-from karte.api import blueprint
+from karte.api import blueprint, reading
 from karte.api.auth import api_actor
 from karte.api.bodies import json_object, record_values
 from karte.api.problems import ApiProblem, entry
@@ -29,15 +29,15 @@ from karte.problems import Problem
 from karte.store.actor import Actor
 from karte.store.errors import Conflict, ValidationFailed
 from karte.store.permissions import allows, check_create, forbidden, rights
-from karte.web import records, registry
+from karte.web import records
 from karte.web.lines_errors import errors_of
 
 
-def resource(name: str) -> Entity:
+def entity_of(name: str) -> Entity:
     """The entity of a URL: 404 for a name the pack does not have, and for a part (its
     lines are read and written inside their parent, SPEC §3.5)."""
-    entity = registry().entities.get(name)
-    if entity is None or entity.part_of is not None:
+    entity = reading.resource(name)
+    if entity is None:
         abort(404)
     return entity
 
@@ -146,7 +146,7 @@ def conflict_as_412() -> Iterator[None]:
 
 @blueprint.post("/<entity>")
 def create_record(entity: str) -> Response:
-    ent = resource(entity)
+    ent = entity_of(entity)
     actor = api_actor()
     check_create(records().store, ent, actor)
     values = record_values(ent, json_object(), actor)
@@ -160,7 +160,7 @@ def create_record(entity: str) -> Response:
 
 @blueprint.patch("/<entity>/<int:id>")
 def update_record(entity: str, id: int) -> Response:
-    ent = resource(entity)
+    ent = entity_of(entity)
     actor = api_actor()
     current = records().get(ent.name, id, actor=actor)
     may(ent, actor, "update", current)
@@ -173,7 +173,7 @@ def update_record(entity: str, id: int) -> Response:
 
 @blueprint.delete("/<entity>/<int:id>")
 def delete_record(entity: str, id: int) -> Response:
-    ent = resource(entity)
+    ent = entity_of(entity)
     actor = api_actor()
     current = records().get(ent.name, id, actor=actor)
     may(ent, actor, "delete", current)
