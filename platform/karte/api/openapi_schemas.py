@@ -152,11 +152,11 @@ def _system(pack: Pack) -> dict[str, Schema]:
 
 def record_schema(entity: Entity, pack: Pack) -> Schema:
     """`<entity>`: a record as the API returns it (a line: its `id` and fields)."""
-    system = _system(pack)
-    if entity.part_of is not None:
+    system, fields = _system(pack), dict(entity.fields)
+    if entity.part_of is not None:       # not the parent link nor the position
         system = {"id": system["id"]}
-    properties = {**system, **{name: read_fragment(f, pack)
-                               for name, f in entity.fields.items()}}
+        fields = {name: f for name, f in fields.items() if f.declared}
+    properties = {**system, **{name: read_fragment(f, pack) for name, f in fields.items()}}
     return {"type": "object", "title": entity.label.get("en", pack.locale),
             "x-labels": labels(entity.label, pack), "x-entity": entity.name,
             "required": ["id"] if entity.part_of else ["id", "version"],
