@@ -92,6 +92,9 @@ def test_links_are_ids_and_expand_gives_id_and_title(app, acme):
     assert client.get(f"/api/v1/deal/{deal['id']}").json["customer"] == acme["id"]
     expanded = client.get(f"/api/v1/deal/{deal['id']}?expand=customer").json
     assert expanded["customer"] == {"id": acme["id"], "title": "Acme"}
+    assert list(expanded) == list(client.get(f"/api/v1/deal/{deal['id']}").json)
+    sparse = client.get(f"/api/v1/deal/{deal['id']}?expand=customer&fields=amount,customer")
+    assert list(sparse.json) == ["id", "version", "customer", "amount"]     # declared order
     products = client.get(f"/api/v1/customer/{acme['id']}?expand=products").json["products"]
     assert products == [{"id": acme["products"][0], "title": "A"},
                         {"id": acme["products"][1], "title": "B"}]

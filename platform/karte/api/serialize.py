@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Response
 
-from karte.api.types import serializer
+from karte.api.types import api_type, converter
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field
 from karte.meta.parts import POSITION
 from karte.store.actor import Actor
@@ -33,20 +33,31 @@ ALWAYS = ("id", "version")
 EXPANDABLE = frozenset({"link", "links"})
 
 Record = dict[str, Any]
+Column = tuple[str, Callable[[Any], Any] | None, bool]
+"""A column of a shape: its name, how a value becomes JSON (None: as it is), and whether
+an empty one is [] (an array type) rather than null."""
 Titles = Mapping[str, Mapping[int, str]]
 
 
 @dataclass(frozen=True)
 class Shape:
-    """How one entity's records become JSON for one caller: (name, serialize) per
-    column, the `lines` fields with their part's shape, the link fields to expand."""
+    """How one entity's records become JSON for one caller: every column in order, then
+    the `lines` fields (with their part's shape) and the links to expand written again
+    in their column's place."""
 
-    columns: tuple[tuple[str, Callable[[Any], Any]], ...]
+    columns: tuple[Column, ...]
     nested: tuple[tuple[str, Shape], ...] = ()
     expand: tuple[Field, ...] = ()
 
     def json(self, record: Mapping[str, Any], found: Titles) -> Record:
-        out = {name: convert(record.get(name)) for name, convert in self.columns}
+        get = record.get
+        out: Record = {}
+        for name, convert, many in self.columns:
+            value = get(name)
+            if value is None:
+                out[name] = [] if many else None
+            else:
+                out[name] = value if convert is None else convert(value)
         for name, part in self.nested:
             out[name] = [part.json(line, found) for line in record.get(name) or ()]
         for field in self.expand:
@@ -71,12 +82,13 @@ def shape(store: Store, entity: Entity, actor: Actor | None,
     for name in chosen:
         field = entity.fields.get(name) or SYSTEM_FIELD_DEFS[name]
         part = store.pack.entities.get(field.of or "") if field.type == "lines" else None
+        if field.type == "lines" and part is None:
+            continue
+        columns.append(_column(field))          # lines and expanded links: their place
         if part is not None:
             nested.append((name, _line_shape(store, part, actor)))
         elif name in expand and field.type in EXPANDABLE:
             expanded.append(field)
-        elif field.type != "lines":
-            columns.append((name, serializer(field)))
     return Shape(tuple(columns), tuple(nested), tuple(expanded))
 
 
@@ -86,7 +98,11 @@ def _line_shape(store: Store, part: Entity, actor: Actor | None) -> Shape:
     names = [name for name in visible_fields(store, part, actor)
              if name not in (part.part_of, POSITION)]
     fields = [SYSTEM_FIELD_DEFS["id"], *(part.fields[name] for name in names)]
-    return Shape(tuple((f.name, serializer(f)) for f in fields))
+    return Shape(tuple(_column(f) for f in fields))
+
+
+def _column(field: Field) -> Column:
+    return field.name, converter(field), api_type(field.as_value()).many
 
 
 def _expanded(field: Field, value: Any, found: Titles) -> Any:

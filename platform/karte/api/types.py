@@ -19,6 +19,7 @@ records serialises ~10,000 values, and one dict lookup a column is all it costs 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -347,6 +348,16 @@ def serializer(field: Field) -> Callable[[Any], Any]:
             return [] if many else None
         return convert(field, value)
     return serialize
+
+
+def converter(field: Field) -> Callable[[Any], Any] | None:
+    """`serializer` for a value that is not None, or None when the JSON value is the stored
+    value as it is (text, whole numbers, booleans, keys, ids): a page of records copies
+    those without a call per value."""
+    if field.derived:
+        return converter(field.as_value())
+    convert = TABLE[field.type].serialize
+    return None if convert is _same else functools.partial(convert, field)
 
 
 def to_json(field: Field, value: Any) -> Any:
