@@ -1,8 +1,8 @@
 """The REST API under /api/v1 (SPEC §11.1): a thin skin over the records and move services.
 
 Every entity of the pack has its resources the moment its JSON file exists; nothing here
-names an entity. Requests authenticate with a personal token (auth.py); every failure is
-application/problem+json (problems.py). See docs/api.md.
+names an entity. Requests authenticate with a personal token (auth.py) and are rate-limited
+per token (limits.py); every failure is application/problem+json (problems.py). See docs/api.md.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from karte.api import problems
+from karte.api import limits, problems
 from karte.api.auth import authenticate
 from karte.store.errors import RecordError
 
@@ -61,6 +61,7 @@ blueprint.before_request(_authenticate)
 blueprint.register_error_handler(problems.ApiProblem, problems.api_problem)
 blueprint.register_error_handler(RecordError, problems.record_error)
 blueprint.register_error_handler(HTTPException, _http_error)
+limits.apply(blueprint)
 
 
 def init_app(app: Flask) -> None:
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
 
     for name in MODULES:
         importlib.import_module(f"karte.api.{name}")
+    limits.init_app(app)
     csrf.exempt(blueprint)
     app.register_error_handler(problems.ApiProblem, problems.api_problem)
     app.before_request(_unmatched)

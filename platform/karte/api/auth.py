@@ -1,8 +1,9 @@
 """Who is calling the API: a personal token (`Authorization: Bearer <token>`, SPEC §11.1).
 
-A token acts with its user's role. The session cookie of a signed-in browser is accepted for
-reading (GET and HEAD: the API documentation page tries requests with it) and never for a
-write. Without either: 401 with the reason (no token, malformed, unknown, revoked, expired).
+A token acts with its user's role; its public prefix keys the rate limit (limits.py). The
+session cookie of a signed-in browser is accepted for reading (GET and HEAD: the API
+documentation page tries requests with it) and never for a write. Without either: 401
+with the reason (no token, malformed, unknown, revoked, expired, deactivated user).
 """
 
 from __future__ import annotations
@@ -40,16 +41,21 @@ def _token_user(presented: str) -> User:
     user, reason = tokens.verify(current_app.extensions["karte"]["engine"], presented)
     if user is None:
         raise _refused(reason, token_reason(reason))
+    g.karte_limit_key = f"token:{presented.split('_')[1]}"  # the public prefix
     return user
 
 
 def authenticate() -> None:
-    """Before every API request: find the caller, or refuse with 401."""
+    """Before every API request: find the caller, or refuse with 401. Once per request
+    (the rate limit asks first, to know whose budget a request spends: limits.py)."""
+    if "karte_actor" in g:
+        return
     presented = _bearer()
     if presented is not None:
         user = _token_user(presented)
     elif request.method in READING and getattr(current_user, "is_authenticated", False):
         user = current_user._get_current_object()
+        g.karte_limit_key = f"user:{user.id}"
     elif getattr(current_user, "is_authenticated", False):
         raise _refused("session_write", _("The API does not accept the browser session for "
                                           "changes; send a personal token."))
