@@ -148,6 +148,7 @@ def init_app(app: Flask) -> None:
         account,
         actions,
         admin,
+        api_tokens,
         auth,
         boards,
         cards,
@@ -175,6 +176,6 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     pending.init_app(app)
     lines_pages.init_app(app)
-    for module in (home, schema, account, admin, boards, lists, forms, cards, actions,
-                   lines_pages, todo, typeahead, duplicates, merge, imports):
+    for module in (home, schema, account, admin, api_tokens, boards, lists, forms, cards,
+                   actions, lines_pages, todo, typeahead, duplicates, merge, imports):
         app.register_blueprint(module.blueprint)

@@ -1,5 +1,5 @@
-"""Everyone's own account page (/account): who they are, where they are signed in, and
-their password.
+"""Everyone's own account page (/account): who they are, where they are signed in, their
+password and their API tokens.
 
 - The live sessions of the signed-in user (browser, address, started, last used), with
   "this session" marked: any other one can be signed out, or all others at once.
@@ -7,6 +7,8 @@ their password.
   (auth/passwords.py), and ends every other session. Wrong current passwords count
   against the per-account sign-in limit (KARTE_LOGIN_LIMIT_PER_ACCOUNT), so a borrowed
   session cannot guess it.
+- The user's personal API tokens (name, prefix, created, expires, last used), a form to
+  create one and a button to revoke each (the views are in api_tokens.py).
 - Every change is a POST with the CSRF token, answered with 303 and a message; refused
   input re-renders the page with the message next to its field (422), never a password.
 """
@@ -14,6 +16,7 @@ their password.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -21,6 +24,7 @@ from flask_babel import ngettext
 from flask_limiter import RequestLimit
 
 from karte.auth.sessions import end_sessions, live_sessions
+from karte.auth.tokens import list_tokens, now
 from karte.auth.users import MIN_PASSWORD, UserRefused, change_password
 from karte.web import render, signed_in_actor
 from karte.web.auth import limiter, session_lifetime
@@ -34,21 +38,25 @@ def _engine():
     return current_app.extensions["karte"]["engine"]
 
 
-def _page(status: int = 200, errors: dict[str, str] | None = None):
+def account_page(status: int = 200, errors: dict[str, str] | None = None, **context: Any):
+    """The page; `errors` for the password form, `token_typed`/`token_errors` for the new
+    token's (web/api_tokens.py)."""
     me = signed_in_actor()
     return render("account.html", status=status, me=me, min_password=MIN_PASSWORD,
                   sessions=live_sessions(_engine(), me.id, session_lifetime()),
-                  errors=errors or {})
+                  api_tokens=list_tokens(_engine(), me.id), now=now(),
+                  **{"errors": errors or {}, "token_typed": {}, "token_errors": {},
+                     **context})
 
 
 @blueprint.get("/account")
 def show():
-    return _page()
+    return account_page()
 
 
 def _too_many(limit: RequestLimit):
     log.warning("account %s: password change rate limit hit", signed_in_actor().id)
-    return _page(429, {"current": _("Too many attempts. Wait a minute and try again.")})
+    return account_page(429, {"current": _("Too many attempts. Wait a minute and try again.")})
 
 
 @blueprint.post("/account/password")
@@ -64,7 +72,7 @@ def password():
     except UserRefused as error:
         log.info("account %s: password change refused (%s)", me.id,
                  ", ".join(error.problems.values()))
-        return _page(error.status, worded(error))
+        return account_page(error.status, worded(error))
     log.info("account %s: password changed, other sessions ended", me.id)
     flash(_("Your password is changed. Your sessions on other devices have ended."))
     return redirect(url_for("account.show"), 303)
