@@ -266,6 +266,7 @@ from karte.commands.dump import dump_command, load_command  # noqa: E402
 from karte.commands.export import export as export_command  # noqa: E402
 from karte.commands.imports import import_command, import_revert_command  # noqa: E402
 from karte.commands.merge import merge as merge_command  # noqa: E402
+from karte.commands.tokens import token as token_command  # noqa: E402
 
 main.add_command(dump_command)
 main.add_command(load_command)
@@ -273,6 +274,7 @@ main.add_command(merge_command)
 main.add_command(export_command)
 main.add_command(import_command)
 main.add_command(import_revert_command)
+main.add_command(token_command)
 
 
 if __name__ == "__main__":  # python -m karte.cli, as well as the `karte` entry point
