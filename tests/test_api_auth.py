@@ -15,7 +15,8 @@ from tests.api_live import api_client
 
 ENTITIES = {"customer": {"label": "Customer", "fields": {"name": {"type": "string"}}}}
 PACK = {"name": "t", "roles": {"sales": {"*": {"read": "all", "create": True,
-                                               "update": "own", "delete": False}}}}
+                                               "update": "own", "delete": False}},
+                               "guest": {"*": {"read": False}}}}
 UNKNOWN = "/api/v1/no_such_thing"
 
 
@@ -126,6 +127,10 @@ def test_a_token_wins_over_the_session_cookie(app):
     browser = app.client("admin")
     response = browser.post(UNKNOWN, json={}, headers={"Authorization": "Bearer nonsense"})
     refused(response, "malformed")
+    assert browser.get("/api/v1/customer").status_code == 200
+    guest = api_client(app, "guest")
+    acting = browser.get("/api/v1/customer", headers={"Authorization": f"Bearer {guest.token}"})
+    assert acting.status_code == 403           # the token's user, not the session's
 
 
 def test_every_api_route_refuses_a_call_without_a_token(app):

@@ -48,7 +48,7 @@ def _token_user(presented: str) -> User:
 def authenticate() -> None:
     """Before every API request: find the caller, or refuse with 401. Once per request
     (the rate limit asks first, to know whose budget a request spends: limits.py)."""
-    if "karte_actor" in g:
+    if g.get("karte_api_caller"):
         return
     presented = _bearer()
     if presented is not None:
@@ -65,6 +65,7 @@ def authenticate() -> None:
     from karte.web import locale
 
     g.karte_actor = replace(user, locale=locale())
+    g.karte_api_caller = True
 
 
 def api_actor() -> User:
