@@ -260,6 +260,9 @@ def test_history_hides_line_changes_of_fields_the_role_may_not_see(app):
     assert any(name.endswith(".unit_cost") for name in admin["changes"])
     assert not any(name.endswith(".unit_cost") for name in sales["data"][0]["changes"])
     assert any(name.endswith(".quantity") for name in sales["data"][0]["changes"])
+    timeline = app.client("sales").get(f"/quote/{quote['id']}").get_data(as_text=True)
+    assert "8.00" not in timeline and "7.00" not in timeline   # the card agrees (no leak)
+    assert "8.00" in app.client().get(f"/quote/{quote['id']}").get_data(as_text=True)
 
 
 def test_history_pages_by_limit(app, acme):

@@ -4,9 +4,9 @@ The entries the card's timeline shows of the record itself, from the same servic
 writes from the change log (`Records.history`: kind `change`, with the action and each
 changed field's old and new value in the API's shapes), record actions run (kind
 `action`) and stage moves (`Workflows.history`: kind `move`). A move's own change of the
-stage field is its `move` entry; a field the caller may not read — on the record or on
-its lines (`lines[2].unit_cost`) — is left out of every entry, and an update that changed
-only such fields is no entry at all.
+stage field is its `move` entry. The change log comes without the fields the caller may
+not read — on the record or on its lines (`lines[2].unit_cost`) — and without updates
+that changed only such fields (`field_rights.history`, as on the card).
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from karte.api.types import serializer
 from karte.meta.model import Entity
 from karte.store.actor import Actor
 from karte.store.audit import ACTION_RUN
-from karte.store.field_rights import hidden
-from karte.store.records.lines_audit import line_key
 from karte.store.records.store import Store
 from karte.store.timeline import from_audit
 
@@ -34,18 +32,9 @@ def _who(user_id: int | None, name: str | None) -> dict[str, Any] | None:
 class Changes:
     """A change log entry's changes as `{field: {"old", "new"}}` for one caller."""
 
-    def __init__(self, store: Store, entity: Entity, actor: Actor | None):
+    def __init__(self, store: Store, entity: Entity):
         self.entity, self.country = entity, store.pack.country
         self.stages = frozenset(f.name for f in entity.fields.values() if f.workflow)
-        parts = {f.name: store.pack.entities.get(f.of or "") for f in entity.lines_fields()}
-        self.unseen = {name: hidden(store, part, actor) for name, part in parts.items()
-                       if part is not None}
-
-    def _shown(self, name: str) -> bool:
-        key = line_key(name)
-        if key is None:
-            return True
-        return key[2] not in self.unseen.get(key[0], frozenset())
 
     def _value(self, name: str, value: Any) -> Any:
         field = self.entity.fields.get(name)
@@ -56,7 +45,7 @@ class Changes:
     def __call__(self, action: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         return {name: {"old": self._value(name, old), "new": self._value(name, new)}
                 for name, (old, new) in changes.items()
-                if self._shown(name) and not (action == "move" and name in self.stages)}
+                if not (action == "move" and name in self.stages)}
 
 
 def _audit_entry(row: Mapping[str, Any], changes: Changes) -> Entry | None:
@@ -82,7 +71,7 @@ def entries(store: Store, entity: Entity, actor: Actor | None,
             ) -> list[Entry]:
     """The entries newest first (a move before the change-log row written with it), each
     with `at` as an ISO 8601 datetime with its offset."""
-    changes = Changes(store, entity, actor)
+    changes = Changes(store, entity)
     found = [entry for row in audit if (entry := _audit_entry(row, changes)) is not None]
     found += [_move_entry(row) for row in moves if row["from_stage"] is not None]
     found.sort(key=lambda entry: (entry["at"], entry["kind"] == "move"), reverse=True)

@@ -225,11 +225,40 @@ def sortable(store: Store, entity: Entity, actor: Actor | None, sort: str | None
 # ---------------------------------------------------------------- history
 
 
+class Unseen:
+    """The change-log keys of changes the actor may not see (`name in unseen`): the
+    record's hidden fields, and its lines' (`lines[2].unit_cost` when the part hides
+    `unit_cost`). The card's timeline and the API's history both ask this."""
+
+    def __init__(self, gone: frozenset[str], lines: Mapping[str, frozenset[str]]):
+        self.gone, self.lines = gone, {name: seen for name, seen in lines.items() if seen}
+
+    def __contains__(self, name: object) -> bool:
+        if name in self.gone:
+            return True
+        if not self.lines or not isinstance(name, str) or "[" not in name:
+            return False
+        from karte.store.records.lines_audit import line_key
+
+        key = line_key(name)
+        return key is not None and key[2] in self.lines.get(key[0], ())
+
+    def __bool__(self) -> bool:
+        return bool(self.gone or self.lines)
+
+
+def unseen(store: Store, entity: Entity, actor: Actor | None) -> Unseen:
+    """What of `entity`'s change log the actor may not see."""
+    return Unseen(hidden(store, entity, actor),
+                  {f.name: hidden(store, part, actor) for f in entity.lines_fields()
+                   if (part := store.pack.entities.get(f.of or "")) is not None})
+
+
 def history(store: Store, entity: Entity, actor: Actor | None,
             entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Audit entries without the changes of hidden fields; an entry that changed only
-    hidden fields is left out (it would show that something unseen changed)."""
-    gone = hidden(store, entity, actor)
+    """Audit entries without the changes the actor may not see (`unseen`); an entry that
+    changed only such fields is left out (it would show that something unseen changed)."""
+    gone = unseen(store, entity, actor)
     if not gone:
         return entries
     kept = []

@@ -13,7 +13,7 @@ and written (`store/records/moves.py`): the timeline needs no import of `workflo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,7 @@ from karte.store import Records
 from karte.store.actor import Actor, actor_id
 from karte.store.audit import ACTION_RUN, VERSION
 from karte.store.errors import ValidationFailed
-from karte.store.field_rights import hidden
+from karte.store.field_rights import hidden, unseen
 from karte.store.permissions import own_column, read_for, rights, scope
 from karte.store.records.store import Store
 
@@ -140,7 +140,7 @@ class Timeline:
                  limit: int, before: dt.datetime | None) -> list[_Batch]:
         batches = [self._notes(conn, entity, id, limit, before),
                    self._changes(conn, entity, id, limit, before,
-                                 hidden(self.store, entity, actor)),
+                                 unseen(self.store, entity, actor)),
                    self._moves(conn, entity, id, limit, before)]
         for other, fields in linking(self.store, entity):
             if rights(self.store, other, actor).read:
@@ -162,7 +162,7 @@ class Timeline:
         return self._run(conn, query, limit, _note_entry, lambda row: row["created_at"])
 
     def _changes(self, conn: sa.Connection, entity: Entity, id: int, limit: int,
-                 before: dt.datetime | None, unseen: frozenset[str]) -> _Batch:
+                 before: dt.datetime | None, unseen: Container[str]) -> _Batch:
         """Writes from the change log, without the fields hidden from the reader."""
         audit = self.store.audit
         query = self._newest(audit, audit.c.user_id, audit.c.at, entity, id, before)
@@ -274,7 +274,7 @@ def _note_entry(row: sa.RowMapping) -> Entry:
 
 
 def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None,
-                  unseen: frozenset[str] = frozenset()) -> Entry | None:
+                  unseen: Container[str] = frozenset()) -> Entry | None:
     """A write from the change log. A move's stage field is left to the move's own entry;
     a move that changed nothing else is no separate entry, nor is an update that changed
     only fields hidden from the reader (`unseen`)."""
