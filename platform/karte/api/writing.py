@@ -158,15 +158,22 @@ def create_record(entity: str) -> Response:
     return response
 
 
+def _changing(entity: str, id: str, action: str
+              ) -> tuple[Entity, Actor, Mapping[str, Any], int]:
+    """A PATCH's or DELETE's record as the caller reads it, once their role may `action`
+    it, and the version its `If-Match` names (428 without, 412 when stale)."""
+    ent = entity_of(entity)
+    actor = api_actor()
+    current = records().get(ent.name, id, actor=actor)
+    may(ent, actor, action, current)
+    return ent, actor, current, precondition(current)
+
+
 # `<id>` as the GET route takes it (not `<int:id>`): an id that is no record's — "abc", -5,
 # 2**64 — is a 404 from the records service for every method, never a 405 from the router.
 @blueprint.patch("/<entity>/<id>")
 def update_record(entity: str, id: str) -> Response:
-    ent = entity_of(entity)
-    actor = api_actor()
-    current = records().get(ent.name, id, actor=actor)
-    may(ent, actor, "update", current)
-    version = precondition(current)
+    ent, actor, current, version = _changing(entity, id, "update")
     values = record_values(ent, json_object(), actor, current)
     with invalid_as_422(ent), conflict_as_412():
         saved = records().update(ent.name, current["id"], values, version, actor=actor)
@@ -175,11 +182,7 @@ def update_record(entity: str, id: str) -> Response:
 
 @blueprint.delete("/<entity>/<id>")
 def delete_record(entity: str, id: str) -> Response:
-    ent = entity_of(entity)
-    actor = api_actor()
-    current = records().get(ent.name, id, actor=actor)
-    may(ent, actor, "delete", current)
-    version = precondition(current)
+    ent, actor, current, version = _changing(entity, id, "delete")
     with conflict_as_412():
         records().delete(ent.name, current["id"], actor=actor, version=version)
     response = Response(status=204)
