@@ -12,21 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Response, jsonify
-from flask_babel import gettext as _
 
 from karte.problems import Problem
 from karte.store.errors import NotFound, RecordError
+from karte.web.errors import titles
 
 MEDIA_TYPE = "application/problem+json"
-
-
-def titles() -> dict[int, str]:
-    return {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"),
-            404: _("Not found"), 405: _("Method not allowed"), 406: _("Not acceptable"),
-            409: _("Conflict"), 412: _("Precondition failed"), 413: _("Too large"),
-            415: _("Unsupported media type"), 422: _("Please check your input"),
-            428: _("Precondition required"), 429: _("Too many requests"),
-            500: _("Something went wrong"), 503: _("Temporarily unavailable")}
 
 
 def entry(field: str, code: str, message: str) -> dict[str, str]:

@@ -33,12 +33,15 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 
 
-def _titles() -> dict[int, str]:
+def titles() -> dict[int, str]:
+    """Each status's title, in the UI language: pages' headings and problem+json `title`
+    (the API's own statuses — 406, 412, 415, 428 — included)."""
     return {400: _("Bad request"), 401: _("Sign in first"), 403: _("Not allowed"),
-            404: _("Not found"), 405: _("Method not allowed"), 409: _("Conflict"),
-            413: _("Too large"), 422: _("Please check your input"),
-            429: _("Too many requests"), 500: _("Something went wrong"),
-            503: _("Temporarily unavailable")}
+            404: _("Not found"), 405: _("Method not allowed"), 406: _("Not acceptable"),
+            409: _("Conflict"), 412: _("Precondition failed"), 413: _("Too large"),
+            415: _("Unsupported media type"), 422: _("Please check your input"),
+            428: _("Precondition required"), 429: _("Too many requests"),
+            500: _("Something went wrong"), 503: _("Temporarily unavailable")}
 
 
 def problem_page(status: int, problems: Iterable[tuple[str, str]]):
@@ -46,7 +49,7 @@ def problem_page(status: int, problems: Iterable[tuple[str, str]]):
     from karte.web import render
 
     listed = [{"where": where, "message": message} for where, message in problems]
-    title = _titles().get(status, str(status))
+    title = titles().get(status, str(status))
     if request.path.startswith("/api/"):
         errors = [{"field": p["where"], "code": _CODES.get(status, "error"),
                    "message": p["message"]} for p in listed]
