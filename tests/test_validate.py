@@ -3,6 +3,8 @@
 Each file in tests/defs/invalid/ is `<CODE>-<slug>.json`: a tiny pack (`pack`, `entities`,
 `workflows`, raw `files`, and a `base` pack it extends) and the exact problems it must
 produce: code, `file: /pointer`, and the parts of the message a consultant relies on.
+A case may give the instance's `max_upload_mb` (what `karte check` passes); a case whose
+problems are all warnings loads its pack all the same.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from jsonschema import Draft202012Validator
 from karte.fields import TYPES
 from karte.meta import conditions
 from karte.meta.load import check_pack, read_layers
-from karte.meta.validate import CODES, check_schemas
+from karte.meta.validate import CODES, check_schemas, is_warning
 from karte.meta.validate.schema import SCHEMA_FILES, SCHEMAS
 from tests.conftest import write_pack
 
@@ -51,8 +53,9 @@ def load_case(path: Path) -> dict:
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])
 def test_invalid_definition_is_reported_exactly(path, tmp_path):
     case = load_case(path)
-    pack, problems = check_pack(build_case(tmp_path, case))
-    assert pack is None
+    pack, problems = check_pack(build_case(tmp_path, case),
+                                max_upload_mb=case.get("max_upload_mb"))
+    assert (pack is None) != all(is_warning(p) for p in problems)
     found = sorted((p.code, p.where) for p in problems)
     expected = sorted((e["code"], e["where"]) for e in case["problems"])
     assert found == expected, "\n".join(str(p) for p in problems)
@@ -266,11 +269,16 @@ def test_a_record_field_fits_its_own_type_and_the_wider_ones(tmp_path, source, t
     ("many_a", "to_a", "a links value does not fit a link field"),
     ("to_a", "u", "a link value does not fit a user field"),
     ("size", "size", "this field has no option m"),
-    ("doc", "doc", "a file field is not copied"),
+    ("doc", "s", "a file field is not copied"),
 ])
 def test_a_record_field_that_does_not_fit_is_wf051(tmp_path, source, target, reason):
     [problem] = record_copy(tmp_path, source, target)
     assert problem.startswith(f'WF051 "$record.{source}" is src.{source}') and reason in problem
+
+
+def test_no_step_writes_a_file_field_not_even_a_copy_of_another_records_files(tmp_path):
+    [problem] = record_copy(tmp_path, "doc", "doc")
+    assert problem.startswith('WF035 "doc" is a file field') and "attached by upload" in problem
 
 
 @pytest.mark.parametrize(("source", "hint"), [

@@ -32,7 +32,7 @@ def check(pack_dir: Path | None) -> None:
     from karte.meta.load import check_pack
 
     settings = Settings.from_env(pack_dir)
-    pack, problems = check_pack(settings.pack)
+    pack, problems = check_pack(settings.pack, max_upload_mb=settings.max_upload_mb)
     if pack is None:
         raise ProblemsError(problems)
     for warning in problems:

@@ -43,7 +43,8 @@ CONDITION_KEYS = ("visible_if", "required_if", "read_only_if")
 MORE = {"en": "More", "ja": "その他"}
 FIELD_KEYS = ("required", "unique", "index", "read_only", "max_length", "min_length",
               "pattern", "min", "max", "precision", "scale", "currency", "to", "of",
-              "result", "renamed_from", "default", "fetch", *CONDITION_KEYS)
+              "result", "renamed_from", "default", "fetch", "multiple", "max_mb",
+              *CONDITION_KEYS)
 
 
 def _text(raw: Any, name: str) -> Text:
@@ -84,6 +85,7 @@ def _field(name: str, raw: Mapping[str, Any], currency: str) -> Field:
                   help=Text.of(raw["help"]) if "help" in raw else None,
                   options=_options(raw.get("options")),
                   retired=frozen_map(raw.get("retired")),
+                  accept=tuple(raw["accept"]) if "accept" in raw else None,
                   on_delete=raw.get("on_delete", "restrict"), **kwargs)
     if isinstance(raw.get("series"), str):
         field = _series_field(field, raw["series"])

@@ -329,11 +329,12 @@ def _buildable(raw: RawPack, broken: set[str]) -> RawPack:
     return replace(raw, pack=pack, entities=keep(raw.entities), workflows=keep(raw.workflows))
 
 
-def check_pack(root: Path | str, known_valid: Path | None = None
-               ) -> tuple[Pack | None, list[Problem]]:
+def check_pack(root: Path | str, known_valid: Path | None = None, *,
+               max_upload_mb: int | None = None) -> tuple[Pack | None, list[Problem]]:
     """Every problem of a pack, and the Registry when there are none but warnings (a
     warning, e.g. DEF099, is reported and the pack still loads). `known_valid`: a folder
-    remembering the documents that passed their JSON Schema (validate/known_valid.py)."""
+    remembering the documents that passed their JSON Schema (validate/known_valid.py);
+    `max_upload_mb`: the instance's upload limit, which file fields' max_mb must not pass."""
 
     raw, problems = read_layers(root)
     if not raw.root.is_dir():
@@ -341,7 +342,8 @@ def check_pack(root: Path | str, known_valid: Path | None = None
     invalid = check_schemas(raw, known_valid)
     broken = {problem.where.partition(": ")[0] for problem in invalid}
     pack, found = build_pack(_buildable(raw, broken))
-    problems = relocate(raw, [*problems, *invalid, *found, *check_meaning(raw, pack)])
+    meaning = check_meaning(raw, pack, max_upload_mb)
+    problems = relocate(raw, [*problems, *invalid, *found, *meaning])
     if any(not is_warning(problem) for problem in problems):
         return None, problems
     return pack, problems

@@ -107,6 +107,9 @@ class Field:
     declared: bool = True        # False when the engine added the field (workflow stage)
     retired: Mapping[str, str] = field(default_factory=frozen_map)  # old option → current
     renamed_values: Mapping[str, str] = field(default_factory=frozen_map)  # stage renames
+    multiple: bool = False       # file: several files, an upload adds (else it replaces)
+    accept: tuple[str, ...] | None = None   # file: MIME types or "type/*"; None: any
+    max_mb: float | None = None  # file: size limit in MiB (the instance's limit caps it)
 
     @property
     def option_keys(self) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ class Ctx:
 
     raw: RawPack
     pack: Pack
+    max_upload_mb: int | None = None   # the instance's KARTE_MAX_UPLOAD_MB, when checked for one
 
     @functools.cached_property
     def entity_names(self) -> list[str]:

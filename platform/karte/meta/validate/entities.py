@@ -38,8 +38,12 @@ def _entity_name(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
 
 def _title(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
     title = doc.data.get("title_field")
+    field = entity.fields.get(title) if isinstance(title, str) else None
     if title is not None and title not in ctx.field_names(entity.name):
         yield at(doc.file, "/title_field", ctx.unknown_field(entity, title), "DEF030")
+    elif field is not None and field.type in ("file", "lines", "links"):
+        yield at(doc.file, "/title_field", f'"{title}" is {a_an(field.type)} field; a record '
+                 "is named by one short value, e.g. a string field", "DEF032")
 
 
 def _list_part(ctx: Ctx, entity: Entity, doc: Doc, key: str, system: tuple[str, ...],
@@ -158,6 +162,9 @@ def _timeline(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
         elif key == "at" and field is not None and field.type not in ("date", "datetime"):
             yield at(doc.file, "/timeline_item/at", f'"{name}" is {a_an(field.type)} field; '
                      "timeline_item.at is a date or datetime field", "DEF032")
+        elif key == "summary" and field is not None and field.type in ("file", "lines"):
+            yield at(doc.file, "/timeline_item/summary", f'"{name}" is {a_an(field.type)} '
+                     "field; timeline_item.summary is one line of text", "DEF032")
 
 
 def _permissions(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:

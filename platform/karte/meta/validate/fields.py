@@ -18,6 +18,7 @@ from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.raw import Doc
 from karte.meta.validate.context import DEFAULT_TOKENS, Ctx, entries, repeats, reserved, unfit
 from karte.meta.validate.fetch import check_fetch
+from karte.meta.validate.file_fields import check_accept, check_max_mb
 from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 NUMBERS = ("integer", "decimal", "money", "percent")
@@ -31,7 +32,7 @@ APPLIES: dict[str, tuple[str, ...]] = {
     "options": ("enum", "multi_enum"), "to": ("link", "links"), "on_delete": ("link",),
     "formula": ("formula",), "result": ("formula", "rollup"), "retired": ("enum", "multi_enum"),
     "series": ("string",), "of": ("rollup", "lines"), "agg": ("rollup",), "field": ("rollup",),
-    "where": ("rollup",),
+    "where": ("rollup",), "multiple": ("file",), "accept": ("file",), "max_mb": ("file",),
 }
 STRING_LENGTH = 255  # a string field's max_length when it sets none
 
@@ -204,7 +205,7 @@ def _retired(site: FieldSite) -> Iterator[Problem]:
 
 FIELD_CHECKS: tuple[Callable[[FieldSite], Iterator[Problem]], ...] = (
     _field_name, _link_target, _keys_apply, _options, _default, _formula, _limits,
-    _pattern, _series, _renamed, _retired, check_fetch)
+    _pattern, _series, _renamed, _retired, check_fetch, check_accept, check_max_mb)
 
 
 def check_fields(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:

@@ -21,6 +21,7 @@ from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
 from karte.meta.validate.entities import ENTITY_CHECKS
 from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
+from karte.meta.validate.file_fields import FILE_WARNINGS
 from karte.meta.validate.known_valid import KnownValid, doc_key
 from karte.meta.validate.parts import check_parts
 from karte.meta.validate.schema import schema_problems
@@ -123,6 +124,9 @@ CODES = {
     "DEF115": "two views of an entity have the same name",
     "DEF116": "a view's columns or sort name no field",
     "DEF117": "a nav item names no entity, workflow or dashboard",
+    "DEF118": "a file field's accept lists something that is not a MIME type, or a "
+              "misspelt one",
+    "DEF119": "warning: a file field's max_mb is above the instance's KARTE_MAX_UPLOAD_MB",
     "DEF060": "a part whose parent has no lines field of it",
     "DEF061": "\"part_of\" names no other entity",
     "DEF062": "a lines field without \"of\", or whose \"of\" is not a part of its entity",
@@ -160,7 +164,7 @@ CODES = {
     "WF040": "retired maps a stage that is still listed, or into one that is not",
     "WF041": "a stage's renamed_from is a current, retired or repeated key",
     "WF042": "board.fields names no field of the workflow's entity",
-    "WF043": "board.fields names a text or lines field, or a field twice",
+    "WF043": "board.fields names a text, lines or file field, or a field twice",
     "WF050": "a $record.<field> token names no field of the moved entity",
     "WF051": "a $record.<field> token's field does not fit the field it is written to",
 }
@@ -189,9 +193,11 @@ def check_schemas(raw: RawPack, known_valid: Path | None = None) -> list[Problem
     return problems
 
 
-def check_meaning(raw: RawPack, pack: Pack) -> list[Problem]:
-    """Every semantic problem (SPEC §2, §6.1) of the documents `pack` was built from."""
-    ctx = Ctx(raw, pack)
+def check_meaning(raw: RawPack, pack: Pack, max_upload_mb: int | None = None
+                  ) -> list[Problem]:
+    """Every semantic problem (SPEC §2, §6.1) of the documents `pack` was built from;
+    with `max_upload_mb`, also the file fields that ask for more than that instance takes."""
+    ctx = Ctx(raw, pack, max_upload_mb)
     problems = [problem for check in PACK_CHECKS for problem in check(ctx)]
     for name, entity in pack.entities.items():
         doc = raw.entities[name]
@@ -247,4 +253,4 @@ PACK_CHECKS: tuple[Callable[[Ctx], Iterator[Problem]], ...] = (
 
 def is_warning(problem: Problem) -> bool:
     """A warning is printed by `karte check` but does not stop the pack from loading."""
-    return problem.code in WARNINGS
+    return problem.code in WARNINGS | FILE_WARNINGS

@@ -173,12 +173,19 @@ def _malformed(error: _Failure, where: str) -> Described:
 def _bounds(error: _Failure, where: str) -> Described:
     limit = error.validator_value
     text = {"minimum": f"must be at least {limit}", "maximum": f"must be at most {limit}",
+            "exclusiveMinimum": f"must be above {limit}",
             "minItems": "must not be empty" if limit == 1 else f"needs at least {limit} items",
             "minProperties": "must not be empty",
             "minLength": "must not be empty" if limit == 1
             else f"too short: at least {limit} characters",
             "maxLength": f"too long: at most {limit} characters"}[error.validator]
     yield where, text, 15
+
+
+def _repeated(error: _Failure, where: str) -> Described:
+    items = error.instance if isinstance(error.instance, list) else []
+    twice = next((item for n, item in enumerate(items) if item in items[:n]), None)
+    yield where, f"{show(twice)} is listed twice; list each once", 16
 
 
 def _shape(error: _Failure, where: str) -> Described:
@@ -189,7 +196,8 @@ DESCRIBE: dict[str, Callable[[_Failure, str], Described]] = {
     "additionalProperties": _unknown_keys, "type": _type, "enum": _enum,
     "required": _missing, "dependentRequired": _dependent, "pattern": _malformed,
     "minimum": _bounds, "maximum": _bounds, "minItems": _bounds, "minProperties": _bounds,
-    "minLength": _bounds, "maxLength": _bounds,
+    "minLength": _bounds, "maxLength": _bounds, "exclusiveMinimum": _bounds,
+    "uniqueItems": _repeated,
 }
 
 

@@ -27,9 +27,9 @@ def _shown_field(ctx: Ctx, entity: Entity, name: str, file: str, where: str,
     field: Field | None = entity.fields.get(name)
     if name not in ctx.field_names(entity.name):
         yield at(file, where, ctx.unknown_field(entity, name, system), unknown)
-    elif field is not None and field.type in ("lines", "text"):
+    elif field is not None and field.type in ("lines", "text", "file"):
         yield at(file, where, f'"{name}" is {a_an(field.type)} field; only short values '
-                 "(not text or lines fields) can be shown there", "DEF032")
+                 "(not text, lines or file fields) can be shown there", "DEF032")
 
 
 def check_subtitle(ctx: Ctx, entity: Entity, doc: Doc) -> Iterator[Problem]:
@@ -106,7 +106,7 @@ def check_board(ctx: Ctx, workflow: Workflow, doc: Doc) -> Iterator[Problem]:
         field = entity.fields.get(name)
         if name not in ctx.field_names(entity.name):
             yield at(doc.file, where, ctx.unknown_field(entity, name), "WF042")
-        elif field is not None and field.type in ("lines", "text"):
+        elif field is not None and field.type in ("lines", "text", "file"):
             yield at(doc.file, where, f'"{name}" is {a_an(field.type)} field; a board card '
                      "shows short values only", "WF043")
     for index in repeats(names):

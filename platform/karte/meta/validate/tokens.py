@@ -135,6 +135,9 @@ def settable(field: Field) -> str | None:
                "changes only through moves"
     if field.derived:
         return f'"{field.name}" is a {field.type}: it is computed on save'
+    if field.type == "file":
+        return f'"{field.name}" is a file field: files are attached by upload (a form, the ' \
+               "card or the API), never written by a step"
     return None
 
 
