@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: setup run test lint bench clean messages
 
 setup: $(STAMP)
+	@$(BIN)/python -c "import magic" 2>/dev/null || { echo "libmagic is missing: install the system package libmagic1 (apt-get install libmagic1)"; exit 1; }
 	@sh scripts/assets.sh
 	@$(BIN)/pybabel -q compile -d platform/karte/translations
 

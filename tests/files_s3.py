@@ -1,0 +1,105 @@
+"""A real S3-compatible server for the storage tests: moto's server mode, started once per
+test session as a subprocess on a free port, with one bucket.
+
+    from tests.files_s3 import s3_bucket, s3_storage  # noqa: F401  (fixtures)
+
+`s3_bucket` is the bucket's name with AWS_ENDPOINT_URL and fake keys set in the environment
+for the session (so `storage_for("s3://<bucket>/...")` finds it); `s3_storage` is an
+S3Storage under a prefix of its own per test. Without moto installed the tests are skipped
+with the reason, except on CI (CI=true), where that is a failure: CI must test S3.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+BUCKET = "karte-test"
+ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_DEFAULT_REGION": "us-east-1", "AWS_SESSION_TOKEN": None,
+               "AWS_PROFILE": None}
+
+
+def _moto_available() -> None:
+    try:
+        import moto.server  # noqa: F401
+    except ImportError as error:
+        reason = (f"S3 storage tests need moto's server (pip install 'moto[server]'): {error}")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " — CI must run them.")
+        pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(endpoint: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            output = server.stdout.read().decode(errors="replace") if server.stdout else ""
+            pytest.fail(f"moto's S3 server exited with {server.returncode}:\n{output}")
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1).close()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    server.kill()
+    pytest.fail(f"moto's S3 server did not answer on {endpoint} within 30 seconds")
+
+
+@pytest.fixture(scope="session")
+def s3_bucket() -> Iterator[str]:
+    _moto_available()
+    port = _free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from moto.server import main; main()",
+         "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    saved = {name: os.environ.get(name) for name in [*ENVIRONMENT, "AWS_ENDPOINT_URL"]}
+    try:
+        _wait_for(endpoint, server)
+        for name, value in {**ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        import boto3
+
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield BUCKET
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if server.stdout:
+            server.stdout.close()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture
+def s3_storage(s3_bucket: str):
+    """An S3Storage under a fresh prefix, so each test sees only its own objects."""
+    from karte.files.s3 import S3Storage
+
+    return S3Storage(s3_bucket, f"t-{uuid.uuid4().hex[:12]}")

@@ -1,0 +1,237 @@
+"""Every storage behind karte.files.storage.Storage keeps bytes exactly, streams them and
+refuses what is too large without keeping any of it."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from karte.files.checks import FileRefused
+from karte.files.local import LocalStorage
+from karte.files.storage import CHUNK, Stored, storage_for
+from karte.problems import ProblemsError
+from tests.files_s3 import s3_bucket, s3_storage  # noqa: F401  (fixtures)
+
+
+@pytest.fixture(params=["local", "s3"])
+def storage(request, tmp_path):
+    if request.param == "local":
+        return LocalStorage(tmp_path / "files")
+    return request.getfixturevalue("s3_storage")
+
+
+class Generated(io.RawIOBase):
+    """`size` pseudo-random bytes made as they are read: a large upload that is never in
+    memory as a whole, as a client's stream is not."""
+
+    def __init__(self, size: int, seed: int = 1):
+        self.left = size
+        self.block = hashlib.sha256(str(seed).encode()).digest() * 2048  # 64 KiB
+        self.digest = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self.left, len(self.block))
+        buffer[:count] = self.block[:count]
+        self.digest.update(self.block[:count])
+        self.left -= count
+        return count
+
+
+def joined(storage, sha, start=0, stop=None) -> bytes:
+    return b"".join(storage.read(sha, start, stop))
+
+
+def test_round_trip_keeps_the_bytes(storage):
+    data = os.urandom(3 * CHUNK + 17)
+    stored = storage.put(io.BytesIO(data))
+    assert stored == Stored(hashlib.sha256(data).hexdigest(), len(data))
+    assert joined(storage, stored.sha256) == data
+    assert storage.size(stored.sha256) == len(data)
+    assert all(len(chunk) <= CHUNK for chunk in storage.read(stored.sha256))
+
+
+def test_a_20_mb_file_comes_back_identical(storage):
+    source = Generated(20 * 1024 * 1024)
+    stored = storage.put(source)
+    assert stored.size == 20 * 1024 * 1024
+    assert stored.sha256 == source.digest.hexdigest()
+    again = hashlib.sha256()
+    for chunk in storage.read(stored.sha256):
+        again.update(chunk)
+    assert again.hexdigest() == stored.sha256
+
+
+def test_an_empty_file_is_a_blob_too(storage):
+    stored = storage.put(io.BytesIO(b""))
+    assert stored == Stored(hashlib.sha256(b"").hexdigest(), 0)
+    assert joined(storage, stored.sha256) == b""
+    assert storage.size(stored.sha256) == 0
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 1), (5, 10), (CHUNK - 2, CHUNK + 3),
+                                             (100, None), (0, None), (10, 10), (2 * CHUNK, None)])
+def test_range_reads(storage, start, stop):
+    data = os.urandom(CHUNK + 100)
+    sha = storage.put(io.BytesIO(data)).sha256
+    assert joined(storage, sha, start, stop) == data[start:stop]
+
+
+def test_a_range_past_the_end_is_cut_at_the_end(storage):
+    sha = storage.put(io.BytesIO(b"0123456789")).sha256
+    assert joined(storage, sha, 8, 50) == b"89"
+
+
+def test_the_same_content_twice_is_one_object(storage):
+    first = storage.put(io.BytesIO(b"same bytes"))
+    second = storage.put(io.BytesIO(b"same bytes"))
+    assert first == second
+    assert list(storage.names()) == [first.sha256]
+
+
+def test_over_the_limit_is_refused_and_nothing_is_kept(storage):
+    with pytest.raises(FileRefused) as refused:
+        storage.put(io.BytesIO(b"x" * 1001), limit=1000)
+    assert refused.value.code == "size"
+    assert list(storage.names()) == []
+    assert storage.size(hashlib.sha256(b"x" * 1001).hexdigest()) is None
+
+
+def test_at_the_limit_is_kept(storage):
+    assert storage.put(io.BytesIO(b"x" * 1000), limit=1000).size == 1000
+
+
+def test_the_limit_stops_reading_one_byte_past_it(storage):
+    source = Generated(50 * 1024 * 1024)
+    with pytest.raises(FileRefused):
+        storage.put(source, limit=CHUNK + 10)
+    assert source.left == 50 * 1024 * 1024 - (CHUNK + 11)
+
+
+def test_missing_objects(storage):
+    missing = "0" * 64
+    with pytest.raises(KeyError):
+        storage.read(missing)
+    assert storage.size(missing) is None
+    storage.delete(missing)  # no error
+    with pytest.raises(KeyError):
+        storage.read("../../etc/passwd")
+
+
+def test_names_list_every_blob_and_no_extra(storage):
+    shas = {storage.put(io.BytesIO(f"file {n}".encode())).sha256 for n in range(5)}
+    storage.put_extra(f"thumbs/{next(iter(shas))}-256.webp", b"thumb")
+    assert set(storage.names()) == shas
+
+
+def test_delete_forgets_one_blob(storage):
+    keep = storage.put(io.BytesIO(b"keep")).sha256
+    gone = storage.put(io.BytesIO(b"gone")).sha256
+    storage.delete(gone)
+    assert list(storage.names()) == [keep]
+    with pytest.raises(KeyError):
+        storage.read(gone)
+    assert joined(storage, keep) == b"keep"
+
+
+def test_extras(storage):
+    key = "thumbs/" + "a" * 64 + "-256.webp"
+    assert storage.get_extra(key) is None
+    storage.put_extra(key, b"first")
+    storage.put_extra(key, b"second")
+    assert storage.get_extra(key) == b"second"
+    storage.delete_extra(key)
+    assert storage.get_extra(key) is None
+    storage.delete_extra(key)  # missing is fine
+
+
+@pytest.mark.parametrize("key", ["../escape", "/absolute", "thumbs/../../x", "", "a//b"])
+def test_an_extra_key_cannot_leave_its_place(storage, key):
+    with pytest.raises(ValueError):
+        storage.put_extra(key, b"x")
+
+
+def test_memory_stays_flat_for_a_50_mb_file(storage):
+    size = 50 * 1024 * 1024
+    tracemalloc.start()
+    try:
+        sha = storage.put(Generated(size)).sha256
+        total = sum(len(chunk) for chunk in storage.read(sha))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert total == size
+    assert peak < 10 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+# -- local folder specifics ----------------------------------------------------------------
+
+
+def test_the_local_layout(tmp_path):
+    storage = LocalStorage(tmp_path)
+    sha = storage.put(io.BytesIO(b"layout")).sha256
+    assert (tmp_path / sha[:2] / sha[2:4] / sha).read_bytes() == b"layout"
+    assert list((tmp_path / "tmp").iterdir()) == []  # no temporary file left behind
+    storage.put_extra("thumbs/x.webp", b"t")
+    assert (tmp_path / "extra" / "thumbs" / "x.webp").read_bytes() == b"t"
+
+
+def test_a_failed_local_put_leaves_no_temporary_file(tmp_path):
+    class Broken(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            raise OSError("connection reset")
+
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(OSError, match="connection reset"):
+        storage.put(Broken())
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert list(storage.names()) == []
+
+
+def test_names_skip_what_is_not_a_blob(tmp_path):
+    storage = LocalStorage(tmp_path)
+    sha = storage.put(io.BytesIO(b"real")).sha256
+    (tmp_path / "ab" / "cd").mkdir(parents=True)
+    (tmp_path / "ab" / "cd" / "notes.txt").write_text("stray")
+    (tmp_path / "tmp" / "put-123").write_bytes(b"half")
+    assert list(storage.names()) == [sha]
+
+
+def test_deleting_the_last_blob_of_a_folder_removes_the_folder(tmp_path):
+    storage = LocalStorage(tmp_path)
+    sha = storage.put(io.BytesIO(b"alone")).sha256
+    storage.delete(sha)
+    assert not (tmp_path / sha[:2]).exists()
+
+
+# -- choosing a storage --------------------------------------------------------------------
+
+
+def test_storage_for_an_empty_url_is_the_instance_folder(tmp_path):
+    storage = storage_for(None, tmp_path)
+    assert isinstance(storage, LocalStorage) and storage.root == tmp_path / "files"
+    assert storage_for("", tmp_path).root == tmp_path / "files"  # type: ignore[attr-defined]
+
+
+def test_storage_for_a_path(tmp_path, monkeypatch):
+    assert storage_for(str(tmp_path / "kept"), tmp_path).root == tmp_path / "kept"
+    assert storage_for(f"file://{tmp_path}/k2", tmp_path).root == tmp_path / "k2"
+    monkeypatch.chdir(tmp_path)
+    assert storage_for("relative", Path("/nowhere")).root == tmp_path / "relative"
+
+
+@pytest.mark.parametrize("url", ["ftp://host/files", "s3://", "s3:///prefix", "gs://bucket"])
+def test_storage_for_an_unknown_url_is_a_clear_problem(url, tmp_path):
+    with pytest.raises(ProblemsError, match="KARTE_FILES_URL") as error:
+        storage_for(url, tmp_path)
+    assert "s3://bucket" in str(error.value)
