@@ -224,3 +224,22 @@ def test_a_refusal_carries_a_template_and_its_parameters():
     assert "%(limit)s" in refused.value.message
     assert refused.value.params == {"limit": 50}
     assert refused.value.message % refused.value.params == str(refused.value)
+
+
+def test_every_refusal_message_has_a_japanese_translation():
+    """The web and the API translate a refusal by its template; the catalogue must know
+    each one (pybabel finds them through checks.py's `_()` marker)."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_file
+    from babel.messages.pofile import read_po
+
+    import karte.files.checks as checks
+
+    root = Path(checks.__file__).parents[1]
+    with (root / "translations/ja/LC_MESSAGES/messages.po").open("rb") as po:
+        catalogue = read_po(po)
+    found = [message for _line, message, _comments, _context
+             in extract_from_file("python", checks.__file__)]
+    assert len(found) >= 3
+    assert [m for m in found if not (catalogue.get(m) and catalogue.get(m).string)] == []
