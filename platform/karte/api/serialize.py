@@ -75,7 +75,15 @@ def shape(store: Store, entity: Entity, actor: Actor | None,
           fields: Collection[str] | None = None, expand: Collection[str] = ()) -> Shape:
     """The shape of `entity`'s records for the actor: every field they see, or those of
     `fields` (plus `ALWAYS`); `expand` names link fields among them (checked by the
-    caller: `karte.api.read_params`)."""
+    caller: `karte.api.read_params`). Made once per role and question (the store's
+    bounded memo): field rights depend on the role only."""
+    key = ("api-shape", entity.name, actor.role if actor is not None else None,
+           None if fields is None else frozenset(fields), frozenset(expand))
+    return store.remember(key, lambda: _shape(store, entity, actor, fields, expand))
+
+
+def _shape(store: Store, entity: Entity, actor: Actor | None,
+           fields: Collection[str] | None, expand: Collection[str]) -> Shape:
     chosen = [name for name in readable_names(store, entity, actor)
               if fields is None or name in fields or name in ALWAYS]
     columns, nested, expanded = [], [], []

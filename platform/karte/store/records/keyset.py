@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from karte.meta.model import Entity
 from karte.store import field_rights
 from karte.store.actor import Actor
+from karte.store.permissions import scope_key
 from karte.store.records.query import filtered, nullable, sort_key
 from karte.store.records.store import Store
 
@@ -66,6 +67,18 @@ class Keyset:
 
 def keyset(store: Store, entity: Entity, where: Any = None, search: str | None = None,
            sort: str | None = None, actor: Actor | None = None) -> Keyset:
+    """The view's two ordered statements. An unfiltered view (the API's and exports'
+    usual first question) is built once per sort and read scope (the store's memo);
+    filters and searches are not remembered: their values are the user's, unbounded."""
+    if where is None and not search:
+        return store.remember(("keyset", entity.name, sort,
+                               *scope_key(store, entity, actor, "read")),
+                              lambda: _keyset(store, entity, None, None, sort, actor))
+    return _keyset(store, entity, where, search, sort, actor)
+
+
+def _keyset(store: Store, entity: Entity, where: Any, search: str | None,
+            sort: str | None, actor: Actor | None) -> Keyset:
     id = store.table(entity).c.id
     key, descending = sort_key(store, entity, sort, actor)
     base = filtered(store, entity, where, search, False, actor)
