@@ -1,7 +1,10 @@
 """A real S3-compatible server for the storage tests: moto's server mode, started once per
 test session as a subprocess on a free port, with one bucket.
 
-    from tests.files_s3 import s3_bucket, s3_storage  # noqa: F401  (fixtures)
+    from tests import files_s3
+
+    s3_bucket = files_s3.s3_bucket      # the fixtures, bound in the test module
+    s3_storage = files_s3.s3_storage    # (an import would be "unused" to ruff: F401/F811)
 
 `s3_bucket` is the bucket's name with AWS_ENDPOINT_URL and fake keys set in the environment
 for the session (so `storage_for("s3://<bucket>/...")` finds it); `s3_storage` is an

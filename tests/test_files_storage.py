@@ -3,10 +3,13 @@ refuses what is too large without keeping any of it."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
+import socket
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,10 @@ from karte.files.checks import FileRefused
 from karte.files.local import LocalStorage
 from karte.files.storage import CHUNK, Stored, storage_for
 from karte.problems import ProblemsError
-from tests.files_s3 import s3_bucket, s3_storage  # noqa: F401  (fixtures)
+from tests import files_s3
+
+s3_bucket = files_s3.s3_bucket  # the fixtures: a moto S3 server and a prefix per test
+s3_storage = files_s3.s3_storage
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -87,6 +93,8 @@ def test_range_reads(storage, start, stop):
 def test_a_range_past_the_end_is_cut_at_the_end(storage):
     sha = storage.put(io.BytesIO(b"0123456789")).sha256
     assert joined(storage, sha, 8, 50) == b"89"
+    assert joined(storage, sha, 20) == b""
+    assert joined(storage, sha, 20, 30) == b""
 
 
 def test_the_same_content_twice_is_one_object(storage):
@@ -235,3 +243,93 @@ def test_storage_for_an_unknown_url_is_a_clear_problem(url, tmp_path):
     with pytest.raises(ProblemsError, match="KARTE_FILES_URL") as error:
         storage_for(url, tmp_path)
     assert "s3://bucket" in str(error.value)
+
+
+# -- S3 specifics --------------------------------------------------------------------------
+
+
+def test_s3_over_the_multipart_threshold_is_sent_in_parts_with_flat_memory(s3_storage):
+    from karte.files.s3 import TRANSFER
+
+    size = TRANSFER.multipart_threshold + 3 * CHUNK + 5  # parts of odd lengths at the end
+    tracemalloc.start()
+    try:
+        source = Generated(size, seed=2)
+        sha = s3_storage.put(source).sha256
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sha == source.digest.hexdigest()
+    assert s3_storage.size(sha) == size
+    again = hashlib.sha256()
+    for chunk in s3_storage.read(sha):
+        again.update(chunk)
+    assert again.hexdigest() == sha
+    assert peak < 10 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_s3_layout(s3_storage):
+    sha = s3_storage.put(io.BytesIO(b"layout")).sha256
+    assert s3_storage.key(sha) == f"{s3_storage.prefix}/{sha[:2]}/{sha}"
+    answer = s3_storage.client.get_object(Bucket=s3_storage.bucket, Key=s3_storage.key(sha))
+    assert answer["Body"].read() == b"layout"
+    s3_storage.put_extra("thumbs/x.webp", b"t")
+    assert s3_storage.client.get_object(
+        Bucket=s3_storage.bucket, Key=f"{s3_storage.prefix}/extra/thumbs/x.webp",
+    )["Body"].read() == b"t"
+
+
+def test_s3_put_of_known_content_sends_nothing(s3_storage, monkeypatch):
+    sha = s3_storage.put(io.BytesIO(b"once")).sha256
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("uploaded again")
+
+    monkeypatch.setattr(s3_storage.client, "upload_fileobj", refuse)
+    assert s3_storage.put(io.BytesIO(b"once")).sha256 == sha
+
+
+def test_storage_for_an_s3_url_uses_the_aws_environment(s3_bucket, tmp_path):
+    from karte.files.s3 import S3Storage
+
+    storage = storage_for(f"s3://{s3_bucket}/deep/prefix/", tmp_path)
+    assert isinstance(storage, S3Storage)
+    assert (storage.bucket, storage.prefix) == (s3_bucket, "deep/prefix")
+    sha = storage.put(io.BytesIO(b"via the environment")).sha256
+    assert b"".join(storage.read(sha)) == b"via the environment"
+    assert storage_for(f"s3://{s3_bucket}", tmp_path).prefix == ""  # type: ignore[attr-defined]
+
+
+def test_s3_a_missing_bucket_is_a_clear_problem(s3_bucket):
+    from karte.files.s3 import S3Storage
+
+    storage = S3Storage("no-such-bucket-here")
+    for attempt in (storage.check, lambda: storage.put(io.BytesIO(b"x")),
+                    lambda: list(storage.names())):
+        with pytest.raises(ProblemsError, match="no-such-bucket-here.*AWS_ENDPOINT_URL"):
+            attempt()
+
+
+def test_s3_an_endpoint_that_does_not_answer_is_a_clear_problem(s3_bucket):
+    import boto3
+    from botocore.config import Config
+
+    from karte.files.s3 import S3Storage
+
+    with socket_closed() as endpoint:
+        client = boto3.client("s3", endpoint_url=endpoint,
+                              config=Config(retries={"max_attempts": 1}, connect_timeout=2))
+        storage = S3Storage(s3_bucket, "p", client=client)
+        with pytest.raises(ProblemsError, match="cannot be used"):
+            storage.check()
+        with pytest.raises(ProblemsError, match="cannot be used"):
+            storage.read("a" * 64)
+
+
+@contextlib.contextmanager
+def socket_closed() -> Iterator[str]:
+    """An http address on this machine where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    yield f"http://127.0.0.1:{port}"

@@ -10,8 +10,11 @@ from PIL import Image
 
 from karte.files.local import LocalStorage
 from karte.files.thumbs import thumbnail
-from tests.files_s3 import s3_bucket, s3_storage  # noqa: F401  (fixtures)
+from tests import files_s3
 from tests.test_files_checks import png_header
+
+s3_bucket = files_s3.s3_bucket  # the fixtures: a moto S3 server and a prefix per test
+s3_storage = files_s3.s3_storage
 
 
 @pytest.fixture(params=["local", "s3"])

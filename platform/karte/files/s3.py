@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 import boto3
 from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from karte.files.storage import (
@@ -35,13 +36,16 @@ MISSING = {"404", "NoSuchKey", "NotFound"}
 # one part in memory at a time, on the calling thread: uploads stay as flat as downloads
 TRANSFER = TransferConfig(multipart_threshold=64 * CHUNK, multipart_chunksize=5 * CHUNK,
                           max_concurrency=1, use_threads=False, io_chunksize=CHUNK)
+# an endpoint that does not answer is a clear error within seconds, not a hung request
+CLIENT = Config(connect_timeout=5, read_timeout=60,
+                retries={"mode": "standard", "max_attempts": 3})
 
 
 class S3Storage:
     def __init__(self, bucket: str, prefix: str = "", client: Any = None):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
-        self.client = client if client is not None else boto3.client("s3")
+        self.client = client if client is not None else boto3.client("s3", config=CLIENT)
 
     def __repr__(self) -> str:
         return f"S3Storage({self.bucket!r}, {self.prefix!r})"
