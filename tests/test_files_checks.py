@@ -190,6 +190,30 @@ def test_a_ten_gigapixel_png_is_refused_without_decoding():
     assert peak < 1024 * 1024
 
 
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A real small JPEG whose frame header (SOF0) is rewritten to claim other dimensions."""
+    data = bytearray(image("JPEG", size=(8, 8)))
+    frame = data.index(b"\xff\xc0")
+    data[frame + 5:frame + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def gif_claiming(width: int, height: int) -> bytes:
+    """A real small GIF whose screen and first image descriptor claim other dimensions."""
+    data = bytearray(image("GIF", size=(8, 8)))
+    data[6:10] = struct.pack("<HH", width, height)
+    descriptor = data.index(b"\x2c\x00\x00\x00\x00")
+    data[descriptor + 5:descriptor + 9] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("bomb", [jpeg_claiming(60_000, 60_000), gif_claiming(60_000, 60_000),
+                                  jpeg_claiming(10_000, 6_000)])
+def test_jpeg_and_gif_bombs_are_refused_from_their_headers(bomb):
+    with pytest.raises(FileRefused, match="50 megapixels"):
+        check_image(bomb)
+
+
 def test_just_over_the_limit_is_refused_below_pillows_own_alarm():
     with pytest.raises(FileRefused, match="50 megapixels"):
         check_image(png_header(10_000, 5_001))

@@ -179,6 +179,10 @@ def test_memory_stays_flat_for_a_50_mb_file(storage):
     assert peak < 10 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
 
 
+def test_check_passes_for_a_usable_storage(storage):
+    storage.check()
+
+
 # -- local folder specifics ----------------------------------------------------------------
 
 
@@ -213,6 +217,12 @@ def test_names_skip_what_is_not_a_blob(tmp_path):
     (tmp_path / "ab" / "cd" / "notes.txt").write_text("stray")
     (tmp_path / "tmp" / "put-123").write_bytes(b"half")
     assert list(storage.names()) == [sha]
+
+
+def test_a_folder_that_cannot_be_written_is_a_clear_problem(tmp_path):
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    with pytest.raises(ProblemsError, match="KARTE_FILES_URL.*cannot be written"):
+        LocalStorage(tmp_path / "taken").check()
 
 
 def test_deleting_the_last_blob_of_a_folder_removes_the_folder(tmp_path):

@@ -22,6 +22,7 @@ from karte.files.storage import (
     copy_hashed,
     is_sha256,
 )
+from karte.problems import Problem, ProblemsError
 
 
 class LocalStorage:
@@ -35,6 +36,21 @@ class LocalStorage:
         """Where a blob lives (KeyError for anything but a sha256)."""
         sha = checked_sha(sha256)
         return self.root / sha[:2] / sha[2:4] / sha
+
+    def check(self) -> None:
+        """Fail now, with a clear message, when the folder cannot be made or written."""
+        probe = self.root / "tmp" / f"check-{os.getpid()}"
+        try:
+            probe.parent.mkdir(parents=True, exist_ok=True)
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            why = error.strerror or type(error).__name__
+            raise ProblemsError([Problem(
+                "KARTE_FILES_URL",
+                f"The files folder {str(self.root)!r} cannot be written ({why}). Create it "
+                "and let the user Karte runs as write there, or point KARTE_FILES_URL at "
+                "another folder.")]) from error
 
     def put(self, source: BinaryIO, limit: int | None = None) -> Stored:
         temporary = self.root / "tmp"
@@ -85,10 +101,9 @@ class LocalStorage:
     def names(self) -> Iterator[str]:
         for first in _folders(self.root):
             for second in _folders(first):
-                for file in second.iterdir():
-                    if is_sha256(file.name) and file.name[:2] == first.name \
-                            and file.name[2:4] == second.name and file.is_file():
-                        yield file.name
+                for name in _listed(second):
+                    if is_sha256(name) and name[:2] == first.name and name[2:4] == second.name:
+                        yield name
 
     def put_extra(self, key: str, data: bytes) -> None:
         target = self._extra(key)
@@ -132,12 +147,17 @@ def _chunks(file: BinaryIO, start: int, stop: int | None) -> Iterator[bytes]:
 
 def _folders(parent: Path) -> Iterator[Path]:
     """The two-hex-digit folders of the layout (not tmp/ nor extra/)."""
-    if not parent.is_dir():
-        return
-    for child in sorted(parent.iterdir()):
-        if len(child.name) == 2 and all(c in "0123456789abcdef" for c in child.name) \
-                and child.is_dir():
-            yield child
+    for name in _listed(parent):
+        if len(name) == 2 and all(c in "0123456789abcdef" for c in name):
+            yield parent / name
+
+
+def _listed(folder: Path) -> list[str]:
+    """The names in a folder, sorted; none when it is gone (a prune may be emptying it)."""
+    try:
+        return sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def _sync_folder(folder: Path) -> None:

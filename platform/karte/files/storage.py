@@ -61,6 +61,11 @@ class Storage(Protocol):
 
     def delete_extra(self, key: str) -> None: ...
 
+    def check(self) -> None:
+        """ProblemsError naming KARTE_FILES_URL when the storage cannot be used (a folder
+        that cannot be written, a bucket that is missing or unreachable): for a start."""
+        ...
+
 
 def is_sha256(name: str) -> bool:
     return SHA256.fullmatch(name) is not None
