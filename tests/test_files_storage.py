@@ -210,6 +210,14 @@ def test_a_failed_local_put_leaves_no_temporary_file(tmp_path):
     assert list(storage.names()) == []
 
 
+def test_a_damaged_copy_is_replaced_by_the_next_put_of_that_content(tmp_path):
+    storage = LocalStorage(tmp_path)
+    sha = storage.put(io.BytesIO(b"whole content")).sha256
+    storage.path(sha).write_bytes(b"whole")  # cut short outside Karte
+    storage.put(io.BytesIO(b"whole content"))
+    assert storage.path(sha).read_bytes() == b"whole content"
+
+
 def test_names_skip_what_is_not_a_blob(tmp_path):
     storage = LocalStorage(tmp_path)
     sha = storage.put(io.BytesIO(b"real")).sha256

@@ -62,9 +62,9 @@ class LocalStorage:
                 out.flush()
                 os.fsync(out.fileno())
             target = self.path(sha)
-            if target.exists():
+            if _has_size(target, size):
                 os.unlink(name)  # the same content is already there: one copy is enough
-            else:
+            else:  # new, or a damaged copy (cut short by a disk or a hand): this one is whole
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(name, target)
                 _sync_folder(target.parent)
@@ -158,6 +158,13 @@ def _listed(folder: Path) -> list[str]:
         return sorted(os.listdir(folder))
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _has_size(path: Path, size: int) -> bool:
+    try:
+        return path.stat().st_size == size
+    except FileNotFoundError:
+        return False
 
 
 def _sync_folder(folder: Path) -> None:
