@@ -42,3 +42,14 @@ def test_no_merge_conflict_markers_in_the_repository():
             if line.startswith(("<<<<<<< ", ">>>>>>> ")) or line == "=======":
                 found.append(f"{name}:{number}")
     assert found == []
+
+
+def test_node_modules_is_never_tracked():
+    """npm's packages are installed, not committed; a worktree's `node_modules` symlink to
+    the main checkout's once got committed, and merging it replaced the installed folder."""
+    import subprocess
+
+    root = PACKAGE.parents[1]
+    tracked = subprocess.run(["git", "ls-files", "node_modules", "node_modules/*"], cwd=root,
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert tracked == []
