@@ -63,9 +63,30 @@ def _wait_for(endpoint: str, server: subprocess.Popen[bytes]) -> None:
     pytest.fail(f"moto's S3 server did not answer on {endpoint} within 30 seconds")
 
 
-@pytest.fixture(scope="session")
-def s3_bucket() -> Iterator[str]:
-    _moto_available()
+class _Server:
+    """One moto server per test run, however many modules bind the fixture (pytest makes a
+    session fixture per module that defines it): started by the first, stopped by the
+    last to finish."""
+
+    users = 0
+    process: subprocess.Popen[bytes] | None = None
+    saved: dict[str, str | None] = {}
+
+    @classmethod
+    def start(cls) -> None:
+        if cls.users == 0:
+            cls.process, cls.saved = _started()
+        cls.users += 1
+
+    @classmethod
+    def stop(cls) -> None:
+        cls.users -= 1
+        if cls.users == 0 and cls.process is not None:
+            _stopped(cls.process, cls.saved)
+            cls.process = None
+
+
+def _started() -> tuple[subprocess.Popen[bytes], dict[str, str | None]]:
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -75,29 +96,44 @@ def s3_bucket() -> Iterator[str]:
     saved = {name: os.environ.get(name) for name in [*ENVIRONMENT, "AWS_ENDPOINT_URL"]}
     try:
         _wait_for(endpoint, server)
-        for name, value in {**ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint}.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set({**ENVIRONMENT, "AWS_ENDPOINT_URL": endpoint})
         import boto3
 
         boto3.client("s3").create_bucket(Bucket=BUCKET)
+    except BaseException:
+        _stopped(server, saved)
+        raise
+    return server, saved
+
+
+def _stopped(server: subprocess.Popen[bytes], saved: dict[str, str | None]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    if server.stdout:
+        server.stdout.close()
+    _set(saved)
+
+
+def _set(environment: dict[str, str | None]) -> None:
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def s3_bucket() -> Iterator[str]:
+    _moto_available()
+    _Server.start()
+    try:
         yield BUCKET
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        if server.stdout:
-            server.stdout.close()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _Server.stop()
 
 
 @pytest.fixture
