@@ -4,10 +4,12 @@ refuses what is too large without keeping any of it."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import os
 import socket
+import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,6 +181,16 @@ def test_memory_stays_flat_for_a_50_mb_file(storage):
     assert peak < 10 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
 
 
+def test_modified_is_when_the_content_was_stored(storage):
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=1)
+    sha = storage.put(io.BytesIO(b"dated")).sha256
+    stamp = storage.modified(sha)
+    assert stamp is not None and stamp.tzinfo is not None
+    assert before <= stamp <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert storage.modified("0" * 64) is None
+    assert storage.modified("not a sha") is None
+
+
 def test_check_passes_for_a_usable_storage(storage):
     storage.check()
 
@@ -216,6 +228,14 @@ def test_a_damaged_copy_is_replaced_by_the_next_put_of_that_content(tmp_path):
     storage.path(sha).write_bytes(b"whole")  # cut short outside Karte
     storage.put(io.BytesIO(b"whole content"))
     assert storage.path(sha).read_bytes() == b"whole content"
+
+
+def test_a_local_put_of_old_content_makes_it_young_again(tmp_path):
+    storage = LocalStorage(tmp_path)
+    sha = storage.put(io.BytesIO(b"removed long ago, uploaded again")).sha256
+    os.utime(storage.path(sha), (0, 0))  # 1970: a prune would take it
+    storage.put(io.BytesIO(b"removed long ago, uploaded again"))
+    assert storage.modified(sha) > dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
 
 
 def test_names_skip_what_is_not_a_blob(tmp_path):
@@ -305,6 +325,15 @@ def test_s3_put_of_known_content_sends_nothing(s3_storage, monkeypatch):
 
     monkeypatch.setattr(s3_storage.client, "upload_fileobj", refuse)
     assert s3_storage.put(io.BytesIO(b"once")).sha256 == sha
+
+
+def test_s3_a_put_of_known_content_makes_it_young_again(s3_storage):
+    sha = s3_storage.put(io.BytesIO(b"again")).sha256
+    first = s3_storage.modified(sha)
+    time.sleep(1.1)  # Last-Modified counts whole seconds
+    s3_storage.put(io.BytesIO(b"again"))
+    assert s3_storage.modified(sha) > first
+    assert joined(s3_storage, sha) == b"again"
 
 
 def test_storage_for_an_s3_url_uses_the_aws_environment(s3_bucket, tmp_path):

@@ -8,6 +8,7 @@ never a half-written blob under a real name.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterator
@@ -63,7 +64,8 @@ class LocalStorage:
                 os.fsync(out.fileno())
             target = self.path(sha)
             if _has_size(target, size):
-                os.unlink(name)  # the same content is already there: one copy is enough
+                os.unlink(name)  # the same content is already there: one copy is enough,
+                os.utime(target)  # stored again now (a prune keeps what is young)
             else:  # new, or a damaged copy (cut short by a disk or a hand): this one is whole
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(name, target)
@@ -85,6 +87,13 @@ class LocalStorage:
             return self.path(sha256).stat().st_size
         except (FileNotFoundError, KeyError):
             return None
+
+    def modified(self, sha256: str) -> dt.datetime | None:
+        try:
+            stamp = self.path(sha256).stat().st_mtime
+        except (FileNotFoundError, KeyError):
+            return None
+        return dt.datetime.fromtimestamp(stamp, dt.UTC)
 
     def delete(self, sha256: str) -> None:
         try:

@@ -13,6 +13,7 @@ reads them from.
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -58,11 +59,23 @@ class S3Storage:
         with tempfile.SpooledTemporaryFile(max_size=CHUNK) as spool:
             sha, size = copy_hashed(source, spool, limit)
             key = self.key(sha)
-            if self.size(sha) is None:
+            if self._head(key) != size or not self._touched(key):
                 spool.seek(0)
                 with self._errors():
                     self.client.upload_fileobj(spool, self.bucket, key, Config=TRANSFER)
         return Stored(sha, size)
+
+    def _touched(self, key: str) -> bool:
+        """Mark a stored object as stored again now (a prune keeps what is young) by
+        copying it onto itself, which sends no content; False when the store refuses."""
+        try:
+            with self._errors():
+                self.client.copy_object(
+                    Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                    MetadataDirective="REPLACE", Metadata={"stored-again": _now()})
+        except ClientError:
+            return False
+        return True
 
     def read(self, sha256: str, start: int = 0, stop: int | None = None) -> Iterator[bytes]:
         arguments = {"Bucket": self.bucket, "Key": self.key(sha256)}
@@ -85,6 +98,12 @@ class S3Storage:
 
     def size(self, sha256: str) -> int | None:
         return self._head(self.key(sha256)) if is_sha256(sha256) else None
+
+    def modified(self, sha256: str) -> dt.datetime | None:
+        if not is_sha256(sha256):
+            return None
+        answer = self._head_object(self.key(sha256))
+        return None if answer is None else answer["LastModified"].astimezone(dt.UTC)
 
     def delete(self, sha256: str) -> None:
         if is_sha256(sha256):
@@ -126,10 +145,13 @@ class S3Storage:
             self.client.head_bucket(Bucket=self.bucket)
 
     def _head(self, key: str) -> int | None:
+        answer = self._head_object(key)
+        return None if answer is None else int(answer["ContentLength"])
+
+    def _head_object(self, key: str) -> dict[str, Any] | None:
         try:
             with self._errors():
-                return int(self.client.head_object(Bucket=self.bucket, Key=key)
-                           ["ContentLength"])
+                return dict(self.client.head_object(Bucket=self.bucket, Key=key))
         except ClientError as error:
             if _code(error) in MISSING:
                 return None
@@ -180,6 +202,10 @@ def _unreachable(bucket: str, why: str) -> ProblemsError:
 def _chunks(body: Any) -> Iterator[bytes]:
     with body:
         yield from body.iter_chunks(CHUNK)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _code(error: ClientError) -> str:

@@ -8,6 +8,7 @@ and writes atomically, so a reader sees a complete object or none.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterator
@@ -45,6 +46,11 @@ class Storage(Protocol):
 
     def size(self, sha256: str) -> int | None:
         """The stored length, None when missing."""
+        ...
+
+    def modified(self, sha256: str) -> dt.datetime | None:
+        """When the content was last stored (a put of content already there counts), aware
+        UTC; None when missing. A prune keeps young blobs: uploads still pending in a form."""
         ...
 
     def delete(self, sha256: str) -> None:
