@@ -119,7 +119,8 @@ def test_a_body_above_the_limit_is_413(make_app, monkeypatch):
     app = make_app(ENTITIES, {"pipeline": PIPELINE}, pack=PACK)
     client = api_client(app)
 
-    response = client.post("/api/v1/deal", json={"title": "A", "pad": "x" * 1_100_000})
+    # the limit is KARTE_MAX_UPLOAD_MB and one more MiB of form overhead: 2 MiB here
+    response = client.post("/api/v1/deal", json={"title": "A", "pad": "x" * 2_200_000})
 
     assert response.status_code == 413
     assert response.get_json()["status"] == 413

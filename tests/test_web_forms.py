@@ -102,7 +102,10 @@ STORED = {"string": "Acme", "text": "line one\nline two", "integer": 42, "decima
           "money": "1200", "percent": "7.25", "boolean": True, "date": "2024-05-01",
           "datetime": "2024-05-01T10:30:00+00:00", "email": "Ann@Example.com",
           "phone": "+81 3 1234 5678", "url": "https://example.com/a?b=1", "enum": "b",
-          "multi_enum": ["b", "a"], "file": [{"name": "contract.pdf"}]}
+          "multi_enum": ["b", "a"],
+          "file": [{"id": "f_" + "A" * 22, "name": "contract.pdf", "size": 10,
+                    "type": "application/pdf", "sha256": "0" * 64, "uploaded_by": None,
+                    "uploaded_at": "2026-12-02T04:40:00+00:00"}]}
 SHOWN = {"string": ["Acme"], "text": ["line one\nline two"], "integer": ["42"],
          "decimal": ["12.50"], "money": ["1200.00"], "percent": ["7.25"],
          "boolean": ["0", "1"], "date": ["2024-05-01"], "datetime": ["2024-05-01T10:30"],
@@ -119,7 +122,7 @@ def thing(make_app):
     acme = services(app).create("customer", {"name": "Acme"})
     values = {f"f_{kind}": value for kind, value in STORED.items()}
     values.update(f_link=acme["id"], f_links=[acme["id"]], f_user=me)
-    record = services(app).create("thing", values, moving=True)
+    record = services(app).create("thing", values, moving=True, files=True)
     return app, client, record, acme
 
 

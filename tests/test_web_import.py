@@ -176,7 +176,7 @@ def test_a_file_above_the_size_limit_is_refused_with_the_limit(make_app, monkeyp
     boundary = "wizardboundary"
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
             f"{client.token()}\r\n--{boundary}\r\nContent-Disposition: form-data; "
-            f'name="file"; filename="big.csv"\r\n\r\nName\n{"x" * (1024 * 1024)}\r\n'
+            f'name="file"; filename="big.csv"\r\n\r\nName\n{"x" * (2 * 1024 * 1024)}\r\n'
             f"--{boundary}--\r\n").encode()
     response = client.post("/customer/import", input_stream=io.BytesIO(body),
                            content_length=len(body),

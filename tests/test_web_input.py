@@ -237,19 +237,20 @@ def test_a_body_over_the_upload_limit_is_413_with_the_error_page(make_app, monke
     monkeypatch.setenv("KARTE_MAX_UPLOAD_MB", "1")
     app = make_app({"customer": CUSTOMER, "deal": DEAL}, pack={"name": "input"})
     client = app.client()
-    response = client.send("/deal/new", {"title": "Big", "description": "x" * 1_100_000})
+    response = client.send("/deal/new", {"title": "Big", "description": "x" * 2_200_000})
     assert response.status_code == 413
     page = soup(response).select_one(".error-page")
     assert page.h1.get_text(strip=True) == "Too large"
     assert "1 MB at most" in page.get_text(" ", strip=True)
     assert records(app).count("deal") == 0
     client.get("/?lang=ja")
-    japanese = client.send("/deal/new", {"title": "Big", "description": "x" * 1_100_000})
+    japanese = client.send("/deal/new", {"title": "Big", "description": "x" * 2_200_000})
     assert "何も保存されていません" in soup(japanese).select_one(".error-page").get_text()
 
 
-def test_the_upload_limit_is_20_mb_unless_set(app):
-    assert app.config["MAX_CONTENT_LENGTH"] == 20 * 1024 * 1024
+def test_the_upload_limit_is_20_mb_unless_set_and_a_body_has_one_more_for_the_form(app):
+    assert app.config["KARTE_MAX_UPLOAD_MB"] == 20
+    assert app.config["MAX_CONTENT_LENGTH"] == 21 * 1024 * 1024
 
 
 def test_an_upload_limit_that_is_not_a_number_stops_the_start(make_app, monkeypatch):

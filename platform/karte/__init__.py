@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
@@ -15,6 +17,10 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from karte.config import Settings
 from karte.problems import Problem, ProblemsError
+
+if TYPE_CHECKING:
+    from karte.files.service import Files
+    from karte.store import Records
 
 
 class StartupRefused(ProblemsError, click.ClickException):
@@ -79,6 +85,7 @@ def _create_app(pack: str | Path | None, database_url: str | None,
     service = Records(engine, served)
     app.extensions["karte"] = {"pack": served, "engine": engine, "settings": settings,
                                "records": service, "workflows": Workflows(service),
+                               "files": _files(service, settings, app.config),
                                "waiting": banner(plan, served)}
     from karte.api import init_app as init_api
     from karte.web import init_app
@@ -90,6 +97,20 @@ def _create_app(pack: str | Path | None, database_url: str | None,
         engine.dispose()
         raise
     return app
+
+
+def _files(records: Records, settings: Settings, config: Mapping[str, Any]) -> Files:
+    """The app's one files service, over the storage KARTE_FILES_URL names; a setting
+    that names no storage refuses the start with its problem."""
+    from karte.files.service import Files
+    from karte.files.storage import storage_for
+
+    try:
+        storage = storage_for(settings.files_url, settings.instance)
+    except ProblemsError as error:
+        records.engine.dispose()
+        raise StartupRefused(error.problems) from None
+    return Files(records, storage, config["KARTE_MAX_UPLOAD_MB"], config["SECRET_KEY"])
 
 
 def _full_compare() -> bool:

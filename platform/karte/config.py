@@ -43,6 +43,9 @@ class Settings:
     instance: Path
     locale: str | None
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB
+    files_url: str | None = None
+    """KARTE_FILES_URL: where uploaded files are kept — a folder (default
+    `<instance>/files`) or `s3://bucket/prefix` (karte.files.storage.storage_for)."""
 
     @classmethod
     def from_env(cls, pack: str | Path | None = None) -> Settings:
@@ -54,6 +57,7 @@ class Settings:
             instance=instance,
             locale=os.environ.get("KARTE_LOCALE") or None,
             max_upload_mb=max_upload_mb(),
+            files_url=os.environ.get("KARTE_FILES_URL", "").strip() or None,
         )
 
     def secret_key(self) -> str:

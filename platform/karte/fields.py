@@ -50,6 +50,8 @@ class FieldSpec(Protocol):
     def option_keys(self) -> tuple[str, ...]: ...
     @property
     def result(self) -> str | None: ...
+    @property
+    def multiple(self) -> bool: ...
 
 
 TEXT_OPS = frozenset({"=", "!=", "in", "not_in", "contains", "starts_with", "empty",
@@ -398,11 +400,46 @@ def _read_only(value: Any, field: FieldSpec, country: str | None) -> Any:
     raise ValueError("This value is computed and cannot be set.")
 
 
+FILE_KEYS = frozenset({"id", "name", "size", "type", "sha256", "uploaded_by", "uploaded_at"})
+"""The keys of one file reference, exactly: what a `file` field keeps per file."""
+FILE_ID = re.compile(r"f_[A-Za-z0-9_-]{22}")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+FILE_MESSAGE = "Attach files through the upload form."
+
+
+def file_ref(item: Any) -> dict[str, Any]:
+    """One file reference checked key by key: the records service stores only references
+    the files service made (`karte.files`), never a shape a client made up."""
+    if not isinstance(item, dict) or set(item) != FILE_KEYS:
+        raise ValueError(FILE_MESSAGE)
+    name, size, by, at = item["name"], item["size"], item["uploaded_by"], item["uploaded_at"]
+    if not (isinstance(item["id"], str) and FILE_ID.fullmatch(item["id"])
+            and isinstance(item["sha256"], str) and SHA256.fullmatch(item["sha256"])
+            and isinstance(name, str) and 0 < len(name) <= 200
+            and isinstance(item["type"], str) and "/" in item["type"]
+            and type(size) is int and size >= 0
+            and (by is None or type(by) is int) and isinstance(at, str)):
+        raise ValueError(FILE_MESSAGE)
+    try:
+        when = dt.datetime.fromisoformat(at)
+    except ValueError:
+        raise ValueError(FILE_MESSAGE) from None
+    if when.tzinfo is None:
+        raise ValueError(FILE_MESSAGE)
+    return dict(item)
+
+
 def _files(value: Any, field: FieldSpec, country: str | None) -> list[dict[str, Any]]:
-    if not isinstance(value, list) or not all(isinstance(item, dict) and "name" in item
-                                              for item in value):
-        raise ValueError("Attach files through the upload form.")
-    return value
+    """A `file` value: a list of file references (`FILE_KEYS`), at most one unless the
+    field is `multiple`, each file once."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(FILE_MESSAGE)
+    refs = [file_ref(item) for item in value]
+    if len(refs) > 1 and not field.multiple:
+        raise ValueError("This field holds one file; attach a single file.")
+    if len({ref["id"] for ref in refs}) != len(refs):
+        raise ValueError("The same file is attached twice.")
+    return refs
 
 
 def _lines(value: Any, field: FieldSpec, country: str | None) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from werkzeug.routing import IntegerConverter
 
 from karte.auth.users import User
 from karte.fields import MAX_ID
+from karte.files.service import Files
 from karte.meta.model import Entity, Pack
 from karte.store import Records
 from karte.workflow.service import Workflows
@@ -38,6 +39,10 @@ def records() -> Records:
 
 def workflows() -> Workflows:
     return current_app.extensions["karte"]["workflows"]
+
+
+def files() -> Files:
+    return current_app.extensions["karte"]["files"]
 
 
 def _signed_in() -> User | None:

@@ -103,7 +103,9 @@ def init_app(app: Flask) -> None:
         # Flask's documented way to wrap its WSGI app in middleware.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    app.config["MAX_CONTENT_LENGTH"] = app.config["KARTE_MAX_UPLOAD_MB"] * 1024 * 1024
+    # a file of KARTE_MAX_UPLOAD_MB comes in a multipart body with the form's other
+    # fields and boundaries around it: that overhead gets one more MiB
+    app.config["MAX_CONTENT_LENGTH"] = (app.config["KARTE_MAX_UPLOAD_MB"] + 1) * 1024 * 1024
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("WTF_CSRF_HEADERS", ["X-CSRFToken"])
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")

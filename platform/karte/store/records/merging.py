@@ -49,8 +49,40 @@ def _empty(value: Any) -> bool:
 
 def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, list) and isinstance(b, list):
-        return sorted(a) == sorted(b)
+        return sorted(map(_sortable, a)) == sorted(map(_sortable, b))
     return bool(a == b)
+
+
+def _sortable(item: Any) -> Any:
+    """A list item that sorts among its kind: a file reference by its id."""
+    return str(item.get("id")) if isinstance(item, dict) else item
+
+
+def _union(keep: Any, other: Any) -> list[dict[str, Any]]:
+    """The files of both sides, the survivor's first, each file (by id) once."""
+    seen: set[str] = set()
+    union = []
+    for ref in [*(keep or []), *(other or [])]:
+        if ref["id"] not in seen:
+            seen.add(ref["id"])
+            union.append(ref)
+    return union
+
+
+def file_values(fields: list[Field], survivor: Mapping[str, Any], merged: Mapping[str, Any],
+                values: Mapping[str, Any]) -> dict[str, Any]:
+    """The survivor's file fields after the merge, taken from the STORED records (never
+    from `values`, which only says which side was chosen: a client names no blob): a
+    `multiple` field keeps both sides' files, a single one the chosen side's."""
+    found: dict[str, Any] = {}
+    for f in fields:
+        if f.type != "file":
+            continue
+        if f.multiple:
+            found[f.name] = _union(survivor.get(f.name), merged.get(f.name))
+        elif f.name in values:
+            found[f.name] = merged.get(f.name)
+    return {n: v for n, v in found.items() if not _equal(v or [], survivor.get(n) or [])}
 
 
 def differing(fields: list[Field], keep: Mapping[str, Any],
@@ -112,8 +144,13 @@ def merge(records: Records, entity: str, keep: Any, other: Any, values: Mapping[
         at, user = store.context(actor).now, actor_id(actor)
         merging.repoint(store, c, ent, keep_id, other_id, at, user)
         records.delete(entity, other_id, actor, merged["version"], conn=c)
-        result = (records.update(entity, keep_id, values, survivor["version"], actor, conn=c)
-                  if values else field_rights.strip(store, ent, actor, survivor))
+        fields = mergeable(store, ent, actor)
+        filed = {f.name for f in fields if f.type == "file"}   # others: refused as input
+        chosen = {n: v for n, v in values.items() if n not in filed}
+        chosen |= file_values(fields, survivor, merged, values)
+        result = (records.update(entity, keep_id, chosen, survivor["version"], actor, conn=c,
+                                 files=True)
+                  if chosen else field_rights.strip(store, ent, actor, survivor))
         merging.record(store, c, ent, keep_id, other_id, at, user,
                        (result["version"], merged["version"] + 1))
         return result

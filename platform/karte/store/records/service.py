@@ -139,10 +139,12 @@ class Records:
 
     def create(self, entity: str, values: Mapping[str, Any], actor: Actor | None = None, *,
                moving: bool = False, conn: sa.Connection | None = None,
-               enforce: bool = True) -> Record:
+               enforce: bool = True, files: bool = False) -> Record:
         """A new record from `values` (defaults, initial stages and formulas filled in).
         `enforce=False` is for consequences the pack declares (a workflow's `create`
-        action): stamped with the actor, not limited by their role."""
+        action): stamped with the actor, not limited by their role. `files=True` (the
+        files service only) lets `values` hold file references; otherwise a file field
+        in `values` is a problem (`write.file_input`)."""
         ent = self.store.entity(entity)
         records_lines.refuse_part(self.store, ent)
         if enforce:
@@ -154,7 +156,7 @@ class Records:
             judge = judge_with(ctx, self.store.fetcher(c))
             linked = Linked(self.store, c, ent, checked)
             record, problems = prepare_create(self.store, ent, values, ctx, judge, moving,
-                                              linked)
+                                              linked, files)
             plans, found = records_lines.plan(self.store, ent, record, values, None, ctx, judge,
                                               moving, c, checked)
             problems += found
@@ -336,9 +338,10 @@ class Records:
 
     def update(self, entity: str, id: Any, values: Mapping[str, Any], version: Any,
                actor: Actor | None = None, *, moving: bool = False,
-               conn: sa.Connection | None = None) -> Record:
+               conn: sa.Connection | None = None, files: bool = False) -> Record:
         """Change some fields of a record read at `version`. A stale version raises
-        Conflict and writes nothing; a change to nothing writes nothing."""
+        Conflict and writes nothing; a change to nothing writes nothing. `files=True`:
+        file references may be written, as for `create`."""
         ent = self.store.entity(entity)
         records_lines.refuse_part(self.store, ent)
         expected = _version(version)
@@ -353,7 +356,8 @@ class Records:
             ctx = self.store.context(actor)
             judge = judge_with(ctx, self.store.fetcher(c))
             record, changed, problems = prepare_update(self.store, ent, old, values, judge,
-                                                       moving, Linked(self.store, c, ent, actor))
+                                                       moving, Linked(self.store, c, ent, actor),
+                                                       files)
             plans, found = records_lines.plan(self.store, ent, record, values, old, ctx, judge,
                                               moving, c, actor)
             problems += found

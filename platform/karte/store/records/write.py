@@ -158,13 +158,34 @@ def _protected(entity: Entity, loaded: Mapping[str, Any],
     return {n: v for n, v in loaded.items() if n not in series}
 
 
+ATTACH = "Attach files through the upload form or the files endpoint."
+
+
+def file_input(entity: Entity, values: Mapping[str, Any],
+               files: bool) -> tuple[Mapping[str, Any], list[Problem]]:
+    """`values` without the file fields, each a problem, unless `files`: only the files
+    service (`karte.files`) writes file references, after it stored the bytes, so no
+    form, import, bulk edit or API body can point a record at a blob it did not upload."""
+    if files:
+        return values, []
+    named = [n for n in values if n in entity.fields and entity.fields[n].type == "file"]
+    if not named:
+        return values, []
+    return ({n: v for n, v in values.items() if n not in named},
+            [Problem(n, ATTACH, "invalid") for n in named])
+
+
 def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
                    ctx: conditions.Context, judge: Judge, trusted: bool,
-                   linked: Linked | None = None) -> tuple[dict[str, Any], list[Problem]]:
+                   linked: Linked | None = None, files: bool = False
+                   ) -> tuple[dict[str, Any], list[Problem]]:
     """The record to insert (declared fields only) and every problem with it; with
-    `linked`, fetched fields copied and formulas reading through links computed."""
+    `linked`, fetched fields copied and formulas reading through links computed.
+    `files`: file fields may be given (`file_input`)."""
     shape = _shape(entity)
+    values, refused = file_input(entity, values, files)
     loaded, problems = store.schemas.load(entity, values)
+    problems += refused
     defaults, found = _defaults(entity, values, ctx, store.pack.country)
     record = shape.new_record()
     record.update(defaults)
@@ -183,10 +204,12 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
 
 def prepare_update(store: Store, entity: Entity, old: Mapping[str, Any],
                    values: Mapping[str, Any], judge: Judge, trusted: bool,
-                   linked: Linked | None = None
+                   linked: Linked | None = None, files: bool = False
                    ) -> tuple[dict[str, Any], list[str], list[Problem]]:
     """The record as it would be saved, the names that change, and every problem."""
+    values, refused = file_input(entity, values, files)
     loaded, problems = store.schemas.load(entity, values)
+    problems += refused
     record = {**old, **loaded}
     if linked is not None:
         problems += linked.fill(record, loaded, old, trusted)
