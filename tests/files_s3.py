@@ -27,6 +27,18 @@ from collections.abc import Iterator
 import pytest
 
 BUCKET = "karte-test"
+# moto's server, ending itself when the test run that started it is gone (even killed)
+SERVE = """
+import os, threading, time
+parent = os.getppid()
+def orphaned():
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+threading.Thread(target=orphaned, daemon=True).start()
+from moto.server import main
+main()
+"""
 ENVIRONMENT = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_DEFAULT_REGION": "us-east-1", "AWS_SESSION_TOKEN": None,
                "AWS_PROFILE": None}
@@ -90,8 +102,7 @@ def _started() -> tuple[subprocess.Popen[bytes], dict[str, str | None]]:
     port = _free_port()
     endpoint = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-c", "from moto.server import main; main()",
-         "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", SERVE, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     saved = {name: os.environ.get(name) for name in [*ENVIRONMENT, "AWS_ENDPOINT_URL"]}
     try:

@@ -57,6 +57,21 @@ def test_a_phone_photo_is_turned_upright_by_its_exif(storage):
     assert red > 200 and green < 80 and blue < 80  # the corner went to the top right
 
 
+@pytest.mark.parametrize(("kind", "mode"), [("PNG", "RGBA"), ("WEBP", "RGB"), ("JPEG", "L"),
+                                           ("JPEG", "CMYK")])
+def test_exif_orientation_in_other_formats_and_modes(storage, kind, mode):
+    photo = Image.new("RGB", (400, 200), "white")
+    photo.paste((255, 0, 0), (0, 0, 40, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sha = stored(storage, photo.convert(mode), kind, exif=exif)
+    thumb = opened(thumbnail(storage, sha, f"image/{kind.lower()}"))
+    assert thumb.size == (128, 256)
+    rgb = thumb.convert("RGB")
+    assert sum(rgb.getpixel((thumb.width - 5, 5))) < 600  # the dark corner went top right
+    assert sum(rgb.getpixel((5, 5))) > 700 and sum(rgb.getpixel((5, thumb.height - 5))) > 700
+
+
 def test_transparency_is_kept(storage):
     picture = Image.new("RGBA", (600, 600), (0, 128, 0, 255))
     picture.paste((0, 0, 0, 0), (0, 0, 300, 600))  # the left half is see-through
