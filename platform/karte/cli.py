@@ -264,6 +264,7 @@ def serve(pack_dir: Path | None, host: str, port: int, workers: int | None,
 # Commands of karte.commands, one module per area, are added here.
 from karte.commands.dump import dump_command, load_command  # noqa: E402
 from karte.commands.export import export as export_command  # noqa: E402
+from karte.commands.files import files_group  # noqa: E402
 from karte.commands.imports import import_command, import_revert_command  # noqa: E402
 from karte.commands.merge import merge as merge_command  # noqa: E402
 from karte.commands.tokens import token as token_command  # noqa: E402
@@ -272,6 +273,7 @@ main.add_command(dump_command)
 main.add_command(load_command)
 main.add_command(merge_command)
 main.add_command(export_command)
+main.add_command(files_group)
 main.add_command(import_command)
 main.add_command(import_revert_command)
 main.add_command(token_command)

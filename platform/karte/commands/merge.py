@@ -29,7 +29,10 @@ def _taken(options: tuple[str, ...], names: set[str]) -> dict[str, str]:
 def _shown(value: Any) -> str:
     if value is None or value == "" or value == []:
         return "(empty)"
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if isinstance(value, list):      # files by their names, not as references
+        return ", ".join(str(v["name"]) if isinstance(v, dict) and "name" in v else str(v)
+                         for v in value)
+    return str(value)
 
 
 def _pointing(p: Any) -> str:

@@ -13,6 +13,7 @@ record or field the actor cannot see is NotFound, as if it did not exist.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ from typing import Any, BinaryIO
 import sqlalchemy as sa
 
 from karte.files.checks import HEAD, RASTER, FileRefused, _, accepts, check_image, safe_name, sniff
-from karte.files.pending import Pending
+from karte.files.pending import MAX_AGE, Pending
 from karte.files.references import referenced
 from karte.files.storage import Storage
 from karte.files.thumbs import thumbnail
@@ -34,6 +35,8 @@ from karte.store.errors import Forbidden, NotFound, ValidationFailed
 from karte.store.field_rights import hidden, refused_field, writable
 
 MB = 1024 * 1024
+KEEP = dt.timedelta(seconds=MAX_AGE)
+"""How young an unreferenced file is kept by `prune`: as long as a pending upload lives."""
 ONE = "This field holds one file; attach a single file."
 
 Record = dict[str, Any]
@@ -212,3 +215,26 @@ class Files:
     def referenced(self) -> set[str]:
         """The sha256 of every file any record (deleted ones too) or audit row names."""
         return referenced(self.records)
+
+    def unreferenced(self) -> list[tuple[str, int]]:
+        """(sha256, size) of every stored file no record and no audit row names and that
+        was stored more than a day ago (younger ones may be uploads pending in a form),
+        in sha256 order."""
+        kept = self.referenced()
+        before = self.records.store.clock() - KEEP
+        found = []
+        for sha in sorted(set(self.storage.names()) - kept):
+            stored, size = self.storage.modified(sha), self.storage.size(sha)
+            if stored is not None and size is not None and stored < before:
+                found.append((sha, size))
+        return found
+
+    def prune(self, apply: bool = False) -> list[str]:
+        """The sha256 of the stored files `unreferenced` finds; with `apply`, deleted,
+        their thumbnails with them."""
+        found = [sha for sha, _size in self.unreferenced()]
+        if apply:
+            for sha in found:
+                self.storage.delete(sha)
+                self.storage.delete_extra(f"thumbs/{sha}-256.webp")  # thumbs.thumbnail's
+        return found
