@@ -455,3 +455,47 @@ def test_a_files_url_naming_no_storage_stops_the_start(make_app, monkeypatch):
     monkeypatch.setenv("KARTE_FILES_URL", "ftp://files.example.com/karte")
     with pytest.raises(StartupRefused, match="KARTE_FILES_URL"):
         make_app(ENTITIES, pack={"roles": ROLES})
+
+
+# ---------------------------------------------------------------- timeline and history
+
+
+def test_the_timeline_entry_names_the_files_uploaded_and_removed(files):
+    from karte.store.timeline import Timeline
+
+    made = customer(files)
+    a, b = upload(files, b"one", "a.txt", "scan"), upload(files, b"two", "b.txt", "scan")
+    files.attach("customer", made["id"], "scan", [a, b], 1, None)
+    files.remove("customer", made["id"], "scan", a["id"], 2, None)
+
+    removal, upload_entry = [e for e in Timeline(files.records).entries(
+        "customer", made["id"]).entries if e.kind == "change"][:2]
+
+    assert upload_entry.details["files"] == {"scan": {"added": [a, b], "removed": []}}
+    assert removal.details["files"] == {"scan": {"added": [], "removed": [a]}}
+
+
+def test_card_and_history_say_uploaded_and_removed_with_the_name(make_app):
+    from bs4 import BeautifulSoup
+
+    app = make_app(ENTITIES, pack={"roles": ROLES})
+    service = app.extensions["karte"]["files"]
+    made = service.records.create("customer", {"name": "Acme"})
+    odd = upload(service, b"one", "<i>見積書.txt", "scan")
+    kept = upload(service, b"two", "写真.txt", "scan")
+    service.attach("customer", made["id"], "scan", [odd, kept], 1, None)
+    service.remove("customer", made["id"], "scan", odd["id"], 2, None)
+    client = app.client()
+
+    for url, where in ((f"/customer/{made['id']}", "ol.timeline"),
+                       (f"/customer/{made['id']}/history", "table.history")):
+        html = client.get(url).get_data(as_text=True)
+        said = [li.get_text(" ", strip=True) for li in
+                BeautifulSoup(html, "html.parser").select(f"{where} ul.changes li")]
+        assert "Scan: Removed <i>見積書.txt" in said, said
+        assert "Scan: Uploaded <i>見積書.txt , Uploaded 写真.txt" in said, said
+        assert "<i>見積書" not in html                # the name is text, never markup
+        assert "sha256" not in html
+    client.get("/?lang=ja")
+    html = client.get(f"/customer/{made['id']}/history").get_data(as_text=True)
+    assert "写真.txt をアップロード" in html and "を削除" in html

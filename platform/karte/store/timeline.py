@@ -28,6 +28,7 @@ from karte.store.audit import ACTION_RUN, VERSION
 from karte.store.errors import ValidationFailed
 from karte.store.field_rights import hidden, unseen
 from karte.store.permissions import own_column, read_for, rights, scope
+from karte.store.records import files_audit
 from karte.store.records.store import Store
 
 PAGE = 30
@@ -277,7 +278,9 @@ def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None,
                   unseen: Container[str] = frozenset()) -> Entry | None:
     """A write from the change log. A move's stage field is left to the move's own entry;
     a move that changed nothing else is no separate entry, nor is an update that changed
-    only fields hidden from the reader (`unseen`)."""
+    only fields hidden from the reader (`unseen`). `files` holds, per file field, the
+    references uploaded and removed (`files_audit.changed`) — on a create too, whose
+    other values the card shows already — for a page to name them, with thumbnails."""
     if row["action"] == "action":
         return _action_entry(row)
     stages = {f.name for f in entity.fields.values() if f.workflow}
@@ -289,8 +292,10 @@ def _change_entry(entity: Entity, row: sa.RowMapping, country: str | None,
     if row["action"] in ("move", "update") and not changed:
         return None
     shown = {} if row["action"] == "create" else changed
+    files = {name: files_audit.changed(old, new) for name, (old, new) in changed.items()
+             if (f := entity.lookup(name)) is not None and f.type == "file"}
     return Entry("change", row["at"], row["user_id"], row["who"],
-                 {"action": row["action"], "changes": shown})
+                 {"action": row["action"], "changes": shown, "files": files})
 
 
 def _action_entry(row: sa.RowMapping) -> Entry:

@@ -23,6 +23,7 @@ from karte.problems import Problem
 from karte.store.errors import InvalidQuery, NotFound, ValidationFailed
 from karte.store.lookup import can_read
 from karte.store.permissions import allows
+from karte.store.records import files_audit
 from karte.store.timeline import Page, Timeline, from_audit
 from karte.web import (
     actor,
@@ -47,6 +48,8 @@ from karte.web.related import finish, related_list, related_lists, relation_or_4
 from karte.workflow import RecordActions
 
 blueprint = Blueprint("cards", __name__)
+blueprint.add_app_template_global(files_audit.changed, "file_changes")
+"""file_changes(old, new): the files an audit pair uploaded and removed, for history."""
 
 WHEN = Field("at", "datetime", Text.of(""))
 ACTIONS = {"create": _l("Created"), "update": _l("Changed"), "move": _l("Moved"),

@@ -1,0 +1,36 @@
+"""File changes in words: what an audit row of a file field says, per file.
+
+The audit row of an upload or a removal keeps the field's whole list of file references
+before and after (`[old, new]`, as for any field); that is what keeps a removed file's
+bytes from being pruned. A timeline or history says it per file instead: "Uploaded
+契約書.pdf", "Removed photo.jpg" — `changed` finds which, by the references' ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Refs = list[dict[str, Any]]
+
+
+def _refs(value: Any) -> Refs:
+    """The file references in an audit value (anything else is no file)."""
+    if not isinstance(value, list):
+        return []
+    return [ref for ref in value if isinstance(ref, dict) and "id" in ref]
+
+
+def changed(old: Any, new: Any) -> dict[str, Refs]:
+    """{"added": [...], "removed": [...]}: the references `new` has that `old` had not,
+    and the other way round, each in its list's order."""
+    before, after = _refs(old), _refs(new)
+    had, has = {ref["id"] for ref in before}, {ref["id"] for ref in after}
+    return {"added": [ref for ref in after if ref["id"] not in had],
+            "removed": [ref for ref in before if ref["id"] not in has]}
+
+
+def describe(old: Any, new: Any) -> list[str]:
+    """The change in English, one sentence per file: "Uploaded a.pdf", "Removed b.png"."""
+    found = changed(old, new)
+    return ([f"Uploaded {ref.get('name')}" for ref in found["added"]]
+            + [f"Removed {ref.get('name')}" for ref in found["removed"]])
