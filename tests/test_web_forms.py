@@ -137,10 +137,14 @@ def test_every_field_type_has_a_widget_showing_the_stored_value(thing, kind):
     sent = submitted(soup).get(f"f_{kind}")
     expected = {**SHOWN, "link": [str(acme["id"])], "links": ["", str(acme["id"])],
                 "user": [str(record["f_user"])]}
-    if kind in ("formula", "file", "rollup"):
+    if kind == "file":       # the attached file, a tick to remove it, an input for more
+        assert block.select_one("input[type=file]")["name"] == f"f_{kind}"
+        assert block.select_one(".file-name").get_text(strip=True) == "contract.pdf"
+        assert block.select_one("input[type=checkbox]")["name"] == f"_remove.f_{kind}"
+    elif kind in ("formula", "rollup"):
         assert sent is None and "is-readonly" in block["class"]
         shown = block.select_one(".readonly").get_text(strip=True)
-        assert shown == {"formula": "84", "file": "contract.pdf", "rollup": "0"}[kind]
+        assert shown == {"formula": "84", "rollup": "0"}[kind]
         assert block.select_one(".note").get_text(strip=True)
     else:
         assert sent == expected[kind]

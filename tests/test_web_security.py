@@ -51,7 +51,7 @@ def _values(path: str, ids: dict) -> dict:
     """Real values for a rule's converters, so every route resolves."""
     return {"entity": "thing", "id": ids["thing"], "workflow": "flow", "stage": "open",
             "child": "step", "field": "thing", "name": "no_such_action", "link": "parent",
-            "token": "an-import-upload-token", "batch": 1}
+            "token": "an-import-upload-token", "batch": 1, "file_id": "f_no_such_file"}
 
 
 def _fill(rule, ids: dict) -> str:

@@ -160,6 +160,7 @@ def init_app(app: Flask) -> None:
         display,
         duplicates,
         errors,
+        file_pages,
         forms,
         home,
         imports,
@@ -182,5 +183,6 @@ def init_app(app: Flask) -> None:
     pending.init_app(app)
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, api_tokens, boards, lists, forms, cards,
-                   actions, lines_pages, todo, typeahead, duplicates, merge, imports):
+                   actions, lines_pages, todo, typeahead, duplicates, merge, imports,
+                   file_pages):
         app.register_blueprint(module.blueprint)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from flask import Flask, Response, g, request, url_for
 from flask_babel import Babel
@@ -197,9 +197,60 @@ def _user(f: Field, value: Any, refs: Refs) -> Markup:
     return escape(refs.users.get(value, f"#{value}"))
 
 
+def size_text(size: Any) -> str:
+    """Bytes as people read them: "812 B", "14.2 KB", "3.1 MB" (in the UI language's
+    digits and decimal mark)."""
+    count = int(size or 0)
+    for unit, scale in (("GB", 1024 ** 3), ("MB", 1024 ** 2), ("KB", 1024)):
+        if count >= scale:
+            return f"{format_decimal(round(Decimal(count) / scale, 1))} {unit}"
+    return f"{format_decimal(count)} B"
+
+
+THUMBNAILED = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+"""Types that get a thumbnail (raster images a browser shows: never SVG)."""
+
+
 def _file(f: Field, value: Any, refs: Refs) -> Markup:
-    names = [str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value or ()]
-    return escape(", ".join(names))
+    """Names and sizes, where no record is at hand to link to (a history row, a
+    conflict page); cards and lists link each file (`files_of`)."""
+    return Markup(", ").join(
+        Markup(f'<span class="file-name">{escape(ref.get("name", ""))}</span> '
+               f'<span class="file-size muted">({escape(size_text(ref.get("size")))})</span>')
+        for ref in value or () if isinstance(ref, dict))
+
+
+def files_of(entity: str, id: int, f: Field, value: Any, thumb: int = 64,
+             names: bool = True) -> Markup:
+    """A record's files as links to their downloads, with a lazy thumbnail of `thumb`
+    pixels for an image (alt: its name); `names=False` shows an image by its thumbnail
+    alone (a list cell)."""
+    refs = [ref for ref in value or () if isinstance(ref, dict) and ref.get("id")]
+    if not refs:
+        return EMPTY
+    link = url_maker_files(entity, id, f.name)
+    items = []
+    for ref in refs:
+        url, name = link(ref["id"]), escape(ref.get("name", ""))
+        image = ref.get("type") in THUMBNAILED
+        thumbnail = (f'<img class="thumb" src="{escape(url)}/thumb" alt="{name}" '
+                     f'width="{thumb}" height="{thumb}" loading="lazy">' if image else "")
+        label = (f'<span class="file-name">{name}</span>' if names or not image else "")
+        size = (f' <span class="file-size muted">{escape(size_text(ref.get("size")))}</span>'
+                if names else "")
+        items.append(f'<li class="file"><a href="{escape(url)}" title="{name}">'
+                     f'{thumbnail}{label}</a>{size}</li>')
+    return Markup(f'<ul class="files{"" if names else " files-compact"}">'
+                  f'{"".join(items)}</ul>')
+
+
+def url_maker_files(entity: str, id: int, field: str) -> Callable[[str], str]:
+    """The download URL of each file of one record's field (url_for walks the URL map
+    once, not once per file)."""
+    slot = "f_0000000000000000000000"
+    built = url_for("files.download", entity=entity, id=id, field=field, file_id=slot)
+    head, _slot, tail = built.partition(slot)
+    return lambda file_id: f"{head}{quote(str(file_id), safe='')}{tail}"
 
 
 def _formula(f: Field, value: Any, refs: Refs) -> Markup:
@@ -322,7 +373,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(show=show, show_field=show_field, badge=badge, when=when,
                                  link_to=link_to, url_with=url_with, text=text,
                                  card_url=card_url, options=options, url_maker=url_maker,
-                                 entity_or_404=entity_or_404, numeric=numeric, derived=how)
+                                 entity_or_404=entity_or_404, numeric=numeric, derived=how,
+                                 files_of=files_of, size_text=size_text,
+                                 file_urls=url_maker_files, THUMBNAILED=THUMBNAILED)
 
     @app.context_processor
     def _globals():

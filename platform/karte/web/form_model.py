@@ -30,7 +30,8 @@ from karte.web import active_users, actor, records, registry, subtitles, text
 from karte.web.derived import how
 from karte.web.display import Refs, references, show
 from karte.web.form_fetch import links as fetch_links
-from karte.web.form_values import MANY, QUERY, editable, stored_form
+from karte.web.form_files import PENDING, REMOVE, upload
+from karte.web.form_values import MANY, QUERY, editable, stored_form, uploadable
 
 SELECT_MAX = 50
 """A link offers a <select> (no JavaScript needed) up to this many readable targets; more
@@ -109,6 +110,7 @@ class Widget:
     subtitles: dict[str, str] = dataclasses.field(default_factory=dict)  # chosen id -> subtitle
     derived: str = ""             # where a formula's or fetched value comes from, in words
     grid: Any = None              # a `lines` field's rows (karte.web.lines_form.Grid)
+    upload: Any = None            # a file field's files and input (karte.web.form_files)
 
     @property
     def name(self) -> str:
@@ -142,6 +144,9 @@ class Widget:
         """What a hidden (by `visible_if`) input keeps sending, so nothing is lost."""
         if not self.editable:
             return []
+        if self.upload is not None:
+            return [*((PENDING + self.name, token) for token, _ref in self.upload.pending),
+                    *((REMOVE + self.name, id) for id in sorted(self.upload.removed))]
         if self.field.type in MANY:
             return [(self.name, ""), *((self.name, v) for v in self.values)]
         if self.search:
@@ -174,8 +179,6 @@ def _why_locked(f: Field) -> str:
         return _("Calculated when the record is saved.")
     if f.type == "rollup":
         return _("Kept up to date from the records it adds up.")
-    if f.type == "file":
-        return _("Files are attached on the card, not in this form.")
     if f.series is not None:
         return _("Numbered automatically when the record is created.")
     if f.workflow is not None:
@@ -197,7 +200,8 @@ class FormModel:
         self.unseen = field_rights.hidden(look.store, entity, look.user)
         self.fixed = field_rights.read_only(look.store, entity, look.user)
         self.inputs = [f for f in entity.fields.values()
-                       if editable(f) and f.name not in self.fixed and not self._locked(f)]
+                       if (editable(f) or uploadable(f)) and f.name not in self.fixed
+                       and not self._locked(f)]
         self._input_names = {f.name for f in self.inputs}
         self.live_fields = frozenset().union(*(
             fields_used(c) for f in entity.fields.values()
@@ -248,7 +252,7 @@ class FormModel:
         widget.derived = how(self.entity, f)
         if not is_input:
             widget.display, widget.note = show(f, state.get(f.name), refs), _why_locked(f)
-            if editable(f) and f.name in self.fixed:
+            if (editable(f) or uploadable(f)) and f.name in self.fixed:
                 widget.note = _("Your role may not change this field.")
         else:
             CHOICES.get(f.type, lambda *args: None)(self, widget, raw, refs)
@@ -260,6 +264,9 @@ class FormModel:
         options = [(o.key, text(o.label)) for o in widget.field.options]
         offered = {key for key, _label in options}
         widget.choices = options + [(v, v) for v in widget.values if v and v not in offered]
+
+    def _files(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
+        widget.upload = upload(self.entity, widget.field, self.record, widget.raw)
 
     def _users(self, widget: Widget, raw: Mapping[str, Any], refs: Refs) -> None:
         people = [(str(id), name) for id, name in active_users()]
@@ -315,5 +322,5 @@ def _keeping(choices: list[tuple[str, str]], chosen: list[str],
 
 CHOICES = {
     "enum": FormModel._options, "multi_enum": FormModel._options, "user": FormModel._users,
-    "link": FormModel._targets, "links": FormModel._targets,
+    "link": FormModel._targets, "links": FormModel._targets, "file": FormModel._files,
 }

@@ -62,6 +62,12 @@ def editable(f: Field) -> bool:
     return f.type not in NOT_INPUT and not f.read_only and f.workflow is None
 
 
+def uploadable(f: Field) -> bool:
+    """A file field a form attaches to and removes from (karte.web.form_files reads its
+    part of the POST; a record's lines take no files)."""
+    return f.type == "file" and not f.read_only
+
+
 # ---------------------------------------------------------------- posted text → values
 
 def _blank(text: str | None) -> bool:
@@ -141,9 +147,14 @@ def _link(f: Field, form: MultiDict, parsed: Parsed, zone: ZoneInfo, look: Looku
         parsed.raw[f.name] = str(found)
 
 
+def _files(f: Field, form: MultiDict, parsed: Parsed, zone: ZoneInfo, look: Lookup) -> None:
+    """Files are never text: a text part named like a file field is ignored (the upload
+    itself is read by karte.web.form_files, which only attaches what it received)."""
+
+
 PARSERS: dict[str, Callable[[Field, MultiDict, Parsed, ZoneInfo, Lookup], None]] = {
     "boolean": _boolean, "datetime": _datetime, "multi_enum": _many, "links": _links,
-    "link": _link,
+    "link": _link, "file": _files,
 }
 
 
@@ -223,7 +234,7 @@ def from_query(fields: Iterable[Field], args: Mapping[str, str]) -> dict[str, An
     editable fields only."""
     raw: dict[str, Any] = {}
     for f in fields:
-        if f.name in args:
+        if f.name in args and f.type != "file":
             raw[f.name] = (args.getlist(f.name) if f.type in MANY and hasattr(args, "getlist")
                            else args[f.name])
     return raw

@@ -37,6 +37,8 @@ from karte.web import (
 )
 from karte.web.display import references, show
 from karte.web.form_fetch import Fetching, fetched_fields, fetched_values, links
+from karte.web.form_files import Posted, posted, receive
+from karte.web.form_files import values as file_values
 from karte.web.form_model import Conditions, FormModel, Lookup
 from karte.web.form_values import (
     QUERY,
@@ -100,6 +102,7 @@ def _page(model: FormModel, parsed: Parsed, *, errors: Mapping[str, list[str]] |
                                                            actor(), "delete", record),
                   has_conditions=model.has_conditions, CONFIRM=CONFIRM, RECORD_ID=RECORD_ID,
                   zone=timezone(), fetch_marks=(fetching or _fetching(model)).hidden(),
+                  multipart=any(f.type == "file" for f in model.entity.fields.values()),
                   **extra)
 
 
@@ -111,7 +114,21 @@ def _parse(model: FormModel) -> Parsed:
     parsed = parse(model.inputs, request.form, _zone(), model.lookup)
     parse_grids(model.entity, request.form, _zone(), model.lookup, parsed)
     act(model.entity, request.form, parsed)
+    uploads = [f for f in model.inputs if f.type == "file"]
+    parsed.raw.update(posted(model.entity, uploads, request.form))
     return parsed
+
+
+def _received(model: FormModel, parsed: Parsed) -> dict[str, Any]:
+    """Receive the files chosen in the form (a refused one is its field's problem) and
+    the file fields' new values: kept, minus the removed, plus the received."""
+    states = {name: state for name, state in parsed.raw.items() if isinstance(state, Posted)}
+    for name, state in states.items():
+        problems = receive(model.entity, model.entity.fields[name],
+                           request.files.getlist(name), state)
+        if problems:
+            parsed.problems.setdefault(name, []).extend(problems)
+    return file_values(model.entity, model.record, states)
 
 
 def _fetching(model: FormModel) -> Fetching:
@@ -176,6 +193,7 @@ def _save(model: FormModel):
     parsed = _parse(model)
     _fetching(model).leave_to_service(parsed)
     version = request.form.get("version")
+    attached = _received(model, parsed)
     if parsed.problems:
         return _page(model, parsed, errors=parsed.problems, status=422, version=version)
     clashes = _clashes(model, parsed.values)
@@ -186,7 +204,7 @@ def _save(model: FormModel):
         if twins:
             return _page(model, parsed, version=version, duplicates=twins)
     try:
-        saved = _write(model, parsed.values, version)
+        saved = _write(model, {**parsed.values, **attached}, version)
     except ValidationFailed as error:
         return _page(model, parsed, errors=errors_of(error, model.entity), status=422,
                      version=version)
@@ -199,8 +217,9 @@ def _save(model: FormModel):
 def _write(model: FormModel, values: dict[str, Any], version: Any) -> dict[str, Any]:
     name = model.entity.name
     if model.record is None:
-        return records().create(name, values, actor=actor())
-    return records().update(name, model.record["id"], values, version, actor=actor())
+        return records().create(name, values, actor=actor(), files=True)
+    return records().update(name, model.record["id"], values, version, actor=actor(),
+                            files=True)
 
 
 def _yours(f: Field, value: Any, parsed: Parsed, refs: Any) -> Any:
@@ -246,7 +265,7 @@ def _conflict(model: FormModel, parsed: Parsed, error: Conflict):
         mine = _yours(f, yours.get(name), parsed, refs) if name in touched else None
         changes.append({"label": text(f.label), "theirs": show(f, theirs, refs),
                         "yours": mine})
-        if name not in touched and name in parsed.raw:
+        if name not in touched and name in parsed.raw and f.type != "file":
             parsed.raw[name] = as_text(f, theirs, zone)
             parsed.values[name] = theirs
             parsed.raw.pop(QUERY + name, None)

@@ -17,7 +17,7 @@ from markupsafe import Markup, escape
 
 from karte.meta.model import Entity, Field
 from karte.web import text
-from karte.web.display import Refs, card_url, cell
+from karte.web.display import Refs, card_url, cell, files_of
 from karte.web.i18n import gettext
 from karte.web.todo import tick
 from karte.web.work_queue import done_field
@@ -93,6 +93,10 @@ def _column(entity: Entity, column: Shown, refs: Refs,
     if name == done_field(entity):    # a to-do's done: ticked in place (web/todo.py)
         return lambda row: (f'<td class="todo-cell" data-label="{label}">'
                             f'{tick(entity, row, inside_form=True)}</td>')
+    if column.field.type == "file":   # thumbnails (or names) linking to each download
+        f, card = column.field, entity.name
+        return lambda row: (f"{opening}{files_of(card, row['id'], f, row.get(name), 64, False)}"
+                            "</td>")
     if not column.title:
         show = cell(entity, name, refs)
         return lambda row: f"{opening}{show(row.get(name))}</td>"

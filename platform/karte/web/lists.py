@@ -183,8 +183,7 @@ def _column_choices(entity: Entity, columns: list[Column]) -> list[tuple[str, st
     shown columns first, in their order (so the form sends them as they are), then the
     others."""
     shown = [c.name for c in columns if c.name in entity.fields]
-    others = [name for name in seen(entity, entity.fields)
-              if name not in shown and entity.fields[name].type != "file"]
+    others = [name for name in seen(entity, entity.fields) if name not in shown]
     return [(name, text(entity.fields[name].label), name in shown)
             for name in [*shown, *others]]
 
