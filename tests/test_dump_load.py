@@ -240,11 +240,11 @@ def test_a_failed_dump_leaves_no_folder_behind(engine, pack, tmp_path, monkeypat
     fill(engine, pack)
     real, calls = dump_write._table, []
 
-    def breaks(conn, table, path):
+    def breaks(conn, table, path, *scanning):
         calls.append(table.name)
         if len(calls) == 3:
             raise OSError("disk full")
-        return real(conn, table, path)
+        return real(conn, table, path, *scanning)
 
     monkeypatch.setattr(dump_write, "_table", breaks)
     with pytest.raises(OSError, match="disk full"):

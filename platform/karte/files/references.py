@@ -13,24 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from karte.fields import SHA256
 from karte.store import Records
+from karte.store.records.files_audit import shas
 
 BATCH = 1000
-
-
-def shas(value: Any) -> Iterator[str]:
-    """The sha256 of every file reference anywhere in a JSON value."""
-    if isinstance(value, dict):
-        sha = value.get("sha256")
-        if isinstance(sha, str) and SHA256.fullmatch(sha):
-            yield sha
-        for item in value.values():
-            if isinstance(item, dict | list):
-                yield from shas(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from shas(item)
 
 
 def _record_columns(records: Records) -> Iterator[sa.Column[Any]]:

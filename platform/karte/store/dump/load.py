@@ -33,11 +33,17 @@ from karte.store.tables import metadata_for
 
 BATCH = 1000
 Echo = Callable[[str], Any]
+Files = Callable[[Path, dict[str, Any]], None]
+"""Puts a dump's files (its manifest's "files") back into the storage."""
 
 
 def load(engine: sa.Engine, pack: Pack, folder: Path, *, replace: bool = False,
-         force: bool = False, echo: Echo = lambda _: None) -> LoadPlan:
-    """Load the dump in `folder`; the plan it followed."""
+         force: bool = False, echo: Echo = lambda _: None, put_files: Files | None = None
+         ) -> LoadPlan:
+    """Load the dump in `folder`; the plan it followed. `put_files` (karte.files.transfer)
+    puts the dump's files into storage once the checks that need no writing have passed
+    and before any table is written: a row never names a file that is not there, and
+    files put before a failed load are only unreferenced ones, which a prune removes."""
     from karte.store.migrate import migrate
 
     manifest, found = check(folder, pack, force=force)
@@ -50,6 +56,8 @@ def load(engine: sa.Engine, pack: Pack, folder: Path, *, replace: bool = False,
             _refuse_data(conn, [t for t in metadata_for(pack).sorted_tables
                                 if t.name in files and t.name in there and t.name != HISTORY],
                          replace)
+    if put_files is not None:
+        put_files(folder, manifest)
     migrated = migrate(engine, pack)
     if migrated.blocking:
         raise DumpError("the database does not match the pack yet (steps wait): run "

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +39,22 @@ from karte.store.dump.format import (
     ordering,
     pack_fingerprint,
 )
+from karte.store.records.files_audit import shas
 from karte.store.tables import metadata_for
 
 BATCH = 2000
 Echo = Callable[[str], Any]
+Files = Callable[[Path, set[str]], list[dict[str, Any]]]
+"""Copies the stored files a dump references into its folder; their manifest entries."""
+FILE_MARK = b'"sha256"'
 
 
-def dump(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo = lambda _: None
-         ) -> dict[str, Any]:
-    """Write the dump into `folder` (which must not exist, or be empty); the manifest."""
+def dump(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo = lambda _: None,
+         copy_files: Files | None = None) -> dict[str, Any]:
+    """Write the dump into `folder` (which must not exist, or be empty); the manifest.
+    `copy_files` (karte.files.transfer) is given the sha256 of every file the dumped rows
+    reference, before the manifest is written, and copies them in: the store knows
+    tables, not where file content is kept."""
     folder = folder.absolute()
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise DumpError(f"{folder} already exists and is not an empty folder: "
@@ -55,7 +62,7 @@ def dump(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo = lambda _: Non
     folder.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     try:
-        manifest = _write(engine, pack, temporary, echo)
+        manifest = _write(engine, pack, temporary, echo, copy_files)
         if folder.exists():
             folder.rmdir()
         os.replace(temporary, folder)
@@ -65,8 +72,11 @@ def dump(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo = lambda _: Non
     return manifest
 
 
-def _write(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo) -> dict[str, Any]:
+def _write(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo,
+           copy_files: Files | None) -> dict[str, Any]:
     tables = []
+    referenced: set[str] = set()
+    scanned = _file_columns(pack)
     with snapshot(engine) as conn:
         existing = set(sa.inspect(conn).get_table_names())
         left_out = _left_out(conn, pack, existing)
@@ -76,7 +86,8 @@ def _write(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo) -> dict[str,
             if table.name not in existing:
                 raise DumpError(f"table {table.name} is missing: run `karte migrate` first")
             try:
-                rows, digest = _table(conn, table, folder / f"{table.name}{SUFFIX}")
+                rows, digest = _table(conn, table, folder / f"{table.name}{SUFFIX}",
+                                      scanned.get(table.name, ()), referenced)
             except sa.exc.DBAPIError as error:
                 raise DumpError(f"table {table.name} cannot be read ({error.orig}): the "
                                 "database does not match the pack; run `karte migrate` "
@@ -93,13 +104,27 @@ def _write(engine: sa.Engine, pack: Pack, folder: Path, echo: Echo) -> dict[str,
         "not_dumped": {**SKIPPED, **DERIVED},
         "left_out": left_out,
     }
+    if copy_files is not None:
+        manifest["files"] = copy_files(folder, referenced)
     (folder / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
                                    encoding="utf-8")
     return manifest
 
 
-def _table(conn: sa.Connection, table: sa.Table, path: Path) -> tuple[int, str]:
-    """Stream one table into `path`; its row count and sha256."""
+def _file_columns(pack: Pack) -> dict[str, tuple[str, ...]]:
+    """Per table, the columns that may hold file references: file fields, audit changes."""
+    found: dict[str, tuple[str, ...]] = {"karte_audit": ("changes",)}
+    for entity in pack.entities.values():
+        names = tuple(n for n, f in entity.fields.items() if f.type == "file")
+        if names:
+            found[entity.table_name] = names
+    return found
+
+
+def _table(conn: sa.Connection, table: sa.Table, path: Path, scanned: Sequence[str] = (),
+           referenced: set[str] | None = None) -> tuple[int, str]:
+    """Stream one table into `path`; its row count and sha256. The file references in the
+    `scanned` columns go into `referenced`."""
     encoders = [(c.name, encoder(c)) for c in table.columns]
     query = (sa.select(table).order_by(*ordering(table, conn.dialect.name))
              .execution_options(yield_per=BATCH))
@@ -109,6 +134,9 @@ def _table(conn: sa.Connection, table: sa.Table, path: Path) -> tuple[int, str]:
             values = {name: value if code is None else code(value)
                       for (name, code), value in zip(encoders, row, strict=True)}
             data = line(values)
+            if scanned and referenced is not None and FILE_MARK in data:
+                for name in scanned:
+                    referenced.update(shas(values.get(name)))
             digest.update(data)
             out.write(data)
             rows += 1

@@ -8,9 +8,27 @@ bytes from being pruned. A timeline or history says it per file instead: "Upload
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from karte.fields import SHA256
+
 Refs = list[dict[str, Any]]
+
+
+def shas(value: Any) -> Iterator[str]:
+    """The sha256 of every file reference anywhere in a JSON value (a file field's list,
+    an audit row's changes): what a prune keeps and a dump carries."""
+    if isinstance(value, dict):
+        sha = value.get("sha256")
+        if isinstance(sha, str) and SHA256.fullmatch(sha):
+            yield sha
+        for item in value.values():
+            if isinstance(item, dict | list):
+                yield from shas(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from shas(item)
 
 
 def _refs(value: Any) -> Refs:
