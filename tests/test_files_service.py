@@ -20,6 +20,10 @@ from karte.store import Records
 from karte.store.actor import Actor
 from karte.store.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from karte.store.migrate import migrate
+from tests import files_s3
+
+s3_bucket = files_s3.s3_bucket  # the fixtures: a moto S3 server and a prefix per test
+s3_storage = files_s3.s3_storage
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + \
@@ -122,6 +126,25 @@ def test_a_file_the_stream_gives_in_small_pieces_is_stored_whole(files):
     ref = files.receive("customer", "contract", Trickle(data), "big.pdf", None)
 
     assert ref["size"] == len(data) and read(files, ref) == data
+
+
+@pytest.mark.parametrize("kind", ["local", "s3"])
+def test_upload_attach_and_read_back_byte_for_byte_on_both_storages(request, files, kind):
+    if kind == "s3":
+        files = Files(files.records, request.getfixturevalue("s3_storage"), 20, "s")
+    data = PDF + b"%" + bytes(range(256)) * 40_000 + b"\n"      # 10 MB, every byte value
+    made = customer(files)
+    ref = upload(files, data, "見積書 (最終版).pdf", "scan")
+    photo = upload(files, png(300, 200), "写真.png", "photos")
+    saved = files.attach("customer", made["id"], "scan", [ref], 1, None)
+    files.attach("customer", made["id"], "photos", [photo], saved["version"], None)
+
+    found = files.find("customer", made["id"], "scan", ref["id"], None)
+
+    assert found["name"] == "見積書 (最終版).pdf" and found["type"] == "application/pdf"
+    assert read(files, found) == data
+    assert b"".join(files.open(found, 5, 1029)) == data[5:1029]
+    assert files.thumbnail(photo)[:4] == b"RIFF" and files.thumbnail(found) is None
 
 
 def test_names_are_made_safe_to_show(files):
@@ -274,6 +297,28 @@ def test_attach_refuses_a_reference_to_bytes_the_storage_does_not_hold(files):
     with pytest.raises(ValidationFailed):
         files.attach("customer", made["id"], "contract", [{**upload(files), "size": 1}], 1,
                      None)
+
+
+def test_no_file_reaches_a_line(engine, make_pack, tmp_path):
+    pack = make_pack({
+        "visit": {"name": "visit", "title_field": "title", "fields": {
+            "title": {"type": "string"}, "stops": {"type": "lines", "of": "stop"}}},
+        "stop": {"name": "stop", "part_of": "visit", "title_field": "place", "fields": {
+            "place": {"type": "string"}, "photo": {"type": "file"}}}})
+    migrate(engine, pack)
+    files = Files(Records(engine, pack), LocalStorage(tmp_path / "files"), 20, "s")
+    ref = files.receive("stop", "photo", io.BytesIO(PDF), "a.pdf", None)
+
+    with pytest.raises(ValidationFailed) as error:
+        files.records.create("visit", {"title": "Tour", "stops": [{"place": "Kobe",
+                                                                     "photo": [ref]}]},
+                             files=True)
+    assert error.value.by_field() == {"stops[1].photo": [
+        "Attach files through the upload form or the files endpoint."]}
+    made = files.records.create("visit", {"title": "Tour", "stops": [{"place": "Kobe"}]})
+    line = dict(made["stops"][0])                      # a line sent back as read
+    saved = files.records.update("visit", made["id"], {"stops": [line]}, made["version"])
+    assert saved["stops"][0]["place"] == "Kobe"
 
 
 # ---------------------------------------------------------------- permissions

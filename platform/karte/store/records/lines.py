@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from karte.fields import record_id
+from karte.fields import is_empty, record_id
 from karte.meta import conditions
 from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.meta.parts import POSITION
@@ -33,8 +33,8 @@ from karte.store.records.fetch import Linked
 from karte.store.records.lines_audit import Summaries, describe, line_key
 from karte.store.records.store import Store
 from karte.store.records.unique import unique_problems
-from karte.store.records.write import _defaults as defaults_of  # a record's, reused
 from karte.store.records.write import (
+    ATTACH,
     blank,
     compute_formulas,
     insert,
@@ -42,6 +42,7 @@ from karte.store.records.write import (
     replace_links,
     stamp,
 )
+from karte.store.records.write import _defaults as defaults_of  # a record's, reused
 from karte.store.validation import (
     Judge,
     check_protected,
@@ -128,6 +129,14 @@ def _input(part: Entity, raw: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
 _IGNORED: dict[int, tuple[Entity, frozenset[Any]]] = {}
 
 
+def _without_files(part: Entity, values: dict[str, Any]) -> dict[str, Any]:
+    """A line's values without its file fields: no upload reaches a line (the files
+    service attaches to records), so a file value there is refused, and an empty one (a
+    line sent back as read) changes nothing."""
+    return {n: v for n, v in values.items()
+            if n not in part.fields or part.fields[n].type != "file"}
+
+
 class _Line:
     """Prepares one line: its record and its problems (named `lines[N].field`)."""
 
@@ -153,7 +162,9 @@ class _Line:
             else:
                 self.used.add(number)
                 before = self.stored[number]
-        loaded, found = self.store.schemas.load(part, values)
+        loaded, found = self.store.schemas.load(part, _without_files(part, values))
+        found += [Problem(n, ATTACH, "invalid") for n, v in values.items()
+                  if n in part.fields and part.fields[n].type == "file" and not is_empty(v)]
         if before:
             line = {**before, **loaded}
         else:
