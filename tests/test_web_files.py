@@ -410,3 +410,19 @@ def test_the_list_shows_thumbnails_and_names_in_a_file_column(app, admin):
     image = table.find("img", alt="photo.png")
     assert image["src"] == url(id, "papers", photo, "/thumb") and image["loading"] == "lazy"
     assert table.find("a", href=url(id, "papers", terms)).get_text() == "terms.pdf"
+
+
+def test_the_timeline_names_uploads_and_removals_with_a_thumbnail_while_attached(app, admin):
+    id = create(admin, {"name": "Acme", "papers": [upload(png(), "plan.png"),
+                                                   upload(PDF, "terms.pdf")]})
+    plan, terms = record(app, id)["papers"]
+    timeline = page(admin.get(f"/client/{id}/timeline"))
+    image = timeline.find("img", alt="plan.png")
+    assert image["src"] == url(id, "papers", plan, "/thumb")
+    assert image.find_parent("a")["href"] == url(id, "papers", plan)
+    assert "Uploaded terms.pdf" in timeline.get_text()
+    admin.send(url(id, "papers", plan, "/remove"), {"version": record(app, id)["version"]})
+    timeline = page(admin.get(f"/client/{id}/timeline"))
+    assert "Removed plan.png" in timeline.get_text()
+    assert timeline.find("img", alt="plan.png") is None     # its download is gone
+    assert timeline.find("a", href=url(id, "papers", terms)) is not None
