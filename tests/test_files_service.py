@@ -364,6 +364,8 @@ def test_a_role_that_may_not_write_cannot_attach_or_remove(files):
     viewer, clerk = person(files, "viewer"), person(files, "clerk")
 
     assert files.find("customer", made["id"], "scan", ref["id"], viewer) == ref
+    with pytest.raises(Forbidden):                    # no upload from who cannot attach it
+        upload(files, b"2", "b.txt", "scan", viewer)
     with pytest.raises(Forbidden):
         files.attach("customer", made["id"], "scan", [upload(files, b"2", "b.txt", "scan")],
                      2, viewer)

@@ -33,6 +33,7 @@ from karte.store import Records
 from karte.store.actor import Actor, actor_id
 from karte.store.errors import Forbidden, NotFound, ValidationFailed
 from karte.store.field_rights import hidden, refused_field, writable
+from karte.store.permissions import forbidden, rights
 
 MB = 1024 * 1024
 KEEP = dt.timedelta(seconds=MAX_AGE)
@@ -132,10 +133,18 @@ class Files:
         return mime
 
     def _check_writable(self, entity: str, field: str, actor: Actor | None) -> None:
-        ent = self.records.store.entity(entity)
-        if field in hidden(self.records.store, ent, actor):
+        """An upload is only taken from someone who could attach it: a role that may
+        create or update the entity's records, and change the field."""
+        store = self.records.store
+        ent = store.entity(entity)
+        if field in hidden(store, ent, actor):
             raise NotFound(entity, None, f' with a file field "{field}"')
-        if actor is not None and field not in writable(self.records.store, ent, actor):
+        if actor is None:
+            return
+        allowed = rights(store, ent, actor)
+        if not allowed.create and not allowed.update:
+            raise forbidden(ent, actor, "update")
+        if field not in writable(store, ent, actor):
             raise Forbidden([refused_field(ent, actor, field)])
 
     # ------------------------------------------------------------ attach / remove

@@ -45,10 +45,3 @@ def changed(old: Any, new: Any) -> dict[str, Refs]:
     had, has = {ref["id"] for ref in before}, {ref["id"] for ref in after}
     return {"added": [ref for ref in after if ref["id"] not in had],
             "removed": [ref for ref in before if ref["id"] not in has]}
-
-
-def describe(old: Any, new: Any) -> list[str]:
-    """The change in English, one sentence per file: "Uploaded a.pdf", "Removed b.png"."""
-    found = changed(old, new)
-    return ([f"Uploaded {ref.get('name')}" for ref in found["added"]]
-            + [f"Removed {ref.get('name')}" for ref in found["removed"]])
