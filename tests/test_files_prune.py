@@ -27,7 +27,7 @@ s3_storage = files_s3.s3_storage
 ENTITIES = {"customer": {"name": "customer", "title_field": "name", "fields": {
     "name": {"type": "string", "required": True},
     "scan": {"type": "file", "multiple": True}}}}
-LATER = dt.timedelta(days=1, minutes=1)
+LATER = dt.timedelta(hours=25, minutes=1)     # a day, an hour more, and a minute
 
 
 @pytest.fixture(params=["local", "s3"])

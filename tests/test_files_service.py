@@ -307,7 +307,10 @@ def test_no_file_reaches_a_line(engine, make_pack, tmp_path):
             "place": {"type": "string"}, "photo": {"type": "file"}}}})
     migrate(engine, pack)
     files = Files(Records(engine, pack), LocalStorage(tmp_path / "files"), 20, "s")
-    ref = files.receive("stop", "photo", io.BytesIO(PDF), "a.pdf", None)
+    with pytest.raises(NotFound):                     # no upload to a line's field
+        files.receive("stop", "photo", io.BytesIO(PDF), "a.pdf", None)
+    ref = {"id": "f_" + "A" * 22, "name": "a.pdf", "size": 1, "type": "application/pdf",
+           "sha256": "0" * 64, "uploaded_by": None, "uploaded_at": "2026-12-02T04:40:00+00:00"}
 
     with pytest.raises(ValidationFailed) as error:
         files.records.create("visit", {"title": "Tour", "stops": [{"place": "Kobe",
@@ -394,6 +397,8 @@ def test_a_pending_upload_comes_back_only_to_its_uploader_entity_and_field(files
     assert files.unpending("junk", ann, "customer", "contract") is None
     other = Files(files.records, files.storage, 20, "another secret")
     assert other.unpending(token, ann, "customer", "contract") is None
+    files.storage.delete(ref["sha256"])               # pruned meanwhile: nothing to attach
+    assert files.unpending(token, ann, "customer", "contract") is None
 
 
 def test_a_pending_upload_expires_after_a_day(files, monkeypatch):

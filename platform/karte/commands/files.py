@@ -1,7 +1,7 @@
 """`karte files prune [--apply]` (docs/files.md "Prune"): stored files that no record (a
 deleted one included) and no audit row names any more, listed with their sizes; deleted
-only with --apply. Files stored less than a day ago are kept: they may be uploads still
-pending in a form that is being corrected."""
+only with --apply. Files stored in the last 25 hours are kept: they may be uploads still
+pending in a form that is being corrected (a pending upload lives a day)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def prune(pack_dir: Path | None, apply: bool) -> None:
             click.echo(f"{counted(len(found), 'file')} ({_bytes(size for _, size in found)}) "
                        "referenced by no record and no audit row. Run `karte files prune "
                        "--apply` to delete them." if found else
-                       "Every stored file is referenced or younger than a day; nothing to "
+                       "Every stored file is referenced or stored in the last 25 hours; nothing to "
                        "prune.")
             return
         sizes = dict(found)

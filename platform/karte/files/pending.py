@@ -18,7 +18,7 @@ from karte.store.actor import Actor, actor_id
 
 SALT = "karte.files.pending"
 MAX_AGE = 24 * 60 * 60
-"""Seconds a pending upload stays usable: `karte files prune` keeps blobs this young."""
+"""Seconds a pending upload stays usable: `karte files prune` keeps younger blobs."""
 
 
 class Pending:

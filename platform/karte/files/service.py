@@ -36,8 +36,9 @@ from karte.store.field_rights import hidden, refused_field, writable
 from karte.store.permissions import forbidden, rights
 
 MB = 1024 * 1024
-KEEP = dt.timedelta(seconds=MAX_AGE)
-"""How young an unreferenced file is kept by `prune`: as long as a pending upload lives."""
+KEEP = dt.timedelta(seconds=MAX_AGE) + dt.timedelta(hours=1)
+"""How young an unreferenced file is kept by `prune`: as long as a pending upload lives,
+and an hour more (a token is signed just after its file is stored)."""
 ONE = "This field holds one file; attach a single file."
 
 Record = dict[str, Any]
@@ -83,9 +84,11 @@ class Files:
     # ------------------------------------------------------------ fields
 
     def field(self, entity: str, field: str) -> Field:
-        """The file field `field` of `entity`; NotFound when there is none."""
-        found = self.records.store.entity(entity).fields.get(field)
-        if found is None or found.type != "file":
+        """The file field `field` of `entity`; NotFound when there is none — nor on a
+        part of lines: files attach to records, never to a line."""
+        ent = self.records.store.entity(entity)
+        found = ent.fields.get(field)
+        if found is None or found.type != "file" or ent.part_of is not None:
             raise NotFound(entity, None, f' with a file field "{field}"')
         return found
 
@@ -216,8 +219,12 @@ class Files:
 
     def unpending(self, token: str, actor: Actor | None, entity: str,
                   field: str) -> Record | None:
-        """The reference of this actor's pending upload for this field, else None."""
-        return self._pending.read(token, actor, entity, field)
+        """The reference of this actor's pending upload for this field, while its file
+        is stored; else None."""
+        ref = self._pending.read(token, actor, entity, field)
+        if ref is None or self.storage.size(ref["sha256"]) != ref["size"]:
+            return None
+        return ref
 
     # ------------------------------------------------------------ prune
 
