@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import tempfile
 import tracemalloc
 import zipfile
 import zlib
@@ -14,6 +15,8 @@ import pytest
 from PIL import Image
 
 from karte.files.checks import (
+    CONTAINERS,
+    HEAD,
     MAX_NAME,
     PREVIEWABLE,
     FileRefused,
@@ -21,6 +24,7 @@ from karte.files.checks import (
     check_image,
     safe_name,
     sniff,
+    sniff_stream,
 )
 
 
@@ -94,6 +98,63 @@ def test_an_xlsx_from_openpyxl_is_a_spreadsheet():
     buffer = io.BytesIO()
     openpyxl.Workbook().save(buffer)
     assert sniff(buffer.getvalue()).endswith("spreadsheetml.sheet")
+
+
+def ole(stream: str, sectors: int) -> bytes:
+    """An OLE compound file (what .doc and .xls are) holding one stream named `stream` of
+    `sectors` × 512 bytes, with its FAT and directory written after the stream's data —
+    past the first 64 KiB once the stream is large, as in a real large spreadsheet."""
+    end, free, fat_mark, none = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+    fat = [n + 1 for n in range(sectors - 1)] + [end, fat_mark, fat_mark, end]
+    fat += [free] * (256 - len(fat))
+    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(16)
+              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + bytes(6)
+              + struct.pack("<9I", 0, 2, sectors + 2, 0, 4096, end, 0, end, 0)
+              + struct.pack("<109I", sectors, sectors + 1, *[free] * 107))
+
+    def entry(name: str, kind: int, child: int, first: int, size: int) -> bytes:
+        raw = name.encode("utf-16-le") + b"\x00\x00"
+        return (raw.ljust(64, b"\x00") + struct.pack("<HBBIII", len(raw), kind, 1, none, none,
+                                                     child)
+                + bytes(36) + struct.pack("<IQ", first, size))
+
+    directory = (entry("Root Entry", 5, 1, end, 0) + entry(stream, 2, none, 0, sectors * 512)
+                 + bytes(256))
+    return (header + bytes(range(256)) * 2 * sectors + struct.pack("<256I", *fat)
+            + directory)
+
+
+SMALL_XLS, LARGE_XLS = ole("Workbook", 8), ole("Workbook", 200)
+LARGE_DOC = ole("WordDocument", 200)
+
+
+def test_old_office_files_are_named_by_what_their_container_holds():
+    assert sniff(SMALL_XLS) == "application/vnd.ms-excel"
+    assert sniff(LARGE_XLS[:HEAD]) in CONTAINERS  # its directory is past the head
+    assert sniff_stream(io.BytesIO(LARGE_XLS)) == "application/vnd.ms-excel"
+    assert sniff_stream(io.BytesIO(LARGE_DOC)) == "application/msword"
+
+
+def test_a_container_spooled_to_disk_is_read_through_its_file(tmp_path):
+    with tempfile.TemporaryFile() as spooled:
+        spooled.write(LARGE_XLS)
+        spooled.seek(0)
+        assert sniff_stream(spooled) == "application/vnd.ms-excel"
+        assert spooled.tell() == 0
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as in_memory:
+        in_memory.write(LARGE_XLS)
+        in_memory.seek(0)
+        assert sniff_stream(in_memory) == "application/vnd.ms-excel"
+        assert in_memory.read() == LARGE_XLS
+
+
+def test_sniff_stream_starts_where_the_stream_stands_and_puts_it_back():
+    stream = io.BytesIO(b"prefix" + LARGE_XLS)
+    stream.seek(6)
+    assert sniff_stream(stream) == "application/vnd.ms-excel"
+    assert stream.tell() == 6
+    pdf = io.BytesIO(PDF)
+    assert sniff_stream(pdf) == "application/pdf" and pdf.tell() == 0
 
 
 def test_a_csv_file_is_text():

@@ -13,6 +13,7 @@ before filling in.
 from __future__ import annotations
 
 import io
+import os
 import re
 import unicodedata
 import warnings
@@ -77,6 +78,46 @@ def sniff(head: bytes) -> str:
     if mime in ("text/xml", "application/xml", "text/plain") and SVG_ROOT.match(head):
         return "image/svg+xml"  # an SVG whose root libmagic did not look for
     return mime
+
+
+# An old Office file (.doc, .xls) is an OLE container whose directory, which names what it
+# holds, may lie anywhere in the file: from the head alone it is only a container.
+CONTAINERS = frozenset({"application/x-ole-storage", "application/CDFV2",
+                        "application/CDFV2-corrupt"})
+WHOLE = 8 * 1024 * 1024  # the most read into memory to look at a container without a file
+
+
+def sniff_stream(source: IO[bytes]) -> str:
+    """The type of a seekable stream's content from where it stands (put back after): as
+    `sniff`, but a container is looked at whole — through its file when it has one (libmagic
+    reads what it needs), else its first 8 MiB — so a large .xls is a spreadsheet."""
+    start = source.tell()
+    try:
+        mime = sniff(source.read(HEAD))
+        if mime in CONTAINERS:
+            source.seek(start)
+            mime = _whole(source, start)
+        return mime
+    finally:
+        source.seek(start)
+
+
+def _whole(source: IO[bytes], start: int) -> str:
+    descriptor = _descriptor(source) if start == 0 else None
+    if descriptor is None:
+        return sniff(source.read(WHOLE))
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    mime = magic.from_descriptor(descriptor, mime=True) or "application/octet-stream"
+    return RENAMED.get(mime, mime)
+
+
+def _descriptor(source: IO[bytes]) -> int | None:
+    """The stream's file descriptor, when it is a real file (an upload spooled to disk)."""
+    try:
+        source.flush()
+        return source.fileno()
+    except (OSError, AttributeError, ValueError):  # io.UnsupportedOperation is an OSError
+        return None
 
 
 def accepts(accept: Sequence[str] | None, mime: str) -> bool:
