@@ -44,7 +44,7 @@ SAMPLES = {
     "file": (make("file"), [{"id": "f1", "name": "a.pdf", "size": 10, "type":
                              "application/pdf", "sha256": "00"}],
              [{"id": "f1", "name": "a.pdf", "size": 10, "type": "application/pdf",
-               "url": None}]),
+               "uploaded_by": None, "uploaded_at": None, "url": ""}]),   # url: serialize.py
     "lines": (make("lines", of="quote_line"), [{"id": 1}], [{"id": 1}]),
 }
 

@@ -15,7 +15,7 @@ from karte.api.auth import authenticate
 from karte.store.errors import RecordError
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
-MODULES: tuple[str, ...] = ("openapi", "reading", "writing", "write_moves")
+MODULES: tuple[str, ...] = ("openapi", "reading", "writing", "write_moves", "files")
 """Modules of karte.api whose import adds routes to `blueprint` (imported by init_app)."""
 
 

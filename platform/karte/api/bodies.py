@@ -73,13 +73,19 @@ def json_object() -> dict[str, Any]:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise _too_large() from None
+    return parse_object(data)
+
+
+def parse_object(data: str | bytes, where: str = "") -> dict[str, Any]:
+    """`data` as a JSON object, or the 400 saying why not (`where`: the multipart part it
+    came in, "" for the body)."""
     try:
         body = json.loads(data, parse_constant=_constant)
     except (ValueError, RecursionError) as error:
-        raise ApiProblem(400, [entry("", "invalid_json", _(
+        raise ApiProblem(400, [entry(where, "invalid_json", _(
             "The body is not valid JSON: %(reason)s", reason=str(error)))]) from None
     if not isinstance(body, dict):
-        raise ApiProblem(400, [entry("", "not_an_object", _(
+        raise ApiProblem(400, [entry(where, "not_an_object", _(
             "The body must be a JSON object ({...})."))])
     return body
 

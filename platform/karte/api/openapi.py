@@ -17,6 +17,7 @@ from apispec import APISpec
 from flask import Response, current_app, request
 
 from karte.api import blueprint
+from karte.api.openapi_files import file_headers, file_paths
 from karte.api.openapi_paths import entity_paths, headers, parameters, responses
 from karte.api.openapi_schemas import common_schemas, entity_schemas
 from karte.meta.model import Pack
@@ -41,7 +42,7 @@ def document(pack: Pack) -> dict[str, Any]:
                    openapi_version="3.1.0", info={"description": DESCRIPTION},
                    servers=[{"url": "/api/v1"}], security=[{"bearer": []}])
     spec.components.security_scheme("bearer", BEARER)
-    for name, header in headers().items():
+    for name, header in {**headers(), **file_headers()}.items():
         spec.components.header(name, header)
     for name, parameter in parameters().items():
         spec.components.parameter(name, parameter["in"], parameter)
@@ -53,7 +54,7 @@ def document(pack: Pack) -> dict[str, Any]:
         if entity.part_of is not None:
             continue
         spec.tag({"name": entity.name, "description": entity.plural.get("en", pack.locale)})
-        for path, operations in entity_paths(entity, pack).items():
+        for path, operations in file_paths(entity, entity_paths(entity, pack)).items():
             shared = operations.pop("parameters", None)
             spec.path(path=path, operations=operations, parameters=shared)
     return spec.to_dict()

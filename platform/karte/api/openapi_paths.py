@@ -29,7 +29,8 @@ ERROR_TEXT = {400: "An unknown or malformed parameter, or a body that is not JSO
                    "a unique value or a record still linked to.",
               412: "If-Match names an older version: `current_version` is the record's.",
               413: "The body is larger than the server accepts.",
-              415: "The body is not application/json.",
+              415: "The body is not application/json (nor, where files may be sent, "
+                   "multipart/form-data).",
               422: "A value is refused: `errors[].field` names it (`lines[2].quantity`).",
               428: "If-Match is missing: send the version you read as `If-Match: \"<n>\"`.",
               429: "Too many requests for this token: wait `Retry-After` seconds."}

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response
+from flask import Response, has_request_context, request
 
 from karte.api.types import api_type, converter
 from karte.meta.model import SYSTEM_FIELD_DEFS, Entity, Field
@@ -48,6 +48,8 @@ class Shape:
     columns: tuple[Column, ...]
     nested: tuple[tuple[str, Shape], ...] = ()
     expand: tuple[Field, ...] = ()
+    files: tuple[str, ...] = ()
+    entity: str = ""
 
     def json(self, record: Mapping[str, Any], found: Titles) -> Record:
         get = record.get
@@ -62,7 +64,16 @@ class Shape:
             out[name] = [part.json(line, found) for line in record.get(name) or ()]
         for field in self.expand:
             out[field.name] = _expanded(field, record.get(field.name), found)
+        for name in self.files:
+            for item in out.get(name) or ():
+                item["url"] = _file_url(self.entity, record.get("id"), name, item["id"])
         return out
+
+
+def _file_url(entity: str, id: Any, field: str, file_id: Any) -> str:
+    """Where the API serves a file of a record (karte.api.files)."""
+    root = request.script_root if has_request_context() else ""
+    return f"{root}/api/v1/{entity}/{id}/files/{field}/{file_id}"
 
 
 def readable_names(store: Store, entity: Entity, actor: Actor | None) -> tuple[str, ...]:
@@ -86,7 +97,7 @@ def _shape(store: Store, entity: Entity, actor: Actor | None,
            fields: Collection[str] | None, expand: Collection[str]) -> Shape:
     chosen = [name for name in readable_names(store, entity, actor)
               if fields is None or name in fields or name in ALWAYS]
-    columns, nested, expanded = [], [], []
+    columns, nested, expanded, files = [], [], [], []
     for name in chosen:
         field = entity.fields.get(name) or SYSTEM_FIELD_DEFS[name]
         part = store.pack.entities.get(field.of or "") if field.type == "lines" else None
@@ -97,7 +108,9 @@ def _shape(store: Store, entity: Entity, actor: Actor | None,
             nested.append((name, _line_shape(store, part, actor)))
         elif name in expand and field.type in EXPANDABLE:
             expanded.append(field)
-    return Shape(tuple(columns), tuple(nested), tuple(expanded))
+        elif field.type == "file":
+            files.append(name)
+    return Shape(tuple(columns), tuple(nested), tuple(expanded), tuple(files), entity.name)
 
 
 def _line_shape(store: Store, part: Entity, actor: Actor | None) -> Shape:

@@ -41,11 +41,15 @@ EXPANDED = {"type": "object", "required": ["id", "title"],
             "properties": {"id": ID, "title": {"type": ["string", "null"]}}}
 """A link (or each of a links field's) with `expand=`: `{id, title}`; the title is null for
 a record the caller may not read."""
-FILE = {"type": "object", "required": ["id", "name", "size", "type"],
-        "properties": {"id": {"type": ["string", "integer", "null"]},
-                       "name": {"type": "string"}, "size": {"type": ["integer", "null"]},
-                       "type": {"type": ["string", "null"]},
-                       "url": {"type": ["string", "null"], "format": "uri-reference"}}}
+FILE = {"type": "object", "required": ["id", "name", "size", "type", "url"],
+        "description": "An attached file; `url` downloads it (GET), and DELETE on it removes it.",
+        "properties": {"id": {"type": "string"}, "name": {"type": "string"},
+                       "size": {"type": "integer", "minimum": 0},
+                       "type": {"type": "string", "description": "MIME type detected from "
+                                                                 "the content"},
+                       "uploaded_by": {"type": ["integer", "null"]},
+                       "uploaded_at": {"type": ["string", "null"], "format": "date-time"},
+                       "url": {"type": "string", "format": "uri-reference"}}}
 
 
 class Unparsed(ValueError):
@@ -104,9 +108,12 @@ def _listed(field: Field, value: Any) -> list[Any]:
 
 
 def _files_out(field: Field, value: Any) -> list[dict[str, Any]]:
-    return [{"id": item.get("id"), "name": str(item.get("name", "")),
-             "size": item.get("size"), "type": item.get("type"), "url": item.get("url")}
-            for item in value if isinstance(item, Mapping)]
+    """A file field's references without their content address; the serializer adds
+    each file's download `url` (it knows the record)."""
+    return [{"id": str(item.get("id")), "name": str(item.get("name", "")),
+             "size": item.get("size"), "type": item.get("type"),
+             "uploaded_by": item.get("uploaded_by"), "uploaded_at": item.get("uploaded_at"),
+             "url": ""} for item in value if isinstance(item, Mapping)]
 
 
 def _computed_out(field: Field, value: Any) -> Any:

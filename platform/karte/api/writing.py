@@ -22,6 +22,7 @@ from werkzeug.http import parse_etags
 from karte.api import blueprint, reading
 from karte.api.auth import api_actor
 from karte.api.bodies import json_object, record_values
+from karte.api.file_parts import create_values, is_multipart
 from karte.api.problems import ApiProblem, entry
 from karte.api.serialize import json_response, to_json
 from karte.meta.model import Entity
@@ -149,9 +150,11 @@ def create_record(entity: str) -> Response:
     ent = entity_of(entity)
     actor = api_actor()
     check_create(records().store, ent, actor)
-    values = record_values(ent, json_object(), actor)
+    multipart = is_multipart()     # a record with its files: karte.api.file_parts
+    values = create_values(ent, actor) if multipart else record_values(ent, json_object(),
+                                                                       actor)
     with invalid_as_422(ent):
-        saved = records().create(ent.name, values, actor=actor)
+        saved = records().create(ent.name, values, actor=actor, files=multipart)
     response = record_response(ent, saved, 201)
     response.headers["Location"] = f"{request.script_root}{blueprint.url_prefix}/" \
                                    f"{ent.name}/{saved['id']}"
