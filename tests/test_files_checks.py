@@ -45,6 +45,20 @@ def office(part: str) -> bytes:
     return buffer.getvalue()
 
 
+def open_document(mimetype: str) -> bytes:
+    """A minimal OpenDocument package: its `mimetype` entry first and uncompressed."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        package.writestr(zipfile.ZipInfo("mimetype"), mimetype)
+        package.writestr("content.xml", "<office:document-content/>", zipfile.ZIP_DEFLATED)
+        package.writestr("META-INF/manifest.xml", "<manifest/>", zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+# an ISO media file (HEIF) whose brand says HEIC: what phones save photos as
+HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(100)
+
+
 def plain_zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -74,6 +88,14 @@ SAMPLES = {
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     "xlsx": (office("xl/workbook.xml"),
              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pptx": (office("ppt/presentation.xml"),
+             "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    "odt": (open_document("application/vnd.oasis.opendocument.text"),
+            "application/vnd.oasis.opendocument.text"),
+    "ods": (open_document("application/vnd.oasis.opendocument.spreadsheet"),
+            "application/vnd.oasis.opendocument.spreadsheet"),
+    "tiff": (image("TIFF"), "image/tiff"),
+    "heic": (HEIC, "image/heic"),
     "zip": (plain_zip(), "application/zip"),
     "text": ("見積書の控え\nsecond line\n".encode(), "text/plain"),
     "shift_jis": ("こんにちは、世界\n".encode("shift_jis"), "text/plain"),
@@ -328,3 +350,22 @@ def test_every_refusal_message_has_a_japanese_translation():
              in extract_from_file("python", checks.__file__)]
     assert len(found) >= 3
     assert [m for m in found if not (catalogue.get(m) and catalogue.get(m).string)] == []
+
+
+def test_the_standard_document_takes_each_kind_it_promises_as_sniffed():
+    """The standard pack's document says it takes PDFs, images and Office files: each must
+    pass its `accept` as libmagic names it (a large .xls through sniff_stream)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    document = json.loads((root / "entity_defs" / "document.json").read_text(encoding="utf-8"))
+    accept = document["fields"]["file"]["accept"]
+    promised = ["pdf", "png", "jpeg", "gif", "webp", "tiff", "heic", "docx", "xlsx", "pptx",
+                "odt", "ods"]
+    refused = [kind for kind in promised if not accepts(accept, sniff(SAMPLES[kind][0]))]
+    for name, data in (("large xls", LARGE_XLS), ("large doc", LARGE_DOC)):
+        if not accepts(accept, sniff_stream(io.BytesIO(data))):
+            refused.append(name)
+    assert refused == []
+    assert not accepts(accept, sniff(EXE)) and not accepts(accept, sniff(HTML))
