@@ -319,3 +319,14 @@ def test_the_create_of_an_entity_with_files_documents_its_multipart_body(app):
     assert multipart["encoding"]["record"]["contentType"] == "application/json"
     assert "multipart/form-data" not in doc["paths"]["/customer"]["post"]["requestBody"][
         "content"]
+
+
+def test_the_apis_own_file_messages_are_translated(app):
+    client = api_client(app)
+    record = document(app)
+    url = f"/api/v1/document/{record['id']}/files/scan?lang=ja"
+
+    response = client.post(url, json={}, headers={"If-Match": f'"{record["version"]}"'})
+
+    assert response.status_code == 415
+    assert "パート" in response.get_json()["errors"][0]["message"]
