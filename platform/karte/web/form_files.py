@@ -115,9 +115,18 @@ def values(entity: Entity, record: Mapping[str, Any] | None,
 
 # ---------------------------------------------------------------- what the input shows
 
+OFFICE = "application/vnd.openxmlformats-officedocument."
 TYPE_NAMES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG",
-              "image/gif": "GIF", "image/webp": "WebP", "text/plain": "TXT",
-              "text/csv": "CSV", "application/zip": "ZIP"}
+              "image/gif": "GIF", "image/webp": "WebP", "image/heic": "HEIC",
+              "image/tiff": "TIFF", "text/plain": "TXT", "text/csv": "CSV",
+              "application/zip": "ZIP", "application/msword": "Word",
+              OFFICE + "wordprocessingml.document": "Word",
+              "application/vnd.ms-excel": "Excel", OFFICE + "spreadsheetml.sheet": "Excel",
+              "application/vnd.ms-powerpoint": "PowerPoint",
+              OFFICE + "presentationml.presentation": "PowerPoint",
+              "application/vnd.oasis.opendocument.text": "ODT",
+              "application/vnd.oasis.opendocument.spreadsheet": "ODS"}
+"""Short names people know for the types a hint lists (an unknown type shows as itself)."""
 
 
 @dataclass
@@ -149,8 +158,8 @@ def hint(entity: Entity, f: Field) -> str:
     size = _("up to %(size)s each", size=limit) if many else _("up to %(size)s", size=limit)
     if not accept:
         return _("Any type, %(size)s.", size=size)
-    return _("Accepts %(types)s, %(size)s.", types=", ".join(_type_name(a) for a in accept),
-             size=size)
+    names = dict.fromkeys(_type_name(a) for a in accept)     # Word once, not per format
+    return _("Accepts %(types)s, %(size)s.", types=", ".join(names), size=size)
 
 
 def upload(entity: Entity, f: Field, record: Mapping[str, Any] | None, raw: Any) -> Upload:

@@ -48,19 +48,26 @@
     return { bar, status };
   };
 
-  // The answer drawn as the page: a redirect is followed (the card or the form saved), a
-  // refusal (422, 409) replaces the body with the page the server drew.
+  // The answer drawn as the page, as a plain post would have shown it: after a redirect the
+  // page it led to (the card or the form saved, its message included) at its own address;
+  // a refusal (422, 409) at the address posted to. Back then reloads what was there.
   const show = (xhr, url) => {
-    if (xhr.responseURL && xhr.responseURL !== url) {
-      window.location.assign(xhr.responseURL);
-      return;
-    }
     const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
     document.title = page.title;
     document.body.replaceWith(document.adoptNode(page.body));
+    if (xhr.responseURL && xhr.responseURL !== url) {
+      window.history.pushState({ karteUpload: true }, "", xhr.responseURL);
+    }
+    shown = here();
     if (window.htmx) window.htmx.process(document.body);
     window.scrollTo(0, 0);
   };
+
+  // the address whose page is on screen: a back or forward to another one (not a jump to
+  // a #fragment of this one) loads that page again
+  const here = () => window.location.href.split("#")[0];
+  let shown = here();
+  window.addEventListener("popstate", () => { if (here() !== shown) window.location.reload(); });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
@@ -68,7 +75,9 @@
     if (form.enctype !== "multipart/form-data" || !chosenFiles(form)) return;
     event.preventDefault();
     const data = new FormData(form, event.submitter || undefined);
-    const url = new URL(event.submitter && event.submitter.formAction || form.action, window.location.href).href;
+    // a button's formAction reads as the page's address when it has no formaction of its own
+    const own = event.submitter && event.submitter.getAttribute("formaction");
+    const url = new URL(own || form.action, window.location.href).href;
     const { bar, status } = progressFor(form);
     form.querySelectorAll("button").forEach((button) => { button.disabled = true; });
     const xhr = new XMLHttpRequest();
