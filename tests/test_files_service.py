@@ -229,10 +229,12 @@ def test_a_stale_version_is_a_conflict_and_writes_nothing(files):
     made = customer(files)
     files.attach("customer", made["id"], "scan", [upload(files, b"one", "a.txt", "scan")], 1,
                  None)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as conflict:
         files.attach("customer", made["id"], "scan", [upload(files, b"2", "b.txt", "scan")],
                      1, None)
     assert len(files.records.get("customer", made["id"])["scan"]) == 1
+    assert conflict.value.by_field()["scan"] == ["Scan was changed meanwhile; it is now "
+                                                 "a.txt."]
 
 
 def test_attach_and_remove_are_in_the_audit_as_field_changes(files):

@@ -86,8 +86,9 @@ def _action(entity: Entity, changed: list[str]) -> str:
 def _shown(value: Any) -> str:
     if value is None or value == []:
         return "empty"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
+    if isinstance(value, list):     # files by their names, not as references
+        return ", ".join(str(item["name"]) if isinstance(item, dict) and "name" in item
+                         else str(item) for item in value)
     return str(value)
 
 
