@@ -175,3 +175,19 @@ def test_files_go_sqlite_to_postgresql_on_s3_to_sqlite_byte_for_byte(karte, tmp_
         assert stored(last, tmp_path, sha) == data
     assert json.loads((tmp_path / "d1" / "manifest.json").read_text())["files"] == \
         json.loads((tmp_path / "d2" / "manifest.json").read_text())["files"]
+
+
+def test_a_file_only_a_record_names_is_dumped_too(karte, db_url, tmp_path):
+    source_files = str(tmp_path / "a")
+    assert karte(db_url, source_files, "migrate").exit_code == 0
+    files, engine = files_on(db_url, source_files, karte.pack, tmp_path)
+    contents = fill(files)
+    with files.records.transaction() as conn:        # no history: the records alone
+        conn.execute(files.records.store.audit.delete())
+    engine.dispose()
+
+    assert karte(db_url, source_files, "dump", str(tmp_path / "d")).exit_code == 0
+
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert {e["sha256"] for e in manifest["files"]} == {
+        sha for sha, data in contents.items() if data != png(3, 3)}  # the removed one goes

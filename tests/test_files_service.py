@@ -480,6 +480,9 @@ def test_referenced_counts_deleted_records_and_audit_rows(files):
 
     assert {live["sha256"], removed["sha256"], deleted["sha256"]} <= found
     assert stray["sha256"] not in found
+    with records.transaction() as conn:              # the records alone, without history
+        conn.execute(records.store.audit.delete())
+    assert files.referenced() == {live["sha256"], deleted["sha256"]}
 
 
 # ---------------------------------------------------------------- the app's files service
