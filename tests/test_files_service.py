@@ -556,3 +556,25 @@ def test_card_and_history_say_uploaded_and_removed_with_the_name(make_app):
     client.get("/?lang=ja")
     html = client.get(f"/customer/{made['id']}/history").get_data(as_text=True)
     assert "写真.txt をアップロード" in html and "を削除" in html
+
+
+def test_every_message_of_the_service_has_a_japanese_translation():
+    """Pages and the API translate the service's refusals by their English template."""
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_file
+    from babel.messages.pofile import read_po
+
+    import karte.files.service as service
+    from karte.fields import FILE_MESSAGE
+    from karte.store.records.write import ATTACH
+
+    root = Path(service.__file__).parents[1]
+    with (root / "translations/ja/LC_MESSAGES/messages.po").open("rb") as po:
+        catalogue = read_po(po)
+    found = [message for _line, message, _comments, _context
+             in extract_from_file("python", service.__file__)]
+    found += [ATTACH, FILE_MESSAGE, service.ONE, "The same file is attached twice.",
+              "Uploaded %(name)s", "Removed %(name)s"]
+    assert len(found) >= 8
+    assert [m for m in found if not (catalogue.get(m) and catalogue.get(m).string)] == []
