@@ -274,6 +274,11 @@ def test_etag_and_ranges(app, admin):
     assert first.headers["Accept-Ranges"] == "bytes"
     again = admin.get(url(id, "papers", ref), headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+    weak = admin.get(url(id, "papers", ref),
+                     headers={"If-None-Match": f'W/{first.headers["ETag"]}'})
+    assert weak.status_code == 304
+    other = admin.get(url(id, "papers", ref), headers={"If-None-Match": '"0000"'})
+    assert other.status_code == 200 and other.data == PDF
     part = admin.get(url(id, "papers", ref), headers={"Range": "bytes=5-12"})
     assert part.status_code == 206 and part.data == PDF[5:13]
     assert part.headers["Content-Range"] == f"bytes 5-12/{len(PDF)}"

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import write_pack
 from tests.e2e.conftest import PASSWORD, create_customers, sign_in
+from tests.e2e.test_axe import axe_source, findings  # noqa: F401 (a fixture)
 
 
 def _pdf() -> bytes:
@@ -153,3 +154,19 @@ def test_an_svg_with_a_script_is_saved_never_run(browser, anything_server):
     assert dialogs == [] and ran == []
     page.context.close()
     assert not errors, errors
+
+
+def test_file_inputs_cards_and_kept_files_pass_axe(page: Page, axe_source: str):  # noqa: F811
+    customer = create_customers(page, [("Axe Files", "Sendai")])["Sendai"]
+    card = _document(page, customer, "Axe photo", "axe.png", "image/png", PHOTO)
+    seen = {}
+    for url in (card, card + "/edit", f"/document/?customer={customer}"):
+        page.goto(url)
+        seen[url] = findings(page, axe_source)
+    page.goto(f"/document/new?customer={customer}")      # no title: kept "will be saved"
+    page.set_input_files("input[name=file]", files=[
+        {"name": "kept.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.click("form#record-form button.primary")
+    expect(page.locator("input[name='_pending.file']")).to_be_checked()
+    seen["kept"] = findings(page, axe_source)
+    assert not any(seen.values()), seen

@@ -65,7 +65,8 @@ def _safe_headers(response: Response) -> Response:
 
 
 def _not_modified(request: Request, sha256: str) -> bool:
-    return request.if_none_match.contains(sha256) or request.if_none_match.star_tag
+    # If-None-Match compares weakly (RFC 9110): W/"<sha256>" from a proxy counts too
+    return request.if_none_match.contains_weak(sha256) or request.if_none_match.star_tag
 
 
 def _wanted_range(request: Request, sha256: str, size: int) -> tuple[int, int] | None | bool:
@@ -111,7 +112,7 @@ def thumbnail_response(request: Request, ref: Mapping[str, Any], webp: bytes) ->
     """A thumbnail: cached by the browser for a day (the file behind an id never changes),
     revalidated by its ETag after that."""
     tag = f"{ref['sha256']}-thumb"
-    if request.if_none_match.contains(tag):
+    if request.if_none_match.contains_weak(tag):
         response = Response(status=304)
     else:
         response = Response(webp, mimetype="image/webp")
