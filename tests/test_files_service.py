@@ -425,6 +425,10 @@ def test_a_required_file_field_is_met_by_a_file_given_with_the_create(files):
     made = records.create("permit", {"title": "Road works", "paper": [ref]}, files=True)
 
     assert made["paper"] == [ref]
+    from karte.store.timeline import Timeline
+    [created] = Timeline(records).entries("permit", made["id"]).entries
+    assert created.details["action"] == "create" and created.details["files"] == {
+        "paper": {"added": [ref], "removed": []}}
     with pytest.raises(ValidationFailed) as error:
         files.remove("permit", made["id"], "paper", ref["id"], 1, None)
     assert list(error.value.by_field()) == ["paper"]
