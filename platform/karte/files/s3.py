@@ -3,8 +3,9 @@
 Objects are `<prefix>/<sha[:2]>/<sha>`, extras `<prefix>/extra/<key>`. A put spools the
 upload to a temporary file while hashing it (memory holds one chunk; the spool moves to disk
 past 1 MiB), because the key is the hash and is known only at the end; then one upload of
-that file, skipped when the object is already there. S3 writes are atomic per object: a
-reader never sees half of one.
+that file (in 5 MiB parts past 64 MiB). When the object is already there nothing is sent:
+it is copied onto itself, which renews its date for a prune. S3 writes are atomic per
+object: a reader never sees half of one.
 
 The endpoint, keys and region come from the standard AWS environment (AWS_ENDPOINT_URL,
 AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION) or any other place boto3
