@@ -9,6 +9,8 @@ import io
 from urllib.parse import quote
 
 import pytest
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import stream_encode_multipart
 
 from karte.demo.files import pdf, picture
 from tests.api_live import api_client
@@ -330,3 +332,22 @@ def test_the_apis_own_file_messages_are_translated(app):
 
     assert response.status_code == 415
     assert "パート" in response.get_json()["errors"][0]["message"]
+
+
+def test_a_request_above_the_instances_limit_is_413_before_it_is_read(make_app, monkeypatch):
+    monkeypatch.setenv("KARTE_MAX_UPLOAD_MB", "1")
+    app = make_app(ENTITIES, pack=PACK)
+    client = api_client(app)
+    record = document(app)
+
+    # encoded in memory: the test client would spool a body this big to a temporary file
+    # that nobody closes when the app refuses it unread
+    body, _length, boundary = stream_encode_multipart(
+        {"file": FileStorage(io.BytesIO(PDF + b"%" + b"0" * 2_200_000), "big.pdf")},
+        use_tempfile=False)
+    response = client.post(f"/api/v1/document/{record['id']}/files/any", data=body.read(),
+                           content_type=f"multipart/form-data; boundary={boundary}",
+                           headers={"If-Match": f'"{record["version"]}"'})
+
+    assert (response.status_code, errors(response)) == (413, {"": "too_large"})
+    assert client.get(f"/api/v1/document/{record['id']}").get_json()["any"] == []
