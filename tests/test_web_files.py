@@ -431,3 +431,20 @@ def test_the_timeline_names_uploads_and_removals_with_a_thumbnail_while_attached
     assert "Removed plan.png" in timeline.get_text()
     assert timeline.find("img", alt="plan.png") is None     # its download is gone
     assert timeline.find("a", href=url(id, "papers", terms)) is not None
+
+
+def test_the_upload_script_is_told_where_to_go_so_the_message_waits_for_that_page(app, admin):
+    """uploads.js sends with progress and asks for the address instead of a 303, which its
+    request would follow and so take the "Saved." message the opened page should show."""
+    response = admin.send("/client/new", {"name": "Scripted", "papers": upload(PDF, "a.pdf")},
+                          content_type="multipart/form-data", headers={"X-Karte-Upload": "1"})
+    assert response.status_code == 204
+    card = response.headers["X-Karte-Location"]
+    assert re.fullmatch(r"/client/\d+", card)
+    assert "Saved." in page(admin.get(card)).find(class_="flashes").get_text()
+    id = int(card.rsplit("/", 1)[1])
+    added = admin.send(f"/client/{id}/files/papers", {
+        "file": upload(PDF, "b.pdf"), "version": record(app, id)["version"]},
+        content_type="multipart/form-data", headers={"X-Karte-Upload": "1"})
+    assert added.status_code == 204
+    assert added.headers["X-Karte-Location"] == f"/client/{id}#files-papers"

@@ -55,6 +55,8 @@ def _document(page: Page, customer: str, title: str, name: str, mime: str,
 def test_a_pdf_and_a_photo_on_a_customer_thumbnail_download_and_preview(page: Page):
     customer = create_customers(page, [("Files E2E 株式会社", "Nagoya")])["Nagoya"]
     _document(page, customer, "Signed contract", "契約書.pdf", "application/pdf", PDF)
+    expect(page.locator(".flashes")).to_contain_text("Saved")   # sent with progress, shown
+    assert page.locator("link[href*='card.css']").count() == 1   # the card, as a page
     expect(page.locator(".card-files .file-name")).to_have_text("契約書.pdf")
     pdf_url = page.locator(".card-files a.file-open").get_attribute("href")
     with page.expect_download() as saving:
@@ -95,8 +97,9 @@ def test_a_file_dropped_on_the_card_is_attached_with_progress(page: Page):
     assert area.locator("input[type=file]").evaluate("input => input.files[0].name") == \
         "dropped.png"
     with page.expect_request(lambda r: r.method == "POST" and "/files/file" in r.url):
-        area.locator("button[type=submit]").click()
-    page.wait_for_url(re.compile(re.escape(card) + r"(#files-file)?$"))
+        with page.expect_navigation():
+            area.locator("button[type=submit]").click()
+    assert page.url == card + "#files-file"
     expect(page.locator(".card-files .file-name")).to_have_text("dropped.png")  # replaced
     expect(page.locator(".flashes")).to_contain_text("dropped.png")
 

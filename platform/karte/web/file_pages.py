@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 
 from karte.meta.model import Entity, Field
@@ -28,7 +28,7 @@ from karte.store.permissions import allows
 from karte.web import actor, entity_or_404, files, records, registry, render, text
 from karte.web.downloads import file_response, thumbnail_response
 from karte.web.field_access import fixed
-from karte.web.form_files import Posted, Upload, posted, receive, upload
+from karte.web.form_files import Posted, Upload, posted, receive, saved, upload
 from karte.web.form_model import Conditions
 from karte.web.messages import field_errors
 
@@ -117,8 +117,7 @@ def attach(entity: str, id: int, field: str):
         return _changed_meanwhile(ent, id, f, state)
     names = ", ".join(ref["name"] for _t, ref in state.pending)
     flash(_("Uploaded %(name)s", name=names))
-    return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor=f"files-{f.name}"),
-                    303)
+    return saved(url_for("cards.show", entity=ent.name, id=id, _anchor=f"files-{f.name}"))
 
 
 def _messages(entity: Entity, f: Field, error: ValidationFailed) -> dict[str, list[str]]:
@@ -151,6 +150,5 @@ def remove(entity: str, id: int, field: str, file_id: str):
     except ValidationFailed as error:
         return _card(ent, id, 422, file_errors=_messages(ent, ent.fields[field], error))
     flash(_("Removed %(name)s", name=ref["name"]))
-    return redirect(url_for("cards.show", entity=ent.name, id=id, _anchor=f"files-{field}"),
-                    303)
+    return saved(url_for("cards.show", entity=ent.name, id=id, _anchor=f"files-{field}"))
 

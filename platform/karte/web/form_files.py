@@ -22,9 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
-from flask import flash
+from flask import Response, flash, redirect, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.wrappers import Response as BaseResponse
 
 from karte.files.checks import FileRefused
 from karte.meta.model import Entity, Field
@@ -32,6 +33,10 @@ from karte.web import actor, files
 
 PENDING = "_pending."
 REMOVE = "_remove."
+ASKS_WHERE = "X-Karte-Upload"
+"""Sent by static/js/uploads.js: answer a successful save with the address to open
+(`X-Karte-Location`, 204) instead of a 303, which the script's request would follow itself
+— using up the "Saved" message before the page it opens could show it."""
 
 Ref = dict[str, Any]
 
@@ -42,6 +47,13 @@ class Posted:
 
     pending: list[tuple[str, Ref]] = field(default_factory=list)   # (token, reference)
     removed: set[str] = field(default_factory=set)                 # ids of attached files
+
+
+def saved(url: str) -> BaseResponse:
+    """After a save with uploads: 303 to `url` for a form post, the address for uploads.js."""
+    if request.headers.get(ASKS_WHERE) != "1":
+        return redirect(url, 303)
+    return Response(status=204, headers={"X-Karte-Location": url})
 
 
 def file_fields(entity: Entity) -> list[Field]:

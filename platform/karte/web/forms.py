@@ -38,6 +38,7 @@ from karte.web import (
 from karte.web.display import references, show
 from karte.web.form_fetch import Fetching, fetched_fields, fetched_values, links
 from karte.web.form_files import Posted, posted, receive
+from karte.web.form_files import saved as after_save
 from karte.web.form_files import values as file_values
 from karte.web.form_model import Conditions, FormModel, Lookup
 from karte.web.form_values import (
@@ -211,7 +212,7 @@ def _save(model: FormModel):
     except Conflict as error:
         return _conflict(model, parsed, error)
     flash(_("Saved."))
-    return redirect(url_for("cards.show", entity=model.entity.name, id=saved["id"]), 303)
+    return after_save(url_for("cards.show", entity=model.entity.name, id=saved["id"]))
 
 
 def _write(model: FormModel, values: dict[str, Any], version: Any) -> dict[str, Any]:

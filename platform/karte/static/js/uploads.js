@@ -48,26 +48,28 @@
     return { bar, status };
   };
 
-  // The answer drawn as the page, as a plain post would have shown it: after a redirect the
-  // page it led to (the card or the form saved, its message included) at its own address;
-  // a refusal (422, 409) at the address posted to. Back then reloads what was there.
-  const show = (xhr, url) => {
+  // The answer: a save names the page to open (X-Karte-Location, asked for with
+  // X-Karte-Upload: a followed 303 would use up its "Saved" message), which is then loaded
+  // as any page; a refusal (422, 409) is the page the server drew for the same address, put
+  // in place of this one's body.
+  const show = (xhr) => {
+    const next = xhr.getResponseHeader("X-Karte-Location");
+    if (next) {
+      const target = new URL(next, window.location.href);
+      if (target.pathname + target.search !== window.location.pathname + window.location.search) {
+        window.location.assign(target.href);
+      } else {   // the card it was sent from: only its #fragment differs, so load it again
+        window.history.replaceState(null, "", target.href);
+        window.location.reload();
+      }
+      return;
+    }
     const page = new DOMParser().parseFromString(xhr.responseText, "text/html");
     document.title = page.title;
     document.body.replaceWith(document.adoptNode(page.body));
-    if (xhr.responseURL && xhr.responseURL !== url) {
-      window.history.pushState({ karteUpload: true }, "", xhr.responseURL);
-    }
-    shown = here();
     if (window.htmx) window.htmx.process(document.body);
     window.scrollTo(0, 0);
   };
-
-  // the address whose page is on screen: a back or forward to another one (not a jump to
-  // a #fragment of this one) loads that page again
-  const here = () => window.location.href.split("#")[0];
-  let shown = here();
-  window.addEventListener("popstate", () => { if (here() !== shown) window.location.reload(); });
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
@@ -87,7 +89,8 @@
       bar.value = Math.round((progress.loaded / progress.total) * 100);
       status.textContent = `${bar.value}%`;
     });
-    xhr.addEventListener("load", () => show(xhr, url));
+    xhr.setRequestHeader("X-Karte-Upload", "1");
+    xhr.addEventListener("load", () => show(xhr));
     xhr.addEventListener("error", () => {
       form.querySelectorAll("button").forEach((button) => { button.disabled = false; });
       const place = form.querySelector("[data-upload]") || form;
