@@ -582,3 +582,24 @@ def test_every_message_of_the_service_has_a_japanese_translation():
               "Uploaded %(name)s", "Removed %(name)s"]
     assert len(found) >= 8
     assert [m for m in found if not (catalogue.get(m) and catalogue.get(m).string)] == []
+
+
+def test_files_of_a_field_no_longer_multiple_can_still_be_taken_off(files, make_pack):
+    made = customer(files)
+    refs = [upload(files, bytes([n]), f"{n}.txt", "scan") for n in range(3)]
+    files.attach("customer", made["id"], "scan", refs, 1, None)
+    single = {**ENTITIES["customer"], "fields": {**ENTITIES["customer"]["fields"],
+                                                  "scan": {"type": "file"}}}
+    pack = make_pack({**ENTITIES, "customer": single}, None, {"roles": ROLES})
+    migrate(files.records.engine, pack)
+    now = Files(Records(files.records.engine, pack), files.storage, 20, "s")
+
+    saved = now.remove("customer", made["id"], "scan", refs[0]["id"], 2, None)
+
+    assert saved["scan"] == refs[1:]
+    with pytest.raises(ValidationFailed) as error:    # but nothing is added to them
+        now.records.update("customer", made["id"], {"scan": refs}, 3, files=True)
+    assert error.value.by_field() == {"scan": ["This field holds one file; attach a "
+                                               "single file."]}
+    saved = now.attach("customer", made["id"], "scan", [refs[0]], 3, None)
+    assert saved["scan"] == [refs[0]]                 # an upload replaces them all

@@ -50,8 +50,6 @@ class FieldSpec(Protocol):
     def option_keys(self) -> tuple[str, ...]: ...
     @property
     def result(self) -> str | None: ...
-    @property
-    def multiple(self) -> bool: ...
 
 
 TEXT_OPS = frozenset({"=", "!=", "in", "not_in", "contains", "starts_with", "empty",
@@ -430,13 +428,12 @@ def file_ref(item: Any) -> dict[str, Any]:
 
 
 def _files(value: Any, field: FieldSpec, country: str | None) -> list[dict[str, Any]]:
-    """A `file` value: a list of file references (`FILE_KEYS`), at most one unless the
-    field is `multiple`, each file once."""
+    """A `file` value: a list of file references (`FILE_KEYS`), each file once. (How many
+    a field that is not `multiple` may hold is the records service's to judge: it knows
+    what the record held before, `karte.store.records.write.file_counts`.)"""
     if not isinstance(value, list | tuple):
         raise ValueError(FILE_MESSAGE)
     refs = [file_ref(item) for item in value]
-    if len(refs) > 1 and not field.multiple:
-        raise ValueError("This field holds one file; attach a single file.")
     if len({ref["id"] for ref in refs}) != len(refs):
         raise ValueError("The same file is attached twice.")
     return refs

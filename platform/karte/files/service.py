@@ -34,12 +34,13 @@ from karte.store.actor import Actor, actor_id
 from karte.store.errors import Forbidden, NotFound, ValidationFailed
 from karte.store.field_rights import hidden, refused_field, writable
 from karte.store.permissions import forbidden, rights
+from karte.store.records.write import ONE_FILE
 
 MB = 1024 * 1024
 KEEP = dt.timedelta(seconds=MAX_AGE) + dt.timedelta(hours=1)
 """How young an unreferenced file is kept by `prune`: as long as a pending upload lives,
 and an hour more (a token is signed just after its file is stored)."""
-ONE = "This field holds one file; attach a single file."
+ONE = ONE_FILE
 
 Record = dict[str, Any]
 

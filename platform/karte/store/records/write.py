@@ -175,6 +175,24 @@ def file_input(entity: Entity, values: Mapping[str, Any],
             [Problem(n, ATTACH, "invalid") for n in named])
 
 
+ONE_FILE = "This field holds one file; attach a single file."
+
+
+def file_counts(entity: Entity, loaded: Mapping[str, Any],
+                old: Mapping[str, Any]) -> list[Problem]:
+    """A field that is not `multiple` holds one file: more is a problem — unless the
+    record held more already (the field was `multiple` before the pack changed) and
+    this write does not add to them, so that its files can still be taken off."""
+    found = []
+    for name, value in loaded.items():
+        field = entity.fields.get(name)
+        if field is None or field.type != "file" or field.multiple or len(value or ()) < 2:
+            continue
+        if len(value) > len(old.get(name) or ()):
+            found.append(Problem(name, ONE_FILE, "invalid"))
+    return found
+
+
 def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
                    ctx: conditions.Context, judge: Judge, trusted: bool,
                    linked: Linked | None = None, files: bool = False
@@ -185,7 +203,7 @@ def prepare_create(store: Store, entity: Entity, values: Mapping[str, Any],
     shape = _shape(entity)
     values, refused = file_input(entity, values, files)
     loaded, problems = store.schemas.load(entity, values)
-    problems += refused
+    problems += refused + file_counts(entity, loaded, {})
     defaults, found = _defaults(entity, values, ctx, store.pack.country)
     record = shape.new_record()
     record.update(defaults)
@@ -209,7 +227,7 @@ def prepare_update(store: Store, entity: Entity, old: Mapping[str, Any],
     """The record as it would be saved, the names that change, and every problem."""
     values, refused = file_input(entity, values, files)
     loaded, problems = store.schemas.load(entity, values)
-    problems += refused
+    problems += refused + file_counts(entity, loaded, old)
     record = {**old, **loaded}
     if linked is not None:
         problems += linked.fill(record, loaded, old, trusted)
