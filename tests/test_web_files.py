@@ -30,10 +30,13 @@ ENTITIES = {
             "logo": {"type": "file", "accept": ["image/*"], "max_mb": 0.05},
             "anything": {"type": "file", "multiple": True},
             "secret": {"type": "file"},
+            "signed": {"type": "boolean"},
+            "scan": {"type": "file", "visible_if": {"field": "signed", "op": "=",
+                                                   "value": True}},
         },
         "list": {"columns": ["name", "papers"]},
         "card": {"sections": [{"label": "Client", "fields": [
-            "name", "owner", "papers", "logo", "anything", "secret"]}]},
+            "name", "owner", "papers", "logo", "anything", "secret", "signed", "scan"]}]},
     },
 }
 ROLES = {
@@ -448,3 +451,24 @@ def test_the_upload_script_is_told_where_to_go_so_the_message_waits_for_that_pag
         content_type="multipart/form-data", headers={"X-Karte-Upload": "1"})
     assert added.status_code == 204
     assert added.headers["X-Karte-Location"] == f"/client/{id}#files-papers"
+
+
+def test_kept_files_and_remove_ticks_survive_the_live_form_and_a_hidden_field(app, admin):
+    """The live form (conditions re-judged while typing) sends kept files and ticks back;
+    a file field hidden by its condition keeps them as hidden inputs, so showing it again
+    loses nothing."""
+    response = admin.send("/client/new", {"name": "", "signed": "1",
+                                          "scan": upload(PDF, "scan.pdf")},
+                          content_type="multipart/form-data")
+    token = page(response).find("input", attrs={"name": "_pending.scan"})["value"]
+    hidden = page(admin.send("/client/form", {"name": "x", "signed": "0",
+                                              "_pending.scan": token}))
+    kept = hidden.find("input", attrs={"name": "_pending.scan"})
+    assert kept["type"] == "hidden" and kept["value"] == token
+    shown = page(admin.send("/client/form", {"name": "x", "signed": "1",
+                                             "_pending.scan": token}))
+    box = shown.find("input", attrs={"name": "_pending.scan"})
+    assert box["type"] == "checkbox" and box.has_attr("checked")
+    assert shown.find("input", attrs={"name": "scan", "type": "file"}).has_attr("hx-preserve")
+    id = create(admin, {"name": "Signed", "signed": "1", "_pending.scan": token})
+    assert [r["name"] for r in record(app, id)["scan"]] == ["scan.pdf"]
