@@ -472,3 +472,20 @@ def test_kept_files_and_remove_ticks_survive_the_live_form_and_a_hidden_field(ap
     assert shown.find("input", attrs={"name": "scan", "type": "file"}).has_attr("hx-preserve")
     id = create(admin, {"name": "Signed", "signed": "1", "_pending.scan": token})
     assert [r["name"] for r in record(app, id)["scan"]] == ["scan.pdf"]
+
+
+def test_the_file_parts_of_forms_and_cards_speak_japanese(app, admin):
+    id = create(admin, {"name": "Acme", "logo": upload(png(), "ロゴ.png")})
+    card = page(admin.get(f"/client/{id}?lang=ja"))
+    picks = [label.get_text(strip=True) for label in card.select(".file-pick .label")]
+    assert "ファイルを差し替え" in picks and "ファイルを追加" in picks
+    assert "受け付けます" in card.find(class_="file-hint").get_text()
+    assert card.find("img", alt="ロゴ.png") is not None
+    refused = admin.send(f"/client/{id}/edit", {"name": "Acme", "_id": id,
+                                                "version": record(app, id)["version"],
+                                                "logo": upload(PDF, "違う.pdf")},
+                         content_type="multipart/form-data")
+    assert refused.status_code == 422
+    message = page(refused).find("ul", id="e-logo").get_text()
+    assert "違う.pdf" in message and not message.isascii()
+    assert re.search(r"[ぁ-んァ-ン]", message.replace("違う", ""))
