@@ -71,7 +71,8 @@ def live(request, db_url, tmp_path, monkeypatch):
     services = app.extensions["karte"]
     engine, pack = services["engine"], services["pack"]
     fill(engine, pack, size=DEMO_SIZE, seed=1, if_empty=False,
-         instance=Path(tmp_path / "instance"), echo=lambda *_: None)
+         instance=Path(tmp_path / "instance"), echo=lambda *_: None,
+         files=services["files"])
     with engine.connect() as conn:
         admin = conn.exec_driver_sql(
             "SELECT id FROM karte_user WHERE role = 'admin' ORDER BY id").scalar()

@@ -213,6 +213,7 @@ def demo(pack_dir: Path | None, size: int, seed: int | None, if_empty: bool) -> 
     """Fill the database with realistic demo records (English and Japanese). Exit 0 when
     every record was made, 1 when the pack has problems, 3 when some records could not
     be made (each reason printed, the others kept)."""
+    from karte.commands.files import files_for
     from karte.demo import fill
     from karte.store.migrate import migrate as run_migrations
 
@@ -220,7 +221,8 @@ def demo(pack_dir: Path | None, size: int, seed: int | None, if_empty: bool) -> 
     with _database(settings) as engine:
         run_migrations(engine, pack)
         unmade = fill(engine, pack, size=size, seed=seed, if_empty=if_empty,
-                      instance=settings.instance, echo=click.echo)
+                      instance=settings.instance, echo=click.echo,
+                      files=files_for(settings, engine, pack))
     for problem in unmade:
         click.echo(str(problem), err=True)
     if unmade:

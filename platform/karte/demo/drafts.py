@@ -25,6 +25,7 @@ from karte.problems import Problem
 from karte.store.records.store import Store
 from karte.store.records.write import blank, compute_formulas, default_of, prepare_create
 
+from .files import DemoFiles
 from .links import Links
 from .satisfy import Change, Fetch, Satisfier
 from .stages import (
@@ -71,9 +72,11 @@ class _Plan:
 class Builder:
     """Makes drafts for any entity of the pack."""
 
-    def __init__(self, store: Store, values: Values, links: Links, ctx: Context, fetch: Fetch):
+    def __init__(self, store: Store, values: Values, links: Links, ctx: Context, fetch: Fetch,
+                 files: DemoFiles | None = None):
         self.store, self.pack = store, store.pack
         self.values, self.links, self.ctx, self.fetch = values, links, ctx, fetch
+        self.files = files
         self.satisfier = Satisfier(values, ctx, fetch)
         self._defaults: dict[str, dict[str, Any]] = {}
         self._combos: dict[tuple[str, tuple[str, ...]], set[tuple[Any, ...]]] = {}
@@ -230,9 +233,18 @@ class Builder:
         return lines
 
     def _skipped(self, draft: Draft, f: Field, plan: _Plan) -> None:
-        if f.type == "file" and self._needs(f, plan) and f.name not in draft.values:
-            draft.problems.append(Problem(f.name, "demo data has no files; attach them by "
-                                                  "hand", "demo"))
+        """A file field gets one of the demo's stored files (when it is wanted and one
+        fits); formulas and rollups are computed."""
+        if f.type != "file" or f.name in draft.values:
+            return
+        refs = self.files.refs(draft.entity, f) if self.files and self._wanted(f, plan) \
+            else []
+        if refs:
+            draft.values[f.name] = refs
+        elif self._needs(f, plan):
+            why = ("no demo file (PDF, JPEG, PNG) fits its accept and max_mb" if self.files
+                   else "demo data has no files here; attach them by hand")
+            draft.problems.append(Problem(f.name, why, "demo"))
 
     def _value(self, draft: Draft, f: Field, plan: _Plan, fake: Faker,
                among: Any = None) -> Any:

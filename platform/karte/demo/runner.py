@@ -17,7 +17,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -27,10 +27,14 @@ from karte.store import Records
 from karte.store.errors import ValidationFailed
 
 from .drafts import Builder, Draft
+from .files import DemoFiles
 from .links import Links
 from .satisfy import Fetch
 from .stages import creations, has_actions
 from .values import Values, fakers
+
+if TYPE_CHECKING:
+    from karte.files.service import Files
 
 BATCH = 2000
 ROW = re.compile(r"^row (\d+)(?:: (.*))?$", re.DOTALL)
@@ -99,13 +103,17 @@ def _fetcher(records: Records) -> Fetch:
 class Run:
     """One `karte demo`: what was made, and what could not be, with why."""
 
-    def __init__(self, records: Records, seed: int | None, users: list[int]):
+    def __init__(self, records: Records, seed: int | None, users: list[int],
+                 files: Files | None = None):
         self.records, self.pack = records, records.pack
         self.ctx = records.store.context(None)
         self.values = Values(self.pack, random.Random(seed), fakers(seed), users)
         self.links = Links(self.pack)
+        demo_files = None if files is None else DemoFiles(
+            lambda entity, field, data, name: files.receive(entity, field, data, name, None),
+            self.values.rng, users)
         self.builder = Builder(records.store, self.values, self.links, self.ctx,
-                               _fetcher(records))
+                               _fetcher(records), demo_files)
         self.created = self.by_actions = self.failures = 0
         self.reasons: Counter[tuple[str, str]] = Counter()
 
@@ -147,7 +155,7 @@ class Run:
         while pending:
             try:
                 ids = self.records.create_many(entity.name, [d.values for d in pending],
-                                               moving=True)
+                                               moving=True, files=True)
                 return list(zip(pending, ids, strict=True))
             except sa.exc.DBAPIError as error:   # a refusal the service did not foresee
                 reason = str(error.orig).partition("\n")[0]
@@ -229,9 +237,12 @@ def has_records(records: Records, pack: Pack) -> bool:
 
 
 def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty: bool,
-         instance: Path, echo: Callable[[str], Any]) -> list[Problem]:
+         instance: Path, echo: Callable[[str], Any], files: Files | None = None
+         ) -> list[Problem]:
     """Create demo users and `size` records in all; print how to sign in. Returns why
-    some records could not be made (empty when all were)."""
+    some records could not be made (empty when all were). `files`: the files service
+    the demo's files are stored through (`karte demo` gives the app's); default: one
+    over the instance's `files/` folder, where the app keeps files by default."""
     import click
 
     from karte.store.db import refresh_statistics
@@ -241,7 +252,8 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
         echo("Demo data already loaded.")
         echo(login_line(instance, pack))
         return []
-    run = Run(records, seed, _demo_users(engine, pack, instance))
+    run = Run(records, seed, _demo_users(engine, pack, instance),
+              files or _local_files(records, instance))
     counts = shares(pack, size)
     with click.progressbar(length=size, label="Creating demo records") as bar:
         for entity in link_order(pack):
@@ -255,6 +267,16 @@ def fill(engine: sa.Engine, pack: Pack, *, size: int, seed: int | None, if_empty
              "listed below.")
     echo(login_line(instance, pack))
     return run.report()
+
+
+def _local_files(records: Records, instance: Path) -> Files:
+    """Files kept in the instance's folder (the demo signs no pending upload: any secret)."""
+    from karte.config import DEFAULT_MAX_UPLOAD_MB
+    from karte.files.service import Files
+    from karte.files.storage import storage_for
+
+    return Files(records, storage_for(None, instance), DEFAULT_MAX_UPLOAD_MB,
+                 secrets.token_hex(16))
 
 
 def login_line(instance: Path, pack: Pack) -> str:

@@ -180,10 +180,13 @@ class Records:
 
     def create_many(self, entity: str, rows: Iterable[Mapping[str, Any]],
                     actor: Actor | None = None, batch_size: int = 1000, *,
-                    moving: bool = False, conn: sa.Connection | None = None) -> list[int]:
+                    moving: bool = False, conn: sa.Connection | None = None,
+                    files: bool = False) -> list[int]:
         """Many records at once (demo data, imports), validated like `create`, inserted in
         batches with executemany, all or nothing. Problems name the row: "row 12: email"
-        (rows counted from 1); every row is checked so one report lists them all."""
+        (rows counted from 1); every row is checked so one report lists them all.
+        `files=True` (the demo, with files it stored through the files service): rows may
+        hold file references, as for `create`."""
         ent = self.store.entity(entity)
         records_lines.refuse_part(self.store, ent)
         check_create(self.store, ent, actor)
@@ -199,7 +202,7 @@ class Records:
             start = 0
             while batch := list(islice(rows, max(1, batch_size))):
                 records, found, plans = self._prepare_batch(c, ent, batch, ctx, judge, moving,
-                                                            seen, actor)
+                                                            seen, actor, files)
                 problems += [(start + i, p) for i, p in found]
                 if not problems:
                     ids += self._insert_batch(c, ent, records, stamped, plans)
@@ -243,7 +246,8 @@ class Records:
     def _prepare_batch(self, conn: sa.Connection, entity: Entity,
                        batch: Sequence[Mapping[str, Any]], ctx: Any, judge: Any,
                        moving: bool, seen: dict[str, set[Any]],
-                       actor: Actor | None) -> tuple[list[Record], Tagged, list[Any]]:
+                       actor: Actor | None, files: bool = False
+                       ) -> tuple[list[Record], Tagged, list[Any]]:
         """Every row prepared and checked; what needs the database is read once per batch
         (linked records, lines' links: store/records/bulk_lines.py)."""
         records, found_rows, plans = [], [], []
@@ -253,7 +257,7 @@ class Records:
         for values in batch:
             fields.check_input(self.store, entity, actor, values)
             record, found = prepare_create(self.store, entity, values, ctx, judge, moving,
-                                           linked)
+                                           linked, files)
             lined, more = records_lines.plan(self.store, entity, record, values, None, ctx,
                                              judge, moving, conn, actor, parts)
             records.append(record)
