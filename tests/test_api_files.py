@@ -1,11 +1,13 @@
 """A record's files through the API (SPEC §13, issue 15): multipart uploads with If-Match
-(428, 412, 201), refusals by content (422 type/accept/empty, 413 size, 415 not multipart),
-downloads byte for byte with the pages' safe headers and ranges, removal, several files on
-a `multiple` field, and the read scope and field rights (404, 403), on both databases."""
+(428, 412, 201), a record created with its files in one request, refusals by content (422
+type/accept/empty, 413 size, 415 not multipart), downloads byte for byte with the pages'
+safe headers and ranges, removal, several files on a `multiple` field, and the read scope
+and field rights (404, 403), on both databases; one round trip through an S3 bucket."""
 
 from __future__ import annotations
 
 import io
+import uuid
 from urllib.parse import quote
 
 import pytest
@@ -13,7 +15,10 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import stream_encode_multipart
 
 from karte.demo.files import pdf, picture
+from tests import files_s3
 from tests.api_live import api_client
+
+s3_bucket = files_s3.s3_bucket      # a moto S3 server for the session (tests/files_s3.py)
 
 PDF = pdf("Contract", ["Signed by both parties."])
 PNG = picture(7, "PNG", (64, 48))
@@ -351,3 +356,21 @@ def test_a_request_above_the_instances_limit_is_413_before_it_is_read(make_app, 
 
     assert (response.status_code, errors(response)) == (413, {"": "too_large"})
     assert client.get(f"/api/v1/document/{record['id']}").get_json()["any"] == []
+
+
+def test_a_round_trip_through_an_s3_bucket_is_byte_for_byte(make_app, monkeypatch, s3_bucket):
+    monkeypatch.setenv("KARTE_FILES_URL", f"s3://{s3_bucket}/api-{uuid.uuid4().hex}")
+    app = make_app(ENTITIES, pack=PACK)
+    client = api_client(app)
+    photo = picture(11, "JPEG", (320, 240))
+
+    created = client.post("/api/v1/contract", content_type="multipart/form-data", data={
+        "record": '{"title": "Lease"}', "signed": (io.BytesIO(PDF), "リース契約.pdf"),
+        "photos": (io.BytesIO(photo), "site.jpg")})
+
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert client.get(body["signed"][0]["url"]).data == PDF
+    assert client.get(body["photos"][0]["url"]).data == photo
+    part = client.get(body["photos"][0]["url"], headers={"Range": "bytes=100-199"})
+    assert (part.status_code, part.data) == (206, photo[100:200])
