@@ -147,6 +147,34 @@ def test_upload_attach_and_read_back_byte_for_byte_on_both_storages(request, fil
     assert files.thumbnail(photo)[:4] == b"RIFF" and files.thumbnail(found) is None
 
 
+def test_a_large_spreadsheet_is_judged_whole_even_from_a_stream_read_once(files):
+    from tests.test_files_checks import LARGE_XLS
+
+    class Once(io.RawIOBase):
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            n = min(len(buffer), len(self.data))
+            buffer[:n], self.data = self.data[:n], self.data[n:]
+            return n
+
+    for stream in (io.BytesIO(LARGE_XLS), Once(LARGE_XLS)):
+        ref = files.receive("customer", "scan", stream, "売上.xls", None)
+        assert ref["type"] == "application/vnd.ms-excel" and read(files, ref) == LARGE_XLS
+
+
+def test_demo_data_may_create_many_records_with_stored_files(files):
+    refs = [upload(files, b"one", "a.txt", "scan"), upload(files, b"two", "b.txt", "scan")]
+    ids = files.records.create_many("customer", [{"name": "A", "scan": [refs[0]]},
+                                                 {"name": "B", "scan": [refs[1]]}],
+                                    files=True)
+    assert [files.records.get("customer", id)["scan"] for id in ids] == [[r] for r in refs]
+
+
 def test_names_are_made_safe_to_show(files):
     assert upload(files, name="../../etc/passwd\x00.pdf")["name"] == "passwd.pdf"
     assert upload(files, name="")["name"] == "file"

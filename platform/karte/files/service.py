@@ -22,7 +22,15 @@ from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from karte.files.checks import HEAD, RASTER, FileRefused, _, accepts, check_image, safe_name, sniff
+from karte.files.checks import (
+    RASTER,
+    FileRefused,
+    _,
+    accepts,
+    check_image,
+    safe_name,
+    sniff_stream,
+)
 from karte.files.pending import MAX_AGE, Pending
 from karte.files.references import referenced
 from karte.files.storage import Storage
@@ -43,18 +51,6 @@ and an hour more (a token is signed just after its file is stored)."""
 ONE = ONE_FILE
 
 Record = dict[str, Any]
-
-
-def _read_head(stream: BinaryIO) -> bytes:
-    """Up to HEAD bytes (a stream may give fewer per read before its end)."""
-    parts, size = [], 0
-    while size < HEAD:
-        part = stream.read(HEAD - size)
-        if not part:
-            break
-        parts.append(part)
-        size += len(part)
-    return b"".join(parts)
 
 
 @contextmanager
@@ -122,12 +118,12 @@ class Files:
         """The sniffed type of an upload the field takes (FileRefused otherwise); the
         source is put back where it was."""
         start = source.tell()
-        head = _read_head(source)
+        empty = not source.read(1)
         source.seek(start)
-        if not head:
+        if empty:
             raise FileRefused("empty", _("%(name)s is empty. Choose a file with content."),
                               name=name)
-        mime = sniff(head)
+        mime = sniff_stream(source)     # a container (.xls, .doc) is judged whole
         if not accepts(f.accept, mime):
             raise FileRefused("accept", _("%(name)s is of type %(type)s, which this field "
                                           "does not take. Choose a file of the type asked "
