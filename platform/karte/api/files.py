@@ -21,6 +21,7 @@ from flask import Response, request
 from karte.api import blueprint
 from karte.api.auth import api_actor
 from karte.api.file_parts import require_multipart, upload_parts
+from karte.api.serialize import file_url
 from karte.api.writing import (
     conflict_as_412,
     entity_of,
@@ -56,8 +57,7 @@ def upload_files(entity: str, id: str, field: str) -> Response:
         saved = files().attach(ent.name, current["id"], field, refs, version, actor)
     response = record_response(ent, saved, 201)
     if len(refs) == 1:
-        response.headers["Location"] = download_url(ent.name, saved["id"], field,
-                                                    refs[0]["id"])
+        response.headers["Location"] = file_url(ent.name, saved["id"], field, refs[0]["id"])
     return response
 
 
@@ -78,8 +78,3 @@ def download_file(entity: str, id: str, field: str, file_id: str) -> Response:
     ref = service.find(ent.name, id, field, file_id, api_actor())
     return file_response(request, ref, lambda start, stop: service.open(ref, start, stop))
 
-
-def download_url(entity: str, id: Any, field: str, file_id: str) -> str:
-    """Where a file is downloaded through the API (the `url` of a file in a record)."""
-    return (f"{request.script_root}{blueprint.url_prefix}/{entity}/{id}/files/{field}/"
-            f"{file_id}")

@@ -66,12 +66,13 @@ class Shape:
             out[field.name] = _expanded(field, record.get(field.name), found)
         for name in self.files:
             for item in out.get(name) or ():
-                item["url"] = _file_url(self.entity, record.get("id"), name, item["id"])
+                item["url"] = file_url(self.entity, record.get("id"), name, item["id"])
         return out
 
 
-def _file_url(entity: str, id: Any, field: str, file_id: Any) -> str:
-    """Where the API serves a file of a record (karte.api.files)."""
+def file_url(entity: str, id: Any, field: str, file_id: Any) -> str:
+    """Where the API serves a file of a record (karte.api.files): a record's JSON gives it
+    as each file's `url`, an upload as its `Location`."""
     root = request.script_root if has_request_context() else ""
     return f"{root}/api/v1/{entity}/{id}/files/{field}/{file_id}"
 
