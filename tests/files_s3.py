@@ -5,6 +5,7 @@ test session as a subprocess on a free port, with one bucket.
 
     s3_bucket = files_s3.s3_bucket      # the fixtures, bound in the test module
     s3_storage = files_s3.s3_storage    # (an import would be "unused" to ruff: F401/F811)
+    storage = files_s3.either_storage   # a test on a folder, then on S3
 
 `s3_bucket` is the bucket's name with AWS_ENDPOINT_URL and fake keys set in the environment
 for the session (so `storage_for("s3://<bucket>/...")` finds it); `s3_storage` is an
@@ -153,3 +154,14 @@ def s3_storage(s3_bucket: str):
     from karte.files.s3 import S3Storage
 
     return S3Storage(s3_bucket, f"t-{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=["local", "s3"])
+def either_storage(request: pytest.FixtureRequest, tmp_path):
+    """The test runs twice: on a folder, and on the S3 server (bind `s3_bucket` and
+    `s3_storage` in the module too)."""
+    if request.param == "local":
+        from karte.files.local import LocalStorage
+
+        return LocalStorage(tmp_path / "files")
+    return request.getfixturevalue("s3_storage")

@@ -26,11 +26,7 @@ s3_bucket = files_s3.s3_bucket  # the fixtures: a moto S3 server and a prefix pe
 s3_storage = files_s3.s3_storage
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path):
-    if request.param == "local":
-        return LocalStorage(tmp_path / "files")
-    return request.getfixturevalue("s3_storage")
+storage = files_s3.either_storage  # each test on a folder and on S3
 
 
 class Generated(io.RawIOBase):

@@ -8,7 +8,6 @@ import io
 import pytest
 from PIL import Image
 
-from karte.files.local import LocalStorage
 from karte.files.thumbs import thumbnail
 from tests import files_s3
 from tests.test_files_checks import png_header
@@ -17,11 +16,7 @@ s3_bucket = files_s3.s3_bucket  # the fixtures: a moto S3 server and a prefix pe
 s3_storage = files_s3.s3_storage
 
 
-@pytest.fixture(params=["local", "s3"])
-def storage(request, tmp_path):
-    if request.param == "local":
-        return LocalStorage(tmp_path / "files")
-    return request.getfixturevalue("s3_storage")
+storage = files_s3.either_storage  # each test on a folder and on S3
 
 
 def stored(storage, image: Image.Image, kind: str, **options) -> str:
