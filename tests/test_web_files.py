@@ -489,3 +489,43 @@ def test_the_file_parts_of_forms_and_cards_speak_japanese(app, admin):
     message = page(refused).find("ul", id="e-logo").get_text()
     assert "違う.pdf" in message and not message.isascii()
     assert re.search(r"[ぁ-んァ-ン]", message.replace("違う", ""))
+
+
+# ---------------------------------------------------------------- who may reach a file: the matrix
+
+ROLES_SEEN = ("admin", "guest", "sales", "viewer")
+
+
+def _expected(role: str, mine: bool, field: str, action: str) -> int:
+    """What each role gets, from ROLES: guest reads and changes only its own clients,
+    sales everything but never sees `secret`, viewer reads everything and changes
+    nothing. Out of sight (another's record for guest, `secret` for sales) is 404 for
+    every action; in sight but not changeable is 403."""
+    if (role == "guest" and not mine) or (role == "sales" and field == "secret"):
+        return 404
+    if action in ("download", "thumb"):
+        return 200
+    return 403 if role == "viewer" else 303
+
+
+@pytest.mark.parametrize("role", ROLES_SEEN)
+def test_every_role_reaches_exactly_the_files_of_records_and_fields_it_may(app, admin, role):
+    client, me = app.client(role), app.user(role)
+    other = app.user("guest", "someone@example.com")
+    records = services(app)["records"]
+    for mine in (True, False):
+        id = create(admin, {"name": f"{role} {mine}", "papers": upload(png(), "p.png"),
+                            "secret": upload(png(colour="blue"), "s.png")})
+        records.update("client", id, {"owner": me if mine else other},
+                       record(app, id)["version"])
+        for field in ("papers", "secret"):
+            ref = record(app, id)[field][0]
+            got = {"download": client.get(url(id, field, ref)).status_code,
+                   "thumb": client.get(url(id, field, ref, "/thumb")).status_code,
+                   "remove": client.send(url(id, field, ref, "/remove"), {
+                       "version": record(app, id)["version"]}).status_code,
+                   "attach": client.send(f"/client/{id}/files/{field}", {
+                       "file": upload(PDF, "new.pdf"), "version": record(app, id)["version"]},
+                       content_type="multipart/form-data").status_code}
+            wanted = {action: _expected(role, mine, field, action) for action in got}
+            assert got == wanted, (role, "own" if mine else "another's", field)
