@@ -180,3 +180,16 @@ def test_a_role_that_may_not_create_gets_no_form_and_a_refusal(app, acme_deal):
                           headers={"HX-Request": "true"})
     assert refused.status_code == 403
     assert records(app).query("task") == []
+
+
+def test_an_item_that_requires_a_file_is_not_offered_a_form_that_could_never_save(make_app):
+    entities = {**ENTITIES, "task": {**ENTITIES["task"], "fields": {
+        **ENTITIES["task"]["fields"], "proof": {"type": "file", "required": True}}}}
+    app = make_app(entities, pack=ROLES)
+    acme = records(app).create("customer", {"name": "Acme"})
+    deal = records(app).create("deal", {"title": "Big", "customer": acme["id"]})
+    soup = soup_of(app.client().get(f"/deal/{deal['id']}"))
+    assert form_of(soup, deal, "interaction") is not None
+    assert form_of(soup, deal, "task") is None
+    refused = app.client().send(f"/deal/{deal['id']}/quick-add/task", {"title": "x"})
+    assert refused.status_code == 404 and records(app).query("task") == []

@@ -64,12 +64,21 @@ def _carried(entity: Entity, child: Entity, main: Field) -> list[tuple[str, str]
     return pairs
 
 
+def _needs_a_file(child: Entity) -> bool:
+    """Whether the item requires a file: the small form uploads nothing, so it could
+    never be saved — such an item is added from its own form (a related list's "New")."""
+    return any(f.type == "file" and f.required for f in child.fields.values())
+
+
 def quick_adds(entity: Entity, offered: bool = True) -> list[dict[str, Any]]:
     """A quick-add form per entity with a timeline item that links here (`offered`:
-    only those the user may create; the service refuses the others anyway)."""
+    only those the user may create; the service refuses the others anyway), but for an
+    item that requires a file."""
     forms = []
     for child, fields in linking(records().store, entity):
         links = [f for f in fields if f.type == "link"]
+        if _needs_a_file(child):
+            continue
         if links and (not offered or rights(records().store, child, actor()).create):
             forms.append({"child": child, "link": links[0], "inputs": inputs(child),
                           "carried": _carried(entity, child, links[0])})
