@@ -72,3 +72,18 @@ def test_lang_chooses_the_language_of_the_problems(app):
     assert client.get("/api/v1/customer?lang=ja").status_code == 200   # not a filter
     body = assert_problem(client.get("/api/v1/customer?lang=ja&limit=0"), 400)
     assert "ページサイズ" in body["errors"][0]["message"]
+
+
+def test_a_token_callers_own_language_is_used_without_lang_and_no_cookie_is_set(app):
+    import sqlalchemy as sa
+
+    client = api_client(app, "admin", "hanako@example.com")
+    with app.extensions["karte"]["engine"].begin() as conn:
+        conn.execute(sa.text("UPDATE karte_user SET locale = 'ja' WHERE id = :id"),
+                     {"id": client.user_id})
+    body = assert_problem(client.get("/api/v1/customer?limit=0"), 400)
+    assert "ページサイズ" in body["errors"][0]["message"]
+    english = client.get("/api/v1/customer?lang=en&limit=0")
+    assert "ページサイズ" not in english.json["errors"][0]["message"]
+    assert "Set-Cookie" not in english.headers
+    assert "ページサイズ" in client.get("/api/v1/customer?limit=0").json["errors"][0]["message"]

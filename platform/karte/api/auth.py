@@ -53,6 +53,7 @@ def authenticate() -> None:
     presented = _bearer()
     if presented is not None:
         user = _token_user(presented)
+        g.karte_locale = _language(user)
     elif request.method in READING and getattr(current_user, "is_authenticated", False):
         user = current_user._get_current_object()
         g.karte_limit_key = f"user:{user.id}"
@@ -66,6 +67,18 @@ def authenticate() -> None:
 
     g.karte_actor = replace(user, locale=locale())
     g.karte_api_caller = True
+
+
+def _language(user: User) -> str:
+    """A token caller's language: `?lang=`, else the user's own (their account's), else
+    the instance's. Never the browser session's: a token request has none, and `?lang=`
+    here is remembered by nothing (no cookie is set)."""
+    from karte.web import LOCALES, default_locale
+
+    asked = request.args.get("lang")
+    if asked in LOCALES:
+        return asked
+    return user.locale if user.locale in LOCALES else default_locale()
 
 
 def api_actor() -> User:

@@ -99,6 +99,11 @@ def _chosen_locale() -> str:
     user = _signed_in()
     if user is not None and user.locale in LOCALES:
         return user.locale
+    return default_locale()
+
+
+def default_locale() -> str:
+    """KARTE_LOCALE, else the pack's language, else English."""
     chosen = current_app.config.get("KARTE_LOCALE") or registry().locale
     return chosen if chosen in LOCALES else "en"
 
