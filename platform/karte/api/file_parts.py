@@ -107,7 +107,7 @@ def create_values(entity: Entity, actor: Actor | None) -> dict[str, Any]:
         form, uploads = request.form, request.files
     body = parse_object(form[RECORD], RECORD) if RECORD in form else {}
     values = record_values(entity, body, actor)
-    file_fields = {n for n, f in entity.fields.items() if f.type == "file"}
+    file_fields = {f.name for f in entity.file_fields()}
     unknown = sorted({*form, *uploads} - file_fields - {RECORD})
     if unknown:
         raise ApiProblem(422, [entry(name, "unknown", _(

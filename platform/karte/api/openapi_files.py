@@ -8,6 +8,7 @@ Every error an operation can answer is listed, as problem+json, with what it mea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from karte.api.openapi_paths import ERRORS, ID, PROBLEM_JSON
@@ -106,7 +107,7 @@ def one_file(entity: Entity, field: Field) -> dict[str, Any]:
 def file_paths(entity: Entity, paths: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """`paths` (the entity's, karte.api.openapi_paths) with the files paths of every file
     field of `entity`, and the create taking a multipart body with the record's files."""
-    fields = [f for f in entity.fields.values() if f.type == "file"]
+    fields = entity.file_fields()
     for field in fields:
         base = f"/{entity.name}/{{id}}/files/{field.name}"
         paths[base] = upload(entity, field)
@@ -117,7 +118,7 @@ def file_paths(entity: Entity, paths: dict[str, dict[str, Any]]) -> dict[str, di
     return paths
 
 
-def _create_body(entity: Entity, fields: list[Field]) -> dict[str, Any]:
+def _create_body(entity: Entity, fields: Sequence[Field]) -> dict[str, Any]:
     """A create with files: the record's JSON in the part `record`, each file field's
     file(s) in parts named after it (a `required` file field needs its part)."""
     properties: Schema = {"record": ref(f"{entity.name}.write")}

@@ -26,9 +26,9 @@ def _record_columns(records: Records) -> Iterator[sa.Column[Any]]:
         table = store.tables.get(entity.table_name)
         if table is None:
             continue
-        for name, field in entity.fields.items():
-            if field.type == "file" and name in table.c:
-                yield table.c[name]
+        for field in entity.file_fields():
+            if field.name in table.c:
+                yield table.c[field.name]
 
 
 def _scan(conn: sa.Connection, query: sa.Select[Any], found: set[str]) -> None:

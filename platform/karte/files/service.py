@@ -34,7 +34,7 @@ from karte.files.checks import (
 from karte.files.pending import MAX_AGE, Pending
 from karte.files.references import referenced
 from karte.files.storage import Storage
-from karte.files.thumbs import thumbnail
+from karte.files.thumbs import cache_key, thumbnail
 from karte.meta.model import Field
 from karte.problems import Problem
 from karte.store import Records
@@ -249,5 +249,5 @@ class Files:
         if apply:
             for sha in found:
                 self.storage.delete(sha)
-                self.storage.delete_extra(f"thumbs/{sha}-256.webp")  # thumbs.thumbnail's
+                self.storage.delete_extra(cache_key(sha))
         return found

@@ -25,12 +25,20 @@ QUALITY = 80  # WebP quality: small files, no visible blocks at 256 px
 RESIZABLE = frozenset({"RGB", "RGBA", "L", "LA", "CMYK"})  # Pillow shrinks these smoothly
 
 
-def thumbnail(storage: Storage, sha256: str, mime: str, size: int = 256) -> bytes | None:
+SIZE = 256  # pixels on the long side
+
+
+def cache_key(sha256: str, size: int = SIZE) -> str:
+    """Where a file's thumbnail is kept among the storage's extras."""
+    return f"thumbs/{sha256}-{size}.webp"
+
+
+def thumbnail(storage: Storage, sha256: str, mime: str, size: int = SIZE) -> bytes | None:
     """The cached thumbnail, made now if it was never made; None for a type we do not
     thumbnail, a missing file, or one that cannot be decoded."""
     if mime not in RASTER:
         return None
-    key = f"thumbs/{sha256}-{size}.webp"
+    key = cache_key(sha256, size)
     cached = storage.get_extra(key)
     if cached is not None:
         return cached

@@ -263,6 +263,10 @@ class Entity:
     def links(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields.values() if f.type == "link")
 
+    def file_fields(self) -> tuple[Field, ...]:
+        """The `file` fields: each holds references to stored files (SPEC §13)."""
+        return tuple(f for f in self.fields.values() if f.type == "file")
+
     def lines_fields(self) -> tuple[Field, ...]:
         """The `lines` fields: each holds this record's lines, records of a part."""
         return tuple(f for f in self.fields.values() if f.type == "lines")

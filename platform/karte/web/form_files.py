@@ -56,10 +56,6 @@ def saved(url: str) -> BaseResponse:
     return Response(status=204, headers={"X-Karte-Location": url})
 
 
-def file_fields(entity: Entity) -> list[Field]:
-    return [f for f in entity.fields.values() if f.type == "file"]
-
-
 def refused(error: FileRefused) -> str:
     """The service's English sentence in the UI language."""
     return _(error.message, **error.params)

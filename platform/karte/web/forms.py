@@ -103,7 +103,7 @@ def _page(model: FormModel, parsed: Parsed, *, errors: Mapping[str, list[str]] |
                                                            actor(), "delete", record),
                   has_conditions=model.has_conditions, CONFIRM=CONFIRM, RECORD_ID=RECORD_ID,
                   zone=timezone(), fetch_marks=(fetching or _fetching(model)).hidden(),
-                  multipart=any(f.type == "file" for f in model.entity.fields.values()),
+                  multipart=bool(model.entity.file_fields()),
                   **extra)
 
 

@@ -115,7 +115,7 @@ def _file_columns(pack: Pack) -> dict[str, tuple[str, ...]]:
     """Per table, the columns that may hold file references: file fields, audit changes."""
     found: dict[str, tuple[str, ...]] = {"karte_audit": ("changes",)}
     for entity in pack.entities.values():
-        names = tuple(n for n, f in entity.fields.items() if f.type == "file")
+        names = tuple(f.name for f in entity.file_fields())
         if names:
             found[entity.table_name] = names
     return found
