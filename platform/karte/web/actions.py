@@ -10,15 +10,13 @@ as it is now with the conflict (409).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 
 from karte.meta.model import Entity
 from karte.store.errors import Conflict
-from karte.web import actor, entity_or_404, is_fragment, records, registry, render, text
-from karte.web.cards import card_context
+from karte.web import actor, entity_or_404, is_fragment, records, registry, text
+from karte.web.cards import card_again
 from karte.workflow import ActionRefused, RecordActions
 from karte.workflow.record_actions import Outcome
 
@@ -43,11 +41,6 @@ def _done(entity: Entity, label: str, outcome: Outcome) -> str:
     return _("%(action)s: done.", action=label)
 
 
-def _refused(entity: Entity, id: int, status: int, **extra: Any):
-    record = records().get(entity.name, id, actor=actor())
-    return render("card.html", status=status, **card_context(entity, record, **extra))
-
-
 @blueprint.post("/<entity>/<int:id>/action/<name>")
 def run(entity: str, id: int, name: str):
     """Run the action `name` on the record, all or nothing."""
@@ -59,9 +52,9 @@ def run(entity: str, id: int, name: str):
         outcome = actions_service().run(ent.name, id, name, actor(),
                                         version=request.form.get("version") or None)
     except ActionRefused as refused:
-        return _refused(ent, id, 422, action_refused=action, action_problems=refused.problems)
+        return card_again(ent, id, 422, action_refused=action, action_problems=refused.problems)
     except Conflict as conflict:
-        return _refused(ent, id, 409, action_refused=action, action_problems=conflict.problems)
+        return card_again(ent, id, 409, action_refused=action, action_problems=conflict.problems)
     flash(_done(ent, text(action.label), outcome))
     target, target_id = outcome.open
     url = url_for("cards.show", entity=target, id=target_id)

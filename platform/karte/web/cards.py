@@ -179,6 +179,13 @@ def _quick(entity: Entity) -> dict[str, Any]:
     return {"quick": forms, "quick_defaults": quick_defaults(forms)}
 
 
+def card_again(entity: Entity, id: int, status: int, **extra: Any):
+    """The card of record `id` as it is now, answering a refused write from it with
+    `status` (422, 409); `extra` carries what the card shows of the refusal."""
+    record = records().get(entity.name, id, actor=actor())
+    return render("card.html", status=status, **card_context(entity, record, **extra))
+
+
 def card_context(entity: Entity, record: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """Everything the card page shows; `extra` carries typed input and its errors. The
     titles and user names of the record, its related lists and its timeline are looked up

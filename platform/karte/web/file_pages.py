@@ -25,7 +25,8 @@ from flask_babel import gettext as _
 from karte.meta.model import Entity, Field
 from karte.store.errors import Conflict, ValidationFailed
 from karte.store.permissions import allows
-from karte.web import actor, entity_or_404, files, records, registry, render, text
+from karte.web import actor, entity_or_404, files, records, registry, text
+from karte.web.cards import card_again
 from karte.web.downloads import file_response, thumbnail_response
 from karte.web.field_access import fixed
 from karte.web.form_files import Posted, Upload, posted, receive, saved, upload
@@ -88,13 +89,6 @@ def file_input(entity: Entity, f: Field) -> Upload:
     return upload(entity, f, None, None)
 
 
-def _card(entity: Entity, id: int, status: int, **extra: Any):
-    from karte.web.cards import card_context
-
-    record = records().get(entity.name, id, actor=actor())
-    return render("card.html", status=status, **card_context(entity, record, **extra))
-
-
 @blueprint.post("/<entity>/<int:id>/files/<field>")
 def attach(entity: str, id: int, field: str):
     """Receive the chosen files (and any kept pending) and attach them at `version`."""
@@ -103,16 +97,16 @@ def attach(entity: str, id: int, field: str):
     state = posted(ent, [f], request.form)[f.name]
     problems = receive(ent, f, request.files.getlist("file"), state)
     if problems:
-        return _card(ent, id, 422, file_errors={f.name: problems},
-                     file_pending={f.name: state.pending})
+        return card_again(ent, id, 422, file_errors={f.name: problems},
+                          file_pending={f.name: state.pending})
     if not state.pending:
-        return _card(ent, id, 422, file_errors={f.name: [_("Choose a file to attach.")]})
+        return card_again(ent, id, 422, file_errors={f.name: [_("Choose a file to attach.")]})
     try:
         files().attach(ent.name, id, f.name, [ref for _t, ref in state.pending],
                        request.form.get("version"), actor())
     except ValidationFailed as error:
-        return _card(ent, id, 422, file_errors=_messages(ent, f, error),
-                     file_pending={f.name: state.pending})
+        return card_again(ent, id, 422, file_errors=_messages(ent, f, error),
+                          file_pending={f.name: state.pending})
     except Conflict:
         return _changed_meanwhile(ent, id, f, state)
     names = ", ".join(ref["name"] for _t, ref in state.pending)
@@ -131,7 +125,7 @@ def _messages(entity: Entity, f: Field, error: ValidationFailed) -> dict[str, li
 
 
 def _changed_meanwhile(entity: Entity, id: int, f: Field, state: Posted):
-    return _card(entity, id, 409, file_pending={f.name: state.pending}, file_errors={
+    return card_again(entity, id, 409, file_pending={f.name: state.pending}, file_errors={
         f.name: [_("Someone else changed this record meanwhile, so nothing was attached. "
                    "The card now shows it as it is; attach the kept file again.")]})
 
@@ -144,11 +138,11 @@ def remove(entity: str, id: int, field: str, file_id: str):
     try:
         files().remove(ent.name, id, field, file_id, request.form.get("version"), actor())
     except Conflict:
-        return _card(ent, id, 409, file_errors={field: [
+        return card_again(ent, id, 409, file_errors={field: [
             _("Someone else changed this record meanwhile, so nothing was removed. The "
               "card now shows it as it is; remove the file again if you still want to.")]})
     except ValidationFailed as error:
-        return _card(ent, id, 422, file_errors=_messages(ent, ent.fields[field], error))
+        return card_again(ent, id, 422, file_errors=_messages(ent, ent.fields[field], error))
     flash(_("Removed %(name)s", name=ref["name"]))
     return saved(url_for("cards.show", entity=ent.name, id=id, _anchor=f"files-{field}"))
 
