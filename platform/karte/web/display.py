@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 
 from karte.auth.users import user_names
 from karte.fields import EXTENSION, is_empty
+from karte.files.checks import RASTER
 from karte.meta.model import Entity, Field
 from karte.store.lookup import titles
 from karte.web import i18n, nav
@@ -207,8 +208,9 @@ def size_text(size: Any) -> str:
     return f"{format_decimal(count)} B"
 
 
-THUMBNAILED = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-"""Types that get a thumbnail (raster images a browser shows: never SVG)."""
+THUMBNAILED = RASTER
+"""Types that get a thumbnail: the raster images `karte.files.thumbs` makes one of (never
+SVG)."""
 
 
 def _file(f: Field, value: Any, refs: Refs) -> Markup:
