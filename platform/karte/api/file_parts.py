@@ -25,6 +25,7 @@ from karte.files.checks import FileRefused
 from karte.meta.model import Entity
 from karte.store.actor import Actor
 from karte.web import files
+from karte.web.form_files import refusal_text
 
 PART = "file"
 """The part that carries an upload's file(s)."""
@@ -57,8 +58,8 @@ def too_large() -> ApiProblem:
 
 def refused(field: str, error: FileRefused) -> ApiProblem:
     """A refused upload as 413 (too large) or 422, its message in the caller's language."""
-    message = _(error.message, **error.params) if error.params else _(error.message)
-    return ApiProblem(413 if error.code == "size" else 422, [entry(field, error.code, message)])
+    return ApiProblem(413 if error.code == "size" else 422,
+                      [entry(field, error.code, refusal_text(error))])
 
 
 @contextmanager

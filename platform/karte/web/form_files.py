@@ -56,8 +56,8 @@ def saved(url: str) -> BaseResponse:
     return Response(status=204, headers={"X-Karte-Location": url})
 
 
-def refused(error: FileRefused) -> str:
-    """The service's English sentence in the UI language."""
+def refusal_text(error: FileRefused) -> str:
+    """The service's English sentence in the UI language (pages and the API)."""
     return _(error.message, **error.params)
 
 
@@ -92,7 +92,7 @@ def receive(entity: Entity, f: Field, uploads: Sequence[FileStorage],
                                   upload.filename, actor())
         except FileRefused as error:
             problems.append(_("%(name)s: %(reason)s", name=upload.filename,
-                              reason=refused(error)))
+                              reason=refusal_text(error)))
             continue
         state.pending.append((files().pending(ref, actor(), entity.name, f.name), ref))
     return problems
