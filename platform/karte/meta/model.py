@@ -358,6 +358,8 @@ class Pack:
     timezone: str = "UTC"
     template_dirs: tuple[Path, ...] = ()
     nav: tuple[NavGroup, ...] | None = None   # the menu's groups; None: every entity
+    # name → karte.meta.dashboards.Dashboard, in file order (SPEC §12)
+    dashboards: Mapping[str, Any] = field(default_factory=frozen_map)
     # The merged definitions as read (pack.json, entities, workflows): what the schema
     # history records and compares, so a definition-only change leaves a trace.
     definitions: Mapping[str, Any] = field(default_factory=frozen_map, compare=False)
