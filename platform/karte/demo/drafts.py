@@ -26,6 +26,7 @@ from karte.store.records.store import Store
 from karte.store.records.write import blank, compute_formulas, default_of, prepare_create
 
 from .files import DemoFiles
+from .history import Timeline, draw
 from .links import Links
 from .satisfy import Change, Fetch, Satisfier
 from .stages import (
@@ -57,6 +58,7 @@ class Draft:
     origin: str = ""       # for records an action makes: which action
     tries: int = 0
     mover: Context | None = None     # whose moves took it to its stages (`$me`)
+    timeline: Timeline | None = None  # when it was made and entered its stages
     locale: str = ""                 # the language its text was drawn in (Faker's)
 
 
@@ -105,19 +107,28 @@ class Builder:
     # ------------------------------------------------------------ a draft
 
     def draft(self, entity: Entity, at_start: bool = False) -> Draft:
-        fake = self.values.fake()
         placements = [place(w, self.values.rng, at_start)
                       for w in self.pack.workflows_of(entity.name)]
+        timeline = draw(placements, self.values.now, self.values.rng)
+        outer, self.values.anchor = self.values.anchor, timeline.created.date()
+        try:
+            return self._drafted(entity, placements, timeline)
+        finally:
+            self.values.anchor = outer      # a line's draft inside its parent's
+
+    def _drafted(self, entity: Entity, placements: list[Placement],
+                 timeline: Timeline) -> Draft:
+        fake = self.values.fake()
         plan = _Plan(needed(placements), held_back(placements))
         mover = self._mover()
-        draft = Draft(entity, {}, placements, mover=mover)
+        draft = Draft(entity, {}, placements, mover=mover, timeline=timeline)
         fake = self._fill(draft, plan, fake)
         draft.locale = fake.locales[0]
         for placement in placements:
             draft.values[placement.workflow.field] = placement.stage.key
         if has_actions(placements):
             sets = set_values(self.pack, entity, placements, self.view(entity, draft.values),
-                              mover)
+                              mover, draft.timeline.entered if draft.timeline else None)
             draft.values.update(sets)
             plan.fixed.update(sets)
         self._settle(draft, plan, fake)

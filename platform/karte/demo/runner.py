@@ -28,6 +28,7 @@ from karte.store.errors import ValidationFailed
 
 from .drafts import Builder, Draft
 from .files import DemoFiles
+from .history import backdate
 from .links import Links
 from .satisfy import Fetch
 from .stages import creations, has_actions
@@ -122,6 +123,7 @@ class Run:
             size = min(BATCH, count - start)
             drafts = [d for d in (self._first(entity) for _ in range(size)) if d is not None]
             done = self._insert(entity, drafts)
+            self._backdate(entity, done)
             self.created += len(done)
             self._made(entity, done)
             self._actions(entity, done)
@@ -178,6 +180,13 @@ class Run:
             return [] if again is None else self._insert(entity, [again])
         middle = len(drafts) // 2
         return self._insert(entity, drafts[:middle]) + self._insert(entity, drafts[middle:])
+
+    def _backdate(self, entity: Entity, done: list[tuple[Draft, int]]) -> None:
+        """The new records get their past (`history`): when they were made and moved."""
+        made = [(id, d.placements, d.timeline, (d.mover or self.ctx).user_id)
+                for d, id in done if d.timeline is not None]
+        with self.records.engine.begin() as conn:
+            backdate(conn, self.records.store, entity, made)
 
     def _made(self, entity: Entity, done: list[tuple[Draft, int]]) -> None:
         ids = [id for _, id in done]

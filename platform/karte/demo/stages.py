@@ -15,6 +15,7 @@ part of the pipeline for a later final stage (a deal is lost at any point). So:
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -89,14 +90,19 @@ def has_actions(placements: Sequence[Placement]) -> bool:
 
 
 def set_values(pack: Pack, entity: Entity, placements: Sequence[Placement],
-               record: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+               record: Mapping[str, Any], ctx: Context,
+               times: Sequence[Sequence[dt.datetime]] | None = None) -> dict[str, Any]:
     """What the `set` actions of the stages entered write, in order, later ones winning
-    (in their stored form, so conditions can be judged on them)."""
+    (in their stored form, so conditions can be judged on them). `times`: when each
+    placement entered each of its stages (`history.Timeline.entered`): `$today` and `$now`
+    are then that moment."""
     written: dict[str, Any] = {}
-    for placement in placements:
-        for stage in placement.entered:
+    for i, placement in enumerate(placements):
+        for j, stage in enumerate(placement.entered):
             seen = {**record, **written, placement.workflow.field: stage.key}
-            scope = actions.Scope(ctx, entity, seen)
+            at = ctx if times is None else Context.current(ctx.user_id, pack.timezone,
+                                                           times[i][j])
+            scope = actions.Scope(at, entity, seen)
             written.update(actions.set_values(placement.workflow, stage.key, scope))
     return {name: _stored(entity, name, value, pack.country)
             for name, value in written.items()}

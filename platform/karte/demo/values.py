@@ -59,7 +59,7 @@ NUMBERS: dict[str, tuple[int, int, int | Decimal]] = {
     "integer": (1, 100, 1), "decimal": (1, 100, Decimal(1)),
     "money": (500, 200_000, 100), "percent": (0, 100, 5)}
 DIGITS = {"money": (18, 2), "percent": (7, 2), "decimal": (18, 2)}
-DAYS = (-180, 90)                       # dates around today
+DAYS = (-30, 60)        # dates around the day the record was made (`Values.anchor`)
 # Unique numbers and dates are drawn from a range this much wider than the typical one.
 WIDE_NUMBERS, WIDE_DAYS = 10_000, 100
 TOKEN_ALPHABET = string.digits + string.ascii_uppercase
@@ -118,6 +118,8 @@ class Values:
         self.pack, self.rng, self.fakers, self.users = pack, rng, fakes, users
         self.ids: dict[str, list[int]] = {}
         self.today = dt.date.today()
+        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        self.anchor = self.today    # the day the record being drawn was made (`history`)
         self.pools: dict[tuple[str, str], list[str]] = {}
         self.used: dict[tuple[str, str], set] = {}
         self.counters: dict[tuple[str, str], int] = {}
@@ -295,7 +297,8 @@ class Values:
 
     def date(self, field: Field, low: dt.date | None = None, high: dt.date | None = None,
              strict: tuple[bool, bool] = (False, False), wide: bool = False) -> dt.date | None:
-        """A date the field accepts, near today where its bounds allow."""
+        """A date the field accepts, near the day the record was made where its bounds
+        allow (a year-old order was ordered a year ago)."""
         floor = (_date_bound(field.min) or dt.date.min).toordinal()
         ceiling = (_date_bound(field.max) or dt.date.max).toordinal()
         if low is not None:
@@ -303,7 +306,7 @@ class Values:
         if high is not None:
             ceiling = min(ceiling, high.toordinal() - strict[1])
         span = (DAYS[1] - DAYS[0]) * (WIDE_DAYS if wide else 1)
-        start = max(self.today.toordinal() + DAYS[0] - (span // 2 if wide else 0), 1)
+        start = max(self.anchor.toordinal() + DAYS[0] - (span // 2 if wide else 0), 1)
         lo, hi = _window(floor, ceiling, start, span)
         if lo > hi:
             return None
