@@ -162,6 +162,7 @@ def init_app(app: Flask) -> None:
         auth,
         boards,
         cards,
+        dashboards,
         display,
         duplicates,
         errors,
@@ -189,5 +190,5 @@ def init_app(app: Flask) -> None:
     lines_pages.init_app(app)
     for module in (home, schema, account, admin, api_tokens, boards, lists, forms, cards,
                    actions, lines_pages, todo, typeahead, duplicates, merge, imports,
-                   file_pages):
+                   file_pages, dashboards):
         app.register_blueprint(module.blueprint)
