@@ -87,10 +87,15 @@ def engine(db_url):
 
 
 def write_pack(root: Path, entities: dict, workflows: dict | None = None,
-               pack: dict | None = None) -> Path:
-    """Write a pack folder: {name: entity dict}, {name: workflow dict}, pack.json dict."""
+               pack: dict | None = None, dashboards: dict | None = None) -> Path:
+    """Write a pack folder: {name: entity dict}, {name: workflow dict}, pack.json dict,
+    {name: dashboard dict}."""
     (root / "entity_defs").mkdir(parents=True, exist_ok=True)
     (root / "workflows").mkdir(exist_ok=True)
+    if dashboards:
+        (root / "dashboards").mkdir(exist_ok=True)
+    for name, body in (dashboards or {}).items():
+        (root / "dashboards" / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
     if pack is not None:
         (root / "pack.json").write_text(json.dumps(pack), encoding="utf-8")
     for name, body in entities.items():
@@ -102,13 +107,16 @@ def write_pack(root: Path, entities: dict, workflows: dict | None = None,
 
 @pytest.fixture
 def make_pack(tmp_path):
-    """make_pack(entities, workflows=None, pack=None) -> a loaded, validated Pack."""
+    """make_pack(entities, workflows=None, pack=None, dashboards=None) -> a loaded,
+    validated Pack."""
     from karte.meta.load import load_pack
 
     counter = iter(range(1000))
 
-    def make(entities: dict, workflows: dict | None = None, pack: dict | None = None):
-        root = write_pack(tmp_path / f"pack{next(counter)}", entities, workflows, pack)
+    def make(entities: dict, workflows: dict | None = None, pack: dict | None = None,
+             dashboards: dict | None = None):
+        root = write_pack(tmp_path / f"pack{next(counter)}", entities, workflows, pack,
+                          dashboards)
         return load_pack(root)
 
     return make
@@ -150,9 +158,9 @@ class Client(FlaskClient):
 
 @pytest.fixture
 def make_app(tmp_path, db_url, monkeypatch):
-    """make_app(entities, workflows=None, pack=None, config=None) -> a Flask app on the test
-    database, with `app.user(role)` to add a user and `app.client(role)` for a signed-in
-    test client (role "admin" by default; email "<role>@example.com")."""
+    """make_app(entities, workflows=None, pack=None, config=None, dashboards=None) -> a Flask
+    app on the test database, with `app.user(role)` to add a user and `app.client(role)`
+    for a signed-in test client (role "admin" by default; email "<role>@example.com")."""
     from karte import create_app
     from karte.auth.users import add_user, verify_password
 
@@ -161,8 +169,9 @@ def make_app(tmp_path, db_url, monkeypatch):
     counter = iter(range(1000))
 
     def make(entities: dict, workflows: dict | None = None, pack: dict | None = None,
-             config: dict | None = None):
-        root = write_pack(tmp_path / f"webpack{next(counter)}", entities, workflows, pack)
+             config: dict | None = None, dashboards: dict | None = None):
+        root = write_pack(tmp_path / f"webpack{next(counter)}", entities, workflows, pack,
+                          dashboards)
         app = create_app(pack=root, database_url=db_url,
                          config={"TESTING": True, "RATELIMIT_ENABLED": False, **(config or {})})
         app.test_client_class = Client

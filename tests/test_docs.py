@@ -23,7 +23,7 @@ def codes_in(module) -> set[str]:
 
 
 def test_every_problem_code_is_documented():
-    documented = set(re.findall(r"\b((?:DEF|WF|COND|FORM)\d{3})\b",
+    documented = set(re.findall(r"\b((?:DEF|WF|DSH|COND|FORM)\d{3})\b",
                                 (ROOT / "docs" / "problems.md").read_text(encoding="utf-8")))
     used = set(CODES) | codes_in(conditions) | codes_in(formulas)
     assert used - documented == set()
@@ -97,7 +97,7 @@ def inside_repo(path: Path) -> bool:
 def test_every_schema_key_is_in_the_pack_format_guide():
     guide = (ROOT / "docs" / "pack-format.md").read_text(encoding="utf-8")
     keys = set()
-    for name in ("entity", "workflow", "pack"):
+    for name in ("entity", "workflow", "pack", "dashboard"):
         keys |= schema_keys(json.loads((SCHEMAS / f"{name}.schema.json").read_text()))
     assert {"fields", "stages", "roles", "on_delete", "renamed_from"} <= keys   # the walk works
     assert sorted(k for k in keys if f"`{k}`" not in guide) == []

@@ -43,8 +43,7 @@ def test_a_stray_definition_at_the_top_says_where_it_belongs(tmp_path):
 def test_folders_of_code_docs_and_tools_are_the_packs_own(tmp_path):
     root = write_pack(tmp_path, {"deal": DEAL}, pack={"name": "repo"})
     for folder in ("platform", "docs", "tests", "bench", "scripts", "node_modules",
-                   "examples", ".git", "__pycache__", "templates", "dashboards",
-                   "automations"):
+                   "examples", ".git", "__pycache__", "templates", "automations"):
         (root / folder).mkdir()
         (root / folder / "x.json").write_text(json.dumps(DEAL), "utf-8")
     (root / "package.json").write_text('{"name": "karte", "scripts": {}}', "utf-8")

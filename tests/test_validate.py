@@ -1,7 +1,7 @@
 """Definition checks: the data-driven corpus, schema wording, and the standard pack.
 
 Each file in tests/defs/invalid/ is `<CODE>-<slug>.json`: a tiny pack (`pack`, `entities`,
-`workflows`, raw `files`, and a `base` pack it extends) and the exact problems it must
+`workflows`, `dashboards`, raw `files`, and a `base` pack it extends) and the exact problems it must
 produce: code, `file: /pointer`, and the parts of the message a consultant relies on.
 A case may give the instance's `max_upload_mb` (what `karte check` passes); a case whose
 problems are all warnings loads its pack all the same.
@@ -36,10 +36,10 @@ def build_case(root: Path, case: dict) -> Path:
     if "base" in case:
         base = case["base"]
         write_pack(root / "base", base.get("entities", {}), base.get("workflows"),
-                   base.get("pack"))
+                   base.get("pack"), base.get("dashboards"))
         pack = {"extends": "../base", **(pack or {})}
     client = write_pack(root / "client", case.get("entities", {}), case.get("workflows"),
-                        pack)
+                        pack, case.get("dashboards"))
     for name, text in case.get("files", {}).items():
         (client / name).parent.mkdir(parents=True, exist_ok=True)
         (client / name).write_text(text, encoding="utf-8")
@@ -204,7 +204,8 @@ def test_schema_lists_every_field_type_and_operator():
 
 def test_standard_pack_files_name_their_schema():
     for path in [REPO_ROOT / "pack.json", *sorted((REPO_ROOT / "entity_defs").glob("*.json")),
-                 *sorted((REPO_ROOT / "workflows").glob("*.json"))]:
+                 *sorted((REPO_ROOT / "workflows").glob("*.json")),
+                 *sorted((REPO_ROOT / "dashboards").glob("*.json"))]:
         target = json.loads(path.read_text("utf-8")).get("$schema")
         assert target and (path.parent / target).resolve().is_file(), path
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from karte.fields import TYPES, phone_country
 from karte.meta import conditions, formulas, parts, rollups, series
+from karte.meta.build_dashboards import build_dashboards
 from karte.meta.model import (
     Action,
     CardConfig,
@@ -342,6 +343,8 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
                 for name, e in entities.items()}
     workflows = {name: _workflow(name, doc, plain, problems)
                  for name, doc in raw.workflows.items()}
+    dashboards, found = build_dashboards(raw.dashboards, entities, workflows)
+    problems += found
     pack = Pack(
         name=meta.get("name", raw.root.name), label=_text(meta.get("label"), raw.root.name),
         root=raw.root, entities=frozen_map(entities), workflows=frozen_map(workflows),
@@ -350,11 +353,14 @@ def build_pack(raw: RawPack) -> tuple[Pack, list[Problem]]:
         timezone=meta.get("timezone", "UTC"), template_dirs=tuple(raw.template_dirs),
         nav=(tuple(NavGroup(_text(group["label"], "menu"), tuple(group["items"]))
                    for group in meta["nav"]) if "nav" in meta else None),
-        definitions=frozen_map(_definitions(raw)))
+        dashboards=frozen_map(dashboards), definitions=frozen_map(_definitions(raw)))
     return pack, problems
 
 
 def _definitions(raw: RawPack) -> dict[str, Any]:
+    """What the schema history records and the schema fingerprint hashes. Dashboards are
+    left out: they shape no table, so editing one must not ask for a migration (nor make
+    a dump "of other definitions")."""
     return {"pack": {k: v for k, v in (raw.pack.data or {}).items() if k != "$schema"},
             "entities": {n: _unschema(d.data) for n, d in sorted(raw.entities.items())},
             "workflows": {n: _unschema(d.data) for n, d in sorted(raw.workflows.items())}}

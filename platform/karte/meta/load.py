@@ -26,7 +26,7 @@ from karte.meta.raw import Doc, RawPack
 from karte.meta.validate import check_meaning, check_schemas, is_warning
 from karte.problems import Problem, ProblemsError, at, did_you_mean, pointer
 
-KINDS = {"entity_defs": "entity", "workflows": "workflow"}
+KINDS = {"entity_defs": "entity", "workflows": "workflow", "dashboards": "dashboard"}
 NOT_INHERITED = ("name", "extends", "$schema")   # pack.json keys a client never inherits
 
 
@@ -86,7 +86,9 @@ def read_pack(root: Path) -> tuple[RawPack, list[Problem]]:
     problems += found
     raw.workflows, found = _read_folder(root, "workflows")
     problems += found
-    raw.files += [*raw.entities.values(), *raw.workflows.values()]
+    raw.dashboards, found = _read_folder(root, "dashboards")
+    problems += found
+    raw.files += [*raw.entities.values(), *raw.workflows.values(), *raw.dashboards.values()]
     if (root / "templates").is_dir():
         raw.template_dirs.append(root / "templates")
     return raw, problems + stray_files(root)
@@ -154,19 +156,32 @@ def _relabel_problems(problems: list[Problem], base_root: Path, root: Path) -> l
 
 
 def _orphan_patches(raw: RawPack, reason: str) -> list[Problem]:
-    return [at(doc.file, "/extends", f'"extends": true, but {reason}', "DEF005")
-            for doc in raw.entities.values() if _is_patch(doc)]
+    """Overlays with nothing under them: entity patches, and dashboard removals (which
+    leave the pack, so nothing is built from them)."""
+    removals = [name for name, doc in raw.dashboards.items() if _is_removal(doc)]
+    for name in removals:
+        del raw.dashboards[name]
+    return [*(at(doc.file, "/extends", f'"extends": true, but {reason}', "DEF005")
+              for doc in raw.entities.values() if _is_patch(doc)),
+            *(at(f"dashboards/{name}.json", "/remove", f'"remove": true, but {reason}',
+                 "DSH021") for name in removals)]
 
 
 def _is_patch(doc: Doc) -> bool:
     return isinstance(doc.data, dict) and doc.data.get("extends") is True
 
 
+def _is_removal(doc: Doc) -> bool:
+    return isinstance(doc.data, dict) and doc.data.get("remove") is True
+
+
 def _merge(base: RawPack, client: RawPack, problems: list[Problem]) -> tuple[RawPack,
                                                                              list[Problem]]:
     merged = RawPack(client.root, _merge_pack(base.pack, client.pack),
-                     dict(base.entities), {**base.workflows, **client.workflows},
-                     client.template_dirs + base.template_dirs, base.files + client.files)
+                     entities=dict(base.entities),
+                     workflows={**base.workflows, **client.workflows},
+                     template_dirs=client.template_dirs + base.template_dirs,
+                     files=base.files + client.files)
     for name, doc in client.entities.items():
         if not _is_patch(doc):
             merged.entities[name] = doc
@@ -178,6 +193,21 @@ def _merge(base: RawPack, client: RawPack, problems: list[Problem]) -> tuple[Raw
                                    f'pack has no entity "{name}"'
                                    f"{did_you_mean(name, base.entities)}", "DEF005")]
             merged.entities[name] = doc
+    merged.dashboards, found = _merge_dashboards(base.dashboards, client.dashboards)
+    return merged, problems + found
+
+
+def _merge_dashboards(base: dict[str, Doc], client: dict[str, Doc]
+                      ) -> tuple[dict[str, Doc], list[Problem]]:
+    """The base's dashboards in their order, a client file of the same name in its place,
+    a client `{"remove": true}` taking it out, then the client's new ones."""
+    merged, problems = dict(base), []
+    for name, doc in client.items():
+        if not _is_removal(doc):
+            merged[name] = doc
+        elif merged.pop(name, None) is None:
+            problems.append(at(doc.file, "/remove", f'"remove": true, but the base pack has '
+                               f'no dashboard "{name}"{did_you_mean(name, base)}', "DSH021"))
     return merged, problems
 
 
@@ -326,7 +356,8 @@ def _buildable(raw: RawPack, broken: set[str]) -> RawPack:
         return {name: doc for name, doc in docs.items()
                 if doc.file not in broken and not _is_patch(doc)}
     pack = raw.pack if raw.pack.file not in broken else Doc({}, raw.pack.file, "pack")
-    return replace(raw, pack=pack, entities=keep(raw.entities), workflows=keep(raw.workflows))
+    return replace(raw, pack=pack, entities=keep(raw.entities), workflows=keep(raw.workflows),
+                   dashboards=keep(raw.dashboards))
 
 
 def check_pack(root: Path | str, known_valid: Path | None = None, *,

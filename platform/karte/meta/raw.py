@@ -17,7 +17,7 @@ class Doc:
 
     data: Any
     file: str
-    kind: str = ""                      # "pack" | "entity" | "workflow"
+    kind: str = ""                      # "pack" | "entity" | "workflow" | "dashboard"
     origins: dict[str, str] = field(default_factory=dict)   # pointer → file, when merged
 
     def source_of(self, where: str) -> str:
@@ -38,7 +38,9 @@ class RawPack:
     workflows: dict[str, Doc] = field(default_factory=dict)
     template_dirs: list[Path] = field(default_factory=list)
     files: list[Doc] = field(default_factory=list)    # every file read, base packs too
+    dashboards: dict[str, Doc] = field(default_factory=dict)   # overlays applied, removals gone
 
     def documents(self) -> list[Doc]:
         """The documents the Registry is built from (merged where overlaid)."""
-        return [self.pack, *self.entities.values(), *self.workflows.values()]
+        return [self.pack, *self.entities.values(), *self.workflows.values(),
+                *self.dashboards.values()]

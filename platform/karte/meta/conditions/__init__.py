@@ -22,7 +22,9 @@ from karte.meta.conditions.parse import (
     fields_used,
     fold,
     parse,
+    reference,
 )
 
 __all__ = ["OPERATORS", "RECORD_ID", "AllOf", "AnyOf", "Compare", "Condition", "Context",
-           "Not", "Overdue", "Ref", "Token", "compares", "evaluate", "fields_used", "fold", "parse"]
+           "Not", "Overdue", "Ref", "Token", "compares", "evaluate", "fields_used", "fold", "parse",
+           "reference"]

@@ -58,7 +58,7 @@ from karte.meta.model import SYSTEM_FIELDS, Entity, Field
 from karte.problems import Detailed, Problem, a_an, at, did_you_mean, pointer, show
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Compare", "Condition", "Context", "Not", "Ref",
-           "Token", "evaluate", "fields_used", "fold", "parse"]
+           "Token", "evaluate", "fields_used", "fold", "parse", "reference"]
 
 Parts = tuple[str | int, ...]     # a JSON pointer's parts, below the condition's own
 LIST_OPS = frozenset({"in", "not_in"})
@@ -90,6 +90,14 @@ def parse(raw: Any, entity: Entity, entities: Mapping[str, Entity], file: str,
     parser = _Parser(entity, entities, file, pointer)
     condition = parser.condition(raw, ())
     return (None if parser.problems else condition), parser.problems
+
+
+def reference(path: Any, entity: Entity, entities: Mapping[str, Entity], file: str,
+              pointer: str) -> tuple[Ref | None, list[Problem]]:
+    """The field `path` reads ("amount", "customer.segment"), resolved as a condition's
+    `field` is, for the other places that name a field that way (a chart's group_by)."""
+    parser = _Parser(entity, entities, file, pointer)
+    return parser.ref(path, ()), parser.problems
 
 
 def _field_names(entity: Entity) -> list[str]:

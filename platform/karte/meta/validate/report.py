@@ -1,12 +1,13 @@
 """Definition checks: JSON Schema per file, then meaning (SPEC §2, §6.1).
 
 Every problem has a stable code (DEF0xx: pack.json and entity files, WF0xx: workflow
-files; CODES says what each means), a `file: /json/pointer` location and, where a name
-looks misspelt, a did-you-mean. The checks are small functions in tables run over every
-entity, field and workflow, so one run reports every problem, never just the first.
+files, DSH0xx: dashboard files; CODES says what each means), a `file: /json/pointer`
+location and, where a name looks misspelt, a did-you-mean. The checks are small functions
+in tables run over every entity, field, workflow and dashboard, so one run reports every
+problem, never just the first.
 
 The checks live by what they check: `schema` (JSON Schema and its wording), `fields`,
-`entities` and `workflows` (meaning) over a `context`; this module
+`entities`, `workflows` and `dashboards` (meaning) over a `context`; this module
 holds the codes, the checks that span the whole pack, and the two entry points that
 `load.check_pack` calls.
 """
@@ -19,6 +20,7 @@ from pathlib import Path
 from karte.meta.model import Pack, Workflow
 from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
+from karte.meta.validate.dashboards import DASHBOARD_CODES
 from karte.meta.validate.entities import ENTITY_CHECKS
 from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
 from karte.meta.validate.file_fields import FILE_WARNINGS
@@ -167,6 +169,7 @@ CODES = {
     "WF043": "board.fields names a text, lines or file field, or a field twice",
     "WF050": "a $record.<field> token names no field of the moved entity",
     "WF051": "a $record.<field> token's field does not fit the field it is written to",
+    **DASHBOARD_CODES,
 }
 
 MAX_TABLE_NAME = 63     # PostgreSQL truncates longer identifiers

@@ -3,7 +3,8 @@
 jsonschema reports errors in its own terms ("Additional properties are not allowed ...");
 each error kind here has a small function that says the same thing plainly, with a
 did-you-mean where a name looks misspelt, and the number that becomes the problem code
-(DEF010–DEF016 for pack and entity files, WF010–WF016 for workflow files).
+(DEF010–DEF016 for pack and entity files, WF010–WF016 for workflow files, DSH010–DSH016
+for dashboard files).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from karte.problems import Problem, at, did_you_mean, pointer, show
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 SCHEMA_FILES = {"pack": "pack.schema.json", "entity": "entity.schema.json",
-                "workflow": "workflow.schema.json"}
+                "workflow": "workflow.schema.json", "dashboard": "dashboard.schema.json"}
+PREFIXES = {"workflow": "WF", "dashboard": "DSH"}     # pack and entity files: DEF
 
 Described = Iterator[tuple[str, str, int]]     # (pointer, message, code number)
 TYPE_NAMES = {"string": "a string", "object": "an object", "array": "a list",
@@ -46,7 +48,7 @@ def validators() -> dict[str, Draft202012Validator]:
 
 def schema_problems(doc: Doc) -> list[Problem]:
     """The problems a person should see: the best match of every error tree, reworded."""
-    prefix = "WF" if doc.kind == "workflow" else "DEF"
+    prefix = PREFIXES.get(doc.kind, "DEF")
     try:
         errors = sorted(validators()[doc.kind].iter_errors(doc.data), key=_position)
     except RecursionError:

@@ -140,12 +140,19 @@ def _nav_problem(ctx: Ctx, item: str) -> str | None:
         if name not in boards:
             return f'no workflow "{name}"{did_you_mean(name, boards)}; a board item is ' \
                    "board:<workflow file name>"
-    elif kind == "dashboard":
-        roots = {ctx.raw.root, *(folder.parent for folder in ctx.raw.template_dirs)}
-        dashboards = sorted({p.stem for root in roots for p in root.glob("dashboards/*.json")})
-        if name not in dashboards:
-            return f'no dashboard "{name}"{did_you_mean(name, dashboards)} in dashboards/'
-    elif name not in ctx.entity_names:
+    elif kind == "dashboard" and name not in ctx.raw.dashboards:   # merged: removals gone
+        if name in _removed_dashboards(ctx):
+            return f'dashboard "{name}" is removed by this client pack; take it out of the ' \
+                   "menu, or delete the removing file"
+        return f'no dashboard "{name}"{did_you_mean(name, ctx.raw.dashboards)} in dashboards/'
+    elif kind != "dashboard" and name not in ctx.entity_names:
         return f"{ctx.unknown_entity(name)}; a menu item is an entity name, " \
                "board:<workflow> or dashboard:<name>"
     return None
+
+
+def _removed_dashboards(ctx: Ctx) -> set[str]:
+    """Names of base dashboards a client file `{"remove": true}` takes out."""
+    return {doc.file.rpartition("/")[2].removesuffix(".json") for doc in ctx.raw.files
+            if doc.kind == "dashboard" and isinstance(doc.data, dict)
+            and doc.data.get("remove") is True}
