@@ -26,6 +26,7 @@ from karte.meta.conditions import (
     Context,
     Not,
     Overdue,
+    Reached,
     evaluate,
 )
 from karte.meta.conditions.model import resolve
@@ -79,7 +80,7 @@ class Satisfier:
                 (self.values.rng.choice(cond.items),)
             for item in items:
                 self.make(item, change, want)
-        elif isinstance(cond, Overdue):
+        elif isinstance(cond, Overdue | Reached):
             return     # time in a stage: nothing a value can make (lists only)
         elif cond.ref.link is not None:
             self._hop(cond, change, want)

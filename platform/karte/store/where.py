@@ -27,6 +27,7 @@ from karte.meta.conditions.model import (
     Context,
     Not,
     Overdue,
+    Reached,
     Ref,
     fold,
     resolve,
@@ -113,9 +114,20 @@ def _overdue_sql(cond: Overdue, tables: Tables, ctx: Context) -> Clause:
         for key, days in cond.limits))
 
 
+def _reached_sql(cond: Reached, tables: Tables, ctx: Context) -> Clause:
+    """The record's id among those the stage history shows entering one of the stages
+    (the history's (workflow, to_stage) index finds them)."""
+    table, moves = tables[cond.entity], tables["karte_stage_move"]
+    entered = sa.select(moves.c.record_id).where(
+        moves.c.workflow == cond.workflow, moves.c.to_stage.in_(cond.stages),
+        moves.c.entity == cond.entity)
+    return table.c.id.in_(entered)
+
+
 _COMPILERS: dict[type, Callable[..., Clause]] = {
     Compare: _compare_sql,
     Overdue: _overdue_sql,
+    Reached: _reached_sql,
     AllOf: lambda cond, *args: sa.and_(sa.true(), *(to_sql(i, *args) for i in cond.items)),
     AnyOf: lambda cond, *args: sa.or_(sa.false(), *(to_sql(i, *args) for i in cond.items)),
     Not: lambda cond, *args: sa.not_(to_sql(cond.item, *args)),

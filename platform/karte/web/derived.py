@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from karte.fields import TYPES
-from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not, Overdue
+from karte.meta.conditions import AllOf, AnyOf, Compare, Condition, Not, Overdue, Reached
 from karte.meta.model import Entity, Field
 from karte.meta.rollups import Rollup
 
@@ -116,6 +116,8 @@ def condition(cond: Condition) -> str:
         return _("not (%(condition)s)", condition=condition(cond.item))
     if isinstance(cond, Overdue):
         return _("longer in the stage than it allows")
+    if isinstance(cond, Reached):
+        return _("ever in %(stages)s", stages=", ".join(cond.stages))
     joiner = _(" and ") if isinstance(cond, AllOf) else _(" or ")
     parts = [condition(item) if not isinstance(item, AllOf | AnyOf)
              else f"({condition(item)})" for item in cond.items]

@@ -6,7 +6,7 @@ them in Python. Their SQL twin, by the same rules, is `karte.store.where` (meta 
 database).
 """
 
-from karte.meta.conditions.model import Overdue, compares
+from karte.meta.conditions.model import Overdue, Reached, compares
 from karte.meta.conditions.parse import (
     OPERATORS,
     RECORD_ID,
@@ -26,5 +26,5 @@ from karte.meta.conditions.parse import (
 )
 
 __all__ = ["OPERATORS", "RECORD_ID", "AllOf", "AnyOf", "Compare", "Condition", "Context",
-           "Not", "Overdue", "Ref", "Token", "compares", "evaluate", "fields_used", "fold", "parse",
-           "reference"]
+           "Not", "Overdue", "Reached", "Ref", "Token", "compares", "evaluate", "fields_used",
+           "fold", "parse", "reference"]

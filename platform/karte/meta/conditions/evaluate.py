@@ -17,6 +17,7 @@ from karte.meta.conditions.model import (
     Context,
     Not,
     Overdue,
+    Reached,
     Ref,
     fold,
     resolve,
@@ -69,9 +70,17 @@ def _evaluate_overdue(cond: Overdue, record: Mapping[str, Any], ctx: Context,
             and entered < ctx.now - dt.timedelta(days=days))
 
 
+def _evaluate_reached(cond: Reached, record: Mapping[str, Any], ctx: Context,
+                      fetch: Fetch) -> bool:
+    """A record sees its current stage only: one now in a stage has entered it (the SQL
+    form also finds the stages it has left, from the history Python does not read)."""
+    return record.get(cond.field) in cond.stages
+
+
 _EVALUATORS: dict[type, Callable[..., bool]] = {
     Compare: _evaluate_compare,
     Overdue: _evaluate_overdue,
+    Reached: _evaluate_reached,
     AllOf: lambda cond, *args: all(evaluate(item, *args) for item in cond.items),
     AnyOf: lambda cond, *args: any(evaluate(item, *args) for item in cond.items),
     Not: lambda cond, *args: not evaluate(cond.item, *args),

@@ -92,7 +92,20 @@ class Overdue:
     limits: tuple[tuple[str, int], ...]
 
 
-Condition = Compare | AllOf | AnyOf | Not | Overdue
+@dataclass(frozen=True)
+class Reached:
+    """The record ever entered one of `stages` of `workflow` (its stage history says so;
+    the creation row counts for the first stage). Not written in packs: a dashboard's
+    drill-down (`karte.reports`) selects the records a funnel step or a stage-to-stage
+    duration counts. `field` is the workflow's stage field on `entity`."""
+
+    entity: str
+    workflow: str
+    field: str
+    stages: tuple[str, ...]
+
+
+Condition = Compare | AllOf | AnyOf | Not | Overdue | Reached
 
 
 def compares(cond: Condition) -> Iterator[Compare]:
@@ -100,7 +113,7 @@ def compares(cond: Condition) -> Iterator[Compare]:
     if isinstance(cond, Compare):
         yield cond
         return
-    if isinstance(cond, Overdue):
+    if isinstance(cond, Overdue | Reached):
         return
     for item in (cond.item,) if isinstance(cond, Not) else cond.items:
         yield from compares(item)

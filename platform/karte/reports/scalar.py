@@ -1,0 +1,106 @@
+"""Number and ratio widgets: one SELECT of conditional aggregates.
+
+A number is one aggregate; with `compare: previous_period` the statement reads the rows
+of both periods at once (its WHERE spans from the previous period's start to the current
+one's end) and aggregates each period's rows apart (`CASE WHEN`). A ratio is two
+aggregates (numerator, denominator), each with its own `where`. A median is a scalar
+subquery of the same FROM and WHERE (see `aggregates.median_pair`).
+
+The conditions each aggregate counts by are those a drill-down applies (`counted`): the
+statement is built from the same condition objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from karte.meta.conditions import Condition
+from karte.meta.dashboards import Measure, Widget
+from karte.reports import aggregates
+from karte.reports.conditions import every, measured_where, within
+from karte.reports.frame import Frame, places
+from karte.reports.periods import Period, period, previous
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One aggregate of the statement: `measure` over the rows meeting `condition`."""
+
+    measure: Measure
+    condition: Condition | None
+
+
+def periods(widget: Widget, today: dt.date) -> tuple[Period | None, Period | None]:
+    """The widget's current period and, when it compares, the previous one."""
+    if widget.range is None:
+        return None, None
+    before = previous(widget.range, today) if widget.compare else None
+    return period(widget.range, today), before
+
+
+def in_period(frame: Frame, widget: Widget, date: str | None,
+              span: Period | None) -> Condition | None:
+    if span is None:
+        return None
+    return within(frame.entity, date or widget.date or "created_at", span,
+                  frame.store.pack.timezone)
+
+
+def counted(frame: Frame, widget: Widget, measure: Measure, span: Period | None,
+            date: str | None = None) -> Condition | None:
+    """Every condition a record meets to count in `measure` over `span`: the widget's
+    `where`, the period, the measure's own `where`."""
+    return every(widget.where, in_period(frame, widget, date, span),
+                 measured_where(frame.entity, measure))
+
+
+def parts(widget: Widget) -> list[Measure]:
+    if widget.kind == "ratio":
+        return [m for m in (widget.numerator, widget.denominator) if m is not None]
+    return [widget.measure] if widget.measure is not None else []
+
+
+def statement(frame: Frame, widget: Widget, today: dt.date) -> tuple[sa.Select[Any], list[Cell]]:
+    """The SELECT and its cells: each part over the current period, then (compare) each
+    part over the previous one."""
+    current, before = periods(widget, today)
+    measures = parts(widget)
+    if before is None:
+        common = every(widget.where, in_period(frame, widget, None, current))
+        cells = [Cell(m, measured_where(frame.entity, m)) for m in measures]
+    else:
+        assert current is not None
+        envelope = Period(before.start, current.end)
+        common = every(widget.where, in_period(frame, widget, None, envelope))
+        cells = [Cell(m, every(in_period(frame, widget, None, span),
+                               measured_where(frame.entity, m)))
+                 for span in (current, before) for m in measures]
+    source, values = frame.measured([c.measure for c in cells])
+    rows = frame.rows(common)
+    columns: list[Any] = []
+    for index, cell in enumerate(cells):
+        value = values.get(index)
+        condition = frame.sql(cell.condition)
+        if cell.measure.agg == "median":
+            assert value is not None
+            chosen = sa.select(value).select_from(source).where(*rows)
+            if condition is not None:
+                chosen = chosen.where(condition)
+            columns.extend(aggregates.median_pair(value, chosen))
+        else:
+            columns.extend(aggregates.pair(cell.measure.agg, value, places(cell.measure),
+                                           condition))
+    labelled = sa.select(*(column.label(f"c{i}") for i, column in enumerate(columns)))
+    if all(cell.measure.agg == "median" for cell in cells):
+        return labelled, cells      # scalar subqueries only: one row, no FROM of its own
+    return labelled.select_from(source).where(*rows), cells
+
+
+def values(row: Any, cells: list[Cell]) -> list[Any]:
+    return [aggregates.finish(cell.measure.agg, row[2 * i], row[2 * i + 1],
+                              places(cell.measure))
+            for i, cell in enumerate(cells)]
