@@ -206,3 +206,72 @@ def test_the_menu_names_the_merged_dashboards(tmp_path):
     assert [(p.code, p.where) for p in problems] == [
         ("DEF117", "../base/pack.json: /nav/0/items/1")]
     assert 'dashboard "support" is removed by this client pack' in problems[0].message
+
+
+def _widget_problems(tmp_path, widget, roles=None):
+    board = {"widgets": [widget], **({"roles": roles} if roles else {})}
+    _, problems = _check(tmp_path, {"sales": board})
+    return [(p.code, p.where.partition(": ")[2], p.message) for p in problems]
+
+
+COUNT = {"kind": "number", "label": "Deals", "entity": "deal", "agg": "count"}
+
+
+@pytest.mark.parametrize(("widget", "roles", "code", "where", "hint"), [
+    ({**COUNT, "agg": "sum", "field": "note"}, None, "DSH029", "/widgets/0/field",
+     'use "count"'),
+    ({"kind": "chart", "chart": "bar", "label": "x", "entity": "deal", "agg": "count",
+      "group_by": "note"}, None, "DSH030", "/widgets/0/group_by", "group by an enum, stage"),
+    ({**COUNT, "range": "last_mnth"}, None, "DSH032", "/widgets/0/range",
+     'did you mean "last_month"?'),
+    ({"kind": "funnel", "label": "x", "workflow": "pipeline"}, None, "DSH036",
+     "/widgets/0/workflow", 'did you mean "deal_pipeline"?'),
+    (COUNT, ["sales", "manger"], "DSH022", "/roles/1", 'did you mean "manager"?'),
+    ({**COUNT, "entity": "deals"}, None, "DSH025", "/widgets/0/entity",
+     'did you mean "deal"?'),
+])
+def test_the_issues_mistakes_are_found_with_a_way_to_fix_them(tmp_path, widget, roles, code,
+                                                             where, hint):
+    [(found, at, message)] = _widget_problems(tmp_path, widget, roles)
+    assert (found, at) == (code, where) and hint in message
+
+
+def test_conditions_of_parts_and_series_point_inside_them(tmp_path):
+    wrong = {"field": "stage", "op": "=", "value": "wno"}
+    problems = _widget_problems(tmp_path, {
+        "kind": "chart", "chart": "bar", "label": "x", "entity": "deal", "group_by": "stage",
+        "series": [{"label": "a", "agg": "count", "where": wrong},
+                   {"label": "b", "agg": "count", "where": {"field": "amout", "op": "empty"}}]})
+    assert [(code, at) for code, at, _ in problems] == [
+        ("COND008", "/widgets/0/series/0/where/value"),
+        ("COND002", "/widgets/0/series/1/where/field")]
+    ratio = {"kind": "ratio", "label": "x", "entity": "deal", "denominator": {"agg": "count"},
+             "numerator": {"agg": "count", "where": wrong}}
+    assert [(code, at) for code, at, _ in _widget_problems(tmp_path / "r", ratio)] == [
+        ("COND008", "/widgets/0/numerator/where/value")]
+
+
+def test_a_field_hidden_by_the_clients_overlay_is_named_as_removed(tmp_path):
+    base = {"sales": {"widgets": [{**COUNT, "agg": "max", "field": "closed_on"}]}}
+    write_pack(tmp_path / "base", ENTITIES, WORKFLOWS, PACK, base)
+    root = write_pack(tmp_path / "client", {"deal": {"extends": True, "remove": ["closed_on"]}},
+                      None, {"extends": "../base"})
+    _, problems = check_pack(root)
+    assert [(p.code, str(p)) for p in problems] == [(
+        "DSH026", '../base/dashboards/sales.json: /widgets/0/field: field "closed_on" is '
+                  "removed by this client pack")]
+
+
+def test_system_dates_and_stage_fields_are_fields_of_every_widget(tmp_path):
+    pack = _load(tmp_path, {"ops": {"widgets": [
+        {**COUNT, "date": "updated_at", "range": "last_7_days", "compare": "previous_period"},
+        {"kind": "chart", "chart": "line", "label": "x", "entity": "deal", "agg": "max",
+         "field": "closed_on", "group_by": "created_at:week", "range": "last_90_days"},
+        {"kind": "chart", "chart": "pie", "label": "x", "entity": "deal", "agg": "avg",
+         "field": "probability", "group_by": "owner"},
+        {"kind": "list", "label": "x", "entity": "deal", "sort": "-created_at",
+         "columns": ["title", "stage", "customer"], "limit": 50}]}})
+    widgets = pack.dashboards["ops"].widgets
+    assert [w.date for w in widgets] == ["updated_at", "created_at", None, None]
+    assert (widgets[1].format, widgets[2].format) == ("number", "percent")
+

@@ -20,7 +20,7 @@ from pathlib import Path
 from karte.meta.model import Pack, Workflow
 from karte.meta.raw import RawPack
 from karte.meta.validate.context import Ctx
-from karte.meta.validate.dashboards import DASHBOARD_CODES
+from karte.meta.validate.dashboards import DASHBOARD_CODES, check_dashboard
 from karte.meta.validate.entities import ENTITY_CHECKS
 from karte.meta.validate.field_rights import FIELD_RIGHTS_CHECKS, WARNINGS
 from karte.meta.validate.file_fields import FILE_WARNINGS
@@ -207,6 +207,8 @@ def check_meaning(raw: RawPack, pack: Pack, max_upload_mb: int | None = None
         problems += [problem for check in ENTITY_CHECKS for problem in check(ctx, entity, doc)]
     for name, workflow in pack.workflows.items():
         problems += check_workflow(ctx, workflow, raw.workflows[name])
+    for name in pack.dashboards:
+        problems += check_dashboard(ctx, raw.dashboards[name])
     return problems
 
 
