@@ -9,13 +9,16 @@ a way to fix them (the corpus in tests/defs/invalid/DSH*.json proves every code)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 
 from karte.meta import conditions
-from karte.meta.dashboards import GroupBy, Range, Span
+from karte.meta.dashboards import AGGS, CHARTS, FORMATS, KINDS, GroupBy, Range, Span
 from karte.meta.load import check_pack
+from karte.meta.validate.dashboards import NEEDS, TAKES
+from karte.meta.validate.schema import SCHEMAS
 from tests.conftest import write_pack
 
 ENTITIES = {
@@ -275,3 +278,13 @@ def test_system_dates_and_stage_fields_are_fields_of_every_widget(tmp_path):
     assert [w.date for w in widgets] == ["updated_at", "created_at", None, None]
     assert (widgets[1].format, widgets[2].format) == ("number", "percent")
 
+
+
+def test_the_schema_lists_the_registrys_kinds_aggs_charts_and_formats():
+    widget = json.loads((SCHEMAS / "dashboard.schema.json").read_text("utf-8"))[
+        "$defs"]["widget"]["properties"]
+    assert widget["kind"]["enum"] == list(KINDS) == list(TAKES) == list(NEEDS)
+    assert widget["agg"]["enum"] == list(AGGS)
+    assert widget["chart"]["enum"] == list(CHARTS)
+    assert widget["format"]["enum"] == list(FORMATS)
+    assert set().union(*TAKES.values()) <= set(widget)
