@@ -96,7 +96,7 @@ class Widget:
     label: Text
     entity: str
     where: Any = None               # parsed condition every record counted meets
-    date: str | None = None         # the date/datetime field `range` reads
+    date: str | None = None         # the field `range` reads (default: see build_dashboards)
     range: Range | None = None
     measure: Measure | None = None
     numerator: Measure | None = None
@@ -108,9 +108,9 @@ class Widget:
     target: Decimal | None = None
     format: str = "number"          # resolved: the field's type picks money; ratios percent
     workflow: str | None = None     # funnel
-    sort: str | None = None         # list: "field" or "-field"
+    sort: str | None = None         # list: "field" or "-field" (default: the entity's)
     limit: int = 10                 # list rows, chart bars (largest first for non-dates)
-    columns: tuple[str, ...] = ()   # list: empty means the entity's list columns
+    columns: tuple[str, ...] = ()   # list: as given, else the entity's list columns
     roles: tuple[str, ...] = ()     # empty: whoever may see the dashboard
     wide: bool = False              # spans two grid columns
     pointer: str = ""               # "/widgets/<i>": where problems and errors point
