@@ -159,3 +159,22 @@ def test_a_list_of_the_first_records_and_how_many_in_all(sales):
     assert "cost" not in support.rows[0]
     mine = sales.reports.run(board, board.widget("open"), sales.actor("sales"))
     assert mine.total == 2 and [r["title"] for r in mine.rows] == ["A", "E"]
+
+
+def test_options_the_where_rules_out_are_not_shown_as_zeros(sales):
+    board = sales.board(sales.widget(
+        "chart", "open", chart="bar", group_by=sales.group("stage"),
+        measure=sales.measure("count"),
+        where={"field": "stage", "op": "not_in", "value": ["won", "lost"]}))
+    assert values(sales.run(board, "open")) == {"new": 1, "proposal": 1}
+
+
+def test_reached_in_python_judges_by_the_current_stage(sales):
+    from karte.meta.conditions import Context, Reached, evaluate
+
+    reached = Reached("deal", "pipeline", "stage", ("proposal", "won"))
+    ctx = Context.current()
+    assert evaluate(reached, {"stage": "won"}, ctx, lambda e, i: None)
+    assert not evaluate(reached, {"stage": "new"}, ctx, lambda e, i: None)
+    ids = {r["title"] for r in sales.records.query("deal", reached)}
+    assert ids == {"A", "B", "C", "D", "F"}      # C moved on to lost, but was in proposal

@@ -78,6 +78,7 @@ def _create_app(pack: str | Path | None, database_url: str | None,
     if app.jinja_loader is not None:      # Flask's own: the package's templates/
         loaders.append(app.jinja_loader)
     app.jinja_loader = ChoiceLoader(loaders)
+    from karte.reports.service import Reports
     from karte.store import Records
     from karte.store.migrate.pending import banner
     from karte.workflow.service import Workflows
@@ -85,6 +86,7 @@ def _create_app(pack: str | Path | None, database_url: str | None,
     service = Records(engine, served)
     app.extensions["karte"] = {"pack": served, "engine": engine, "settings": settings,
                                "records": service, "workflows": Workflows(service),
+                               "reports": Reports(service),
                                "files": _files(service, settings, app.config),
                                "waiting": banner(plan, served)}
     from karte.api import init_app as init_api

@@ -30,11 +30,15 @@ def check(pack_dir: Path | None) -> None:
     """Validate the pack; print every problem; exit 1 when there are any (warnings are
     printed and do not fail)."""
     from karte.meta.load import check_pack
+    from karte.reports.check import plan_problems
 
     settings = Settings.from_env(pack_dir)
     pack, problems = check_pack(settings.pack, max_upload_mb=settings.max_upload_mb)
     if pack is None:
         raise ProblemsError(problems)
+    unrunnable = plan_problems(pack)     # each widget's statement, once, on an empty database
+    if unrunnable:
+        raise ProblemsError(unrunnable)
     for warning in problems:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{settings.pack}: OK — {counted(len(pack.entities), 'entity', 'entities')}, "

@@ -15,13 +15,13 @@ yes/no are shown in their declared order, every one of them while they fit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from karte.meta.conditions import Condition
+from karte.meta.conditions import AllOf, Compare, Condition
 from karte.meta.conditions.model import TEXT_TYPES
 from karte.meta.dashboards import Measure, Widget
 from karte.meta.model import Text
@@ -230,13 +230,35 @@ def _rank(widget: Widget, cell: tuple[Any, Any] | None) -> Any:
 
 
 def _declared(widget: Widget) -> Iterator[str]:
+    """The values shown even when no record has them: yes/no, the options (stages), less
+    those the widget's `where` rules out (an open pipeline shows no won column)."""
     group = widget.group_by
     assert group is not None
     field = group.ref.field
-    if field.type == "boolean":
-        yield from ("true", "false")
-    elif field.type == "enum":
-        yield from field.option_keys
+    keys = (("true", "false") if field.type == "boolean"
+            else field.option_keys if field.type == "enum" else ())
+    ruled_out = _ruled_out(widget.where, group.ref.path)
+    yield from (key for key in keys if not ruled_out(key))
+
+
+def _ruled_out(where: Condition | None, path: str) -> Callable[[str], bool]:
+    """Whether `where` (a comparison, or all of some) rules a value of `path` out."""
+    items = where.items if isinstance(where, AllOf) else (where,) if where else ()
+    tests = [_OUT[c.op](c.value) for c in items
+             if isinstance(c, Compare) and c.ref.path == path and c.op in _OUT]
+    return lambda key: any(test(key) for test in tests)
+
+
+def _keys_of(value: Any) -> set[str]:
+    return {key_of(v) for v in (value if isinstance(value, tuple) else (value,))}
+
+
+_OUT: dict[str, Callable[[Any], Callable[[str], bool]]] = {
+    "=": lambda value: lambda key: key not in _keys_of(value),
+    "in": lambda value: lambda key: key not in _keys_of(value),
+    "!=": lambda value: lambda key: key in _keys_of(value),
+    "not_in": lambda value: lambda key: key in _keys_of(value),
+}
 
 
 def _point(widget: Widget, line: Line, key: str, cell: tuple[Any, Any] | None,

@@ -22,6 +22,7 @@ from karte.auth.users import User
 from karte.fields import MAX_ID
 from karte.files.service import Files
 from karte.meta.model import Entity, Pack
+from karte.reports.service import Reports
 from karte.store import Records
 from karte.workflow.service import Workflows
 
@@ -39,6 +40,10 @@ def records() -> Records:
 
 def workflows() -> Workflows:
     return current_app.extensions["karte"]["workflows"]
+
+
+def reports() -> Reports:
+    return current_app.extensions["karte"]["reports"]
 
 
 def files() -> Files:
