@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -288,3 +290,29 @@ def test_the_schema_lists_the_registrys_kinds_aggs_charts_and_formats():
     assert widget["chart"]["enum"] == list(CHARTS)
     assert widget["format"]["enum"] == list(FORMATS)
     assert set().union(*TAKES.values()) <= set(widget)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+JSON_BLOCK = re.compile(r"^```json\n(.*?)^```", re.M | re.S)
+WIDGETISH = re.compile(r'"widgets"|"kind": "(number|ratio|chart|funnel|list)"')
+
+
+def _doc_examples(name):
+    """The dashboards and widgets the docs show (a block with "…" is a sketch)."""
+    text = (REPO_ROOT / "docs" / name).read_text(encoding="utf-8")
+    return [json.loads(block) for block in JSON_BLOCK.findall(text)
+            if "…" not in block and WIDGETISH.search(block)]
+
+
+@pytest.mark.parametrize("name", ["dashboards.md", "pack-format.md"])
+def test_the_docs_examples_load_on_the_standard_pack(tmp_path, name):
+    examples = _doc_examples(name)
+    assert examples
+    boards = {f"example{n}": item if "widgets" in item else {"widgets": [item]}
+              for n, item in enumerate(examples)}
+    for board in boards.values():
+        board.pop("$schema", None)
+    root = write_pack(tmp_path, {}, None, {"extends": str(REPO_ROOT)}, boards)
+    pack, problems = check_pack(root)
+    assert [str(p) for p in problems] == []
+    assert len(pack.dashboards) >= len(boards)
