@@ -79,14 +79,15 @@ def test_resolved_tickets_have_the_time_they_were_resolved(standard):
                if t["status"] not in ("resolved",))
 
 
-def test_open_records_entered_their_stage_lately_and_others_span_a_year(standard):
+def test_open_records_are_mostly_within_their_stage_limits_and_others_span_a_year(standard):
     _, rows, history = standard
+    records, _, _ = standard
     now = dt.datetime.now(dt.UTC)
-    open_deals = [d for d in rows["deal"] if d["stage"] not in ("won", "lost")]
-    assert open_deals
-    for deal in open_deals:
-        entered = _utc(history[("deal", deal["id"])][-1]["at"])
-        assert now - entered <= dt.timedelta(days=1, minutes=5)
+    limits = {s.key: s.max_days for s in records.pack.workflows["ticket_flow"].stages}
+    timed = [t for t in rows["ticket"] if limits[t["status"]]]
+    late = [t for t in timed if now - _utc(history[("ticket", t["id"])][-1]["at"])
+            > dt.timedelta(days=limits[t["status"]])]
+    assert timed and len(late) <= len(timed) * 0.3     # mostly within max_days, not never
     made = [_utc(c["created_at"]) for c in rows["customer"]]
     assert max(made) - min(made) > dt.timedelta(days=200)
     assert min(made) >= now - dt.timedelta(days=366)

@@ -9,8 +9,8 @@ gets a timeline drawn from the random generator of the run (a seed gives the sam
   time in the last year, then walked its path: each stage took a while — within the
   stage's `max_days` mostly, else a few days (exponentially spread, capped at
   `LONGEST`);
-- a record still open walked its path the same way, but entered its current stage in the
-  last day (boards look like a working week, not a backlog of overdue cards);
+- a record still open walked its path the same way and is part way through its stay in
+  its current stage (overdue only as often as a stay runs past `max_days`);
 - a record without a workflow was created at any time in the last year.
 
 The `set` actions of the stages it entered resolve `$today` and `$now` at the time it
@@ -77,7 +77,8 @@ def draw(placements: Sequence[Placement], now: dt.datetime, rng: random.Random) 
     if any(p.stage.final for p in placements) or not placements:
         created = now - walked - (YEAR - min(walked, YEAR)) * rng.random()
     else:
-        created = now - walked - DAY * rng.random()
+        current = max((_stay(p.stage, rng) for p in placements), default=DAY)
+        created = now - walked - current * rng.random()
     created = created.replace(microsecond=0)
     return Timeline(created, tuple(tuple(created + step for step in steps)
                                    for steps in offsets))

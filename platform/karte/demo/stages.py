@@ -1,7 +1,9 @@
 """Where a demo record sits in each pipeline, and what getting there left on it.
 
-Records are spread over the stages of each workflow (fewer further on, some closed) so
-boards look like a working week. A record placed in a stage is treated as having walked
+Records are spread over the stages of each workflow: most of them closed (`CLOSED`: the
+history a dashboard counts, deals won and lost over the year, tickets resolved — a desk
+closes most of what it opens), the others open, fewer further on, so boards look like a
+working week. A record placed in a stage is treated as having walked
 there from the initial stage: through every open stage in between for an open stage or
 for the first final stage (a won deal went through the whole pipeline), through a random
 part of the pipeline for a later final stage (a deal is lost at any point). So:
@@ -26,6 +28,8 @@ from karte.meta.conditions import Context
 from karte.meta.model import Entity, Pack, Stage, Workflow
 from karte.workflow import actions
 
+CLOSED = 0.8    # the share of records of a workflow placed in a final stage
+
 
 @dataclass(frozen=True)
 class Placement:
@@ -46,15 +50,17 @@ class Placement:
 
 
 def place(workflow: Workflow, rng: random.Random, at_start: bool = False) -> Placement:
-    """A stage for a new demo record: weighted towards the start of the pipeline, some
-    closed; the initial stage when `at_start`."""
+    """A stage for a new demo record: a final one (each alike) `CLOSED` of the time, else an
+    open one weighted towards the start of the pipeline; the initial stage when
+    `at_start`."""
     stages = workflow.stages
     initial = workflow.stage(workflow.initial)
     if at_start:
         return Placement(workflow, (initial,))
     opens = [s for s in stages if not s.final]
-    weights = [len(opens) - opens.index(s) if not s.final else max(1, len(opens) // 2)
-               for s in stages]
+    finals = len(stages) - len(opens)
+    closing = sum(range(len(opens) + 1)) * CLOSED / (1 - CLOSED) / max(finals, 1)
+    weights = [len(opens) - opens.index(s) if not s.final else closing for s in stages]
     target = rng.choices(stages, weights=weights)[0]
     return Placement(workflow, _path(workflow, initial, target, rng))
 
