@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from karte.meta.conditions import AllOf, Compare, Condition
 from karte.meta.conditions.model import TEXT_TYPES
-from karte.meta.dashboards import Measure, Widget
+from karte.meta.dashboards import GroupBy, Measure, Widget
 from karte.meta.model import Text
 from karte.reports import aggregates
 from karte.reports.conditions import (
@@ -107,13 +107,19 @@ def _key(frame: Frame, widget: Widget, line: Line, source: Any,
     """(FROM, key expression, label expression or NULL) of a series' groups."""
     group = widget.group_by
     assert group is not None
-    table = frame.table
     if group.bucket is not None:
         edges = bucketed(widget, today)
         name, zone = dated(widget, line), frame.store.pack.timezone
         whens = [(frame.clause(before(frame.entity, name, b.end, zone)), i)
                  for i, b in enumerate(edges)]
         return source, sa.case(*whens, else_=len(edges) - 1), NO_LABEL
+    return grouped(frame, group, source)
+
+
+def grouped(frame: Frame, group: GroupBy, source: Any) -> tuple[Any, Any, Any]:
+    """(FROM, key expression, label expression or NULL) of a group that is a field's or
+    a one-hop path's value (not a date bucket): the list summaries group the same way."""
+    table = frame.table
     ref = group.ref
     column: Any
     if ref.link is not None and ref.target is not None:
@@ -124,10 +130,10 @@ def _key(frame: Frame, widget: Widget, line: Line, source: Any,
         column = table.c[ref.field.name]
     if ref.field.type in TEXT_TYPES:
         column = sa.func.nullif(column, "")
-    return _labelled(frame, source, column, ref.field.type, ref.field.to)
+    return labelled(frame, source, column, ref.field.type, ref.field.to)
 
 
-def _labelled(frame: Frame, source: Any, column: Any, kind: str,
+def labelled(frame: Frame, source: Any, column: Any, kind: str,
               to: str | None) -> tuple[Any, Any, Any]:
     if kind == "user":
         users = frame.store.users.alias()
