@@ -178,3 +178,43 @@ def test_reached_in_python_judges_by_the_current_stage(sales):
     assert not evaluate(reached, {"stage": "new"}, ctx, lambda e, i: None)
     ids = {r["title"] for r in sales.records.query("deal", reached)}
     assert ids == {"A", "B", "C", "D", "F"}      # C moved on to lost, but was in proposal
+
+
+def test_stage_charts_read_the_board_counters_and_agree_with_the_records(sales, monkeypatch):
+    """A stage chart with nothing narrowing it is read from the counters; the answer is
+    the one grouping the records gives, a deal without a stage included."""
+    from karte.reports import counters
+    from karte.store import stage_totals
+
+    deal = sales.records.store.table("deal")
+    with sales.engine.begin() as conn:     # a stage emptied behind the service's back
+        conn.execute(deal.update().where(deal.c.id == sales.ids["D"]).values(stage=None))
+        stage_totals.rebuild(conn, sales.pack, sales.records.store.tables)
+    board = sales.board(
+        sales.widget("chart", "sum", chart="bar", group_by=sales.group("stage"),
+                     measure=sales.measure("sum", "amount")),
+        sales.widget("chart", "open", chart="bar", group_by=sales.group("stage"),
+                     measure=sales.measure("count"),
+                     where={"field": "stage", "op": "not_in", "value": ["won", "lost"]}))
+    frame = sales.reports.frame(board.widget("sum"), None)
+    assert counters.statement(frame, board.widget("sum")) is not None
+    kept = {name: values(sales.run(board, name)) for name in ("sum", "open")}
+    assert kept == {"sum": {"new": Decimal("0.00"), "proposal": Decimal("0.00"),
+                            "won": Decimal("360.50"), "lost": Decimal("40.00"),
+                            "": Decimal("300.00")},
+                    "open": {"new": 1, "proposal": 0, "": 1}}
+    monkeypatch.setattr(counters, "statement", lambda frame, widget: None)
+    assert {name: values(sales.run(board, name)) for name in ("sum", "open")} == kept
+    counts_match(sales, board, "open")
+
+
+def test_a_list_says_when_more_records_match_than_it_counts(sales, monkeypatch):
+    from karte.reports import lists
+
+    monkeypatch.setattr(lists, "CAP", 3)
+    board = sales.board(sales.widget("list", "all", sort="title", limit=2))
+    result = sales.run(board, "all")
+    assert (result.total, result.capped, [r["title"] for r in result.rows]) == (3, True,
+                                                                                ["A", "B"])
+    monkeypatch.setattr(lists, "CAP", 6)
+    assert (sales.run(board, "all").total, sales.run(board, "all").capped) == (6, False)

@@ -25,7 +25,7 @@ from karte.meta.conditions import AllOf, Compare, Condition
 from karte.meta.conditions.model import TEXT_TYPES
 from karte.meta.dashboards import GroupBy, Measure, Widget
 from karte.meta.model import Text
-from karte.reports import aggregates
+from karte.reports import aggregates, counters
 from karte.reports.conditions import (
     before,
     every,
@@ -170,6 +170,9 @@ def _branch(frame: Frame, widget: Widget, index: int, line: Line,
 
 
 def statement(frame: Frame, widget: Widget, today: dt.date) -> sa.Select[Any] | Any:
+    kept = counters.statement(frame, widget)
+    if kept is not None:
+        return kept
     series = lines(widget)
     branches = [_branch(frame, widget, i, line, today) for i, line in enumerate(series)]
     group = widget.group_by

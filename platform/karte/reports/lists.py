@@ -1,5 +1,6 @@
 """List widgets: the first `limit` records meeting the widget's `where` and range, in its
-sort, and how many there are in all (a window count in the same statement)."""
+sort (the list page's order, so "See all" opens on the same rows), and how many there are,
+counted up to CAP (then "1000+", as related lists say it)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from karte.reports.conditions import every, within
 from karte.reports.frame import Frame
 from karte.reports.periods import period
 from karte.store.field_rights import hidden
+from karte.store.records.query import order_by
+
+CAP = 1000
 
 
 def counted(frame: Frame, widget: Widget, today: dt.date) -> Condition | None:
@@ -37,18 +41,21 @@ def columns(frame: Frame, widget: Widget) -> list[str]:
 
 
 def statement(frame: Frame, widget: Widget, today: dt.date) -> sa.Select[Any]:
-    table = frame.table
-    sort = sort_of(frame, widget)
-    column = table.c[sort.lstrip("-")]
-    order = column.desc() if sort.startswith("-") else column.asc()
+    """The first rows in the list page's own order, and how many match, counted no
+    further than CAP + 1 (a scalar subquery: the count stops early on a big table)."""
+    table, rows = frame.table, frame.rows(counted(frame, widget, today))
     chosen = [table.c[name] for name in columns(frame, widget)]
-    return (sa.select(*chosen, sa.func.count().over().label("_total"))
-            .where(*frame.rows(counted(frame, widget, today)))
-            .order_by(sa.nulls_last(order), table.c.id).limit(widget.limit))
+    matching = sa.select(table.c.id).where(*rows).limit(CAP + 1).subquery()
+    total = sa.select(sa.func.count()).select_from(matching).scalar_subquery()
+    order = order_by(frame.store, frame.entity, sort_of(frame, widget), frame.actor)
+    return (sa.select(*chosen, total.label("_total")).where(*rows)
+            .order_by(*order).limit(widget.limit))
 
 
-def result(frame: Frame, widget: Widget, rows: list[Any]) -> tuple[tuple[dict[str, Any], ...],
-                                                                     int]:
+def result(frame: Frame, widget: Widget, rows: list[Any]
+           ) -> tuple[tuple[dict[str, Any], ...], int, bool]:
+    """The rows, the total (at most CAP) and whether there are more than CAP."""
     names = columns(frame, widget)
-    total = int(rows[0]._total) if rows else 0
-    return tuple({name: row._mapping[name] for name in names} for row in rows), total
+    found = int(rows[0]._total) if rows else 0
+    return (tuple({name: row._mapping[name] for name in names} for row in rows),
+            min(found, CAP), found > CAP)

@@ -43,7 +43,8 @@ class Result:
     denominator: Any = None
     series: tuple[SeriesResult, ...] = ()   # chart (one or more), funnel (one)
     rows: tuple[dict[str, Any], ...] = ()   # list: the records, fields the actor may see
-    total: int | None = None     # list: how many match ("See all")
+    total: int | None = None     # list: how many match ("See all"), at most lists.CAP
+    capped: bool = False         # list: more than that match ("1000+")
     truncated: bool = False      # chart: there were more groups than `limit`
 
 

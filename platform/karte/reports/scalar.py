@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from karte.meta.conditions import Condition
+from karte.meta.conditions import AllOf, Compare, Condition, Ref
 from karte.meta.dashboards import Measure, Widget
 from karte.reports import aggregates
 from karte.reports.conditions import every, measured_where, within
@@ -81,6 +81,9 @@ def statement(frame: Frame, widget: Widget, today: dt.date) -> tuple[sa.Select[A
                  for span in (current, before) for m in measures]
     source, values = frame.measured([c.measure for c in cells])
     rows = frame.rows(common)
+    shared = _shared_options(cells)
+    if shared is not None:
+        rows.append(frame.clause(shared))
     columns: list[Any] = []
     for index, cell in enumerate(cells):
         value = values.get(index)
@@ -98,6 +101,33 @@ def statement(frame: Frame, widget: Widget, today: dt.date) -> tuple[sa.Select[A
     if all(cell.measure.agg == "median" for cell in cells):
         return labelled, cells      # scalar subqueries only: one row, no FROM of its own
     return labelled.select_from(source).where(*rows), cells
+
+
+def _options(condition: Condition | None) -> tuple[Ref, set[Any]] | None:
+    """The option field a condition keeps to some values of (`stage = won`, `stage in
+    [won, lost]`, at its top level), and those values."""
+    items = condition.items if isinstance(condition, AllOf) else (condition,)
+    for item in items:
+        if (isinstance(item, Compare) and item.op in ("=", "in") and item.ref.link is None
+                and item.ref.field.type == "enum"):
+            return item.ref, set(item.value if item.op == "in" else (item.value,))
+    return None
+
+
+def _shared_options(cells: list[Cell]) -> Condition | None:
+    """`field in (every value any cell keeps to)` when every cell keeps one option field
+    to some values: implied by the cells, it lets the database read a (stage, date) index
+    for a ratio of won / (won or lost) this quarter."""
+    found = [_options(cell.condition) for cell in cells]
+    if len(cells) < 2 or any(f is None for f in found):
+        return None
+    refs = {f[0].path for f in found if f is not None}
+    if len(refs) != 1:
+        return None
+    values = sorted(set().union(*(f[1] for f in found if f is not None)), key=str)
+    first = found[0]
+    assert first is not None
+    return Compare(first[0], "in", tuple(values))
 
 
 def values(row: Any, cells: list[Cell]) -> list[Any]:

@@ -158,8 +158,8 @@ def _funnel(conn: sa.Connection, frame: Frame, dashboard: Dashboard, widget: Wid
 
 def _list(conn: sa.Connection, frame: Frame, dashboard: Dashboard, widget: Widget) -> Result:
     rows = list(conn.execute(lists.statement(frame, widget, frame.context.today)))
-    found, total = lists.result(frame, widget, rows)
-    return Result(dashboard, widget, rows=found, total=total)
+    found, total, capped = lists.result(frame, widget, rows)
+    return Result(dashboard, widget, rows=found, total=total, capped=capped)
 
 
 _RUNNERS = {"number": _number, "ratio": _number, "chart": _chart, "funnel": _funnel,

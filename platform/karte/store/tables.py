@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from karte.fields import BIGINT, JSON, TYPES, UTCDateTime
 from karte.meta.model import Entity, Field, Pack
-from karte.store import import_tables, stage_times
+from karte.store import dashboard_indexes, import_tables, stage_times
 
 ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 AUTO_INDEXED = frozenset({"link", "user", "enum"})
@@ -393,5 +393,6 @@ def build_metadata(pack: Pack, dialect: str | None = None) -> sa.MetaData:
         for field in entity.fields.values():
             if field.type == "links":
                 _junction(metadata, entity, field)
+    dashboard_indexes.add(metadata, pack, index_name)
     _defer_cycle_keys(metadata)
     return metadata
