@@ -68,6 +68,16 @@ def test_stage_history_walks_forward_and_counts_the_time_in_each_stage(standard)
             assert after["seconds_in_previous"] == int(seconds) > 0
 
 
+def test_a_record_entered_its_stage_when_its_history_says(standard):
+    records, rows, history = standard
+    table = records.store.table(records.pack.entities["ticket"])
+    with records.engine.connect() as conn:
+        entered = dict(conn.execute(sa.select(table.c.id, table.c._status_at)).all())
+    assert len(entered) == len(rows["ticket"])
+    for id, at in entered.items():
+        assert _utc(at) == _utc(history[("ticket", id)][-1]["at"])
+
+
 def test_resolved_tickets_have_the_time_they_were_resolved(standard):
     _, rows, history = standard
     resolved = [t for t in rows["ticket"] if t["status"] == "resolved"]

@@ -15,9 +15,9 @@ gets a timeline drawn from the random generator of the run (a seed gives the sam
 
 The `set` actions of the stages it entered resolve `$today` and `$now` at the time it
 entered them (a deal won in March has its close date in March), and once saved the
-record's created_at / updated_at, its stage history (one row per stage on its path, with
-the seconds spent in the previous one) and its "create" audit row are moved to those
-times.
+record's created_at / updated_at, when it entered its current stage (`_<field>_at`, what
+"overdue" reads), its stage history (one row per stage on its path, with the seconds spent
+in the previous one) and its "create" audit row are moved to those times.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Stage
+from karte.store import stage_times
 from karte.store.records.moves import move_row
 from karte.store.records.store import Store
 
@@ -103,14 +105,22 @@ def moves(entity: Entity, id: int, placements: Sequence[Placement], timeline: Ti
 def backdate(conn: sa.Connection, store: Store, entity: Entity,
              made: Sequence[tuple[int, Sequence[Placement], Timeline, int | None]]) -> None:
     """Move the saved records `made` (id, placements, timeline, mover) to their timelines:
-    created_at / updated_at, the "create" audit row, the stage history."""
+    created_at / updated_at, when they entered their stages, the "create" audit row, the
+    stage history."""
     if not made:
         return
     table, audit = store.table(entity), store.tables["karte_audit"]
     history = store.tables["karte_stage_move"]
+    fields = [p.workflow.field for p in made[0][1]]    # every record: the entity's workflows
+    entered: dict[str, Any] = {stage_times.column_name(f): sa.bindparam(f"_in{i}")
+                               for i, f in enumerate(fields)}
     conn.execute(table.update().where(table.c.id == sa.bindparam("_id"))
-                 .values(created_at=sa.bindparam("_created"), updated_at=sa.bindparam("_last")),
-                 [{"_id": id, "_created": t.created, "_last": t.last} for id, _, t, _ in made])
+                 .values(created_at=sa.bindparam("_created"), updated_at=sa.bindparam("_last"),
+                         **entered),
+                 [{"_id": id, "_created": t.created, "_last": t.last,
+                   **{f"_in{i}": times[-1] if times else t.created
+                      for i, times in enumerate(t.entered)}}
+                  for id, _, t, _ in made])
     conn.execute(audit.update().where(audit.c.entity == entity.name,
                                       audit.c.record_id == sa.bindparam("_id"),
                                       audit.c.action == "create")
