@@ -24,7 +24,9 @@ FILES: dict[str, object] = {
     "pack.json": CASE["pack"],
     **{f"entity_defs/{name}.json": body for name, body in CASE["entities"].items()},
     **{f"workflows/{name}.json": body for name, body in CASE["workflows"].items()},
+    **{f"dashboards/{name}.json": body for name, body in CASE["dashboards"].items()},
 }
+FOLDERS = ("entity_defs", "workflows", "dashboards")
 
 
 def _strings(value: object) -> set[str]:
@@ -116,7 +118,7 @@ def mutated_files(draw) -> dict[str, str]:
 def test_checking_a_mangled_pack_never_raises(files):
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        for sub in ("entity_defs", "workflows"):
+        for sub in FOLDERS:
             (root / sub).mkdir()
         for name, text in files.items():
             (root / name).write_text(text, encoding="utf-8")

@@ -80,7 +80,9 @@ def _entity(widget: Widget) -> tuple[Entity | None, list[Problem]]:
             return None, [widget.at(("workflow",), f'no workflow "{flow}"'
                                     f"{did_you_mean(str(flow), ctx.raw.workflows)}; a "
                                     "funnel's steps are a workflow's stages", "DSH036")]
-        owner = ctx.raw.workflows[flow].data.get("entity")
+        if flow not in ctx.pack.workflows:
+            return None, []                 # its own file's problems say why
+        owner = ctx.pack.workflows[flow].entity
         if name is not None and name != owner:
             return None, [widget.at(("entity",), f'workflow "{flow}" moves {owner} records, '
                                     f'not {name}; leave "entity" out of a funnel', "DSH025")]
