@@ -127,3 +127,10 @@ def test_date_buckets_are_named_as_the_language_writes_them(size, en, ja):
 
     assert figures.bucket(start, size, EN) == en
     assert figures.bucket(start, size, JA) == ja
+
+
+@pytest.mark.parametrize(("top", "axis"), [(0, 2), (1, 2), (3, 4), (7, 8), (11, 20),
+                                           (41, 60), (250, 400)])
+def test_an_axis_of_counts_is_halved_into_whole_numbers(top, axis):
+    assert charts.nice(top, whole=True) == axis
+    assert (axis / 2).is_integer()

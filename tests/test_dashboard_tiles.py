@@ -1,11 +1,10 @@
-"""A dashboard tile drawn from a result built by hand (the shape karte.reports returns):
+"""A dashboard tile drawn from a result built by hand (karte.reports.results):
 what a manager reads, where every mark links, and that charts are accessible SVG — in
 English and Japanese. The tiles of real dashboards over real records: test_web_dashboards."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,39 +15,9 @@ from flask import render_template
 
 from karte.meta.dashboards import Dashboard, GroupBy, Measure, Range, Series, Widget
 from karte.meta.model import Text
+from karte.reports.results import Point, Result, SeriesResult
 from karte.web.tiles import tile
 from tests.test_web_board import ENTITIES, PIPELINE, ROLES
-
-
-@dataclass(frozen=True)
-class Point:
-    key: str
-    label: Any
-    value: Any
-    start: dt.date | None = None
-
-
-@dataclass(frozen=True)
-class SeriesResult:
-    label: Any
-    points: tuple[Point, ...]
-
-
-@dataclass(frozen=True)
-class Result:
-    """The contract's karte.reports.results.Result, field for field."""
-
-    dashboard: Dashboard
-    widget: Widget
-    value: Any = None
-    previous: Any = None
-    change: float | None = None
-    numerator: Any = None
-    denominator: Any = None
-    series: tuple[SeriesResult, ...] = ()
-    rows: tuple[dict, ...] = ()
-    total: int | None = None
-    truncated: bool = False
 
 
 @pytest.fixture
@@ -124,10 +93,11 @@ def test_every_bar_links_to_its_records_and_the_chart_is_described(app):
     soup = draw(app, Result(board(w), w, series=(SeriesResult(None, points),)), "ja")
 
     svg = soup.select_one("svg.chart-svg")
-    assert svg["role"] == "img"
-    title, desc = (soup.find(id=i) for i in svg["aria-labelledby"].split())
+    assert svg["role"] == "group"              # of links: an "img" may hold no link
+    title, desc = soup.find(id=svg["aria-labelledby"]), soup.find(id=svg["aria-describedby"])
     assert title.name == "title" and "新規: ￥300" in desc.get_text()
     bars = svg.select("a rect.bar")
+    assert [b.parent["aria-label"] for b in bars] == ["新規: ￥300", "受注: ￥100", "値なし: ￥0"]
     assert [drill(b.parent["href"])[1]["at"] for b in bars] == [["new"], ["won"], [""]]
     assert [b["width"] for b in bars] == ["60.00%", "20.00%", "0.00%"]
     assert svg.select_one("line.target")["x1"] == "100.00%"

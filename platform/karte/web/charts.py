@@ -48,18 +48,23 @@ class Slice:
     share: float        # 0..1
 
 
-def nice(top: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 × 10^k at or above `top` (1 when there is nothing)."""
+def nice(top: float, whole: bool = False) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above `top` (1 when there is nothing);
+    for `whole` numbers (counts) one whose half is whole too: 2, 4, 6, 8, 10, 20, 40 …"""
+    if whole:
+        return float(next(step * 10 ** k for k in range(19) for step in (2, 4, 6, 8, 10)
+                          if step * 10 ** k >= top))
     if top <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(top))
     return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= top)
 
 
-def scale(series: Sequence[Values], target: float | None = None) -> float:
+def scale(series: Sequence[Values], target: float | None = None,
+          whole: bool = False) -> float:
     """The top of the value axis: every value and the target fit under it."""
     found = [abs(v) for values in series for v in values if v is not None]
-    return nice(max([*found, abs(target or 0)], default=0))
+    return nice(max([*found, abs(target or 0)], default=0), whole)
 
 
 def ticks(top: float) -> list[Tick]:

@@ -343,7 +343,9 @@ def colour_class(colour: str) -> str:
 
 
 def theme_css() -> Response:
-    """One class per colour the pack's options and stages use."""
+    """One class per colour the pack's options and stages use: a pale tint behind text
+    of the colour darkened enough (55 % of it) to read on the tint, amber and yellow too
+    (WCAG's 4.5:1, which axe checks on every page)."""
     from karte.web import registry
 
     colours = {colour_class(c) for e in registry().entities.values()
@@ -351,7 +353,7 @@ def theme_css() -> Response:
     colours |= {colour_class(s.color) for w in registry().workflows.values()
                 for s in w.stages if s.color}
     css = "".join(f".c-{c}{{background:#{c}22;border-color:#{c}88;"
-                  f"color:color-mix(in srgb,#{c} 65%,#000)}}\n" for c in sorted(colours))
+                  f"color:color-mix(in srgb,#{c} 55%,#000)}}\n" for c in sorted(colours))
     response = Response(css, mimetype="text/css")
     response.cache_control.max_age = 300
     return response
@@ -382,7 +384,7 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals():
         from karte.store.lookup import can_read
-        from karte.web import records
+        from karte.web import dashboards, records
 
         pack, user = registry(), actor()
         store = records().store
@@ -390,6 +392,7 @@ def init_app(app: Flask) -> None:
                     and user is not None and can_read(store, e.name, user)]
         boards = [w for w in pack.workflows.values() if any(e.name == w.entity
                                                              for e in readable)]
+        shown = dashboards.visible() if user is not None else []
         return {"pack": pack, "locale": locale(), "pack_locale": pack.locale, "user": user,
                 "nav_entities": readable, "nav_boards": boards,
-                "nav_groups": nav.menu(pack, readable, boards)}
+                "nav_groups": nav.menu(pack, readable, boards, shown)}

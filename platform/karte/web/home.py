@@ -3,7 +3,8 @@
 Home is the signed-in user's work queue (`karte.web.work_queue`, docs/home.md): their
 open to-dos (overdue, today, the coming week), their records that need action (overdue in
 their stage, waiting in an open stage), what other people changed on their records, and
-the boards with their per-stage counts. Search asks every readable entity's list search
+the boards with their per-stage counts — and, under that, the first dashboard their role
+may open (karte.web.dashboards). Search asks every readable entity's list search
 for a few matches and how many there are.
 """
 
@@ -18,7 +19,16 @@ from karte.meta.model import SYSTEM_FIELD_DEFS, Entity
 from karte.store.audit import ACTION_RUN
 from karte.store.field_rights import hidden
 from karte.store.lookup import can_read
-from karte.web import actor, records, registry, render, text, work_queue, workflows
+from karte.web import (
+    actor,
+    dashboards,
+    records,
+    registry,
+    render,
+    text,
+    work_queue,
+    workflows,
+)
 from karte.web.display import references_of
 from karte.web.field_access import seen
 
@@ -130,10 +140,12 @@ def index():
     action = work_queue.needs_action()
     todos, waiting = _todo_groups(work_queue.todos()), _queue_groups(action["waiting"])
     _referenced(todos, waiting)
+    first = next(iter(dashboards.visible()), None)
     return render("home.html", todos=todos,
                   late=action["late"], waiting=waiting,
                   changed=_changed(), boards=_boards(readable),
-                  when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP, today=work_queue.today())
+                  when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP, today=work_queue.today(),
+                  dashboard=first, tiles=dashboards.tiles(first) if first else [])
 
 
 @blueprint.route("/search", methods=["GET"])

@@ -79,6 +79,7 @@ class ListQuery:
     base: Any = None                  # the declared view's (parsed) condition
     entity_name: str = ""
     late: Workflow | None = None      # `late=<workflow>`: too long in their stage of it
+    drilled: Any = None               # `drill=`: a dashboard's records (web/list_drill.py)
 
     def raw(self) -> list[dict[str, Any]]:
         found = [f.condition() for f in self.filters]
@@ -90,7 +91,8 @@ class ListQuery:
         """The condition of the filters (raw, SPEC §5), with the declared view's parsed
         condition when a view is chosen, and "too long in the stage" with `late`."""
         raw = self.raw()
-        parts = [part for part in (self.base, self.overdue()) if part is not None]
+        drilled = self.drilled.condition if self.drilled is not None else None
+        parts = [part for part in (self.base, self.overdue(), drilled) if part is not None]
         if not parts:
             return {"all": raw} if raw else None
         if raw:
@@ -120,7 +122,7 @@ class ListQuery:
     def narrowed(self) -> bool:
         """Search or filters hide some records (the empty state offers to clear them)."""
         return bool(self.q.strip() or self.filters or self.mine or self.base is not None
-                    or self.late is not None)
+                    or self.late is not None or self.drilled is not None)
 
     @property
     def cleared(self) -> bool:
@@ -129,7 +131,8 @@ class ListQuery:
 
     def args(self, **changes: Any) -> list[tuple[str, str]]:
         """The canonical parameters (empty ones dropped), with `q`/`sort`/`page` (and
-        `view`, `saved`, `cols`, `mine`) changed."""
+        `view`, `saved`, `cols`, `mine`, `late`) changed; `drill=None` drops the drill."""
+        drilled = changes.pop("drill", self.drilled)
         state = {"view": self.view or None, "saved": self.saved, "q": self.q.strip() or None,
                  "sort": self.sort, "page": self.page,
                  "cols": ",".join(self.columns) or None, "mine": "1" if self.mine else None,
@@ -137,7 +140,8 @@ class ListQuery:
         state["page"] = page_param(state["page"]) if state["page"] is not None else None
         pairs = [(key, str(state[key])) for key in STATE_KEYS
                  if state.get(key) not in (None, "")]      # page 1 is None already
-        return pairs + [(f.param, f.value) for f in self.filters]
+        kept = drilled.pairs() if drilled is not None else []
+        return pairs + kept + [(f.param, f.value) for f in self.filters]
 
     def state(self) -> str:
         """What a saved view keeps: every parameter but the page and the saved view."""
@@ -164,6 +168,7 @@ def fitting_ops(field: Field) -> list[str]:
 
 def parse(entity: Entity, args: MultiDict) -> ListQuery:
     """The list query from request arguments; InvalidQuery names every bad parameter."""
+    from karte.web import list_drill
     from karte.web.list_pickers import resolved
 
     args = resolved(entity, args)     # a type-ahead filter's typed title → its record
@@ -190,7 +195,8 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
     mine = entity.owner_field if args.get("mine", "").strip().lower() in YES else None
     return ListQuery(args.get("q", "").strip(), sort, page, tuple(filters), columns,
                      view.name if view else "", saved, mine,
-                     view.where if view else None, entity.name, late)
+                     view.where if view else None, entity.name, late,
+                     list_drill.parse(entity, args))
 
 
 def declared_views(entity: Entity) -> tuple[ListView, ...]:

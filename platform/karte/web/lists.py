@@ -139,6 +139,7 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                   select_all=select_all, state=query.state(),
                   clear_url=url_for("lists.index", entity=entity.name),
                   unlate_url=_link(entity, query, late=None, page=None),
+                  undrill_url=_link(entity, query, drill=None, page=None),
                   mine_field=entity.owner_field)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from flask import url_for
@@ -18,6 +19,7 @@ from markupsafe import Markup, escape
 
 from karte.meta.dashboards import Dashboard, Measure, Widget
 from karte.meta.model import Entity
+from karte.reports.results import Point, Result, SeriesResult
 from karte.web import charts, figures, registry, text
 from karte.web.display import references
 from karte.web.field_access import seen
@@ -50,6 +52,12 @@ class Tile:
     parts: dict[str, Any] = field(default_factory=dict)   # what the kind's template shows
 
     @property
+    def wide(self) -> bool:
+        """Declared `wide`, or a list of more than three columns besides its title (it
+        would be cramped in half the page)."""
+        return self.widget.wide or len(self.parts.get("columns", ())) > 3
+
+    @property
     def empty_text(self) -> str:
         return empty_text(self.widget)
 
@@ -80,8 +88,8 @@ def drill_url(dashboard: Dashboard, widget: Widget, at: str | None = None, serie
     return url_for("lists.index", entity=entity, **args)
 
 
-def tile(result: Any) -> Tile:
-    """The tile of one result (a `karte.reports.results.Result`)."""
+def tile(result: Result) -> Tile:
+    """The tile of one widget's result."""
     dashboard, widget = result.dashboard, result.widget
     made = Tile(dashboard, widget, text(widget.label),
                 url_for("dashboards.widget", name=dashboard.name, widget=widget.name),
@@ -115,12 +123,15 @@ PERIODS: dict[str, Callable[[], str]] = {
     "last_90_days": lambda: _("Last 90 days"), "last_12_months": lambda: _("Last 12 months")}
 
 
-def say(widget: Widget, value: Any, fmt: str | None = None, fraction: bool = False) -> str:
+def say(widget: Widget, value: Any, fmt: str | None = None) -> str:
+    """A value in the widget's format (or `fmt`); a ratio's own values — it and its
+    target — are shares (0.25 is 25 %)."""
+    fraction = fmt is None and widget.kind == "ratio"
     return figures.number(value, fmt or widget.format, here().locale, registry().currency,
                           fraction)
 
 
-def _number(made: Tile, result: Any) -> None:
+def _number(made: Tile, result: Result) -> None:
     widget = made.widget
     made.empty = result.value is None
     made.parts = {"value": say(widget, result.value), "change": None, "target": None}
@@ -146,23 +157,25 @@ def _part_format(widget: Widget, measure: Measure | None) -> str:
     return "money" if kind == "money" and measure and measure.agg != "count" else "number"
 
 
-def _ratio(made: Tile, result: Any) -> None:
+def _ratio(made: Tile, result: Result) -> None:
     widget = made.widget
     made.empty = not result.denominator
     made.parts = {
-        "value": say(widget, result.value, fraction=widget.format == "percent"),
+        "value": say(widget, result.value), "target": None,
         "numerator": say(widget, result.numerator, _part_format(widget, widget.numerator)),
         "denominator": say(widget, result.denominator,
                            _part_format(widget, widget.denominator)),
         "numerator_href": drill_url(made.dashboard, widget, part="numerator"),
         "denominator_href": drill_url(made.dashboard, widget, part="denominator")}
+    if widget.target is not None:
+        made.parts["target"] = _target(widget, result.value)
     link = Markup('<a href="{}">{}</a>').format
     made.parts["said"] = Markup(escape(_("%(part)s of %(whole)s"))) % {
         "part": link(made.parts["numerator_href"], made.parts["numerator"]),
         "whole": link(made.parts["denominator_href"], made.parts["denominator"])}
 
 
-def point_label(widget: Widget, point: Any, short: bool = False) -> str:
+def point_label(widget: Widget, point: Point, short: bool = False) -> str:
     """A point's words: its option, stage, record or user; a date bucket by its start;
     "No value" for the records without one."""
     if point.label is not None:
@@ -175,7 +188,7 @@ def point_label(widget: Widget, point: Any, short: bool = False) -> str:
     return _("No value")
 
 
-def categories(made: Tile, series: tuple[Any, ...]) -> list[Category]:
+def categories(made: Tile, series: tuple[SeriesResult, ...]) -> list[Category]:
     """The chart's categories across its series (by key, in the first series' order,
     keys only later series have after them)."""
     widget = made.widget
@@ -200,13 +213,13 @@ def _clip(label: str) -> str:
     return label if len(label) <= MAX_LABEL else label[:MAX_LABEL - 1] + "…"
 
 
-def _chart(made: Tile, result: Any) -> None:
+def _chart(made: Tile, result: Result) -> None:
     widget = made.widget
     cats = categories(made, result.series)
     values = [[c.values[i] for c in cats] for i in range(len(result.series))]
     made.empty = not any(v for vs in values for v in vs)
     target = float(widget.target) if widget.target is not None else None
-    top = charts.scale(values, target)
+    top = charts.scale(values, target, whole=_whole(widget, result.series))
     dated = widget.group_by is not None and widget.group_by.bucket is not None
     shape = "pie" if widget.chart == "pie" else (
         "line" if widget.chart == "line" else ("columns" if dated else "rows"))
@@ -222,6 +235,14 @@ def _chart(made: Tile, result: Any) -> None:
     if shape == "pie":
         made.parts["share_texts"] = [figures.percent(s.share * 100, here().locale) if s
                                      else "" for s in made.parts["slices"]]
+
+
+def _whole(widget: Widget, series: tuple[SeriesResult, ...]) -> bool:
+    """Counts (and only whole numbers) get an axis of whole numbers: no "0.5 deals"."""
+    return all(isinstance(p.value, int) or (isinstance(p.value, Decimal)
+                                            and p.value == p.value.to_integral())
+               for one in series for p in one.points if p.value is not None) \
+        and widget.format == "number"
 
 
 def group_label(widget: Widget) -> str:
@@ -270,7 +291,9 @@ def _line(values: list[list[float | None]], top: float) -> dict[str, Any]:
 
 def _axis(values: list[list[float | None]], top: float) -> dict[str, Any]:
     count = len(values[0]) if values else 0
-    return {"ticks": charts.ticks(top), "labelled": charts.labelled(count),
+    labelled = charts.labelled(count)
+    return {"ticks": charts.ticks(top), "labelled": labelled,
+            "labelled_order": {i: n for n, i in enumerate(sorted(labelled))},
             "centres": [charts.slot(i, count)[0] + charts.slot(i, count)[1] / 2
                         for i in range(count)],
             "left": charts.LEFT, "base": charts.TOP + charts.PLOT,
@@ -285,7 +308,7 @@ SHAPES: dict[str, Callable[[list[list[float | None]], float], dict[str, Any]]] =
     "rows": _rows, "columns": _columns, "line": _line, "pie": _pie}
 
 
-def _funnel(made: Tile, result: Any) -> None:
+def _funnel(made: Tile, result: Result) -> None:
     cats = categories(made, result.series[:1])
     values = [c.values[0] for c in cats]
     first = values[0] if values else None
@@ -298,7 +321,7 @@ def _funnel(made: Tile, result: Any) -> None:
                                              here().locale) for v in values]}
 
 
-def _list(made: Tile, result: Any) -> None:
+def _list(made: Tile, result: Result) -> None:
     widget = made.widget
     entity = registry().entities[widget.entity]
     wanted = widget.columns or entity.list.columns
@@ -310,5 +333,5 @@ def _list(made: Tile, result: Any) -> None:
                   "total": result.total or 0, "refs": references(entity, rows, columns)}
 
 
-KINDS: dict[str, Callable[[Tile, Any], None]] = {
+KINDS: dict[str, Callable[[Tile, Result], None]] = {
     "number": _number, "ratio": _ratio, "chart": _chart, "funnel": _funnel, "list": _list}
