@@ -108,13 +108,11 @@ def ranked(value: Expr, source: sa.Select[Any], partition: Sequence[Expr] = ()) 
         .where(value.is_not(None)).subquery())
 
 
-def median_pair(value: Expr, source: sa.Select[Any]) -> Pair:
-    """Scalar subqueries: the lowest and highest middle value of `source`'s values."""
+def median_row(value: Expr, source: sa.Select[Any]) -> sa.Select[Any]:
+    """One row (lo, hi): the lowest and highest middle value of `source`'s values."""
     rows = ranked(value, source)
-    found = sa.select(sa.func.min(rows.c.v), sa.func.max(rows.c.v)).where(middle(rows))
-    low = found.with_only_columns(sa.func.min(rows.c.v)).scalar_subquery()
-    high = found.with_only_columns(sa.func.max(rows.c.v)).scalar_subquery()
-    return low, high
+    return sa.select(sa.func.min(rows.c.v).label("lo"),
+                     sa.func.max(rows.c.v).label("hi")).where(middle(rows))
 
 
 def finish(agg: str, first: Any, second: Any, places: int) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from karte.meta.conditions import AllOf, Compare, Condition, Reached, Ref
@@ -101,6 +102,22 @@ def measured_where(entity: Entity, measure: Measure) -> Condition | None:
 def reached(pack: Pack, workflow: Workflow, stages: Iterable[str]) -> Reached:
     entity = pack.entities[workflow.entity]
     return Reached(entity.table_name, workflow.name, workflow.field, tuple(stages))
+
+
+def plain(widget: Widget) -> Widget:
+    """The widget with each measure's `where` left out where it repeats the widget's own
+    (a number's or chart's `where` is read for both): counted once, and a stage chart
+    with only a stage filter can still be read from the board counters."""
+    def own(measure: Measure | None) -> Measure | None:
+        if measure is None or widget.where is None or measure.where != widget.where:
+            return measure
+        return replace(measure, where=None)
+    if widget.where is None:
+        return widget
+    return replace(widget, measure=own(widget.measure), numerator=own(widget.numerator),
+                   denominator=own(widget.denominator),
+                   series=tuple(replace(s, measure=own(s.measure) or s.measure)
+                                for s in widget.series))
 
 
 def widget_entity(pack: Pack, widget: Widget) -> Entity:

@@ -44,36 +44,32 @@ class Frame:
         clause = self.sql(condition)
         return found if clause is None else [*found, clause]
 
-    def first_entered(self, workflow: str, stage: str) -> sa.Subquery:
-        """Per record: when it first entered `stage` (its stage history)."""
+    def first_entered(self, workflow: str, stage: str) -> sa.ScalarSelect[Any]:
+        """When the record first entered `stage` (None: never), read per record from the
+        history's (entity, record_id, at) index."""
         moves = self.store.tables["karte_stage_move"]
-        return (sa.select(moves.c.record_id, sa.func.min(moves.c.at).label("at"))
-                .where(moves.c.entity == self.entity.name, moves.c.workflow == workflow,
-                       moves.c.to_stage == stage)
-                .group_by(moves.c.record_id).subquery())
+        return (sa.select(sa.func.min(moves.c.at))
+                .where(moves.c.entity == self.entity.name, moves.c.record_id == self.table.c.id,
+                       moves.c.workflow == workflow, moves.c.to_stage == stage)
+                .scalar_subquery())
 
     def measured(self, measures: list[Measure]) -> tuple[Any, dict[int, Expr]]:
         """The FROM clause and each measure's value expression (by position): a field's
-        column, or a span's seconds from the history (records without both ends are
-        left out by the join)."""
-        source: Any = self.table
+        column, or a span's seconds from the history (None for a record that has not
+        entered both ends: aggregates leave it out, as its drill-down does)."""
         values: dict[int, Expr] = {}
         for index, measure in enumerate(measures):
             if measure.span is not None:
-                source, values[index] = self._span(source, measure.span)
+                values[index] = self._span(measure.span)
             elif measure.field is not None:
                 values[index] = self.table.c[measure.field.name]
-        return source, values
+        return self.table, values
 
-    def _span(self, source: Any, span: Span) -> tuple[Any, Expr]:
-        ends = self.first_entered(span.workflow, span.end)
-        source = source.join(ends, ends.c.record_id == self.table.c.id)
+    def _span(self, span: Span) -> Expr:
         start: Expr = self.table.c.created_at
         if span.start is not None:
-            starts = self.first_entered(span.workflow, span.start)
-            source = source.join(starts, starts.c.record_id == self.table.c.id)
-            start = starts.c.at
-        return source, seconds_between(ends.c.at, start)
+            start = self.first_entered(span.workflow, span.start)
+        return seconds_between(self.first_entered(span.workflow, span.end), start)
 
 
 def places(measure: Measure) -> int:

@@ -1,7 +1,7 @@
 """Funnel widgets: how many records ever entered each stage of a workflow.
 
-One grouped statement over the stage history (`karte_stage_move`) joined to the records
-the actor may read that meet the widget's `where` and range: distinct records per stage
+One grouped statement over the stage history (`karte_stage_move`) of the records the
+actor may read that meet the widget's `where` and range: distinct records per stage
 entered (the creation row counts for the first stage; a record that skipped a stage did
 not reach it). The steps are the workflow's stages in order, lost ones left out. A step's
 drill-down is the same `where` and range and `Reached(stage)`.
@@ -43,12 +43,14 @@ def at_step(frame: Frame, widget: Widget, workflow: Workflow, stage: str,
 
 def statement(frame: Frame, widget: Widget, workflow: Workflow,
               today: dt.date) -> sa.Select[Any]:
+    """Distinct records per stage entered, among the history rows of the records counted
+    (`record_id IN (...)`: the records are found first, by their date index when the
+    range is narrow, then their rows by the history's (entity, record_id) index)."""
     moves, table = frame.store.tables["karte_stage_move"], frame.table
+    records = sa.select(table.c.id).where(*frame.rows(counted(frame, widget, today)))
     return (sa.select(moves.c.to_stage, sa.func.count(sa.distinct(moves.c.record_id)))
-            .select_from(moves.join(table, table.c.id == moves.c.record_id))
             .where(moves.c.entity == frame.entity.name, moves.c.workflow == workflow.name,
-                   moves.c.to_stage.in_(steps(workflow)),
-                   *frame.rows(counted(frame, widget, today)))
+                   moves.c.to_stage.in_(steps(workflow)), moves.c.record_id.in_(records))
             .group_by(moves.c.to_stage))
 
 

@@ -4,7 +4,7 @@ A number is one aggregate; with `compare: previous_period` the statement reads t
 of both periods at once (its WHERE spans from the previous period's start to the current
 one's end) and aggregates each period's rows apart (`CASE WHEN`). A ratio is two
 aggregates (numerator, denominator), each with its own `where`. A median is a scalar
-subquery of the same FROM and WHERE (see `aggregates.median_pair`).
+one-row subquery of the same FROM and WHERE (see `aggregates.median_row`).
 
 The conditions each aggregate counts by are those a drill-down applies (`counted`): the
 statement is built from the same condition objects.
@@ -84,7 +84,8 @@ def statement(frame: Frame, widget: Widget, today: dt.date) -> tuple[sa.Select[A
     shared = _shared_options(cells)
     if shared is not None:
         rows.append(frame.clause(shared))
-    columns: list[Any] = []
+    plain: list[Any] = []
+    medians: list[sa.Subquery] = []
     for index, cell in enumerate(cells):
         value = values.get(index)
         condition = frame.sql(cell.condition)
@@ -93,14 +94,34 @@ def statement(frame: Frame, widget: Widget, today: dt.date) -> tuple[sa.Select[A
             chosen = sa.select(value).select_from(source).where(*rows)
             if condition is not None:
                 chosen = chosen.where(condition)
-            columns.extend(aggregates.median_pair(value, chosen))
+            medians.append(aggregates.median_row(value, chosen).subquery())
         else:
-            columns.extend(aggregates.pair(cell.measure.agg, value, places(cell.measure),
-                                           condition))
-    labelled = sa.select(*(column.label(f"c{i}") for i, column in enumerate(columns)))
-    if all(cell.measure.agg == "median" for cell in cells):
-        return labelled, cells      # scalar subqueries only: one row, no FROM of its own
-    return labelled.select_from(source).where(*rows), cells
+            plain.extend(aggregates.pair(cell.measure.agg, value, places(cell.measure),
+                                         condition))
+    return _joined(plain, medians, cells, source, rows), cells
+
+
+def _joined(plain: list[Any], medians: list[sa.Subquery], cells: list[Cell], source: Any,
+            rows: list[Any]) -> sa.Select[Any]:
+    """One row: the plain aggregates' (one SELECT) beside each median's (lo, hi), in the
+    cells' order. Every part is a one-row subquery, so joining them is a cross join."""
+    parts: list[Any] = list(medians)
+    flat = None
+    if plain:
+        flat = sa.select(*(c.label(f"p{i}") for i, c in enumerate(plain))) \
+            .select_from(source).where(*rows).subquery()
+        parts.insert(0, flat)
+    columns: list[Any] = []
+    next_plain, next_median = 0, iter(medians)
+    for cell in cells:
+        if cell.measure.agg == "median":
+            found = next(next_median)
+            columns.extend((found.c.lo, found.c.hi))
+        else:
+            assert flat is not None
+            columns.extend((flat.c[f"p{next_plain}"], flat.c[f"p{next_plain + 1}"]))
+            next_plain += 2
+    return sa.select(*(c.label(f"c{i}") for i, c in enumerate(columns))).select_from(*parts)
 
 
 def _options(condition: Condition | None) -> tuple[Ref, set[Any]] | None:

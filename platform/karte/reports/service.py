@@ -5,6 +5,7 @@ bar or a funnel step (`karte.reports.drill`)."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from karte.meta.conditions import Context
 from karte.meta.dashboards import Dashboard, Widget
 from karte.problems import Problem, did_you_mean
 from karte.reports import charts, funnel, lists, scalar
-from karte.reports.conditions import widget_entity
+from karte.reports.conditions import plain, widget_entity
 from karte.reports.drill import Drill, drill_condition
 from karte.reports.frame import Frame
 from karte.reports.reads import reads
@@ -88,7 +89,8 @@ class Reports:
             return None
         frame = self.frame(widget, actor, now)
         with self.records.engine.connect() as conn:
-            return _RUNNERS[widget.kind](conn, frame, dashboard, widget)
+            found = _RUNNERS[widget.kind](conn, frame, dashboard, plain(widget))
+        return replace(found, widget=widget)
 
     def results(self, dashboard: Dashboard, actor: Actor | None, *,
                 now: dt.datetime | None = None) -> list[Result]:
@@ -110,7 +112,7 @@ class Reports:
             raise Forbidden([Problem("", f'Your role ({_role(actor)}) may not see the widget '
                                      f'"{widget}".', "forbidden")])
         frame = self.frame(chosen, actor, now)
-        condition = drill_condition(frame, chosen, at, series, part)
+        condition = drill_condition(frame, plain(chosen), at, series, part)
         point = None
         if at is not None:
             result = self.run(board, chosen, actor, now=now)
