@@ -134,3 +134,8 @@ def test_date_buckets_are_named_as_the_language_writes_them(size, en, ja):
 def test_an_axis_of_counts_is_halved_into_whole_numbers(top, axis):
     assert charts.nice(top, whole=True) == axis
     assert (axis / 2).is_integer()
+
+
+def test_whole_amounts_leave_out_the_cents_others_keep_them():
+    assert figures.number(Decimal("423200.00"), "money", EN, "USD") == "$423,200"
+    assert figures.number(Decimal("1234.5"), "money", EN, "USD") == "$1,234.50"

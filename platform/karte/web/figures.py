@@ -40,12 +40,23 @@ def number(value: Number | None, fmt: str, locale: Locale, currency: str,
     if value is None:
         return "—"
     if fmt == "money":
-        return babel_numbers.format_currency(Decimal(str(value)), currency, locale=locale)
+        return money(Decimal(str(value)), locale, currency)
     if fmt == "percent":
         return percent(Decimal(str(value)) * (100 if fraction else 1), locale)
     if fmt == "duration":
         return duration(float(value), locale)
     return babel_numbers.format_decimal(_rounded(value), locale=locale)
+
+
+def money(value: Decimal, locale: Locale, currency: str) -> str:
+    """An amount in the currency: whole amounts without the cents ("$423,200", read at a
+    glance on a dashboard), others with the currency's digits ("$1,234.50")."""
+    if value != value.to_integral():
+        return babel_numbers.format_currency(value, currency, locale=locale)
+    pattern = locale.currency_formats["standard"].pattern.split(";")[0]
+    whole = pattern.replace(".00", "").replace(".0", "")
+    return babel_numbers.format_currency(value, currency, format=whole, locale=locale,
+                                         currency_digits=False)
 
 
 def percent(points: Number, locale: Locale) -> str:
