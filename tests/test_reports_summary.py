@@ -98,3 +98,12 @@ def test_too_many_day_buckets_are_refused_with_a_way_out(sales):
     with pytest.raises(InvalidQuery) as refused:
         run(sales, [sales.group("closed_on", "day")])
     assert "choose a longer bucket" in refused.value.problems[0].message
+
+
+def test_records_without_a_date_are_their_own_group_last(sales):
+    found = run(sales, [sales.group("closed_on", "month")])
+    assert [(line.groups[0].key, line.count) for line in found.lines] == [
+        ("2026-04-01", 3), ("2026-05-01", 2), ("", 1)]
+    nothing = run(sales, [sales.group("closed_on", "month")],
+                  where={"field": "closed_on", "op": "empty"})
+    assert [(line.groups[0].key, line.count) for line in nothing.lines] == [("", 1)]

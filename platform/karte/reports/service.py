@@ -5,13 +5,14 @@ bar or a funnel step (`karte.reports.drill`)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from karte.meta.conditions import Context
-from karte.meta.dashboards import Dashboard, Widget
+from karte.meta.dashboards import Dashboard, GroupBy, Measure, Widget
 from karte.problems import Problem, did_you_mean
 from karte.reports import charts, funnel, lists, scalar
 from karte.reports.conditions import plain, widget_entity
@@ -19,8 +20,9 @@ from karte.reports.drill import Drill, drill_condition
 from karte.reports.frame import Frame
 from karte.reports.reads import reads
 from karte.reports.results import Result, change
+from karte.reports.summary import Summary, summarize
 from karte.store.actor import Actor, actor_id
-from karte.store.errors import Forbidden, NotFound
+from karte.store.errors import Forbidden, InvalidQuery, NotFound
 from karte.store.field_rights import hidden
 from karte.store.permissions import rights
 from karte.store.records.service import Records
@@ -118,6 +120,23 @@ class Reports:
             result = self.run(board, chosen, actor, now=now)
             point = _point(result, at, series)
         return Drill(board, chosen, frame.entity.name, condition, point)
+
+
+    def summary(self, entity: str, groups: Sequence[GroupBy], measures: Sequence[Measure],
+                where: Any = None, search: str | None = None, *,
+                actor: Actor | None = None) -> Summary:
+        """A list's grouped summary (`karte.reports.summary`) over the records the list
+        with this filter and search shows the actor; InvalidQuery when a group or measure
+        reads a field hidden from the actor's role."""
+        ent = self.store.entity(entity)
+        unseen = hidden(self.store, ent, actor)
+        names = [*(g.ref.link or g.ref.field.name for g in groups),
+                 *(m.field.name for m in measures if m.field is not None)]
+        refused = [name for name in names if name in unseen]
+        if refused:
+            raise InvalidQuery([Problem("group", f'"{refused[0]}" is hidden from your role '
+                                        "and cannot be grouped or summed", "hidden")])
+        return summarize(self.store, ent, groups, measures, where, search, actor)
 
 
 def _point(result: Result | None, key: str, series: int) -> Any:

@@ -133,7 +133,7 @@ def _edges(frame: Frame, group: GroupBy, rows: list[Any]) -> list[Period] | None
     with frame.store.engine.connect() as conn:
         low, high = conn.execute(query).one()
     if low is None:
-        return []
+        return []                       # every date is empty: one "(none)" group
     zone = frame.store.pack.timezone
     first, last = (_local_day(value, zone) for value in (low, high))
     found = buckets(Period(bucket_start(first, group.bucket), last + dt.timedelta(days=1)),
@@ -160,9 +160,10 @@ def _key(frame: Frame, group: GroupBy, edges: list[Period] | None,
     """(FROM, key expression, label expression) of one level."""
     if edges is not None:
         zone = frame.store.pack.timezone
+        column = frame.table.c[group.ref.field.name]
         whens = [(frame.clause(before(frame.entity, group.path, b.end, zone)), i)
                  for i, b in enumerate(edges)]
-        key = sa.case(*whens, else_=max(len(edges) - 1, 0)) if whens else sa.literal(0)
+        key = sa.case((column.is_(None), sa.null()), *whens, else_=max(len(edges) - 1, 0))
         return source, key, sa.cast(sa.null(), sa.Text)
     return grouped(frame, group, source)
 
@@ -214,7 +215,7 @@ def _line(levels: tuple[Group, ...], raw: _Raw, measures: Sequence[Measure],
 
 
 def _group(group: GroupBy, edges: list[Period] | None, key: Any, label: Any) -> Group:
-    if edges is not None:
+    if edges is not None and key is not None:
         bucket = edges[int(key)]
         return Group(bucket_start(bucket.start, group.bucket or "day").isoformat(), None,
                      bucket.start, bucket.end)

@@ -11,16 +11,16 @@ sent.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request, stream_with_context
 
-from karte.meta.model import Entity
+from karte.meta.model import Entity, Field, Text
 from karte.store.errors import InvalidQuery
 from karte.transfer import export as rows_of
 from karte.transfer import xlsx
-from karte.web import actor, locale, records, registry, text, timezone
+from karte.web import actor, list_summary, locale, records, registry, reports, text, timezone
 from karte.web.errors import problem_page
 from karte.web.i18n import gettext
 from karte.web.list_params import ListQuery, parse
@@ -51,10 +51,47 @@ def look() -> rows_of.Look:
 
 
 def _rows(entity: Entity, query: ListQuery, shown: rows_of.Look) -> rows_of.Rows:
+    if query.group:
+        return _summary_rows(entity, query, shown)
     size = int(current_app.config.get("KARTE_EXPORT_BATCH", EXPORT_BATCH))
     return rows_of.open_rows(records(), entity, look=shown, where=query.where(),
                              search=query.q or None, sort=sorting(entity, query),
                              actor=actor(), batch=size)
+
+
+def _summary_rows(entity: Entity, query: ListQuery, shown: rows_of.Look) -> rows_of.Rows:
+    """The grouped summary (`group=`, `agg=`) as the rows of an export: a column per group
+    level, the count, a column per aggregate; subtotal and total rows say so in the first
+    column. Numbers stay numbers (a spreadsheet adds them up)."""
+    groups, measures = list_summary.resolve(entity, query.group, query.aggs)
+    summary = reports().summary(entity.name, groups, measures, where=query.where(),
+                                search=query.q or None, actor=actor())
+    levels = [list_summary.level_label(entity, g) for g in groups]
+    fields = [*(Field(f"g{i}", "string", Text.of(label)) for i, label in enumerate(levels)),
+              Field("count", "integer", Text.of(gettext("Count"))),
+              *(m.field for m in measures if m.field is not None)]
+    header = [*levels, gettext("Count"), *(list_summary.measure_label(m) for m in measures)]
+    body = [_summary_line(groups, line, len(levels), shown)
+            for line in (*summary.lines, summary.total)]
+    return rows_of.Rows(fields, header, body, iter(()))
+
+
+def _summary_line(groups: list[Any], line: Any, width: int,
+                  shown: rows_of.Look) -> list[rows_of.Cell]:
+    if line.kind == "total":
+        names: list[rows_of.Cell] = [gettext("Total"), *[""] * (width - 1)]
+    else:
+        names = [_group_cell(g, value, shown)
+                 for g, value in zip(groups, line.groups, strict=False)]
+        if line.kind == "subtotal":
+            names = [gettext("Subtotal: %(group)s", group=names[0]), *[""] * (width - 1)]
+    return [*names, line.count, *line.values]
+
+
+def _group_cell(group: Any, value: Any, shown: rows_of.Look) -> str:
+    if shown.raw:
+        return value.key
+    return list_summary.group_label(group, value)
 
 
 def _attachment(response: Response, entity: Entity, extension: str) -> Response:

@@ -80,6 +80,8 @@ class ListQuery:
     entity_name: str = ""
     late: Workflow | None = None      # `late=<workflow>`: too long in their stage of it
     drilled: Any = None               # `drill=`: a dashboard's records (web/list_drill.py)
+    group: tuple[str, ...] = ()       # `group=`: summarize by these (web.list_summary)
+    aggs: tuple[str, ...] = ()        # `agg=sum:amount`: what each group sums up
 
     def raw(self) -> list[dict[str, Any]]:
         found = [f.condition() for f in self.filters]
@@ -136,7 +138,9 @@ class ListQuery:
         state = {"view": self.view or None, "saved": self.saved, "q": self.q.strip() or None,
                  "sort": self.sort, "page": self.page,
                  "cols": ",".join(self.columns) or None, "mine": "1" if self.mine else None,
-                 "late": self.late.name if self.late else None, **changes}
+                 "late": self.late.name if self.late else None,
+                 "group": ",".join(self.group) or None, "agg": ",".join(self.aggs) or None,
+                 **changes}
         state["page"] = page_param(state["page"]) if state["page"] is not None else None
         pairs = [(key, str(state[key])) for key in STATE_KEYS
                  if state.get(key) not in (None, "")]      # page 1 is None already
@@ -150,7 +154,7 @@ class ListQuery:
         return urlencode(self.args(page=None, saved=None))
 
 
-STATE_KEYS = ("view", "saved", "q", "sort", "page", "cols", "mine", "late")
+STATE_KEYS = ("view", "saved", "q", "sort", "page", "cols", "mine", "late", "group", "agg")
 
 
 def filterable(entity: Entity) -> list[str]:
@@ -169,6 +173,7 @@ def fitting_ops(field: Field) -> list[str]:
 def parse(entity: Entity, args: MultiDict) -> ListQuery:
     """The list query from request arguments; InvalidQuery names every bad parameter."""
     from karte.web import list_drill
+    from karte.web import list_summary
     from karte.web.list_pickers import resolved
 
     args = resolved(entity, args)     # a type-ahead filter's typed title → its record
@@ -188,6 +193,7 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
         columns = ()                  # the columns shown anyway: a tidy URL
     saved = record_id(args.get("saved", "").strip()) if args.get("saved", "").strip() else None
     late = _late(entity, args.get("late", "").strip(), problems)
+    group, aggs = list_summary.parse(entity, args, problems)
     if problems:
         raise InvalidQuery(problems)
     _type_check(entity, filters)
@@ -196,7 +202,7 @@ def parse(entity: Entity, args: MultiDict) -> ListQuery:
     return ListQuery(args.get("q", "").strip(), sort, page, tuple(filters), columns,
                      view.name if view else "", saved, mine,
                      view.where if view else None, entity.name, late,
-                     list_drill.parse(entity, args))
+                     list_drill.parse(entity, args), group, aggs)
 
 
 def declared_views(entity: Entity) -> tuple[ListView, ...]:

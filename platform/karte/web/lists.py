@@ -37,9 +37,11 @@ from karte.web import (
     actor,
     entity_or_404,
     is_fragment,
+    list_summary,
     list_table,
     records,
     render,
+    reports,
     signed_in_actor,
     subtitles,
     text,
@@ -49,6 +51,7 @@ from karte.web.display import Refs, references, show
 from karte.web.field_access import seen
 from karte.web.list_pager import Item, numbered
 from karte.web.list_params import ListQuery, declared_views, parse, widgets
+from karte.web.list_summary import Grouped
 from karte.web.messages import query_problems
 
 blueprint = Blueprint("lists", __name__)
@@ -103,17 +106,18 @@ def index(entity: str):
     try:
         query = parse(ent, request.args)
         page = _page(ent, query)
+        grouped = _grouped(ent, query, page)
     except InvalidQuery as error:
         return _show(ent, allowed, ListQuery(), None, query_problems(ent, error.problems),
                      400)
-    response = _show(ent, allowed, query, page, [], 200)
+    response = _show(ent, allowed, query, page, [], 200, grouped)
     if is_fragment():
         response.headers["HX-Push-Url"] = _link(ent, query)
     return response
 
 
 def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | None,
-          problems: list[Problem], status: int):
+          problems: list[Problem], status: int, grouped: Grouped | None = None):
     current = sorting(entity, query) or entity.list.sort
     columns = _columns(entity, query, current)
     select_all = request.args.get("select") == "page"
@@ -125,6 +129,8 @@ def _show(entity: Entity, allowed: Permission, query: ListQuery, page: Page | No
                   allowed=allowed, query=query, listing=page, problems=problems,
                   columns=columns, body=body, sort=query.sort or "", pick=pick,
                   totals=_totals(entity, query, columns, page),
+                  grouped=grouped,
+                  grouping=[] if is_fragment() else list_summary.choices(entity, query),
                   totals_label=_totals_label(page),
                   column_choices=[] if is_fragment() else _column_choices(entity, columns),
                   setters=list_bulk.choices(entity) if allowed.update and page else [],
@@ -169,6 +175,20 @@ def _totals(entity: Entity, query: ListQuery, columns: list[Column],
                                                           COUNT_CAP))))
                 for name in names}
     return {name: show(entity.fields[name], value) for name, value in sums.items()}
+
+
+def _grouped(entity: Entity, query: ListQuery, page: Page) -> Grouped | None:
+    """The grouped summary `group=` asks for, over the same filter and search (one
+    grouped query); None when no group is asked or the list is empty."""
+    if not query.group or not page.rows:
+        return None
+    groups, measures = list_summary.resolve(entity, query.group, query.aggs)
+    summary = reports().summary(entity.name, groups, measures, where=query.where(),
+                                search=query.q or None, actor=actor())
+    plain = _link(entity, query, page=None, group=None, agg=None)
+    return list_summary.grouped(entity, summary,
+                                lambda params: plain + ("&" if "?" in plain else "?")
+                                + urlencode(params) if params else plain)
 
 
 def _totals_label(page: Page | None) -> str:
