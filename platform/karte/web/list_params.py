@@ -172,8 +172,7 @@ def fitting_ops(field: Field) -> list[str]:
 
 def parse(entity: Entity, args: MultiDict) -> ListQuery:
     """The list query from request arguments; InvalidQuery names every bad parameter."""
-    from karte.web import list_drill
-    from karte.web import list_summary
+    from karte.web import list_drill, list_summary
     from karte.web.list_pickers import resolved
 
     args = resolved(entity, args)     # a type-ahead filter's typed title → its record
