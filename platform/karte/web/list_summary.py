@@ -179,10 +179,9 @@ def _value(measure: Measure, value: Any) -> Markup | str:
     kind = field.as_value().type
     if value is None:
         return "—"
-    if kind in DATES:
-        return show(field, value)
-    fmt = "money" if kind == "money" else "percent" if kind == "percent" else "number"
-    return figures.number(value, fmt, here().locale, registry().currency)
+    if kind in (*DATES, "money", "percent"):     # as the list's own cells and totals
+        return show(field.as_value(), value)
+    return figures.number(value, "number", here().locale, registry().currency)
 
 
 def _filter(entity: Entity, group: GroupBy, value: Group) -> list[tuple[str, str]]:
