@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean messages
+.PHONY: setup run test lint bench bench-dashboards clean messages
 
 setup: $(STAMP)
 	@$(BIN)/python -c "import magic" 2>/dev/null || { echo "libmagic is missing: install the system package libmagic1 (apt-get install libmagic1)"; exit 1; }
@@ -29,6 +29,10 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# The dashboards' figures in docs/performance.md: 100k and 1M records, SQLite and PostgreSQL.
+bench-dashboards: setup
+	$(BIN)/python bench/bench_dashboards.py --size 100000,1000000
 
 clean:
 	rm -rf $(VENV) instance platform/karte/static/vendor node_modules
