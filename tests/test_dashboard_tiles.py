@@ -12,7 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from bs4 import BeautifulSoup
 from flask import render_template
+from flask_login import login_user
 
+from karte.auth.users import get_user, sign_in
 from karte.meta.dashboards import Dashboard, GroupBy, Measure, Range, Series, Widget
 from karte.meta.model import Text
 from karte.reports.results import Point, Result, SeriesResult
@@ -181,3 +183,18 @@ def test_the_refresh_link_is_the_widget_page_htmx_swaps_in_place(app):
     assert refresh["hx-target"] == "#" + soup.article["id"]
     assert refresh["hx-swap"] == "outerHTML"
     assert soup.find(style=True) is None        # the CSP forbids inline styles
+
+
+def test_a_list_says_how_many_more_there_are_and_when_it_stopped_counting(app):
+    w = Widget(name="top", kind="list", label=Text.of("Top"), entity="deal",
+               columns=("amount",))
+    rows = ({"id": 1, "title": "Big", "amount": Decimal("900")},)
+    with app.test_request_context("/"):
+        engine = app.extensions["karte"]["engine"]
+        login_user(sign_in(engine, get_user(engine, app.user("admin"))))
+        soup = BeautifulSoup(render_template("_partials/widget.html", t=tile(
+            Result(board(w), w, rows=rows, total=1000, capped=True))), "html.parser")
+
+    assert [td.get_text(strip=True) for td in soup.select("tbody td")] == ["Big", "¥900"]
+    assert soup.select_one(".see-all").get_text(strip=True) == "See all (1,000+)"
+    assert drill(soup.select_one(".see-all a")["href"]) == ("/deal/", {"drill": ["sales.top"]})

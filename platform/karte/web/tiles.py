@@ -23,7 +23,7 @@ from karte.reports.results import Point, Result, SeriesResult
 from karte.web import charts, figures, registry, text
 from karte.web.display import references
 from karte.web.field_access import seen
-from karte.web.i18n import format_date, here
+from karte.web.i18n import format_date, format_decimal, here
 
 MAX_LABEL = 28       # characters of a category label on a chart (the table has them all)
 
@@ -330,7 +330,8 @@ def _list(made: Tile, result: Result) -> None:
     made.empty = not result.rows
     rows = list(result.rows)
     made.parts = {"entity": entity, "rows": rows, "columns": columns,
-                  "total": result.total or 0, "refs": references(entity, rows, columns)}
+                  "total": format_decimal(result.total or 0) + ("+" if result.capped else ""),
+                  "refs": references(entity, rows, columns)}
 
 
 KINDS: dict[str, Callable[[Tile, Result], None]] = {
