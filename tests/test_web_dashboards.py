@@ -187,3 +187,35 @@ def test_the_page_reads_in_japanese(app):
     assert soup.h1.get_text(strip=True) == "営業"
     assert tiles(soup)["won"].h2.get_text(strip=True) == "受注件数"
     assert services(app)["pack"].dashboards["sales"].widgets[0].name == "won"
+
+
+TRENDS = {
+    "label": "Trends",
+    "widgets": [
+        {"name": "new", "kind": "number", "label": "New deals", "entity": "deal",
+         "agg": "count", "range": "this_month", "compare": "previous_period"},
+        {"name": "daily", "kind": "chart", "chart": "line", "label": "Per day",
+         "entity": "deal", "group_by": "created_at:day", "range": "last_7_days",
+         "series": [{"label": "All", "agg": "count"},
+                    {"label": "High", "agg": "count",
+                     "where": {"field": "priority", "op": "=", "value": "high"}}]}]}
+
+
+def test_series_points_and_the_previous_period_list_what_they_count(make_app):
+    app = make_app(ENTITIES, {"pipeline": PIPELINE}, pack=ROLES,
+                   dashboards={"trends": TRENDS})
+    add_deal(app, "One", priority="high")
+    add_deal(app, "Two")
+    client = app.client("admin")
+    shown = tiles(page(client, "/dashboard/trends"))
+
+    assert shown["new"].select_one(".figure").get_text(strip=True) == "2"
+    previous = shown["new"].select_one(".change a")["href"]
+    assert "part=previous" in previous and listed(client, previous) == 0
+    points = shown["daily"].select("svg a")
+    said = {a["href"]: int(a["aria-label"].rsplit(": ", 1)[1]) for a in points}
+    assert sorted(said.values())[-2:] == [1, 2] and len(said) == len(points)
+    for href, count in said.items():
+        assert listed(client, href) == count, href
+    chip = page(client, max(said, key=said.get)).select_one(".list-drill .chip")
+    assert chip.get_text(strip=True).startswith("Trends › Per day › All › ")
