@@ -47,7 +47,8 @@ PIPELINE = {"entity": "deal", "field": "stage", "stages": [
     {"key": "new"}, {"key": "proposal"}, {"key": "won", "final": "won"},
     {"key": "lost", "final": "lost"}]}
 ROLES = {"sales": {"*": {"read": "own", "create": True, "update": "own"}},
-         "support": {"*": {"read": "all"}, "deal": {"hidden": ["cost"]}}}
+         "support": {"*": {"read": "all"}, "deal": {"hidden": ["cost"]}},
+         "viewer": {"deal": {"read": "all"}}}      # customers: not theirs to read
 DEALS = [  # title, amount, cost, source, owner?, customer, won, closed_on, created, stages
     ("A", "100", "60", "web", True, "c1", True, "2026-05-03", "2026-05-02",
      ["proposal", "won"]),
@@ -73,7 +74,7 @@ class Sales:
         self.workflows = Workflows(self.records)
         self.reports = Reports(self.records)
         self.users = {role: add_user(engine, self.pack, f"{role}@example.com", role,
-                                     name=role.title()) for role in ("sales", "support")}
+                                     name=role.title()) for role in ("sales", "support", "viewer")}
         self.ids: dict[str, int] = {}
 
     def actor(self, role: str) -> Actor:

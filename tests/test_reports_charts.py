@@ -218,3 +218,27 @@ def test_a_list_says_when_more_records_match_than_it_counts(sales, monkeypatch):
                                                                                 ["A", "B"])
     monkeypatch.setattr(lists, "CAP", 6)
     assert (sales.run(board, "all").total, sales.run(board, "all").capped) == (6, False)
+
+
+def test_medians_and_averages_per_group(sales):
+    board = sales.board(
+        sales.widget("chart", "median", chart="bar", group_by=sales.group("source"),
+                     measure=sales.measure("median", "amount")),
+        sales.widget("chart", "avg", chart="bar", group_by=sales.group("customer.segment"),
+                     measure=sales.measure("avg", "amount")))
+    assert values(sales.run(board, "median")) == {   # web 40 100 300, call 10 250.50
+        "web": Decimal("100"), "call": Decimal("130.25")}
+    assert values(sales.run(board, "avg")) == {      # smb 100 40, enterprise 250.50, none 300 10
+        "smb": Decimal("70"), "enterprise": Decimal("250.50"), "": Decimal("155")}
+    assert sales.count(board, "median", at="call") == 2
+    assert sales.count(board, "avg", at="enterprise") == 1     # E has no amount
+
+
+def test_bars_of_a_link_name_records_only_to_whom_may_read_them(sales):
+    board = sales.board(sales.widget("chart", "cust", chart="bar",
+                                     group_by=sales.group("customer"),
+                                     measure=sales.measure("count")))
+    titles = {p.label for p in sales.run(board, "cust", "support").series[0].points}
+    assert titles == {"Acme", "Globex", None}
+    unseen = sales.run(board, "cust", "viewer").series[0].points
+    assert [p.label == (p.key or None) for p in unseen] == [True] * 3   # ids, no titles

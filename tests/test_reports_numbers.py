@@ -121,3 +121,20 @@ def test_roles_unknown_names_and_bad_parts(sales):
     for bad in ({"part": "whole"}, {"part": "previous"}, {"at": "web"}, {"series": 1}):
         with pytest.raises(InvalidQuery):
             sales.count(board, "n", **bad)
+
+
+def test_a_median_beside_other_aggregates_and_its_previous_period(sales):
+    board = sales.board(
+        sales.widget("number", "m", measure=sales.measure("median", "amount"),
+                     range="this_month", compare="previous_period"),
+        sales.widget("ratio", "margin", format="percent",
+                     numerator=sales.measure("sum", "cost"),
+                     denominator=sales.measure("sum", "amount"), range="this_month",
+                     compare="previous_period"))
+    median = sales.run(board, "m")      # created in May: A 100, B 250.50, F 10; April: C 40, D 300
+    assert (median.value, median.previous) == (Decimal("100"), Decimal("170"))
+    margin = sales.run(board, "margin")   # May: cost 160 / amount 360.50; April: 200 / 340
+    assert margin.value == pytest.approx(160 / 360.5)
+    assert margin.previous == pytest.approx(200 / 340)
+    assert (margin.numerator, margin.denominator) == (Decimal("160.00"), Decimal("360.50"))
+    assert sales.total(board, "margin", "cost", part="numerator") == Decimal("160.00")

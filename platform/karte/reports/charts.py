@@ -37,6 +37,8 @@ from karte.reports.conditions import (
 from karte.reports.frame import Frame, places
 from karte.reports.periods import Period, bucket_start, buckets, period
 from karte.reports.results import Point, SeriesResult
+from karte.store.field_rights import hidden
+from karte.store.permissions import rights
 
 NO_LABEL = sa.cast(sa.null(), sa.Text)
 
@@ -140,13 +142,21 @@ def labelled(frame: Frame, source: Any, column: Any, kind: str,
         source = source.outerjoin(users, users.c.id == column)
         return source, column, sa.func.coalesce(sa.func.nullif(users.c.name, ""),
                                                 users.c.email)
-    if kind == "link" and to is not None:
+    if kind == "link" and to is not None and _titled(frame, to):
         entity = frame.store.pack.entities[to]
         target = frame.store.table(entity).alias()
         source = source.outerjoin(target, target.c.id == column)
-        title = target.c[entity.title_field] if entity.title_field in target.c else sa.null()
-        return source, column, sa.cast(title, sa.Text)
+        return source, column, sa.cast(target.c[entity.title_field], sa.Text)
     return source, column, NO_LABEL
+
+
+def _titled(frame: Frame, name: str) -> bool:
+    """Whether the bars of a link say the linked records' titles: only to a viewer who
+    may read that entity and see its title field (else they say the id)."""
+    entity = frame.store.pack.entities[name]
+    return (entity.title_field in frame.store.table(entity).c
+            and bool(rights(frame.store, entity, frame.actor).read)
+            and entity.title_field not in hidden(frame.store, entity, frame.actor))
 
 
 def _branch(frame: Frame, widget: Widget, index: int, line: Line,

@@ -121,7 +121,10 @@ def _joined(plain: list[Any], medians: list[sa.Subquery], cells: list[Cell], sou
             assert flat is not None
             columns.extend((flat.c[f"p{next_plain}"], flat.c[f"p{next_plain + 1}"]))
             next_plain += 2
-    return sa.select(*(c.label(f"c{i}") for i, c in enumerate(columns))).select_from(*parts)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, sa.true())
+    return sa.select(*(c.label(f"c{i}") for i, c in enumerate(columns))).select_from(joined)
 
 
 def _options(condition: Condition | None) -> tuple[Ref, set[Any]] | None:
