@@ -18,8 +18,8 @@ from karte.meta.validate.fields import check_fields
 from karte.meta.validate.surface import check_done, check_subtitle, check_views
 from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
-ENGINE_NAMES = ("api", "board", "schema", "login", "logout", "static",  # SPEC §11 URLs
-                "admin", "search", "healthz")  # and the engine's other pages
+ENGINE_NAMES = ("api", "board", "dashboard", "schema", "login", "logout",  # SPEC §11 URLs
+                "static", "admin", "search", "healthz")  # and the engine's other pages
 SEARCHABLE = ("string", "text", "email", "phone", "url")
 COLUMN_SYSTEM = ("id", "created_at", "updated_at", "created_by", "updated_by")
 SORT_SYSTEM = ("id", "created_at", "updated_at")
