@@ -243,7 +243,7 @@ def every_page(app) -> list[str]:
     values = {"entity": "customer", "id": customer["id"], "workflow": "pipeline",
               "stage": "new", "child": "deal", "field": "customer", "link": "owner",
               "name": "no_such_action", "token": "an-import-upload-token", "batch": 1,
-              "file_id": "f_no_such_file"}
+              "file_id": "f_no_such_file", "widget": "w1"}
     public = {"static", "theme", "schema.health", "auth.login", "auth.logout"}
     with app.test_request_context():
         return [url_for(rule.endpoint, **{a: values[a] for a in rule.arguments})
