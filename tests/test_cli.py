@@ -39,6 +39,18 @@ def test_check_clean_pack_exits_zero(cli):
     result = invoke("check")
     assert result.exit_code == 0, result.output
     assert "2 entities" in result.output
+    assert "dashboard" not in result.output        # none in this pack: not mentioned
+
+
+def test_check_says_how_many_dashboard_widgets_it_ran(cli):
+    invoke, pack = cli
+    (pack / "dashboards").mkdir()
+    (pack / "dashboards" / "sales.json").write_text(json.dumps({"label": "Sales", "widgets": [
+        {"kind": "number", "label": "Customers", "entity": "customer", "agg": "count"},
+        {"kind": "list", "label": "Newest", "entity": "customer", "sort": "-created_at"}]}))
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "1 dashboard (2 widgets, each query run once)" in result.output
 
 
 def test_check_reports_every_problem_without_traceback(cli):

@@ -41,8 +41,12 @@ def check(pack_dir: Path | None) -> None:
         raise ProblemsError(unrunnable)
     for warning in problems:
         click.echo(f"warning: {warning}", err=True)
+    widgets = sum(len(board.widgets) for board in pack.dashboards.values())
     click.echo(f"{settings.pack}: OK — {counted(len(pack.entities), 'entity', 'entities')}, "
-               f"{counted(len(pack.workflows), 'workflow')}.")
+               f"{counted(len(pack.workflows), 'workflow')}"
+               + (f", {counted(len(pack.dashboards), 'dashboard')} "
+                  f"({counted(widgets, 'widget')}, each query run once)"
+                  if pack.dashboards else "") + ".")
 
 
 @main.command()
