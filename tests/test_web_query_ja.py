@@ -17,18 +17,19 @@ ENGLISH = re.compile(r"\b[A-Za-z]{2,} [A-Za-z]{2,}\b")
 """Two English words in a row: a sentence (names and keys are listed with commas)."""
 
 
-def standard() -> tuple[dict, dict, dict]:
+def standard() -> tuple[dict, dict, dict, dict]:
     def read(folder: str) -> dict:
         return {path.stem: json.loads(path.read_text(encoding="utf-8"))
                 for path in sorted((ROOT / folder).glob("*.json"))}
 
     pack = json.loads((ROOT / "pack.json").read_text(encoding="utf-8"))
-    return read("entity_defs"), read("workflows"), pack
+    return read("entity_defs"), read("workflows"), pack, read("dashboards")
 
 
 @pytest.fixture
 def client(make_app):
-    return make_app(*standard()).client()
+    entities, workflows, pack, dashboards = standard()
+    return make_app(entities, workflows, pack, dashboards=dashboards).client()
 
 
 def shown(response) -> list[str]:
