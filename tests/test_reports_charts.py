@@ -242,3 +242,19 @@ def test_bars_of_a_link_name_records_only_to_whom_may_read_them(sales):
     assert titles == {"Acme", "Globex", None}
     unseen = sales.run(board, "cust", "viewer").series[0].points
     assert [p.label == (p.key or None) for p in unseen] == [True] * 3   # ids, no titles
+
+
+def test_one_bucket_and_four_hundred_day_buckets(sales):
+    board = sales.board(
+        sales.widget("chart", "one", chart="bar", group_by=sales.group("created_at", "month"),
+                     measure=sales.measure("count"), range=Range("this_month")),
+        sales.widget("chart", "days", chart="line", group_by=sales.group("closed_on", "day"),
+                     measure=sales.measure("count"),
+                     range=Range(start=dt.date(2025, 4, 10), end=dt.date(2026, 5, 14))))
+    assert values(sales.run(board, "one")) == {"2026-05-01": 3}
+    days = values(sales.run(board, "days"))
+    assert len(days) == 400 and sum(days.values()) == 5
+    assert {k: v for k, v in days.items() if v} == {
+        "2026-04-01": 1, "2026-04-20": 1, "2026-04-30": 1, "2026-05-03": 1, "2026-05-10": 1}
+    for day in ("2025-04-10", "2026-04-20", "2026-04-21", "2026-05-10", "2026-05-14"):
+        assert sales.count(board, "days", at=day) == days[day]

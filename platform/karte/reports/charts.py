@@ -111,11 +111,21 @@ def _key(frame: Frame, widget: Widget, line: Line, source: Any,
     assert group is not None
     if group.bucket is not None:
         edges = bucketed(widget, today)
-        name, zone = dated(widget, line), frame.store.pack.timezone
-        whens = [(frame.clause(before(frame.entity, name, b.end, zone)), i)
-                 for i, b in enumerate(edges)]
-        return source, sa.case(*whens, else_=len(edges) - 1), NO_LABEL
+        name = dated(widget, line)
+        return source, _bucket(frame, name, edges, 0, len(edges)), NO_LABEL
     return grouped(frame, group, source)
+
+
+def _bucket(frame: Frame, name: str, edges: list[Period], low: int, high: int) -> Any:
+    """The index of the bucket among edges[low:high] holding a row (which lies within
+    them: the WHERE says so): a CASE halving the buckets at each level, so a row meets
+    log2(buckets) comparisons (about 9 for 400 day buckets), not one per bucket."""
+    if high - low == 1:
+        return sa.literal(low)
+    middle = (low + high) // 2
+    earlier = before(frame.entity, name, edges[middle].start, frame.store.pack.timezone)
+    return sa.case((frame.clause(earlier), _bucket(frame, name, edges, low, middle)),
+                   else_=_bucket(frame, name, edges, middle, high))
 
 
 def grouped(frame: Frame, group: GroupBy, source: Any) -> tuple[Any, Any, Any]:
