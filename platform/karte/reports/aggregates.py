@@ -98,14 +98,19 @@ def middle(ranked: sa.Subquery) -> sa.ColumnElement[bool]:
 
 def ranked(value: Expr, source: sa.Select[Any], partition: Sequence[Expr] = ()) -> sa.Subquery:
     """`source` (a SELECT whose WHERE picks the rows) reduced to the non-empty values,
-    numbered in order within each `partition` (columns v, n, total and p0, p1, ...)."""
-    within = list(partition) or None
-    parts = [column.label(f"p{i}") for i, column in enumerate(partition)]
-    return (source.with_only_columns(
-        *parts, value.label("v"),
-        sa.func.row_number().over(partition_by=within, order_by=value).label("n"),
-        sa.func.count().over(partition_by=within).label("total"))
-        .where(value.is_not(None)).subquery())
+    numbered in order within each `partition` (columns v, n, total and p0, p1, ...). The
+    value is worked out once per row, in an inner SELECT (a duration is a subquery per
+    record: filtering and ordering by the expression itself would run it three times)."""
+    inner = source.with_only_columns(
+        *(column.label(f"p{i}") for i, column in enumerate(partition)),
+        value.label("v")).subquery()
+    parts = [inner.c[f"p{i}"] for i in range(len(partition))]
+    within = parts or None
+    return (sa.select(*parts, inner.c.v,
+                      sa.func.row_number().over(partition_by=within, order_by=inner.c.v)
+                      .label("n"),
+                      sa.func.count().over(partition_by=within).label("total"))
+            .where(inner.c.v.is_not(None)).subquery())
 
 
 def median_row(value: Expr, source: sa.Select[Any]) -> sa.Select[Any]:

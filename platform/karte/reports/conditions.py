@@ -44,7 +44,8 @@ def boundary(entity: Entity, name: str, day: dt.date, timezone: str) -> Any:
     """Where local day `day` starts for the field: the date itself for a date field, the
     UTC instant of its local midnight for a datetime."""
     field = entity.lookup(name)
-    return day if field is not None and field.type == "date" else instant(day, timezone)
+    dated = field is not None and field.as_value().type == "date"   # a formula by its result
+    return day if dated else instant(day, timezone)
 
 
 def within(entity: Entity, name: str, period: Period, timezone: str) -> Condition:

@@ -91,6 +91,7 @@ class Reports:
             return None
         frame = self.frame(widget, actor, now)
         with self.records.engine.connect() as conn:
+            _no_jit(conn)
             found = _RUNNERS[widget.kind](conn, frame, dashboard, plain(widget))
         return replace(found, widget=widget)
 
@@ -137,6 +138,14 @@ class Reports:
             raise InvalidQuery([Problem("group", f'"{refused[0]}" is hidden from your role '
                                         "and cannot be grouped or summed", "hidden")])
         return summarize(self.store, ent, groups, measures, where, search, actor)
+
+
+def _no_jit(conn: sa.Connection) -> None:
+    """PostgreSQL compiles a statement it estimates costly to machine code first (JIT):
+    300 ms of compiling for a 12,000-row median of resolution times at 1M records, which
+    then runs in 40 ms. A widget's statement is never costly enough to gain from it."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL jit = off")
 
 
 def _point(result: Result | None, key: str, series: int) -> Any:
