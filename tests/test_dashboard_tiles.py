@@ -198,3 +198,11 @@ def test_a_list_says_how_many_more_there_are_and_when_it_stopped_counting(app):
     assert [td.get_text(strip=True) for td in soup.select("tbody td")] == ["Big", "¥900"]
     assert soup.select_one(".see-all").get_text(strip=True) == "See all (1,000+)"
     assert drill(soup.select_one(".see-all a")["href"]) == ("/deal/", {"drill": ["sales.top"]})
+
+
+def test_a_period_of_dates_is_said_from_and_to(app):
+    w = widget("number", measure=Measure("count"),
+               range=Range(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31)))
+    soup = draw(app, Result(board(w), w, value=3), "ja")
+
+    assert soup.select_one(".widget-period").get_text() == "2026/03/01 – 2026/03/31"

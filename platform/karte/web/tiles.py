@@ -192,13 +192,14 @@ def categories(made: Tile, series: tuple[SeriesResult, ...]) -> list[Category]:
     """The chart's categories across its series (by key, in the first series' order,
     keys only later series have after them)."""
     widget = made.widget
-    order: dict[str, Any] = {}
+    order: dict[str, Point] = {}
     for one in series:
         for point in one.points:
             order.setdefault(point.key, point)
+    by_key = [{p.key: p.value for p in one.points} for one in series]
     found = []
     for key, point in order.items():
-        values = [next((p.value for p in one.points if p.key == key), None) for one in series]
+        values = [each.get(key) for each in by_key]
         label = point_label(widget, point)
         found.append(Category(
             key, label, _clip(point_label(widget, point, short=True)),
