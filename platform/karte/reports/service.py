@@ -87,19 +87,27 @@ class Reports:
             now: dt.datetime | None = None) -> Result | None:
         """The widget's result (one SQL statement), or None when the actor may not see
         it."""
-        if not self.shown(dashboard, widget, actor):
-            return None
-        frame = self.frame(widget, actor, now)
         with self.records.engine.connect() as conn:
             _no_jit(conn)
-            found = _RUNNERS[widget.kind](conn, frame, dashboard, plain(widget))
-        return replace(found, widget=widget)
+            return self._run(conn, dashboard, widget, actor, now)
 
     def results(self, dashboard: Dashboard, actor: Actor | None, *,
                 now: dt.datetime | None = None) -> list[Result]:
-        """The results of the widgets the actor may see, in order."""
-        found = (self.run(dashboard, widget, actor, now=now) for widget in dashboard.widgets)
+        """The results of the widgets the actor may see, in order (one connection, and
+        one setting, one pool checkout for the whole dashboard)."""
+        with self.records.engine.connect() as conn:
+            _no_jit(conn)
+            found = [self._run(conn, dashboard, widget, actor, now)
+                     for widget in dashboard.widgets]
         return [result for result in found if result is not None]
+
+    def _run(self, conn: sa.Connection, dashboard: Dashboard, widget: Widget,
+             actor: Actor | None, now: dt.datetime | None) -> Result | None:
+        if not self.shown(dashboard, widget, actor):
+            return None
+        frame = self.frame(widget, actor, now)
+        found = _RUNNERS[widget.kind](conn, frame, dashboard, plain(widget))
+        return replace(found, widget=widget)
 
     def drill(self, dashboard: str, widget: str, actor: Actor | None, *,
               at: str | None = None, series: int = 0, part: str | None = None,
