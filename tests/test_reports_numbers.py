@@ -138,3 +138,15 @@ def test_a_median_beside_other_aggregates_and_its_previous_period(sales):
     assert margin.previous == pytest.approx(200 / 340)
     assert (margin.numerator, margin.denominator) == (Decimal("160.00"), Decimal("360.50"))
     assert sales.total(board, "margin", "cost", part="numerator") == Decimal("160.00")
+
+
+def test_a_refusal_is_worded_in_the_viewers_language(sales):
+    from dataclasses import replace
+
+    board = sales.board(sales.widget("number", "n", measure=sales.measure("count")),
+                        roles=("support",))
+    with pytest.raises(Forbidden, match=r'Your role \(sales\) may not open the dashboard'):
+        sales.reports.dashboard("sales", sales.actor("sales"))
+    japanese = replace(sales.actor("sales"), locale="ja")
+    with pytest.raises(Forbidden, match="ロール（sales）はダッシュボード「sales」を開けません"):
+        sales.reports.drill(board.name, "n", japanese)

@@ -41,6 +41,15 @@ def _role(actor: Actor | None) -> str:
     return actor.role if actor is not None else "admin"
 
 
+def _refused(actor: Actor | None, what: str, what_ja: str) -> Forbidden:
+    """"Your role (viewer) may not open the dashboard "sales"." in the actor's language
+    (English or Japanese), as the records service words its refusals."""
+    role = _role(actor)
+    if actor is not None and actor.locale == "ja":
+        return Forbidden([Problem("", f"ロール（{role}）は{what_ja}を開けません。", "forbidden")])
+    return Forbidden([Problem("", f"Your role ({role}) may not open {what}.", "forbidden")])
+
+
 class Reports:
     """Dashboards of one pack over one records service."""
 
@@ -60,8 +69,7 @@ class Reports:
             raise DashboardNotFound(f'There is no dashboard "{name}"'
                                     f"{did_you_mean(name, self.pack.dashboards)}.")
         if not found.shown_to(_role(actor)):
-            raise Forbidden([Problem("", f'Your role ({_role(actor)}) may not open the '
-                                     f'dashboard "{name}".', "forbidden")])
+            raise _refused(actor, f'the dashboard "{name}"', f"ダッシュボード「{name}」")
         return found
 
     def frame(self, widget: Widget, actor: Actor | None,
@@ -120,8 +128,7 @@ class Reports:
             raise DashboardNotFound(f'The dashboard "{dashboard}" has no widget "{widget}"'
                                     f"{did_you_mean(widget, [w.name for w in board.widgets])}.")
         if not self.shown(board, chosen, actor):
-            raise Forbidden([Problem("", f'Your role ({_role(actor)}) may not see the widget '
-                                     f'"{widget}".', "forbidden")])
+            raise _refused(actor, f'the widget "{widget}"', f"ウィジェット「{widget}」")
         frame = self.frame(chosen, actor, now)
         condition = drill_condition(frame, plain(chosen), at, series, part)
         point = None
