@@ -219,3 +219,14 @@ def test_series_points_and_the_previous_period_list_what_they_count(make_app):
         assert listed(client, href) == count, href
     chip = page(client, max(said, key=said.get)).select_one(".list-drill .chip")
     assert chip.get_text(strip=True).startswith("Trends › Per day › All › ")
+
+
+def test_the_export_of_a_drilled_list_holds_the_same_records(app):
+    client = app.client("admin")
+    won = tiles(page(client, "/dashboard/sales"))["won"].select_one(".figure a")["href"]
+    export = page(client, won).select_one("a.list-export")["href"]
+
+    assert "drill=sales.won" in export
+    text = client.get(export).get_data(as_text=True)
+    assert "Won one" in text and "Won two" in text and "Big" not in text
+    assert len(text.strip().splitlines()) == 1 + 2         # the header and the two won
