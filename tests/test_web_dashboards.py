@@ -230,3 +230,19 @@ def test_the_export_of_a_drilled_list_holds_the_same_records(app):
     text = client.get(export).get_data(as_text=True)
     assert "Won one" in text and "Won two" in text and "Big" not in text
     assert len(text.strip().splitlines()) == 1 + 2         # the header and the two won
+
+
+def test_a_widget_reading_a_field_hidden_from_the_role_is_left_out(make_app):
+    roles = {**ROLES, "roles": {**ROLES["roles"], "sales": {
+        "*": {"read": "all", "create": True, "update": "own", "delete": False},
+        "deal": {"read": "all", "hidden": ["amount"]}}}}
+    app = make_app(ENTITIES, {"pipeline": PIPELINE}, pack=roles,
+                   dashboards={"sales": SALES})
+    add_deal(app, "Big", amount="900", priority="high")
+
+    sales, admin = app.client("sales"), app.client("admin")
+
+    assert "amounts" not in tiles(page(sales, "/dashboard/sales"))
+    assert "amounts" in tiles(page(admin, "/dashboard/sales"))
+    assert sales.get("/dashboard/sales/amounts").status_code == 403
+    assert "$900" not in page(sales, "/dashboard/sales").get_text()
