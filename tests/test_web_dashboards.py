@@ -158,8 +158,14 @@ def test_home_shows_the_first_dashboard_after_the_work_queue(app):
 
     section = soup.select_one(".home-dashboard")
     assert section.h2.a["href"] == "/dashboard/sales"
-    assert section.select_one("article#w-won h3") is not None
     assert soup.select(".home, .home-dashboard")[0]["class"] == ["home"]   # queue first
+    # each tile loads itself when seen (home runs no dashboard query), a link without JS
+    pending = section.select_one("article#home-sales-won")
+    assert pending["hx-trigger"] == "revealed" and pending.h3.a["href"] == pending["hx-get"]
+    loaded = app.client("sales").get(pending["hx-get"], headers={"HX-Request": "true"})
+    fragment = BeautifulSoup(loaded.get_data(as_text=True), "html.parser")
+    assert fragment.select_one("article#w-won h3") is not None       # h3 under home's h2
+    assert fragment.find("html") is None                           # the tile alone
 
 
 def test_the_menu_lists_the_dashboards_the_role_may_open(app):

@@ -11,13 +11,28 @@ see is left out of the page (and a 403 alone: `Reports.run` gives None).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, request, url_for
 
 from karte.meta.dashboards import Dashboard
-from karte.web import render, reports, signed_in_actor
-from karte.web.tiles import Tile, tile
+from karte.web import render, reports, signed_in_actor, text
+from karte.web.tiles import Tile, period, tile
 
 blueprint = Blueprint("dashboards", __name__)
+HEADINGS = {"3": "h3"}       # `?heading=3`: a tile inside a section (home) is an h3
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A tile that loads itself (home): its heading and the widget's own URL."""
+
+    id: str
+    label: str
+    url: str
+    period: str
+    wide: bool
+
 
 def visible() -> list[Dashboard]:
     """The dashboards the signed-in user may open, in the pack's order."""
@@ -27,6 +42,17 @@ def visible() -> list[Dashboard]:
 def tiles(dashboard: Dashboard) -> list[Tile]:
     """The tiles of every widget the user may see, in order."""
     return [tile(result) for result in reports().results(dashboard, signed_in_actor())]
+
+
+def pending(dashboard: Dashboard) -> list[Pending]:
+    """The widgets the user may see, not yet run: home shows each as a tile that asks for
+    its figures once it scrolls into view (htmx), and as a link without JavaScript — so
+    home costs no dashboard query, and a slow widget holds up no other."""
+    user = signed_in_actor()
+    return [Pending(f"home-{dashboard.name}-{w.name}", text(w.label),
+                    url_for("dashboards.widget", name=dashboard.name, widget=w.name,
+                            heading="3"), period(w), w.wide)
+            for w in dashboard.widgets if reports().shown(dashboard, w, user)]
 
 
 @blueprint.get("/dashboard/<name>")
@@ -46,4 +72,5 @@ def widget(name: str, widget: str):
     if result is None:
         abort(403)
     return render("dashboard_widget.html", "_partials/widget.html", dashboard=dashboard,
-                  t=tile(result))
+                  t=tile(result), tile_heading=HEADINGS.get(request.args.get("heading", ""),
+                                                            "h2"))

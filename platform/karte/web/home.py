@@ -145,7 +145,7 @@ def index():
                   late=action["late"], waiting=waiting,
                   changed=_changed(), boards=_boards(readable),
                   when=SYSTEM_FIELD_DEFS["updated_at"], cap=CAP, today=work_queue.today(),
-                  dashboard=first, tiles=dashboards.tiles(first) if first else [])
+                  dashboard=first, pending=dashboards.pending(first) if first else [])
 
 
 @blueprint.route("/search", methods=["GET"])
