@@ -42,6 +42,7 @@ def run_demo(kind: str, files: dict[str, str], size: int = 50):
         for sub in ("entity_defs", "workflows"):
             (root / sub).mkdir(parents=True)
         for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)   # dashboards/…
             (root / name).write_text(text, encoding="utf-8")
         if check_pack(root)[1]:
             return None

@@ -436,7 +436,7 @@ def _demo(tmp_path, db_url, name, quote_body):
     root = write_pack(tmp_path / name, entities(quote=quote_body), {"quote_flow": FLOW},
                       {"name": "mini", "roles": {"sales": {"*": {"read": "all"}}}})
     result = CliRunner().invoke(main, ["demo", "--pack", str(root), "--seed", "3",
-                                       "--size", "30"])
+                                       "--size", "80"])
     assert result.exit_code == 0, result.output
     engine = make_engine(db_url)
     try:
