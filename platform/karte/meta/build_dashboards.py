@@ -94,7 +94,8 @@ def _widget(raw: Mapping[str, Any], index: int, scope: _Scope) -> Widget | None:
     kind = raw["kind"]
     return Widget(
         name=raw.get("name") or f"w{index + 1}", kind=kind,
-        label=_text(raw["label"], "widget"), entity=entity.name,
+        label=(_text(raw["label"], "widget") if raw.get("label") is not None
+               else default_label(raw, entity, scope)), entity=entity.name,
         where=scope.condition(raw, entity, where), date=_date(raw, group_by),
         range=_range(raw.get("range")), measure=measure,
         numerator=parts.get("numerator"), denominator=parts.get("denominator"),
@@ -108,6 +109,71 @@ def _widget(raw: Mapping[str, Any], index: int, scope: _Scope) -> Widget | None:
         limit=raw.get("limit", 10),
         columns=tuple(raw.get("columns") or (entity.list.columns if kind == "list" else ())),
         roles=tuple(raw.get("roles", ())), wide=raw.get("wide", False), pointer=where)
+
+
+# A widget without `label` is named after what it counts, in English and Japanese (the
+# entity's and fields' own labels fill the blanks).
+AGG_WORDS = {"count": ("Number of {plural}", "{plural}の件数"),
+             "sum": ("Total {field}", "{field}の合計"),
+             "avg": ("Average {field}", "{field}の平均"),
+             "min": ("Lowest {field}", "{field}の最小"),
+             "max": ("Highest {field}", "{field}の最大"),
+             "median": ("Median {field}", "{field}の中央値")}
+BY_WORDS = ("{what} by {group}", "{group}別の{what}")
+BUCKET_WORDS = {"day": ("day", "日"), "week": ("week", "週"), "month": ("month", "月"),
+                "quarter": ("quarter", "四半期"), "year": ("year", "年")}
+LANGS = ("en", "ja")
+
+
+def default_label(raw: Mapping[str, Any], entity: Entity, scope: _Scope) -> Text:
+    """What an unlabelled widget shows: "Total Amount by Ordered on (month)", "Number of
+    Deals", the funnel's workflow, a list's entity."""
+    kind = raw.get("kind")
+    if kind == "funnel":
+        workflow = scope.workflows.get(raw.get("workflow", ""))
+        return workflow.label if workflow is not None else Text.of(raw.get("workflow", ""))
+    if kind == "list":
+        return entity.plural
+    if kind == "ratio":
+        parts = [_said(raw.get(key) or {}, entity) for key in ("numerator", "denominator")]
+        return _texts([f"{a} / {b}" for a, b in zip(*parts, strict=True)])
+    what = _said(raw, entity)
+    group = raw.get("group_by")
+    if not isinstance(group, str):
+        return _texts(what)
+    path, _colon, bucket = group.partition(":")
+    named = _field_words(entity, path, scope)
+    if bucket in BUCKET_WORDS:
+        named = [f"{n} ({b})" for n, b in zip(named, BUCKET_WORDS[bucket], strict=True)]
+    return _texts([form.format(what=w, group=g)
+                   for form, w, g in zip(BY_WORDS, what, named, strict=True)])
+
+
+def _said(raw: Mapping[str, Any], entity: Entity) -> list[str]:
+    """An aggregate in words, per language."""
+    agg = str(raw.get("agg")) if raw.get("agg") in AGG_WORDS else "count"
+    field = entity.lookup(raw["field"]) if isinstance(raw.get("field"), str) else None
+    labels = [field.label.get(lang) if field else "" for lang in LANGS]
+    plurals = [entity.plural.get(lang) for lang in LANGS]
+    return [form.format(field=label, plural=plural) for form, label, plural
+            in zip(AGG_WORDS[agg], labels, plurals, strict=True)]
+
+
+def _field_words(entity: Entity, path: str, scope: _Scope) -> list[str]:
+    head, _dot, rest = path.partition(".")
+    field = entity.lookup(head)
+    if field is None:
+        return [path] * len(LANGS)
+    words = [field.label.get(lang) for lang in LANGS]
+    target = scope.entities.get(field.to or "") if rest else None
+    far = target.lookup(rest) if target is not None else None
+    if far is not None:
+        words = [f"{w} {far.label.get(lang)}" for w, lang in zip(words, LANGS, strict=True)]
+    return words
+
+
+def _texts(words: list[str]) -> Text:
+    return Text.of(dict(zip(LANGS, words, strict=True)), key="widget")
 
 
 def _measure(raw: Mapping[str, Any], entity: Entity, scope: _Scope, where: str) -> Measure:

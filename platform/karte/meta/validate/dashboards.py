@@ -28,7 +28,7 @@ DASHBOARD_CODES = {
     "DSH011": "wrong JSON type in a dashboard file (schema)",
     "DSH012": "a value not among the allowed ones, e.g. an unknown widget kind or agg "
               "(schema)",
-    "DSH013": "a required key is missing, e.g. a widget's label (schema)",
+    "DSH013": "a required key is missing, e.g. a widget's kind (schema)",
     "DSH014": "malformed name, text, day or group_by (schema)",
     "DSH015": "number, length or size out of range, e.g. no widgets (schema)",
     "DSH016": "object of the wrong shape, e.g. \"remove\" that is not true (schema)",
