@@ -70,3 +70,22 @@ def test_every_tile_of_the_example_shows_its_figures(make_app):
     assert len(tiles) == 6
     text = " ".join(t.get_text(" ", strip=True) for t in tiles)
     assert "$100" in text and "25%" in text and "Printer" in text
+
+
+def test_a_count_of_a_field_counts_the_records_where_it_has_a_value(make_app):
+    board = dict(EXAMPLE, widgets=[
+        {"kind": "number", "name": "priced", "entity": "order", "agg": "count",
+         "field": "amount"}])
+    app = make_app({"order": ORDER, "deal": DEAL, "ticket": TICKET},
+                   {"deal_pipeline": DEAL_PIPELINE, "ticket_flow": TICKET_FLOW},
+                   {"name": "t", "roles": {"sales": {"*": {"read": "all"}}}},
+                   dashboards={"sales": board})
+    records = app.extensions["karte"]["records"]
+    for number, amount in (("A", "10"), ("B", None), ("C", "0")):
+        records.create("order", {"number": number, "amount": amount})
+    reports = app.extensions["karte"]["reports"]
+    sales = reports.pack.dashboards["sales"]
+    assert sales.widgets[0].label.get("en") == "Number of Orders"
+    assert reports.run(sales, sales.widgets[0], None).value == 2
+    found = reports.drill("sales", "priced", None)
+    assert records.count("order", found.condition) == 2

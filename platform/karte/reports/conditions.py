@@ -93,9 +93,10 @@ def key_of(value: Any) -> str:
 
 
 def measured_where(entity: Entity, measure: Measure) -> Condition | None:
-    """The measure's own `where`, and, for an aggregate of a field, that the field has a
-    value: a drill-down lists exactly the records summed or averaged."""
-    if measure.agg == "count" or measure.field is None:
+    """The measure's own `where`, and, for an aggregate of a field (a count of one
+    included: the records where it has a value), that the field has a value: a drill-down
+    lists exactly the records counted, summed or averaged."""
+    if measure.field is None:
         return measure.where
     return every(measure.where, Compare(ref(entity, measure.field.name), "not_empty"))
 

@@ -42,7 +42,8 @@ def _money(frame: Frame, widget: Widget, field: str) -> tuple[bool, str | None]:
     group, measure = widget.group_by, widget.measure
     if (widget.kind != "chart" or widget.series or widget.range is not None or group is None
             or measure is None or group.bucket is not None or group.ref.link is not None
-            or measure.where is not None or measure.agg not in ("count", "sum")):
+            or measure.where is not None or measure.agg not in ("count", "sum")
+            or (measure.agg == "count" and measure.field is not None)):
         return False, None
     plan = dict(stage_totals.tracked(frame.store.pack, frame.entity.name))
     money = measure.field.name if measure.agg == "sum" and measure.field else None

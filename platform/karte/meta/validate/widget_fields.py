@@ -22,6 +22,7 @@ from karte.problems import Problem, a_an, at, did_you_mean, pointer
 
 Parts = tuple[str | int, ...]
 DATES = ("date", "datetime")
+UNCOUNTED = ("links", "lines")
 NUMERIC_AGGS = ("sum", "avg", "median")
 DURATION_AGGS = ("avg", "median", "min", "max")
 LIST_SORT = ("id", "created_at", "updated_at")
@@ -109,10 +110,7 @@ def _measure(widget: Widget, entity: Entity, part: Mapping[str, Any],
     agg, name, span = part.get("agg"), part.get("field"), part.get("duration")
     if agg is None:
         return                              # a number's missing agg is DSH027 already
-    if agg == "count" and name is not None:
-        yield widget.at((*parts, "field"), 'count counts records and takes no "field"; '
-                        'use "sum", "avg"… to aggregate a field', "DSH028")
-    elif span is not None:
+    if span is not None:
         if name is not None:
             yield widget.at((*parts, "field"), 'a duration measures time in the workflow '
                             'and takes no "field"', "DSH028")
@@ -131,6 +129,10 @@ def _measure(widget: Widget, entity: Entity, part: Mapping[str, Any],
 
 def _unfit(agg: str, field: Field) -> str | None:
     kind = field.as_value().type
+    if agg == "count":     # the records where the field has a value
+        return None if kind not in UNCOUNTED else (
+            f'"{field.name}" is {a_an(kind)} field, whose values are other records; count '
+            'the records themselves (no "field")')
     if TYPES[kind].numeric or (agg in ("min", "max") and kind in DATES):
         return None
     fits = "number, decimal, money or percent" + (" (or date)" if agg in ("min", "max")
