@@ -58,8 +58,8 @@ import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import PG_URL, pg_schema_url  # noqa: E402
-from million_build import build_postgres, build_sqlite  # noqa: E402
+from common import PG_URL  # noqa: E402
+from million_build import targets  # noqa: E402
 
 from karte.config import REPO_ROOT  # noqa: E402
 
@@ -278,19 +278,6 @@ def measure(url: str, args: argparse.Namespace) -> list[tuple[str, float, float,
     return results
 
 
-def _targets(args: argparse.Namespace, size: int) -> dict[str, Callable[[], tuple]]:
-    instance = REPO_ROOT / "instance"
-    seed = instance / f"bench-million-seed-{size // 10}.db"
-    db = instance / f"bench-million-{size}.db"
-    targets: dict[str, Callable[[], tuple]] = {}
-    if args.only in (None, "sqlite"):
-        targets["sqlite"] = lambda: (build_sqlite(db, seed, size, 10), f"sqlite:///{db}")
-    if args.pg and args.only in (None, "postgresql") and (
-            pg := pg_schema_url(args.pg, f"bench_million_{size}")):
-        targets["postgresql"] = lambda: (build_postgres(pg, seed, size, 10), pg)
-    return targets
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="100000",
@@ -309,7 +296,7 @@ def main() -> None:
     instance.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("KARTE_INSTANCE", str(instance))
     for size in (int(word) for word in args.size.split(",")):
-        for kind, prepare in _targets(args, size).items():
+        for kind, prepare in targets(size, args.pg, args.only).items():
             start = time.perf_counter()
             built, url = prepare()
             if built is not None:

@@ -44,8 +44,8 @@ import sqlalchemy as sa
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import PG_URL, pg_schema_url, sign_in  # noqa: E402
-from million_build import build_postgres, build_sqlite  # noqa: E402
+from common import PG_URL, sign_in  # noqa: E402
+from million_build import targets  # noqa: E402
 
 from karte.config import REPO_ROOT  # noqa: E402
 
@@ -123,31 +123,15 @@ def measure(url: str, args: argparse.Namespace) -> list[tuple[str, float]]:
     base, ours, p90 = paired(first, lambda: reports.results(dashboard, actor), args.repeat)
     print(_line("Reports.results (every widget)", ours, p90, base), flush=True)
     found.append(("results", ours))
-    if any(rule.rule.startswith("/dashboard/") for rule in app.url_map.iter_rules()):
-        password = (REPO_ROOT / "instance" / "demo-login.txt").read_text().strip()
-        client = sign_in(app.test_client(), ADMIN, password)
-        base, ours, p90 = paired(page(client, "/deal/"),
-                                 page(client, f"/dashboard/{args.dashboard}"), args.repeat)
-        print(_line(f"GET /dashboard/{args.dashboard} (vs /deal/)", ours, p90, base, True),
-              flush=True)
-        found.append(("page", ours))
-    else:
-        print("(no /dashboard/ page is served yet: the page is not timed)")
+    password = (REPO_ROOT / "instance" / "demo-login.txt").read_text().strip()
+    client = sign_in(app.test_client(), ADMIN, password)
+    base, ours, p90 = paired(page(client, "/deal/"),
+                             page(client, f"/dashboard/{args.dashboard}"), args.repeat)
+    print(_line(f"GET /dashboard/{args.dashboard} (vs /deal/)", ours, p90, base, True),
+          flush=True)
+    found.append(("page", ours))
     app.extensions["karte"]["engine"].dispose()
     return found
-
-
-def _targets(args: argparse.Namespace, size: int) -> dict[str, Callable[[], tuple]]:
-    instance = REPO_ROOT / "instance"
-    seed = instance / f"bench-million-seed-{size // 10}.db"
-    db = instance / f"bench-million-{size}.db"
-    targets: dict[str, Callable[[], tuple]] = {}
-    if args.only in (None, "sqlite"):
-        targets["sqlite"] = lambda: (build_sqlite(db, seed, size, 10), f"sqlite:///{db}")
-    if args.pg and args.only in (None, "postgresql") and (
-            pg := pg_schema_url(args.pg, f"bench_million_{size}")):
-        targets["postgresql"] = lambda: (build_postgres(pg, seed, size, 10), pg)
-    return targets
 
 
 def main() -> None:
@@ -168,7 +152,7 @@ def main() -> None:
     os.environ.setdefault("KARTE_INSTANCE", str(instance))
     for size in (int(word.replace("k", "000").replace("M", "000000"))
                  for word in args.size.split(",")):
-        for kind, prepare in _targets(args, size).items():
+        for kind, prepare in targets(size, args.pg, args.only).items():
             start = time.perf_counter()
             built, url = prepare()
             if built is not None:

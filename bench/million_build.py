@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -246,3 +247,21 @@ def build_postgres(url: str, seed: Path, size: int, copies: int) -> float | None
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     return time.perf_counter() - start
+
+
+def targets(size: int, pg: str | None, only: str | None) -> dict[str, Callable[[], tuple]]:
+    """The databases a bench of `size` records runs on, each built on first use: the
+    cached SQLite file, and PostgreSQL (a schema of `pg`, when given and reachable);
+    `only` picks one of them by name."""
+    from common import pg_schema_url
+
+    instance = REPO_ROOT / "instance"
+    seed = instance / f"bench-million-seed-{size // 10}.db"
+    db = instance / f"bench-million-{size}.db"
+    found: dict[str, Callable[[], tuple]] = {}
+    if only in (None, "sqlite"):
+        found["sqlite"] = lambda: (build_sqlite(db, seed, size, 10), f"sqlite:///{db}")
+    if pg and only in (None, "postgresql") and (
+            url := pg_schema_url(pg, f"bench_million_{size}")):
+        found["postgresql"] = lambda: (build_postgres(url, seed, size, 10), url)
+    return found
