@@ -16,7 +16,8 @@ gets a timeline drawn from the random generator of the run (a seed gives the sam
 The `set` actions of the stages it entered resolve `$today` and `$now` at the time it
 entered them (a deal won in March has its close date in March), and once saved the
 record's created_at / updated_at, when it entered its current stage (`_<field>_at`, what
-"overdue" reads), its stage history (one row per stage on its path, with the seconds spent
+"overdue" reads), the stages it entered (`_<field>_reached`, what a funnel counts), its
+stage history (one row per stage on its path, with the seconds spent
 in the previous one) and its "create" audit row are moved to those times.
 """
 
@@ -31,7 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Stage
-from karte.store import stage_times
+from karte.store import stage_reached, stage_times
 from karte.store.records.moves import move_row
 from karte.store.records.store import Store
 
@@ -114,13 +115,17 @@ def backdate(conn: sa.Connection, store: Store, entity: Entity,
     fields = [p.workflow.field for p in made[0][1]]    # every record: the entity's workflows
     entered: dict[str, Any] = {stage_times.column_name(f): sa.bindparam(f"_in{i}")
                                for i, f in enumerate(fields)}
+    entered |= {stage_reached.column_name(f): sa.bindparam(f"_reached{i}")
+                for i, f in enumerate(fields)}
     conn.execute(table.update().where(table.c.id == sa.bindparam("_id"))
                  .values(created_at=sa.bindparam("_created"), updated_at=sa.bindparam("_last"),
                          **entered),
                  [{"_id": id, "_created": t.created, "_last": t.last,
                    **{f"_in{i}": times[-1] if times else t.created
-                      for i, times in enumerate(t.entered)}}
-                  for id, _, t, _ in made])
+                      for i, times in enumerate(t.entered)},
+                   **{f"_reached{i}": stage_reached.joined(s.key for s in p.path)
+                      for i, p in enumerate(placements)}}
+                  for id, placements, t, _ in made])
     conn.execute(audit.update().where(audit.c.entity == entity.name,
                                       audit.c.record_id == sa.bindparam("_id"),
                                       audit.c.action == "create")

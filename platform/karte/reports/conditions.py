@@ -16,6 +16,7 @@ from karte.meta.conditions import AllOf, Compare, Condition, Reached, Ref
 from karte.meta.dashboards import GroupBy, Measure, Widget
 from karte.meta.model import Entity, Pack, Workflow
 from karte.reports.periods import Period, instant
+from karte.store import stage_reached
 
 
 def every(*parts: Condition | None) -> Condition | None:
@@ -103,7 +104,8 @@ def measured_where(entity: Entity, measure: Measure) -> Condition | None:
 
 def reached(pack: Pack, workflow: Workflow, stages: Iterable[str]) -> Reached:
     entity = pack.entities[workflow.entity]
-    return Reached(entity.table_name, workflow.name, workflow.field, tuple(stages))
+    return Reached(entity.table_name, workflow.name, workflow.field, tuple(stages),
+                   stage_reached.column_name(workflow.field))
 
 
 def plain(widget: Widget) -> Widget:

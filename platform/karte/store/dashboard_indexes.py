@@ -4,6 +4,9 @@ deals this month) a range of (stage, date). Measured on the standard `sales` das
 1M records: "won this month" read 40,000 rows of the close-date index (every open deal
 expected to close this month or last) for 1,500 won ones, 128 ms; from (stage, close_on),
 1.4 ms.
+A funnel's index ends with the workflow's reached-stages column (store/stage_reached.py):
+its statement then reads the index alone, not a table row per record of the period (at 1M
+records, 29,000 deals this quarter: 42 ms from the rows).
 
 An index is made only when no index of the table already starts with the same columns.
 Each is partial (live rows), as every widget's statement says `deleted_at IS NULL`.
@@ -18,6 +21,7 @@ import sqlalchemy as sa
 from karte.meta.conditions import AllOf, Compare, Condition
 from karte.meta.dashboards import Widget
 from karte.meta.model import Pack
+from karte.store import stage_reached
 
 LEADING_OPS = frozenset({"=", "in"})
 
@@ -56,8 +60,16 @@ def wanted(pack: Pack) -> Iterator[tuple[str, tuple[str, ...]]]:
             if lead is None and parts:
                 leads = {_leading(entity, m.where) for m in parts}
                 lead = leads.pop() if len(leads) == 1 else None
+            read = _read(pack, widget)
             for date in _dates(widget):
-                yield entity, ((lead, date) if lead else (date,))
+                yield entity, ((lead, date) if lead else (date,)) + read
+
+
+def _read(pack: Pack, widget: Widget) -> tuple[str, ...]:
+    """The column a widget reads besides its range: a funnel's reached stages."""
+    if widget.kind == "funnel" and widget.workflow in pack.workflows:
+        return (stage_reached.column_name(pack.workflows[widget.workflow or ""].field),)
+    return ()
 
 
 def add(metadata: sa.MetaData, pack: Pack, name: Callable[[str, str, str], str]) -> None:

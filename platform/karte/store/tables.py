@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from karte.fields import BIGINT, JSON, TYPES, UTCDateTime
 from karte.meta.model import Entity, Field, Pack
-from karte.store import dashboard_indexes, import_tables, stage_times
+from karte.store import dashboard_indexes, import_tables, stage_reached, stage_times
 
 ON_DELETE = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
 AUTO_INDEXED = frozenset({"link", "user", "enum"})
@@ -350,7 +350,11 @@ def entity_table(metadata: sa.MetaData, entity: Entity,
     entered: list[sa.Column[Any]] = [
         sa.Column(stage_times.column_name(name), UTCDateTime(), nullable=True)
         for name in stage_times.stage_fields(entity)]
-    table = sa.Table(entity.table_name, metadata, *_system_columns(), *columns, *entered)
+    reached: list[sa.Column[Any]] = [    # the stages ever entered (store/stage_reached.py)
+        sa.Column(stage_reached.column_name(name), sa.Text(), nullable=True)
+        for name in stage_times.stage_fields(entity)]
+    table = sa.Table(entity.table_name, metadata, *_system_columns(), *columns, *entered,
+                     *reached)
     _indexes(entity, table, dialect)
     return table
 

@@ -115,9 +115,15 @@ def _overdue_sql(cond: Overdue, tables: Tables, ctx: Context) -> Clause:
 
 
 def _reached_sql(cond: Reached, tables: Tables, ctx: Context) -> Clause:
-    """The record's id among those the stage history shows entering one of the stages
-    (the history's (workflow, to_stage) index finds them)."""
-    table, moves = tables[cond.entity], tables["karte_stage_move"]
+    """The record lists one of the stages among those it ever entered (its
+    `_<field>_reached` column, store/stage_reached.py: a substring test, no history read);
+    a table without that column is asked of the stage history (its (workflow, to_stage)
+    index finds the records)."""
+    table = tables[cond.entity]
+    if cond.reached is not None and cond.reached in table.c:
+        return sa.or_(sa.false(), *(includes(table.c[cond.reached], f"|{key}|")
+                                    for key in cond.stages))
+    moves = tables["karte_stage_move"]
     entered = sa.select(moves.c.record_id).where(
         moves.c.workflow == cond.workflow, moves.c.to_stage.in_(cond.stages),
         moves.c.entity == cond.entity)

@@ -72,8 +72,12 @@ def _evaluate_overdue(cond: Overdue, record: Mapping[str, Any], ctx: Context,
 
 def _evaluate_reached(cond: Reached, record: Mapping[str, Any], ctx: Context,
                       fetch: Fetch) -> bool:
-    """A record sees its current stage only: one now in a stage has entered it (the SQL
-    form also finds the stages it has left, from the history Python does not read)."""
+    """The stages the record lists as ever entered, when it was read with that column
+    (as the SQL form reads it); else its current stage only: one now in a stage has
+    entered it (the SQL form also finds the stages it has left)."""
+    listed = record.get(cond.reached) if cond.reached is not None else None
+    if listed:
+        return any(f"|{key}|" in listed for key in cond.stages)
     return record.get(cond.field) in cond.stages
 
 

@@ -97,12 +97,15 @@ class Reached:
     """The record ever entered one of `stages` of `workflow` (its stage history says so;
     the creation row counts for the first stage). Not written in packs: a dashboard's
     drill-down (`karte.reports`) selects the records a funnel step or a stage-to-stage
-    duration counts. `field` is the workflow's stage field on `entity`."""
+    duration counts. `field` is the workflow's stage field on `entity`; `reached` the
+    column listing the stages each record ever entered (karte.store.stage_reached), read
+    instead of the history when the table has it."""
 
     entity: str
     workflow: str
     field: str
     stages: tuple[str, ...]
+    reached: str | None = None
 
 
 Condition = Compare | AllOf | AnyOf | Not | Overdue | Reached

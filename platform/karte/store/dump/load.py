@@ -7,9 +7,10 @@ database is refused (unless `replace`, which empties Karte's tables first), ever
 is loaded in batches (COPY on PostgreSQL, executemany on SQLite: store/bulk_insert.py)
 with its ids, the foreign keys that form cycles or point into their own table are filled
 in afterwards (rows need not come in any order), the derived tables are rebuilt (the
-stage counters; the SQLite search index follows the rows through its triggers,
-PostgreSQL's indexes by themselves), and PostgreSQL's id sequences are moved past the
-largest id, so that new records do not collide. Then the planner's statistics are
+stage counters; the stages each record reached when the dump predates that column; the
+SQLite search index follows the rows through its triggers, PostgreSQL's indexes by
+themselves), and PostgreSQL's id sequences are moved past the largest id, so that new
+records do not collide. Then the planner's statistics are
 refreshed (ANALYZE), as after any bulk load.
 """
 
@@ -24,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Pack
-from karte.store import stage_totals
+from karte.store import stage_reached, stage_totals
 from karte.store.bulk_insert import insert_rows
 from karte.store.db import refresh_statistics
 from karte.store.dump.check import LoadPlan, check
@@ -81,6 +82,9 @@ def load(engine: sa.Engine, pack: Pack, folder: Path, *, replace: bool = False,
                 _fill_deferred(conn, table, files[table.name])
         stage_totals.rebuild(conn, pack, {e.name: metadata.tables[e.table_name]
                                           for e in pack.entities.values()})
+        # a dump older than the reached-stage columns: filled from the loaded history
+        stage_reached.backfill(conn, pack, metadata.tables,
+                               stage_reached.missing(pack, found.missing_columns))
         if conn.dialect.name == "postgresql":
             _advance_sequences(conn, metadata)
     refresh_statistics(engine, full=True, tables=[t.name for t in loaded])

@@ -25,7 +25,14 @@ import sqlalchemy as sa
 
 from karte.meta.model import SYSTEM_FIELDS, Pack
 from karte.problems import counted
-from karte.store import duplicate_keys, search_index, stage_times, stage_totals, title_index
+from karte.store import (
+    duplicate_keys,
+    search_index,
+    stage_reached,
+    stage_times,
+    stage_totals,
+    title_index,
+)
 from karte.store.migrate import schema_history as recorded
 from karte.store.migrate.compare import compare, rename_steps
 from karte.store.migrate.fill import fill_steps
@@ -92,6 +99,8 @@ def migrate(engine: sa.Engine, pack: Pack, *, apply_risky: bool = False,
         duplicate_keys.ensure(conn, pack)
         searchable = search_index.ensure(conn, pack)
         stage_times.backfill(conn, pack, metadata.tables, stage_times.added_columns(pack, chosen))
+        stage_reached.backfill(conn, pack, metadata.tables,
+                               stage_reached.added_columns(pack, chosen))
         stage_totals.ensure(conn, pack, _entity_tables(metadata, pack), bool(chosen))
         result = Plan(tuple(steps), tuple(chosen), executed=True, pack=pack.name)
         # only a database left matching the definitions may be trusted on the next start

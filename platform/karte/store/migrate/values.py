@@ -23,12 +23,13 @@ import sqlalchemy as sa
 from karte.fields import JSON
 from karte.meta.model import Entity, Field, Pack
 from karte.problems import counted
-from karte.store import audit, stage_times
+from karte.store import audit, stage_reached, stage_times
 from karte.store.migrate.checks import empty
 from karte.store.migrate.schema_history import recorded_options
 from karte.store.migrate.steps import Step
 from karte.store.migrate.types import BATCH, LISTED, batches
 from karte.store.records.moves import move_row
+from karte.store.where import includes
 
 ENUMS = ("enum", "multi_enum")
 
@@ -171,6 +172,12 @@ def rename_value(conn: sa.Connection, entity: Entity, step: Step) -> None:
     field, old, new = entity.field(step.column_name), step.detail["from"], step.detail["to"]
     source = sa.table(entity.table_name, sa.column("id"), sa.column(field.name))
     conn.execute(sa.update(source).where(source.c[field.name] == old).values({field.name: new}))
+    if field.workflow:
+        reached = sa.table(entity.table_name,
+                           sa.column(stage_reached.column_name(field.name), sa.Text()))
+        listed = reached.c[stage_reached.column_name(field.name)]
+        conn.execute(sa.update(reached).where(includes(listed, stage_reached.token(old)))
+                     .values({listed.name: stage_reached.renamed(listed, old, new)}))
     moves = sa.table("karte_stage_move", sa.column("workflow"), sa.column("from_stage"),
                      sa.column("to_stage"))
     for column in ("from_stage", "to_stage"):
@@ -200,7 +207,9 @@ def retire_value(conn: sa.Connection, tables: dict[str, sa.Table], entity: Entit
         conn.execute(sa.update(table).where(table.c.id == sa.bindparam("row_id"))
                      .values({field.name: sa.bindparam("new"), "version": sa.bindparam("next"),
                               "updated_at": now,
-                              **stage_times.on_update(entity, [field.name], now)}), updates)
+                              **stage_times.on_update(entity, [field.name], now),
+                              **stage_reached.on_update(entity, table, {field.name: new})}),
+                     updates)
         action = "move" if field.workflow else "update"
         audit.write(conn, tables["karte_audit"], [
             audit.row(entity.name, r.id, action, None, now,

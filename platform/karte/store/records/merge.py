@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Field
-from karte.store import audit
+from karte.store import audit, stage_reached, stage_times
 from karte.store.records import rollups
 from karte.store.records.delete import referrers
 from karte.store.records.store import Store
@@ -107,6 +107,22 @@ def repoint(store: Store, conn: sa.Connection, entity: Entity, keep: int, other:
         table = store.tables[name]
         conn.execute(table.update().where(table.c.entity == entity.name,
                                           table.c.record_id == other).values(record_id=keep))
+    _stages_reached(store, conn, entity, keep, other)
+
+
+def _stages_reached(store: Store, conn: sa.Connection, entity: Entity, keep: int,
+                    other: int) -> None:
+    """The survivor took the other's stage history: it has reached those stages too
+    (store/stage_reached.py), each appended unless it lists it already; the other, left
+    without history, lists none."""
+    table = store.table(entity)
+    for name in stage_times.stage_fields(entity):
+        column = table.c[stage_reached.column_name(name)]
+        for key in stage_reached.keys(conn.scalar(sa.select(column)
+                                                  .where(table.c.id == other))):
+            conn.execute(table.update().where(table.c.id == keep)
+                         .values({column: stage_reached.reaching(column, key)}))
+        conn.execute(table.update().where(table.c.id == other).values({column: None}))
 
 
 def _links(store: Store, conn: sa.Connection, source: Entity, link: Field, keep: int,

@@ -19,7 +19,7 @@ from karte.meta import conditions, formulas, rollups
 from karte.meta.formulas import Formula
 from karte.meta.model import Entity, Field
 from karte.problems import Problem
-from karte.store import audit, stage_times
+from karte.store import audit, stage_reached, stage_times
 from karte.store.actor import Actor
 from karte.store.bulk_insert import insert_rows
 from karte.store.permissions import scope
@@ -312,7 +312,8 @@ def insert(store: Store, conn: sa.Connection, entity: Entity,
     table = store.table(entity)
     columns = [c.name for c in table.c if c.name not in ("id", "deleted_at")]
     params = [{c: stamped[c] if c in stamped else r.get(c) for c in columns}
-              | stage_times.on_create(entity, r, stamped["created_at"]) for r in records]
+              | stage_times.on_create(entity, r, stamped["created_at"])
+              | stage_reached.on_create(entity, r) for r in records]
     ids = _inserted_ids(conn, table, params)
     for field in links_fields(entity):
         rows = [{"source_id": id, "target_id": target}
@@ -362,6 +363,7 @@ def update_row(store: Store, conn: sa.Connection, entity: Entity, old: Mapping[s
     table = store.table(entity)
     columns = {n: record[n] for n in changed if n in table.c}
     columns |= stage_times.on_update(entity, columns, stamped["updated_at"])
+    columns |= stage_reached.on_update(entity, table, columns)
     result = conn.execute(
         table.update().where(table.c.id == old["id"], table.c.version == old["version"])
         .values(**columns, **stamped, version=old["version"] + 1))
