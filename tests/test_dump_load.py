@@ -413,3 +413,28 @@ def test_a_dump_warns_of_the_retired_columns_and_tables_it_leaves_behind(
     assert ("warning: company.active is a retired column (its field was removed): not "
             "dumped; `karte migrate --purge company.active` backs it up to CSV") in said
     assert "warning: table deal is not in the pack (a removed entity?): not dumped" in said
+
+
+def test_a_dump_made_before_the_reached_stages_column_fills_it_from_the_history(
+        engine, pack, tmp_path):
+    """A dump of a database older than `_stage_reached` (store/stage_reached.py): the load
+    fills the column from the stage history it loaded, as the upgrading migration does."""
+    fill(engine, pack)
+    dump(engine, pack, tmp_path / "d")
+    folder = tmp_path / "d"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    entry = next(e for e in manifest["tables"] if e["name"] == "deal")
+    path = folder / entry["file"]
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "_stage_reached"},
+                                       sort_keys=True, ensure_ascii=False) + "\n"
+                            for r in rows))
+    entry["columns"].remove("_stage_reached")
+    entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with another_engine(engine.dialect.name, tmp_path / "second") as target:
+        load(target, pack, folder)
+        table = metadata_for(pack).tables["deal"]
+        with target.connect() as conn:
+            found = dict(conn.execute(sa.select(table.c.title, table.c._stage_reached)).all())
+    assert found == {"Big": "|new|won|", "Small": "|new|"}
