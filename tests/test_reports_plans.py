@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from karte.config import REPO_ROOT
 from karte.meta.load import load_pack
-from karte.reports import scalar
+from karte.reports import funnel, scalar
 from karte.reports.conditions import plain
 from karte.reports.service import Reports
 from karte.store import Records
@@ -36,6 +36,8 @@ def test_the_standard_dashboards_ask_for_their_indexes(pack):
     found = set(wanted(pack))
     assert ("deal", ("stage", "close_on")) in found      # won this month, win rate
     assert ("ticket", ("resolved_at",)) in found         # time to resolve (90 days)
+    # the funnel: its statement reads this index alone
+    assert ("deal", ("created_at", "_stage_reached", "deleted_at")) in found
     assert all(entity in pack.entities for entity, _ in found)
 
 
@@ -77,3 +79,17 @@ def test_won_deals_of_a_period_are_read_from_stage_and_close_date(reports, name)
     query, _ = scalar.statement(frame, widget, frame.context.today)
     with reports.records.engine.connect() as conn:
         assert INDEX in _plan(conn, query)
+
+
+def test_the_funnel_reads_its_date_index_and_not_the_stage_history(reports):
+    """This quarter's deals from (created_at, _stage_reached): on SQLite the index alone."""
+    widget = reports.pack.dashboards["sales"].widget("funnel")
+    frame = reports.frame(widget, None)
+    flow = reports.pack.workflows[widget.workflow or ""]
+    query = funnel.statement(frame, widget, flow, frame.context.today)
+    with reports.records.engine.connect() as conn:
+        plan = _plan(conn, query)
+    assert "rx_deal_created_at___stage_reached__deleted_at" in plan
+    assert "karte_stage_move" not in plan
+    if reports.records.engine.dialect.name == "sqlite":
+        assert "COVERING INDEX" in plan
