@@ -1,7 +1,10 @@
 // Dashboards: print every chart's data table with it (a closed <details> prints closed),
-// then close again those that were closed. Nothing else: the page works without this.
+// then close again those that were closed; and mark the page as scripted, so home's tiles
+// that load themselves hide their "Show the figures" link while htmx fetches the figures.
+// Nothing else: the page works without this.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
   var opened = [];
   window.addEventListener("beforeprint", function () {
     opened = Array.prototype.filter.call(document.querySelectorAll("details.chart-data"),
