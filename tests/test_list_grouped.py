@@ -104,6 +104,8 @@ def test_a_bad_group_is_refused_naming_what_may_be_grouped(app):
     assert response.status_code == 400
     text = BeautifulSoup(response.get_data(as_text=True), "html.parser").get_text(" ")
     assert "group: “title” cannot group Deals" in text and "closed_on:month" in text
+    for bad in ("closed_on", "source:month", "owner.created_at:month", "closed_on:fortnight"):
+        assert app.client().get(f"/deal/?group={bad}").status_code == 400, bad
 
 
 def test_the_summary_is_kept_by_paging_and_saved_views_and_offered_in_the_form(app):

@@ -11,12 +11,14 @@ sent.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from flask import Response, current_app, request, stream_with_context
 
+from karte.meta.dashboards import GroupBy
 from karte.meta.model import Entity, Field, Text
+from karte.reports.summary import Group, Line
 from karte.store.errors import InvalidQuery
 from karte.transfer import export as rows_of
 from karte.transfer import xlsx
@@ -76,7 +78,7 @@ def _summary_rows(entity: Entity, query: ListQuery, shown: rows_of.Look) -> rows
     return rows_of.Rows(fields, header, body, iter(()))
 
 
-def _summary_line(groups: list[Any], line: Any, width: int,
+def _summary_line(groups: list[GroupBy], line: Line, width: int,
                   shown: rows_of.Look) -> list[rows_of.Cell]:
     if line.kind == "total":
         names: list[rows_of.Cell] = [gettext("Total"), *[""] * (width - 1)]
@@ -88,7 +90,7 @@ def _summary_line(groups: list[Any], line: Any, width: int,
     return [*names, line.count, *line.values]
 
 
-def _group_cell(group: Any, value: Any, shown: rows_of.Look) -> str:
+def _group_cell(group: GroupBy, value: Group, shown: rows_of.Look) -> str:
     if shown.raw:
         return value.key
     return list_summary.group_label(group, value)

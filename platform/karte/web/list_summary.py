@@ -84,7 +84,8 @@ def _group(entity: Entity, text: str, problems: list[Problem]) -> GroupBy | None
         target = registry().entities[ref.target]
         ref = ref if ref.field.name in _visible(target) else None
     kind = ref.field.as_value().type if ref is not None else ""
-    fits = (bucket in BUCKETS and kind in DATES) if bucket else (
+    fits = (bucket in BUCKETS and kind in DATES and ref is not None and ref.link is None) \
+        if bucket else (
         kind in GROUPABLE or (ref is not None and ref.field.workflow is not None))
     if ref is None or found or not fits:
         problems.append(Problem("group", _("group: “%(value)s” cannot group %(entity)s; "
