@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from karte.meta.model import Entity, Pack
+from karte.store import stage_times
 from karte.store.stage_times import stage_fields
 from karte.store.where import includes
 
@@ -87,14 +88,7 @@ def renamed(column: sa.ColumnElement[Any], old: str, new: str) -> sa.ColumnEleme
 def added_columns(pack: Pack, steps: Sequence[Any]) -> dict[str, list[str]]:
     """Per entity table, the stage fields whose reached column `steps` (a migration's
     applied steps) just added."""
-    found: dict[str, list[str]] = {}
-    for entity in pack.entities.values():
-        names = [name for name in stage_fields(entity)
-                 if any(s.kind == "add_column" and s.table == entity.table_name
-                        and s.column == column_name(name) for s in steps)]
-        if names:
-            found[entity.table_name] = names
-    return found
+    return stage_times.added_columns(pack, steps, column_name)
 
 
 def missing(pack: Pack, columns: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

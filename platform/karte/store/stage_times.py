@@ -18,7 +18,7 @@ any move row fall back to `created_at`), in the migration's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -54,14 +54,16 @@ def on_update(entity: Entity, changed: Iterable[str], at: Any) -> dict[str, Any]
     return {column_name(name): at for name in stage_fields(entity) if name in moved}
 
 
-def added_columns(pack: Pack, steps: Sequence[Any]) -> dict[str, list[str]]:
-    """Per entity table, the stage fields whose time column `steps` (a migration's
-    applied steps) just added."""
+def added_columns(pack: Pack, steps: Sequence[Any],
+                  column: Callable[[str], str] = column_name) -> dict[str, list[str]]:
+    """Per entity table, the stage fields whose time column (or the companion column
+    `column` names: store/stage_reached.py) `steps` (a migration's applied steps) just
+    added."""
     found: dict[str, list[str]] = {}
     for entity in pack.entities.values():
         names = [name for name in stage_fields(entity)
                  if any(s.kind == "add_column" and s.table == entity.table_name
-                        and s.column == column_name(name) for s in steps)]
+                        and s.column == column(name) for s in steps)]
         if names:
             found[entity.table_name] = names
     return found
