@@ -112,8 +112,14 @@ def _key(frame: Frame, widget: Widget, line: Line, source: Any,
     if group.bucket is not None:
         edges = bucketed(widget, today)
         name = dated(widget, line)
-        return source, _bucket(frame, name, edges, 0, len(edges)), NO_LABEL
+        return source, bucket_index(frame, name, edges), NO_LABEL
     return grouped(frame, group, source)
+
+
+def bucket_index(frame: Frame, name: str, edges: list[Period]) -> Any:
+    """The index among `edges` of the bucket holding a row's date `name` (the row lies
+    within them): the list summaries bucket their dates the same way."""
+    return _bucket(frame, name, edges, 0, len(edges))
 
 
 def _bucket(frame: Frame, name: str, edges: list[Period], low: int, high: int) -> Any:

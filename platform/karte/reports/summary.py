@@ -27,8 +27,8 @@ from karte.meta.dashboards import GroupBy, Measure
 from karte.meta.model import Entity, Text
 from karte.problems import Problem
 from karte.reports import aggregates
-from karte.reports.charts import grouped
-from karte.reports.conditions import before, key_of
+from karte.reports.charts import NO_LABEL, bucket_index, grouped
+from karte.reports.conditions import key_of
 from karte.reports.frame import Frame, places
 from karte.reports.periods import Period, bucket_start, buckets
 from karte.store.actor import Actor
@@ -159,12 +159,10 @@ def _key(frame: Frame, group: GroupBy, edges: list[Period] | None,
          source: Any) -> tuple[Any, Any, Any]:
     """(FROM, key expression, label expression) of one level."""
     if edges is not None:
-        zone = frame.store.pack.timezone
         column = frame.table.c[group.ref.field.name]
-        whens = [(frame.clause(before(frame.entity, group.path, b.end, zone)), i)
-                 for i, b in enumerate(edges)]
-        key = sa.case((column.is_(None), sa.null()), *whens, else_=max(len(edges) - 1, 0))
-        return source, key, sa.cast(sa.null(), sa.Text)
+        key = sa.case((column.is_(None), sa.null()),       # no edges: every date empty
+                      else_=bucket_index(frame, group.path, edges) if edges else 0)
+        return source, key, NO_LABEL
     return grouped(frame, group, source)
 
 
