@@ -110,18 +110,14 @@ def backfill(conn: sa.Connection, pack: Pack, tables: Mapping[str, sa.Table],
     every index: one per stage would write seven): per stage of the workflow, in its
     order, the key when a history row enters it."""
     moves = tables["karte_stage_move"]
-    for entity in pack.entities.values():
-        table = tables.get(entity.table_name)
-        if table is None:
-            continue
-        for name in added.get(entity.table_name, ()):
-            workflow = pack.workflows[entity.fields[name].workflow or ""]
-            own = (moves.c.entity == entity.name, moves.c.workflow == workflow.name)
-            listed: sa.ColumnElement[Any] = sa.literal(SEPARATOR, sa.Text())
-            for stage in workflow.stages:
-                entered = sa.exists().where(*own, moves.c.record_id == table.c.id,
-                                            moves.c.to_stage == stage.key)
-                listed = listed + sa.case((entered, f"{stage.key}{SEPARATOR}"), else_="")
-            conn.execute(table.update()
-                         .where(table.c.id.in_(sa.select(moves.c.record_id).where(*own)))
-                         .values({column_name(name): sa.func.nullif(listed, SEPARATOR)}))
+    for entity, table, name in stage_times.added_fields(pack, tables, added):
+        workflow = pack.workflows[entity.fields[name].workflow or ""]
+        own = (moves.c.entity == entity.name, moves.c.workflow == workflow.name)
+        listed: sa.ColumnElement[Any] = sa.literal(SEPARATOR, sa.Text())
+        for stage in workflow.stages:
+            entered = sa.exists().where(*own, moves.c.record_id == table.c.id,
+                                        moves.c.to_stage == stage.key)
+            listed = listed + sa.case((entered, f"{stage.key}{SEPARATOR}"), else_="")
+        conn.execute(table.update()
+                     .where(table.c.id.in_(sa.select(moves.c.record_id).where(*own)))
+                     .values({column_name(name): sa.func.nullif(listed, SEPARATOR)}))

@@ -18,7 +18,7 @@ any move row fall back to `created_at`), in the migration's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,22 +69,29 @@ def added_columns(pack: Pack, steps: Sequence[Any],
     return found
 
 
+def added_fields(pack: Pack, tables: Mapping[str, sa.Table], added: Mapping[str, list[str]]
+                 ) -> Iterator[tuple[Entity, sa.Table, str]]:
+    """(entity, its table, stage field) of every column `added` names (per table, the
+    stage fields of `added_columns`): what a backfill fills."""
+    for entity in pack.entities.values():
+        table = tables.get(entity.table_name)
+        if table is not None:
+            for name in added.get(entity.table_name, ()):
+                yield entity, table, name
+
+
 def backfill(conn: sa.Connection, pack: Pack, tables: Mapping[str, sa.Table],
              added: Mapping[str, list[str]]) -> None:
     """Fill just-added stage time columns from the move history: the latest move into
     the record's current stage, else its creation time."""
     moves = tables["karte_stage_move"]
-    for entity in pack.entities.values():
-        table = tables.get(entity.table_name)
-        if table is None:
-            continue
-        for name in added.get(entity.table_name, ()):
-            workflow = entity.fields[name].workflow
-            latest = (sa.select(sa.func.max(moves.c.at))
-                      .where(moves.c.entity == entity.name, moves.c.record_id == table.c.id,
-                             moves.c.workflow == workflow,
-                             moves.c.to_stage == table.c[name])
-                      .scalar_subquery())
-            conn.execute(table.update().where(table.c[name].is_not(None))
-                         .values({column_name(name): sa.func.coalesce(latest,
-                                                                      table.c.created_at)}))
+    for entity, table, name in added_fields(pack, tables, added):
+        workflow = entity.fields[name].workflow
+        latest = (sa.select(sa.func.max(moves.c.at))
+                  .where(moves.c.entity == entity.name, moves.c.record_id == table.c.id,
+                         moves.c.workflow == workflow,
+                         moves.c.to_stage == table.c[name])
+                  .scalar_subquery())
+        conn.execute(table.update().where(table.c[name].is_not(None))
+                     .values({column_name(name): sa.func.coalesce(latest,
+                                                                  table.c.created_at)}))
